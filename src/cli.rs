@@ -1,0 +1,194 @@
+//! The command-line definition. Only clap lives here: `config` turns what clap parsed into
+//! validated settings before anything connects, and completions and the man page are
+//! generated from this one definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+TARGET is a URL (postgres://user@host/db, mysql://..., mariadb://..., mssql://user@host:1433),
+an ADO.NET connection string (\"Server=tcp:host,1433;User Id=sa;...\") or a JDBC URL. Without
+one, spiral reads SPIRAL_URL, then DATABASE_URL. Passwords may also come from PGPASSWORD,
+MYSQL_PWD, SQLCMDPASSWORD or --password-stdin. Targets are only ever shown redacted.
+
+Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown (nothing could be assessed, bad input,
+or an error).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "spiral",
+    version,
+    about = "Says what kind of death spiral your database is in, with the evidence and the first safe actions",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// The caller's (or proxy's) timeout: requests running longer are wasted work.
+    #[arg(long, global = true, value_name = "DUR", default_value = "15s")]
+    pub client_timeout: String,
+
+    /// When an idle connection counts toward a leak.
+    #[arg(long, global = true, value_name = "DUR", default_value = "5m")]
+    pub idle_over: String,
+
+    /// Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`).
+    #[arg(
+        short = 'T',
+        long = "threshold",
+        global = true,
+        value_name = "NAME=VALUE"
+    )]
+    pub thresholds: Vec<String>,
+
+    /// Print only the verdicts (no first look, no progress, no notes).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Read the password from the first line of standard input.
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
+
+    /// Give up connecting after this long.
+    #[arg(long, global = true, value_name = "DUR", default_value = "5s")]
+    pub connect_timeout: String,
+
+    /// Give up on any one query after this long (the server is told to stop it too).
+    #[arg(long, global = true, value_name = "DUR", default_value = "5s")]
+    pub query_timeout: String,
+
+    /// SQL Server: connect through the dedicated admin connection (the way in when worker
+    /// threads are exhausted). Same as the `admin:` host prefix.
+    #[arg(long, global = true)]
+    pub dac: bool,
+
+    /// SQL Server: encryption of the connection.
+    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    pub encrypt: Option<Encrypt>,
+
+    /// SQL Server: accept the server's certificate without validating it.
+    #[arg(long, global = true)]
+    pub trust_server_certificate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Slack,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Encrypt {
+    Off,
+    On,
+    Strict,
+}
+
+/// Where snapshots come from: a live server or a capture file.
+#[derive(Debug, Args, Clone)]
+pub struct SourceArgs {
+    /// The server to sample (see below for the accepted forms).
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+
+    /// Read snapshots from a capture file instead of a live server.
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with = "target")]
+    pub replay: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SamplingArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// How many snapshots to take (live only; a replay uses the whole file).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub samples: u32,
+
+    /// Time between snapshots.
+    #[arg(long, value_name = "DUR", default_value = "5s")]
+    pub interval: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sample the server, diff the samples and say what kind of spiral this is.
+    #[command(after_help = AFTER_HELP)]
+    Triage(SamplingArgs),
+    /// Top waits now, and how they changed over the window.
+    Waits(SamplingArgs),
+    /// Queued tasks and active/max worker threads.
+    Workers(SamplingArgs),
+    /// Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles.
+    Blocking(SamplingArgs),
+    /// Connections by user, host, application and state, with idle ages, against the limit.
+    Connections(SamplingArgs),
+    /// Compile rate, compilations per batch, compile-gate queue.
+    Compiles(SamplingArgs),
+    /// Plan cache by object type: plans, single-use share, size.
+    Plancache(SamplingArgs),
+    /// Record snapshots to a capture file for later replay.
+    Capture(CaptureArgs),
+    /// List the playbooks, or print one.
+    Playbook {
+        /// A verdict id, e.g. compile-gate-saturation.
+        id: Option<String>,
+    },
+    /// Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run.
+    Queries {
+        /// Only this engine's queries.
+        #[arg(long, value_name = "ENGINE")]
+        engine: Option<String>,
+        /// One query by name (e.g. sample, or postgres/sample).
+        name: Option<String>,
+    },
+    /// List every rule threshold with its default and meaning.
+    Thresholds,
+    /// Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man).
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionTarget,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CaptureArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// How many snapshots to record.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub samples: u32,
+
+    /// Time between snapshots.
+    #[arg(long, value_name = "DUR", default_value = "5s")]
+    pub interval: String,
+
+    /// The capture file to write.
+    #[arg(short, long, value_name = "FILE.jsonl")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionTarget {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+    Man,
+}

@@ -1,0 +1,319 @@
+//! PostgreSQL sampler: one plain connection (never a pool), one statement per sample.
+//!
+//! The session names itself `spiral`, bounds itself (statement_timeout, lock_timeout,
+//! idle_in_transaction_session_timeout, read-only transactions) and reads only. All the
+//! catalogue work is in queries/postgres/sample.sql; this file maps its one row onto the
+//! engine-neutral snapshot.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+use sqlx::{ConnectOptions, Connection, Row};
+
+use super::{EngineError, classify_connect_error, timed};
+use crate::config::ConnectSettings;
+use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
+use crate::snapshot::{
+    Area, ConnectionLimits, Engine, Gap, Guardrails, ServerInfo, Snapshot, counter,
+};
+use crate::target::Target;
+
+const SAMPLE: &str = include_str!("../../queries/postgres/sample.sql");
+const SAMPLE_PG12: &str = include_str!("../../queries/postgres/sample_pg12.sql");
+const SESSION_SETUP: &str = include_str!("../../queries/postgres/session_setup.sql");
+
+pub struct PgSampler {
+    conn: PgConnection,
+    query_timeout: Duration,
+    version_num: i32,
+}
+
+pub fn options(target: &Target) -> anyhow::Result<PgConnectOptions> {
+    // new() reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE and ~/.pgpass;
+    // what the target names explicitly wins.
+    let mut o = PgConnectOptions::new()
+        .application_name("spiral")
+        .statement_cache_capacity(4);
+    if let Some(h) = &target.host {
+        o = o.host(h);
+    }
+    if let Some(p) = target.port {
+        o = o.port(p);
+    }
+    if let Some(u) = &target.user {
+        o = o.username(u);
+    }
+    if let Some(p) = &target.password {
+        o = o.password(p.expose());
+    }
+    if let Some(d) = &target.database {
+        o = o.database(d);
+    }
+    if let Some(mode) = target.option("sslmode") {
+        let mode: PgSslMode = mode
+            .parse()
+            .map_err(|_| anyhow::anyhow!("sslmode '{mode}' is not one of disable, allow, prefer, require, verify-ca, verify-full"))?;
+        o = o.ssl_mode(mode);
+    }
+    if let Some(root) = target.option("sslrootcert") {
+        o = o.ssl_root_cert(root);
+    }
+    Ok(o.disable_statement_logging())
+}
+
+pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Result<PgSampler> {
+    let opts = options(target)?;
+    let who = format!(
+        "{}@{}:{}",
+        opts.get_username(),
+        opts.get_host(),
+        opts.get_port()
+    );
+    let mut conn =
+        match tokio::time::timeout(settings.connect_timeout, PgConnection::connect_with(&opts))
+            .await
+        {
+            Err(_) => {
+                return Err(EngineError::Unreachable(format!(
+                    "{who} did not answer within {}s",
+                    settings.connect_timeout.as_secs_f64()
+                ))
+                .into());
+            }
+            Ok(Err(e)) => return Err(classify_pg(e, &who, opts.get_username()).into()),
+            Ok(Ok(c)) => c,
+        };
+    let timeout_ms = settings.query_timeout.as_millis().to_string();
+    timed(
+        settings.query_timeout,
+        sqlx::query(SESSION_SETUP)
+            .bind(timeout_ms)
+            .execute(&mut conn),
+    )
+    .await
+    .context("setting spiral's own session limits")?;
+    let version_num: i32 = timed(
+        settings.query_timeout,
+        sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
+            .fetch_one(&mut conn),
+    )
+    .await
+    .context("reading the server version")?;
+    Ok(PgSampler {
+        conn,
+        query_timeout: settings.query_timeout,
+        version_num,
+    })
+}
+
+/// Turns sqlx's connect errors into the one-line explanations an engineer needs.
+fn classify_pg(e: sqlx::Error, who: &str, user: &str) -> EngineError {
+    if let sqlx::Error::Database(db) = &e {
+        let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+        let msg = db.message().to_string();
+        return match code.as_str() {
+            "28P01" | "28000" => EngineError::Auth(format!(
+                "{who}: authentication failed for user {user} ({msg}); check the password (URL, PGPASSWORD or ~/.pgpass)"
+            )),
+            "53300" => EngineError::ServerFull(format!(
+                "{who}: the server is full ({msg}). Superusers (and on 16+ members of pg_use_reserved_connections) have reserved slots: connect as one; spiral needs only one connection"
+            )),
+            "3D000" => EngineError::Other(format!("{who}: {msg}")),
+            _ => EngineError::Other(format!("{who}: {msg} (SQLSTATE {code})")),
+        };
+    }
+    classify_connect_error(e, who)
+}
+
+#[derive(Debug, Deserialize)]
+struct PgSession {
+    pid: i64,
+    backend_type: Option<String>,
+    state: Option<String>,
+    user: Option<String>,
+    app: Option<String>,
+    db: Option<String>,
+    client: Option<String>,
+    wait_event_type: Option<String>,
+    wait_event: Option<String>,
+    query_ms: Option<i64>,
+    state_ms: Option<i64>,
+    xact_ms: Option<i64>,
+    backend_start: Option<DateTime<Utc>>,
+    query: Option<String>,
+    #[allow(dead_code)]
+    leader_pid: Option<i64>,
+    superuser: Option<bool>,
+    blocked_by: Option<Vec<i64>>,
+}
+
+impl PgSampler {
+    pub async fn sample(&mut self) -> anyhow::Result<Snapshot> {
+        let sql = if self.version_num >= 130000 {
+            SAMPLE
+        } else {
+            SAMPLE_PG12
+        };
+        let row = timed(
+            self.query_timeout,
+            sqlx::query(sql).fetch_one(&mut self.conn),
+        )
+        .await
+        .context("sampling pg_stat_activity")?;
+        let text = |name: &str| -> anyhow::Result<Option<String>> {
+            row.try_get::<Option<String>, _>(name)
+                .with_context(|| format!("decoding column {name}"))
+        };
+        let settings: BTreeMap<String, String> =
+            parse_json(text("settings")?, "settings")?.unwrap_or_default();
+        let db_stats: Vec<serde_json::Map<String, serde_json::Value>> =
+            parse_json(text("db_stats")?, "db_stats")?.unwrap_or_default();
+        let sessions: Vec<PgSession> =
+            parse_json(text("sessions")?, "sessions")?.unwrap_or_default();
+        let sees_all: Option<bool> = row.try_get("sees_all")?;
+        let me: String = row.try_get("me")?;
+        let own_pid: i32 = row.try_get("own_pid")?;
+        let taken_at: DateTime<Utc> = row.try_get("taken_at")?;
+        let version: String = row.try_get("version")?;
+
+        let mut snap = Snapshot::empty(Engine::Postgres, taken_at);
+        snap.server = ServerInfo {
+            version,
+            flavor: None,
+            managed_kill: false,
+        };
+        snap.own_session_id = Some(i64::from(own_pid));
+        let setting = |name: &str| settings.get(name).and_then(|v| v.parse::<u64>().ok());
+        snap.connections = ConnectionLimits {
+            max_connections: setting("max_connections"),
+            reserved: setting("superuser_reserved_connections").unwrap_or(0)
+                + setting("reserved_connections").unwrap_or(0),
+            current: None,
+        };
+        // pg_settings gives these in milliseconds already.
+        snap.guardrails = Guardrails {
+            statement_timeout_ms: setting("statement_timeout"),
+            lock_timeout_ms: setting("lock_timeout"),
+            idle_in_transaction_timeout_ms: setting("idle_in_transaction_session_timeout"),
+            idle_session_timeout_ms: setting("idle_session_timeout"),
+            optimize_for_ad_hoc: None,
+        };
+        snap.counters = sum_counters(&db_stats);
+        snap.sessions = sessions.into_iter().map(to_session).collect();
+        if sees_all != Some(true) {
+            snap.gaps.push(Gap {
+                area: Area::OtherSessions,
+                reason: format!(
+                    "role {me} cannot see other users' session state, waits or queries"
+                ),
+                remedy: Some(format!("GRANT pg_monitor TO {me}; (or pg_read_all_stats)")),
+            });
+        }
+        Ok(snap)
+    }
+
+    pub async fn close(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.conn.close()).await;
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    text: Option<String>,
+    what: &str,
+) -> anyhow::Result<Option<T>> {
+    text.map(|t| serde_json::from_str(&t).with_context(|| format!("decoding {what}")))
+        .transpose()
+}
+
+/// pg_stat_database, summed over databases. Columns absent on older versions (sessions
+/// and friends arrived in 14) are simply not reported.
+fn sum_counters(rows: &[serde_json::Map<String, serde_json::Value>]) -> BTreeMap<String, u64> {
+    let mut sums: BTreeMap<String, u64> = BTreeMap::new();
+    let map = [
+        ("xact_commit", counter::COMMITS),
+        ("xact_rollback", counter::ROLLBACKS),
+        ("deadlocks", counter::DEADLOCKS),
+        ("sessions", counter::LOGINS),
+        ("sessions_abandoned", counter::SESSIONS_ABANDONED),
+        ("sessions_killed", counter::SESSIONS_KILLED),
+    ];
+    for row in rows {
+        for (col, name) in map {
+            if let Some(v) = row.get(col).and_then(serde_json::Value::as_u64) {
+                *sums.entry(name.to_string()).or_default() += v;
+            }
+        }
+    }
+    if let (Some(c), Some(r)) = (sums.get(counter::COMMITS), sums.get(counter::ROLLBACKS)) {
+        let batches = c + r;
+        sums.insert(counter::BATCHES.to_string(), batches);
+    }
+    sums
+}
+
+fn ms(v: Option<i64>) -> Option<u64> {
+    v.map(|x| x.max(0) as u64)
+}
+
+fn to_session(p: PgSession) -> Session {
+    let state = match p.state.as_deref() {
+        Some("active") | Some("fastpath function call") => SessionState::Active,
+        Some("idle") => SessionState::Idle,
+        Some(s) if s.starts_with("idle in transaction") => SessionState::IdleInTransaction,
+        _ => SessionState::Other,
+    };
+    let kind = match p.backend_type.as_deref() {
+        Some("client backend") | None => SessionKind::Client,
+        Some("walsender") => SessionKind::Replication,
+        Some(_) => SessionKind::System,
+    };
+    let wait_class = match (p.wait_event_type.as_deref(), p.wait_event.as_deref()) {
+        (Some("Lock"), _) => Some(WaitClass::Lock),
+        (Some("LWLock"), _) | (Some("BufferPin"), _) => Some(WaitClass::Latch),
+        (Some("IO"), _) => Some(WaitClass::Io),
+        (Some("Client"), Some("ClientWrite")) => Some(WaitClass::Network),
+        (Some("Client"), _) => Some(WaitClass::Client),
+        (Some(_), _) => Some(WaitClass::Other),
+        (None, _) if state == SessionState::Active => Some(WaitClass::Cpu),
+        _ => None,
+    };
+    let wait_type = match (&p.wait_event_type, &p.wait_event) {
+        (Some(t), Some(e)) => Some(format!("{t}:{e}")),
+        (Some(t), None) => Some(t.clone()),
+        _ => None,
+    };
+    let mut s = Session::new(p.pid, state);
+    s.kind = kind;
+    s.user = p.user;
+    s.client_host = p.client;
+    s.application = p.app.filter(|a| !a.is_empty());
+    s.database = p.db;
+    s.raw_state = p.state;
+    s.command = p.backend_type.filter(|b| b != "client backend");
+    s.wait_class = wait_class;
+    s.wait_type = wait_type;
+    // PostgreSQL does not say when a wait began: for a lock wait, the statement's age is
+    // the best bound we have (a statement blocked at once waits for all of it).
+    s.wait_ms = if wait_class == Some(WaitClass::Lock) {
+        ms(p.query_ms)
+    } else {
+        None
+    };
+    s.blocked_by = p.blocked_by.unwrap_or_default();
+    match state {
+        SessionState::Active => s.elapsed_ms = ms(p.query_ms),
+        SessionState::Idle | SessionState::IdleInTransaction => s.idle_ms = ms(p.state_ms),
+        SessionState::Other => {}
+    }
+    s.transaction_ms = ms(p.xact_ms);
+    s.open_transactions = u32::from(p.xact_ms.is_some());
+    s.statement = p.query.as_deref().and_then(StatementKind::of_sql);
+    s.query = p.query.filter(|q| !q.is_empty());
+    s.connected_at = p.backend_start;
+    s.is_admin = p.superuser.unwrap_or(false);
+    s
+}

@@ -1,0 +1,28 @@
+//! spiral: diagnoses database death spirals for the engineer on call.
+//!
+//! Data flows one way: target -> engine sampler -> `Snapshot` -> `Window` -> rules ->
+//! verdicts -> renderer. Each stage lives in its own module and knows only the one before.
+
+pub mod actions;
+pub mod app;
+pub mod blocking;
+pub mod capture;
+pub mod cli;
+pub mod completions;
+pub mod config;
+pub mod engine;
+pub mod format;
+pub mod playbooks;
+pub mod queries;
+pub mod render;
+pub mod report;
+pub mod rules;
+pub mod sanitize;
+pub mod session;
+pub mod snapshot;
+pub mod source;
+pub mod target;
+pub mod thresholds;
+pub mod verdict;
+pub mod views;
+pub mod window;

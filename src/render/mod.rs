@@ -1,0 +1,62 @@
+//! Renderers: one module per output format behind one trait.
+//!
+//! Renderers receive finished reports and only lay them out: no rule logic, no I/O. Text
+//! from the server was already stripped of control characters when the snapshot entered
+//! spiral; renderers add only the escaping their own format needs (mrkdwn, Markdown tables).
+
+mod json;
+mod markdown;
+mod slack;
+mod table;
+
+use crate::cli::Format;
+use crate::report::{TriageReport, ViewReport};
+
+pub trait Renderer {
+    fn triage(&self, report: &TriageReport) -> String;
+    fn view(&self, report: &ViewReport) -> String;
+}
+
+pub fn renderer(format: Format, color: bool) -> Box<dyn Renderer> {
+    match format {
+        Format::Table => Box::new(table::Table { color }),
+        Format::Json => Box::new(json::Json),
+        Format::Slack => Box::new(slack::Slack),
+        Format::Markdown => Box::new(markdown::Markdown),
+    }
+}
+
+/// "3 samples over 10s" / "1 sample".
+pub fn window_text(w: &crate::report::WindowInfo) -> String {
+    if w.samples <= 1 {
+        "1 sample".to_string()
+    } else {
+        format!(
+            "{} samples over {}",
+            w.samples,
+            crate::format::duration_secs(w.seconds)
+        )
+    }
+}
+
+/// "2 critical, 1 warning, 12 ok".
+pub(crate) fn tally_text(report: &TriageReport) -> String {
+    use crate::rules::CheckState;
+    let mut counts = std::collections::BTreeMap::new();
+    for state in report.checks.values() {
+        *counts.entry(*state).or_insert(0u32) += 1;
+    }
+    let order = [
+        (CheckState::Critical, "critical"),
+        (CheckState::Warning, "warning"),
+        (CheckState::Unknown, "unknown"),
+        (CheckState::Info, "info"),
+        (CheckState::Ok, "ok"),
+        (CheckState::Pending, "waiting for a second sample"),
+    ];
+    order
+        .iter()
+        .filter_map(|(s, label)| counts.get(s).map(|n| format!("{n} {label}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

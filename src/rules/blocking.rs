@@ -1,0 +1,364 @@
+//! Lock chains, deadlock cycles, deadlocks the server keeps resolving, and readers queued
+//! behind writers.
+
+use super::{Context, Draft, Rule, describe_session};
+use crate::blocking::index;
+use crate::format::{duration_ms, plural, thousands, truncate};
+use crate::session::{Session, StatementKind};
+use crate::snapshot::{Area, Engine, counter};
+use crate::thresholds::Thresholds;
+use crate::verdict::{Culprits, Figure, Severity, Verdict};
+
+pub const BLOCKING_CHAIN: Rule = Rule {
+    id: "blocking-chain",
+    title: "Blocking chain",
+    needs_rates: false,
+    needs: &[Area::OtherSessions, Area::Locks],
+    check: blocking_chain,
+};
+
+fn blocking_chain(ctx: &Context) -> Option<Verdict> {
+    let t = ctx.thresholds;
+    let last = ctx.last();
+    let warn_ms = Thresholds::ms(t.blocked_warning_wait);
+    let sessions = index(last);
+    // Only waits long enough to matter: a busy server has plenty of millisecond lock waits.
+    let long_waiters = last
+        .client_sessions()
+        .filter(|s| s.is_blocked() && s.wait_ms.unwrap_or(0) >= warn_ms)
+        .count() as u64;
+    let tree = ctx.graph.trees.first()?;
+    if long_waiters == 0 || tree.longest_wait_ms < warn_ms {
+        return None;
+    }
+    let longest = ctx.graph.longest_wait_ms(last);
+    let blocked_total = ctx.graph.blocked.len() as u64;
+    let severity = if longest >= Thresholds::ms(t.blocked_critical_wait)
+        || long_waiters as f64 >= t.blocked_critical_count
+    {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let lead = sessions.get(&tree.lead).copied();
+    let lead_text = lead.map_or_else(
+        || format!("session {} (not visible to spiral)", tree.lead),
+        describe_session,
+    );
+    let mut summary = format!(
+        "{lead_text} leads a chain blocking {}, {} deep, longest wait {}",
+        plural(tree.blocked_count() as u64, "session"),
+        tree.depth,
+        duration_ms(tree.longest_wait_ms)
+    );
+    let leads = ctx.graph.trees.len();
+    if leads > 1 {
+        summary.push_str(&format!(
+            "; {} other lead blockers hold {} more",
+            leads - 1,
+            thousands(blocked_total.saturating_sub(tree.blocked_count() as u64))
+        ));
+    }
+    if let Some(l) = lead {
+        summary.push_str(&format!(". The lead is {}", lead_state(l)));
+    }
+    summary.push('.');
+    let mut d = Draft::new(&BLOCKING_CHAIN, severity, summary)
+        .figure(Figure::count("lead blockers", leads as u64))
+        .figure(Figure::count("blocked sessions", blocked_total))
+        .figure(Figure::count(
+            "blocked longer than the warning wait",
+            long_waiters,
+        ))
+        .figure(Figure::count("deepest chain", ctx.graph.max_depth() as u64))
+        .figure(Figure::millis("longest wait", longest));
+    if let Some(q) = lead.and_then(|l| l.query.as_deref()) {
+        d = d.figure(Figure::text("lead's statement", truncate(q, 120)));
+    }
+    let mut users = Vec::new();
+    let mut hosts = Vec::new();
+    let mut apps = Vec::new();
+    for tr in &ctx.graph.trees {
+        if let Some(s) = sessions.get(&tr.lead) {
+            users.extend(s.user.clone());
+            hosts.extend(s.client_host.clone());
+            apps.extend(s.application.clone().filter(|a| !a.is_empty()));
+        }
+    }
+    for v in [&mut users, &mut hosts, &mut apps] {
+        v.sort();
+        v.dedup();
+    }
+    d.action("Look at the lead blocker and its tree: `spiral blocking`.")
+        .action(format!(
+            "If the lead is idle, abandoned or a runaway, ending it releases the whole chain: {}",
+            crate::actions::terminate(last, tree.lead)
+        ))
+        .action(
+            "Do not add connections or raise pool sizes while the chain stands: every new \
+             request joins the queue and holds a connection.",
+        )
+        .culprits(Culprits {
+            users,
+            hosts,
+            applications: apps,
+            sessions: ctx.graph.trees.iter().map(|t| t.lead).take(20).collect(),
+        })
+        .done()
+}
+
+fn lead_state(s: &Session) -> String {
+    use crate::session::SessionState::*;
+    match s.state {
+        IdleInTransaction => format!(
+            "idle in an open transaction for {}",
+            duration_ms(s.idle_ms.unwrap_or(0))
+        ),
+        Idle => "idle (its transaction may still hold locks)".to_string(),
+        Active => match (s.wait_type.as_deref(), s.elapsed_ms) {
+            (Some(w), Some(e)) => format!("running for {} waiting on {w}", duration_ms(e)),
+            (None, Some(e)) => format!("running for {}", duration_ms(e)),
+            (Some(w), None) => format!("running, waiting on {w}"),
+            (None, None) => "running".to_string(),
+        },
+        Other => s
+            .raw_state
+            .clone()
+            .unwrap_or_else(|| "in an unusual state".into()),
+    }
+}
+
+pub const DEADLOCK_CYCLE: Rule = Rule {
+    id: "deadlock-cycle",
+    title: "Deadlock cycle",
+    needs_rates: false,
+    needs: &[Area::OtherSessions, Area::Locks],
+    check: deadlock_cycle,
+};
+
+fn deadlock_cycle(ctx: &Context) -> Option<Verdict> {
+    let last = ctx.last();
+    let cycle = ctx.graph.cycles.first()?;
+    let sessions = index(last);
+    let ring: Vec<String> = cycle
+        .iter()
+        .chain(cycle.first())
+        .map(|id| id.to_string())
+        .collect();
+    let in_cycles: usize = ctx.graph.cycles.iter().map(Vec::len).sum();
+    let in_trees: usize = ctx.graph.trees.iter().map(|t| t.blocked_count()).sum();
+    let behind = ctx.graph.blocked.len().saturating_sub(in_cycles + in_trees);
+    let wait = cycle
+        .iter()
+        .filter_map(|id| sessions.get(id).and_then(|s| s.wait_ms))
+        .min()
+        .unwrap_or(0);
+    let mut summary = format!(
+        "Sessions {} wait for each other in a cycle (for at least {})",
+        ring.join(" -> "),
+        duration_ms(wait)
+    );
+    if behind > 0 {
+        summary.push_str(&format!(
+            "; {} more wait behind them",
+            plural(behind as u64, "session")
+        ));
+    }
+    if ctx.graph.cycles.len() > 1 {
+        summary.push_str(&format!("; {} cycles in all", ctx.graph.cycles.len()));
+    }
+    summary.push_str(": none of them can finish until one is ended.");
+    // The victim to suggest: the member with the least work done (shortest running).
+    let victim = cycle
+        .iter()
+        .min_by_key(|id| {
+            sessions
+                .get(id)
+                .and_then(|s| s.elapsed_ms)
+                .unwrap_or(u64::MAX)
+        })
+        .copied()
+        .unwrap_or(cycle[0]);
+    let detector = match last.engine {
+        Engine::Postgres => {
+            "PostgreSQL checks for deadlocks after deadlock_timeout; a cycle that lives longer means that setting is high for these sessions"
+        }
+        Engine::Mysql => {
+            "InnoDB normally breaks such a cycle at once; a lasting one suggests innodb_deadlock_detect is off or the wait crosses engines"
+        }
+        Engine::Mssql => {
+            "SQL Server's deadlock monitor should pick a victim within seconds; a lasting cycle means its resources are not all locks (e.g. parallelism, or a session waiting for a worker)"
+        }
+    };
+    let mut users: Vec<String> = cycle
+        .iter()
+        .filter_map(|id| sessions.get(id).and_then(|s| s.user.clone()))
+        .collect();
+    users.sort();
+    users.dedup();
+    let mut d = Draft::new(&DEADLOCK_CYCLE, Severity::Critical, summary)
+        .figure(Figure::text("cycle", ring.join(" -> ")))
+        .figure(Figure::count("sessions in cycles", in_cycles as u64))
+        .figure(Figure::count("waiting behind", behind as u64))
+        .figure(Figure::millis("shortest wait in the cycle", wait));
+    for id in cycle.iter().take(4) {
+        if let Some(s) = sessions.get(id) {
+            let q = s
+                .query
+                .as_deref()
+                .map(|q| truncate(q, 80))
+                .unwrap_or_default();
+            d = d.figure(Figure::text(&format!("session {id}"), q));
+        }
+    }
+    d.action(format!(
+        "End one member to break the cycle, the one with the least work done: {}",
+        crate::actions::terminate(last, victim)
+    ))
+    .action(format!("{detector}."))
+    .action(
+        "Afterwards make the code take its locks in one order (incident 000: the widget \
+         SELECT took shared locks it did not need once READ UNCOMMITTED was removed).",
+    )
+    .culprits(Culprits {
+        users,
+        sessions: cycle.clone(),
+        ..Culprits::default()
+    })
+    .done()
+}
+
+pub const DEADLOCKS_RISING: Rule = Rule {
+    id: "deadlocks-rising",
+    title: "Deadlocks happening",
+    needs_rates: true,
+    needs: &[],
+    check: deadlocks_rising,
+};
+
+fn deadlocks_rising(ctx: &Context) -> Option<Verdict> {
+    let t = ctx.thresholds;
+    let delta = ctx.window.delta(counter::DEADLOCKS).ok()?;
+    if (delta as f64) < t.deadlocks_warning || delta == 0 {
+        return None;
+    }
+    let secs = ctx.window.seconds();
+    let summary = format!(
+        "The server detected {} in the last {}: each one rolled a transaction back, and the \
+         applications retry them into the same locks.",
+        plural(delta, "deadlock"),
+        crate::format::duration_secs(secs)
+    );
+    let confirm = match ctx.last().engine {
+        Engine::Postgres => {
+            "Read the server log: every deadlock is logged with both statements (log_lock_waits adds the waits that preceded it)."
+        }
+        Engine::Mysql => {
+            "Read the latest deadlock: SHOW ENGINE INNODB STATUS (section LATEST DETECTED DEADLOCK); set innodb_print_all_deadlocks=ON to log every one."
+        }
+        Engine::Mssql => {
+            "Read the deadlock graphs from the system_health Extended Events session (xml_deadlock_report)."
+        }
+    };
+    Draft::new(&DEADLOCKS_RISING, Severity::Warning, summary)
+        .figure(Figure::count("deadlocks in window", delta))
+        .figure(Figure::rate("deadlock rate", delta as f64 / secs.max(1e-9)))
+        .action(confirm)
+        .action("Find the two statements and make them take their locks in the same order, or in smaller transactions.")
+        .done()
+}
+
+pub const READ_BLOCKED_BY_WRITERS: Rule = Rule {
+    id: "read-blocked-by-writers",
+    title: "Readers blocked by writers",
+    needs_rates: false,
+    needs: &[Area::OtherSessions, Area::Locks],
+    check: read_blocked_by_writers,
+};
+
+fn is_writer(s: &Session) -> bool {
+    match s.statement_kind() {
+        Some(StatementKind::Write) | Some(StatementKind::Ddl) => true,
+        Some(StatementKind::Read) => false,
+        // An idle session holding a transaction open holds whatever it wrote.
+        _ => s.open_transactions > 0,
+    }
+}
+
+fn read_blocked_by_writers(ctx: &Context) -> Option<Verdict> {
+    let t = ctx.thresholds;
+    let last = ctx.last();
+    let sessions = index(last);
+    let warn_ms = Thresholds::ms(t.blocked_warning_wait);
+    let readers: Vec<&Session> = last
+        .client_sessions()
+        .filter(|s| s.is_blocked() && s.wait_ms.unwrap_or(0) >= warn_ms)
+        .filter(|s| s.statement_kind() == Some(StatementKind::Read))
+        .filter(|s| {
+            s.blocked_by
+                .iter()
+                .any(|b| sessions.get(b).is_some_and(|w| is_writer(w)))
+        })
+        .collect();
+    if (readers.len() as f64) < t.readers_blocked_min {
+        return None;
+    }
+    let severity = if readers.len() as f64 >= t.blocked_critical_count {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let mut writers: Vec<i64> = readers
+        .iter()
+        .flat_map(|r| r.blocked_by.iter().copied())
+        .filter(|b| sessions.get(b).is_some_and(|w| is_writer(w)))
+        .collect();
+    writers.sort_unstable();
+    writers.dedup();
+    let longest = readers.iter().filter_map(|r| r.wait_ms).max().unwrap_or(0);
+    let summary = format!(
+        "{} wait behind {} (longest {}): reads queue behind writes and hold their \
+         connections while they wait.",
+        plural(readers.len() as u64, "reading session"),
+        plural(writers.len() as u64, "writing session"),
+        duration_ms(longest)
+    );
+    let advice = match last.engine {
+        Engine::Mssql => {
+            let off: Vec<String> = last
+                .databases
+                .iter()
+                .filter(|d| d.read_committed_snapshot == Some(false))
+                .map(|d| d.name.clone())
+                .collect();
+            if off.is_empty() {
+                "Readers under READ COMMITTED take shared locks: check whether the code path lost its snapshot or READ UNCOMMITTED setting (incident 000: one commented-out line).".to_string()
+            } else {
+                format!(
+                    "Read Committed Snapshot is off for {}: readers take shared locks behind writers. Turn on RCSI (ALTER DATABASE ... SET READ_COMMITTED_SNAPSHOT ON, in a quiet window) or restore the READ UNCOMMITTED/snapshot the code path lost (incident 000).",
+                    crate::format::list(&off, 3)
+                )
+            }
+        }
+        Engine::Postgres => "PostgreSQL readers only wait behind DDL or explicit locks: find the ALTER/VACUUM FULL/LOCK at the head and cancel it (pg_cancel_backend), then rerun it with a short lock_timeout.".to_string(),
+        Engine::Mysql => "InnoDB plain SELECTs do not wait for row locks: these are locking reads (FOR UPDATE / LOCK IN SHARE MODE) or metadata locks behind DDL; find the writer at the head.".to_string(),
+    };
+    let mut apps: Vec<String> = readers
+        .iter()
+        .filter_map(|r| r.application.clone().filter(|a| !a.is_empty()))
+        .collect();
+    apps.sort();
+    apps.dedup();
+    Draft::new(&READ_BLOCKED_BY_WRITERS, severity, summary)
+        .figure(Figure::count("blocked readers", readers.len() as u64))
+        .figure(Figure::count("writers blocking them", writers.len() as u64))
+        .figure(Figure::millis("longest reader wait", longest))
+        .action(advice)
+        .action("See the writers and what waits on them: `spiral blocking`.")
+        .culprits(Culprits {
+            applications: apps,
+            sessions: writers.into_iter().take(20).collect(),
+            ..Culprits::default()
+        })
+        .done()
+}

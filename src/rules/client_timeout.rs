@@ -1,0 +1,89 @@
+//! Requests that outlive the caller's timeout.
+//!
+//! In incident 000 Envoy gave up after 15 s while the widget query needed 30-60 s: every
+//! answer was thrown away, so the cache never filled and every request was a miss. The
+//! server cannot know the client's timeout, so it is a flag (`--client-timeout`).
+
+use super::{Context, Draft, Rule, tally, tally_text};
+use crate::format::{duration_ms, duration_secs, thousands, truncate};
+use crate::session::{Session, SessionState};
+use crate::snapshot::Area;
+use crate::thresholds::Thresholds;
+use crate::verdict::{Culprits, Figure, Severity, Verdict};
+
+pub const CLIENT_TIMEOUT_EXCEEDED: Rule = Rule {
+    id: "client-timeout-exceeded",
+    title: "Work outliving the client's timeout",
+    needs_rates: false,
+    needs: &[Area::OtherSessions],
+    check: client_timeout_exceeded,
+};
+
+fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
+    let t = ctx.thresholds;
+    let last = ctx.last();
+    let limit = Thresholds::ms(t.client_timeout);
+    let mut late: Vec<&Session> = last
+        .client_sessions()
+        .filter(|s| s.state == SessionState::Active && s.elapsed_ms.unwrap_or(0) > limit)
+        .collect();
+    if late.is_empty() {
+        return None;
+    }
+    late.sort_by(|a, b| b.elapsed_ms.cmp(&a.elapsed_ms).then(a.id.cmp(&b.id)));
+    let n = late.len() as f64;
+    let severity = if n >= t.client_timeout_critical_requests {
+        Severity::Critical
+    } else if n >= t.client_timeout_min_requests {
+        Severity::Warning
+    } else {
+        // One long report query is not a spiral; still worth a line.
+        Severity::Info
+    };
+    let longest = late[0].elapsed_ms.unwrap_or(0);
+    let by_app = tally(late.iter().map(|s| s.app_or_unknown()));
+    let by_user = tally(late.iter().map(|s| s.user_or_unknown()));
+    let summary = format!(
+        "{} running longer than the client's {} timeout (longest {}), mostly from {}: the \
+         callers have given up, so this work is wasted and caches it would fill stay empty.",
+        if late.len() == 1 {
+            "1 request has been".to_string()
+        } else {
+            format!("{} requests have been", thousands(late.len() as u64))
+        },
+        duration_secs(t.client_timeout),
+        duration_ms(longest),
+        tally_text(&by_app, 2)
+    );
+    let mut d = Draft::new(&CLIENT_TIMEOUT_EXCEEDED, severity, summary)
+        .figure(Figure::count(
+            "requests past the timeout",
+            late.len() as u64,
+        ))
+        .figure(Figure::millis("client timeout", limit))
+        .figure(Figure::millis("longest running", longest));
+    if let Some(q) = &late[0].query {
+        d = d.figure(Figure::text("longest statement", truncate(q, 120)));
+    }
+    d.action(
+        "Find why they are slow before touching timeouts: `spiral blocking` and `spiral waits` \
+         (incident 000: lock waits of 59 s behind the censor's UPDATEs).",
+    )
+    .action(format!(
+        "Make the server stop work nobody waits for: a statement timeout a little below the \
+         client's {} for this application.",
+        duration_secs(t.client_timeout)
+    ))
+    .action(
+        "Raise the caller's timeout only when the query is legitimately slow, and together \
+         with any lock/dedup TTL that must outlast it (incident 000: Envoy 15 s -> 120 s, \
+         Redis lock 30 s -> 90 s).",
+    )
+    .culprits(Culprits {
+        users: by_user.iter().take(3).map(|(u, _)| u.clone()).collect(),
+        applications: by_app.iter().take(3).map(|(a, _)| a.clone()).collect(),
+        sessions: late.iter().map(|s| s.id).take(20).collect(),
+        ..Culprits::default()
+    })
+    .done()
+}

@@ -1,0 +1,202 @@
+//! The compile gate and the Query Store amplifying it (incident 000).
+
+use super::{Context, Draft, Rule, pct};
+use crate::format::decimal;
+use crate::session::WaitClass;
+use crate::snapshot::{Area, counter};
+use crate::verdict::{Culprits, Figure, Severity, Verdict};
+
+/// Compile rate figures over the window, when the engine reports compilations.
+pub(crate) struct CompileRate {
+    pub per_sec: f64,
+    pub delta: u64,
+    /// Compilations per batch, when batches are counted.
+    pub ratio: Option<f64>,
+}
+
+pub(crate) fn compile_rate(ctx: &Context) -> Option<CompileRate> {
+    let delta = ctx.window.delta(counter::COMPILATIONS).ok()?;
+    let secs = ctx.window.seconds();
+    let batches = ctx.window.delta(counter::BATCHES).ok();
+    Some(CompileRate {
+        per_sec: delta as f64 / secs,
+        delta,
+        ratio: batches.filter(|&b| b > 0).map(|b| delta as f64 / b as f64),
+    })
+}
+
+/// sp_BlitzFirst's test, with our thresholds: enough compilations that it is not noise
+/// (the floor of 75 exists because that tool itself causes ~50 per run), a rate above the
+/// minimum, and a large share of batches compiling.
+pub(crate) fn compile_rate_high(ctx: &Context, r: &CompileRate) -> bool {
+    let t = ctx.thresholds;
+    r.delta > 75
+        && r.per_sec >= t.compile_min_per_sec
+        && r.ratio.is_none_or(|q| q * 100.0 >= t.compile_ratio_pct)
+}
+
+fn compile_waiters(ctx: &Context) -> u64 {
+    let last = ctx.last();
+    let sessions = last
+        .client_sessions()
+        .filter(|s| s.waits_on(WaitClass::Compile))
+        .count() as u64;
+    let gate = last.compile_gate.as_ref().map_or(0, |g| g.waiters);
+    sessions.max(gate)
+}
+
+pub const COMPILE_GATE: Rule = Rule {
+    id: "compile-gate-saturation",
+    title: "Compile gate saturated",
+    needs_rates: false,
+    needs: &[Area::Compiles],
+    check: compile_gate_saturation,
+};
+
+fn compile_gate_saturation(ctx: &Context) -> Option<Verdict> {
+    let t = ctx.thresholds;
+    let last = ctx.last();
+    let waiters = compile_waiters(ctx);
+    let rate = compile_rate(ctx);
+    let high_rate = rate.as_ref().is_some_and(|r| compile_rate_high(ctx, r));
+    let severity = if waiters as f64 >= t.compile_waiters_critical {
+        Severity::Critical
+    } else if waiters as f64 >= t.compile_waiters_warning {
+        Severity::Warning
+    } else if high_rate {
+        Severity::Info
+    } else {
+        return None;
+    };
+    let mut summary = if waiters > 0 {
+        format!(
+            "{} queued at the compile gate (RESOURCE_SEMAPHORE_QUERY_COMPILE)",
+            crate::format::plural(waiters, "session")
+        )
+    } else {
+        "The compile rate is high but the compile gate is not queueing yet".to_string()
+    };
+    if let Some(r) = &rate {
+        summary.push_str(&format!("; {} compilations/s", decimal(r.per_sec)));
+        if let Some(q) = r.ratio.filter(|q| *q > 0.0) {
+            summary.push_str(&format!(
+                ", one batch in {} compiled",
+                decimal((1.0 / q).max(1.0))
+            ));
+        }
+    }
+    if waiters > 0 {
+        summary.push_str(
+            ": every waiting session holds a worker thread, and a new query shape per request \
+             keeps the queue full.",
+        );
+    } else {
+        summary.push('.');
+    }
+    let mut d = Draft::new(&COMPILE_GATE, severity, summary)
+        .figure(Figure::count("compile waiters", waiters));
+    if let Some(g) = &last.compile_gate {
+        d = d
+            .figure(Figure::count("gateway active", g.active))
+            .figure(Figure::count("gateway limit", g.limit));
+    }
+    if let Some(r) = &rate {
+        d = d.figure(Figure::rate("compilations", r.per_sec));
+        if let Some(q) = r.ratio {
+            d = d.figure(Figure::percent("compilations per batch", q * 100.0));
+        }
+    }
+    d.action(
+        "Cut the load first: scale the clients down (fewer tasks, smaller pools). Do not raise \
+         max worker threads (incident 000: the extra 600 filled at once) and do not run \
+         DBCC FREEPROCCACHE (it needs a worker and hangs).",
+    )
+    .action(
+        "If a restart is unavoidable, scale the clients down before it, not after: the \
+         reconnect flood re-saturates the gate within seconds.",
+    )
+    .action(
+        "While connections are low, turn Query Store off or to capture mode AUTO on the busy \
+         database, then ramp the clients back up in steps watching `spiral compiles`.",
+    )
+    .done()
+}
+
+pub const QUERY_STORE: Rule = Rule {
+    id: "query-store-amplification",
+    title: "Query Store amplifying compilations",
+    needs_rates: false,
+    needs: &[],
+    check: query_store_amplification,
+};
+
+fn query_store_amplification(ctx: &Context) -> Option<Verdict> {
+    let t = ctx.thresholds;
+    let last = ctx.last();
+    let waiters = last
+        .client_sessions()
+        .filter(|s| s.waits_on(WaitClass::QueryStore))
+        .count() as u64;
+    if (waiters as f64) < t.query_store_waiters {
+        return None;
+    }
+    let rw: Vec<String> = last
+        .databases
+        .iter()
+        .filter(|d| d.query_store_writes())
+        .map(|d| d.name.clone())
+        .collect();
+    let rate = compile_rate(ctx);
+    let gate_full = compile_waiters(ctx) as f64 >= t.compile_waiters_warning;
+    let storm = gate_full || rate.as_ref().is_some_and(|r| compile_rate_high(ctx, r));
+    let severity = if storm && gate_full {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let mut summary = format!(
+        "{} wait on Query Store (QDS_*)",
+        crate::format::plural(waiters, "session")
+    );
+    if !rw.is_empty() {
+        summary.push_str(&format!(
+            " while Query Store is read-write on {}",
+            crate::format::list(&rw, 3)
+        ));
+    }
+    if let Some(r) = &rate {
+        summary.push_str(&format!(", under {} compilations/s", decimal(r.per_sec)));
+    }
+    summary.push_str(
+        ": Query Store records every new plan, and that write is now part of each compilation.",
+    );
+    let target = rw
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "<database>".to_string());
+    let mut d = Draft::new(&QUERY_STORE, severity, summary)
+        .figure(Figure::count("Query Store waiters", waiters))
+        .figure(Figure::text(
+            "read-write on",
+            if rw.is_empty() {
+                "unknown".to_string()
+            } else {
+                crate::format::list(&rw, 5)
+            },
+        ));
+    if let Some(r) = &rate {
+        d = d.figure(Figure::rate("compilations", r.per_sec));
+    }
+    let share = pct(waiters as f64, last.client_sessions().count() as f64);
+    d.figure(Figure::percent("share of sessions", share))
+        .action(format!(
+            "Once connections are low (scale the clients down first: it needs exclusive access \
+             and hangs under load): ALTER DATABASE [{target}] SET QUERY_STORE = OFF;"
+        ))
+        .action(
+            "Later, bring it back with QUERY_CAPTURE_MODE = AUTO so ad hoc one-off shapes are \
+             not recorded.",
+        )
+        .culprits(Culprits::default())
+        .done()
+}

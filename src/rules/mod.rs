@@ -1,0 +1,255 @@
+//! The rules: pure functions from a window of snapshots to verdicts.
+//!
+//! A rule sees only the engine-neutral model (through `Context`), never a connection, so
+//! every rule is tested with hand-built windows and the bundled captures. Each rule returns
+//! `None` when its spiral is absent; `evaluate` turns silence into "unknown" when the rule
+//! depended on something the snapshot says it could not see (a missing grant must never
+//! read as a healthy server).
+
+mod blocking;
+mod client_timeout;
+mod compiles;
+mod connections;
+mod guardrails;
+mod idle;
+mod plan_cache;
+mod workers;
+
+use std::collections::BTreeMap;
+
+use crate::blocking::BlockingGraph;
+use crate::snapshot::{Area, Snapshot};
+use crate::thresholds::Thresholds;
+use crate::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::window::Window;
+
+/// Everything a rule may look at.
+pub struct Context<'a> {
+    pub window: &'a Window,
+    pub thresholds: &'a Thresholds,
+    /// The blocking graph of the last sample, built once for the four rules that need it.
+    pub graph: BlockingGraph,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(window: &'a Window, thresholds: &'a Thresholds) -> Context<'a> {
+        Context {
+            window,
+            thresholds,
+            graph: BlockingGraph::of(window.last()),
+        }
+    }
+
+    pub fn last(&self) -> &Snapshot {
+        self.window.last()
+    }
+}
+
+pub struct Rule {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// Rate-based rules wait for the second sample.
+    pub needs_rates: bool,
+    /// Areas whose absence makes silence meaningless.
+    pub needs: &'static [Area],
+    pub check: fn(&Context) -> Option<Verdict>,
+}
+
+/// Every rule, in no particular order (verdicts are sorted by severity afterwards).
+pub const RULES: &[Rule] = &[
+    compiles::COMPILE_GATE,
+    compiles::QUERY_STORE,
+    workers::WORKER_EXHAUSTION,
+    blocking::BLOCKING_CHAIN,
+    blocking::DEADLOCK_CYCLE,
+    blocking::DEADLOCKS_RISING,
+    blocking::READ_BLOCKED_BY_WRITERS,
+    connections::CONNECTION_EXHAUSTION,
+    connections::CLIENT_POOL_SATURATION,
+    connections::RECONNECT_STORM,
+    idle::IDLE_CONNECTION_LEAK,
+    idle::IDLE_IN_TRANSACTION,
+    client_timeout::CLIENT_TIMEOUT_EXCEEDED,
+    plan_cache::PLAN_CACHE_BLOAT,
+    guardrails::MISSING_GUARDRAILS,
+];
+
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// The outcome of all rules over one window.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// Verdicts worth showing (info and up, and unknowns), worst first.
+    pub verdicts: Vec<Verdict>,
+    /// Every rule's outcome by id, including the healthy ones ("ok") and the rate-based
+    /// ones still waiting for a second sample ("pending").
+    pub checks: BTreeMap<&'static str, CheckState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckState {
+    Ok,
+    Info,
+    Unknown,
+    Warning,
+    Critical,
+    /// Needs a rate and the window has one sample.
+    Pending,
+}
+
+impl From<Severity> for CheckState {
+    fn from(s: Severity) -> Self {
+        match s {
+            Severity::Ok => CheckState::Ok,
+            Severity::Info => CheckState::Info,
+            Severity::Unknown => CheckState::Unknown,
+            Severity::Warning => CheckState::Warning,
+            Severity::Critical => CheckState::Critical,
+        }
+    }
+}
+
+impl Assessment {
+    pub fn worst(&self) -> Severity {
+        self.verdicts
+            .iter()
+            .map(|v| v.severity)
+            .max()
+            .unwrap_or(Severity::Ok)
+    }
+
+    pub fn verdict(&self, id: &str) -> Option<&Verdict> {
+        self.verdicts.iter().find(|v| v.id == id)
+    }
+}
+
+pub fn evaluate(window: &Window, thresholds: &Thresholds) -> Assessment {
+    let ctx = Context::new(window, thresholds);
+    let mut verdicts = Vec::new();
+    let mut checks = BTreeMap::new();
+    for rule in RULES {
+        if rule.needs_rates && !window.has_rates() {
+            checks.insert(rule.id, CheckState::Pending);
+            continue;
+        }
+        let outcome = (rule.check)(&ctx).or_else(|| unknown_if_blind(rule, ctx.last()));
+        match outcome {
+            Some(v) => {
+                checks.insert(rule.id, v.severity.into());
+                if v.severity > Severity::Ok {
+                    verdicts.push(v);
+                }
+            }
+            None => {
+                checks.insert(rule.id, CheckState::Ok);
+            }
+        }
+    }
+    // Worst first; among equals, keep the rule order, which puts causes before symptoms.
+    verdicts.sort_by(|a, b| b.severity.cmp(&a.severity));
+    Assessment { verdicts, checks }
+}
+
+fn unknown_if_blind(rule: &Rule, last: &Snapshot) -> Option<Verdict> {
+    let gap = rule.needs.iter().find_map(|area| last.gap(*area))?;
+    let mut summary = format!("Could not check: {}.", gap.reason.trim_end_matches('.'));
+    if let Some(remedy) = &gap.remedy {
+        summary.push_str(&format!(" To see it: {remedy}."));
+    }
+    Some(Verdict {
+        id: rule.id,
+        title: rule.title,
+        severity: Severity::Unknown,
+        summary,
+        evidence: Vec::new(),
+        actions: gap.remedy.iter().cloned().collect(),
+        culprits: Culprits::default(),
+        playbook: rule.id,
+    })
+}
+
+/// A verdict under construction; rules fill it in a few chained calls.
+pub(crate) struct Draft(Verdict);
+
+impl Draft {
+    pub fn new(rule: &Rule, severity: Severity, summary: String) -> Draft {
+        Draft(Verdict {
+            id: rule.id,
+            title: rule.title,
+            severity,
+            summary,
+            evidence: Vec::new(),
+            actions: Vec::new(),
+            culprits: Culprits::default(),
+            playbook: rule.id,
+        })
+    }
+
+    pub fn figure(mut self, f: Figure) -> Draft {
+        self.0.evidence.push(f);
+        self
+    }
+
+    pub fn action(mut self, a: impl Into<String>) -> Draft {
+        self.0.actions.push(a.into());
+        self
+    }
+
+    pub fn culprits(mut self, c: Culprits) -> Draft {
+        self.0.culprits = c;
+        self
+    }
+
+    pub fn done(self) -> Option<Verdict> {
+        Some(self.0)
+    }
+}
+
+/// Counts of sessions by a label, largest first, ties by name: "shipping 140, cart 3".
+pub(crate) fn tally<'s>(labels: impl Iterator<Item = &'s str>) -> Vec<(String, u64)> {
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for l in labels {
+        *counts.entry(l).or_default() += 1;
+    }
+    let mut out: Vec<(String, u64)> = counts
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+pub(crate) fn tally_text(t: &[(String, u64)], max: usize) -> String {
+    let mut parts: Vec<String> = t
+        .iter()
+        .take(max)
+        .map(|(k, n)| format!("{k} ({})", crate::format::thousands(*n)))
+        .collect();
+    if t.len() > max {
+        parts.push(format!("{} more", t.len() - max));
+    }
+    parts.join(", ")
+}
+
+/// "session 182 (user censor, host ip-10-0-3-7, app censor-processor)".
+pub(crate) fn describe_session(s: &crate::session::Session) -> String {
+    let mut who = vec![format!("user {}", s.user_or_unknown())];
+    if let Some(h) = &s.client_host {
+        who.push(format!("host {h}"));
+    }
+    if let Some(a) = s.application.as_deref().filter(|a| !a.is_empty()) {
+        who.push(format!("app {a}"));
+    }
+    format!("session {} ({})", s.id, who.join(", "))
+}
+
+pub fn pct(part: f64, whole: f64) -> f64 {
+    if whole <= 0.0 {
+        0.0
+    } else {
+        part * 100.0 / whole
+    }
+}

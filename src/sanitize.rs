@@ -1,0 +1,160 @@
+//! Making server-supplied text safe to print.
+//!
+//! Query strings, application names and user names come from whoever is connected to the
+//! database, which during an incident may be a hostile or just broken client. Printed raw
+//! they could move the cursor, recolour the terminal, set its title (OSC), or hide text with
+//! bidirectional overrides. Every such string passes through `clean` once, when the
+//! snapshot enters spiral, so renderers can print what they are given.
+
+/// Returns `text` with terminal control sequences removed, line breaks and tabs turned into
+/// single spaces, and bidirectional overrides dropped.
+pub fn clean(text: &str) -> String {
+    if !needs_cleaning(text) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape_sequence(&mut chars),
+            // The 8-bit CSI and OSC introducers behave like ESC [ and ESC ] on some
+            // terminals; swallow their sequences too.
+            '\u{9b}' => skip_until_final(&mut chars),
+            '\u{9d}' => skip_until_string_end(&mut chars),
+            '\t' | '\n' | '\r' => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            c if is_dangerous(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `clean` for a string owned by a snapshot, allocating only when something changes.
+pub fn clean_in_place(text: &mut String) {
+    if needs_cleaning(text) {
+        *text = clean(text);
+    }
+}
+
+fn needs_cleaning(text: &str) -> bool {
+    text.chars().any(is_dangerous)
+}
+
+fn is_dangerous(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn skip_escape_sequence(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.peek() {
+        Some('[') => {
+            chars.next();
+            skip_until_final(chars);
+        }
+        Some(']') | Some('P') | Some('_') | Some('^') => {
+            chars.next();
+            skip_until_string_end(chars);
+        }
+        Some(_) => {
+            chars.next();
+        }
+        None => {}
+    }
+}
+
+/// CSI: parameters and intermediates up to a final byte in '@'..='~'.
+fn skip_until_final(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    for c in chars.by_ref() {
+        if ('@'..='~').contains(&c) {
+            break;
+        }
+    }
+}
+
+/// OSC/DCS strings end at BEL or ST (ESC \).
+fn skip_until_string_end(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next() {
+        if c == '\u{7}' || c == '\u{9c}' {
+            break;
+        }
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'\\') {
+                chars.next();
+            }
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn plain_text_is_untouched() {
+        assert_eq!(
+            clean("SELECT * FROM t WHERE a = 'é'"),
+            "SELECT * FROM t WHERE a = 'é'"
+        );
+    }
+
+    #[test]
+    fn escape_sequences_are_removed_whole() {
+        assert_eq!(clean("a\u{1b}[31;1mred\u{1b}[0m b"), "ared b");
+        assert_eq!(clean("x\u{1b}]0;pwned title\u{7}y"), "xy");
+        assert_eq!(clean("x\u{1b}]8;;http://e\u{1b}\\link"), "xlink");
+        assert_eq!(clean("bell\u{7}\u{8}\u{8}"), "bell");
+        assert_eq!(clean("trailing\u{1b}"), "trailing");
+    }
+
+    #[test]
+    fn line_breaks_become_one_space_and_bidi_is_dropped() {
+        assert_eq!(clean("select\r\n\t1"), "select 1");
+        assert_eq!(clean("abc\u{202e}fed"), "abcfed");
+    }
+}
+
+/// Hides passwords in free text (error messages that echo an argument): `scheme://user:pw@`
+/// becomes `scheme://user:***@`, and `Password=...`/`pwd=...` pairs lose their value.
+pub fn redact_secrets(text: &str) -> String {
+    use std::sync::OnceLock;
+    static URL: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    static PAIR: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    let url = URL.get_or_init(|| regex::Regex::new(r"(://[^:/@\s]*:)[^@\s]*@").ok());
+    let pair = PAIR.get_or_init(|| {
+        regex::Regex::new(r#"(?i)\b(password|pwd|pass)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^;&\s'"]*)"#)
+            .ok()
+    });
+    let mut out = text.to_string();
+    if let Some(re) = url {
+        out = re.replace_all(&out, "${1}***@").into_owned();
+    }
+    if let Some(re) = pair {
+        out = re.replace_all(&out, "${1}${2}***").into_owned();
+    }
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_secrets;
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(
+            redact_secrets("unrecognized subcommand 'postgres://app:hunter2@db/x'"),
+            "unrecognized subcommand 'postgres://app:***@db/x'"
+        );
+        assert_eq!(
+            redact_secrets("bad: Server=db;Password=hunter2;User Id=sa"),
+            "bad: Server=db;Password=***;User Id=sa"
+        );
+        assert_eq!(
+            redact_secrets("jdbc:mysql://h/db?user=u&password=pw"),
+            "jdbc:mysql://h/db?user=u&password=***"
+        );
+    }
+}

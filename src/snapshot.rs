@@ -1,0 +1,334 @@
+//! The engine-neutral snapshot: everything spiral knows about a server at one instant.
+//!
+//! Engines fill a `Snapshot` from their own catalogues (pg_stat_activity, the processlist,
+//! the DMVs) and never look at it again; rules read only this model. That is the seam that
+//! lets a capture taken on one machine be triaged on another, and lets every rule be tested
+//! with no database at all.
+//!
+//! Two conventions run through the model:
+//! - `Option::None` means "not collected" (the engine has no such thing, or it could not be
+//!   read), never "zero". A rule that needs a missing figure stays silent or says unknown.
+//! - Cumulative counters are kept raw (`counters`) and only the window turns them into
+//!   rates, so a restart between samples (a counter going backwards) is noticed in one place.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::session::Session;
+
+/// The database engines spiral can sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Postgres,
+    Mysql,
+    Mssql,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::Mssql => "mssql",
+        }
+    }
+
+    /// How an engineer would name the product in a sentence.
+    pub fn product(self) -> &'static str {
+        match self {
+            Engine::Postgres => "PostgreSQL",
+            Engine::Mysql => "MySQL/MariaDB",
+            Engine::Mssql => "SQL Server",
+        }
+    }
+
+    pub fn all() -> [Engine; 3] {
+        [Engine::Postgres, Engine::Mysql, Engine::Mssql]
+    }
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" => Ok(Engine::Postgres),
+            "mysql" | "mariadb" => Ok(Engine::Mysql),
+            "mssql" | "sqlserver" | "sql-server" => Ok(Engine::Mssql),
+            other => Err(format!(
+                "unknown engine '{other}' (expected postgres, mysql or mssql)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which server answered: the version string as the server gave it, and the flavour where
+/// it changes what spiral may do (MariaDB vs MySQL, RDS, Azure SQL Database).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    pub version: String,
+    /// e.g. "mariadb", "mysql", "rds", "azure-sql-database"; free text, informational.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<String>,
+    /// True when the server is a managed service whose KILL goes through a procedure
+    /// (`CALL mysql.rds_kill`): the first actions print that form.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub managed_kill: bool,
+}
+
+/// Connection slots: how many exist and how many ordinary clients may use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionLimits {
+    /// The server's configured limit (max_connections; SQL Server's user connections when
+    /// set, otherwise None because 32,767 is not a useful ceiling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u64>,
+    /// Slots held back for superusers/admins (superuser_reserved_connections +
+    /// reserved_connections; MySQL's one extra SUPER slot is outside max_connections, so 0).
+    #[serde(default)]
+    pub reserved: u64,
+    /// Connected clients as the server counts them (Threads_connected, numbackends, User
+    /// Connections). When None, rules count client sessions instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<u64>,
+}
+
+impl ConnectionLimits {
+    /// Slots ordinary application users can fill before they are refused.
+    pub fn usable(&self) -> Option<u64> {
+        self.max_connections
+            .map(|max| max.saturating_sub(self.reserved))
+            .filter(|&u| u > 0)
+    }
+}
+
+/// Worker threads and the queue in front of them (SQL Server's schedulers). Engines that
+/// give each connection its own process or thread leave this None.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Workers {
+    pub max_workers: u64,
+    pub active_workers: u64,
+    #[serde(default)]
+    pub current_workers: u64,
+    /// Tasks waiting for a worker (SUM(work_queue_count)).
+    pub queued_tasks: u64,
+    /// Tasks ready to run waiting for CPU.
+    #[serde(default)]
+    pub runnable_tasks: u64,
+    /// Tasks waiting on THREADPOOL, including those that have no session yet (logins
+    /// waiting for a worker are invisible in the request DMVs).
+    #[serde(default)]
+    pub threadpool_waiters: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_count: Option<u64>,
+}
+
+/// The compile gate (SQL Server's optimizer memory gateways, summed over pools).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CompileGate {
+    pub waiters: u64,
+    pub active: u64,
+    pub limit: u64,
+}
+
+/// One row of the plan-cache summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanCacheEntry {
+    /// Adhoc, Prepared, Proc, ...
+    pub object_type: String,
+    pub plans: u64,
+    pub single_use: u64,
+    pub size_bytes: u64,
+}
+
+/// Per-database settings that rules care about.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseInfo {
+    pub name: String,
+    /// Query Store actual state: "off", "read_only", "read_write", ... (SQL Server only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_store: Option<String>,
+    /// Read Committed Snapshot on (SQL Server); PostgreSQL readers never wait for writers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_committed_snapshot: Option<bool>,
+}
+
+impl DatabaseInfo {
+    pub fn query_store_writes(&self) -> bool {
+        matches!(self.query_store.as_deref(), Some("read_write"))
+    }
+}
+
+/// The guardrails an engine offers against work that never ends. `Some(0)` means "set to
+/// zero, i.e. disabled"; `None` means the engine has no such setting or it was not read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Guardrails {
+    /// statement_timeout / max_execution_time / max_statement_time, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_timeout_ms: Option<u64>,
+    /// lock_timeout / innodb_lock_wait_timeout, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_timeout_ms: Option<u64>,
+    /// idle_in_transaction_session_timeout / idle_transaction_timeout, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_in_transaction_timeout_ms: Option<u64>,
+    /// idle_session_timeout / wait_timeout, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_session_timeout_ms: Option<u64>,
+    /// SQL Server 'optimize for ad hoc workloads'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimize_for_ad_hoc: Option<bool>,
+}
+
+/// Parts of a snapshot that could be missing for a reason the engineer should hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Area {
+    /// Other users' sessions or their query text (pg_read_all_stats, PROCESS, VIEW SERVER STATE).
+    OtherSessions,
+    /// Lock waits and blockers.
+    Locks,
+    /// Worker threads and schedulers.
+    Workers,
+    /// Compile counters and the compile gate.
+    Compiles,
+    PlanCache,
+    Counters,
+    Settings,
+}
+
+/// Something spiral could not see, why, and what would fix it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gap {
+    pub area: Area,
+    pub reason: String,
+    /// The grant or setting that would close the gap, e.g. "GRANT pg_read_all_stats TO app".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
+}
+
+/// One sample of one server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub engine: Engine,
+    pub server: ServerInfo,
+    pub taken_at: DateTime<Utc>,
+    /// spiral's own session, so no rule ever counts or blames it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_session_id: Option<i64>,
+    pub sessions: Vec<Session>,
+    #[serde(default)]
+    pub connections: ConnectionLimits,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Workers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compile_gate: Option<CompileGate>,
+    /// Cumulative counters by well-known name (see `counter`); diffed by the window.
+    #[serde(default)]
+    pub counters: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_cache: Option<Vec<PlanCacheEntry>>,
+    #[serde(default)]
+    pub guardrails: Guardrails,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<DatabaseInfo>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<Gap>,
+}
+
+/// Well-known counter names. Engines map their own counters onto these so that rules can
+/// speak of "compilations" whatever the server called them.
+pub mod counter {
+    /// Query compilations (SQL Compilations/sec; 'optimizations').
+    pub const COMPILATIONS: &str = "compilations";
+    pub const RECOMPILATIONS: &str = "recompilations";
+    /// Client requests: Batch Requests/sec, Questions, transactions.
+    pub const BATCHES: &str = "batches";
+    /// New connections accepted (Logins/sec, Connections, sessions).
+    pub const LOGINS: &str = "logins";
+    /// Connection attempts refused because the server was full.
+    pub const REFUSED_CONNECTIONS: &str = "refused_connections";
+    pub const ABORTED_CONNECTS: &str = "aborted_connects";
+    pub const DEADLOCKS: &str = "deadlocks";
+    pub const COMMITS: &str = "commits";
+    pub const ROLLBACKS: &str = "rollbacks";
+    pub const ROW_LOCK_WAITS: &str = "row_lock_waits";
+    pub const ROW_LOCK_TIME_MS: &str = "row_lock_time_ms";
+    /// PostgreSQL 14+: sessions that ended because the client vanished.
+    pub const SESSIONS_ABANDONED: &str = "sessions_abandoned";
+    pub const SESSIONS_KILLED: &str = "sessions_killed";
+}
+
+impl Snapshot {
+    /// A snapshot with no sessions, for engines to fill and tests to build on.
+    pub fn empty(engine: Engine, taken_at: DateTime<Utc>) -> Snapshot {
+        Snapshot {
+            engine,
+            server: ServerInfo::default(),
+            taken_at,
+            own_session_id: None,
+            sessions: Vec::new(),
+            connections: ConnectionLimits::default(),
+            workers: None,
+            compile_gate: None,
+            counters: BTreeMap::new(),
+            plan_cache: None,
+            guardrails: Guardrails::default(),
+            databases: Vec::new(),
+            gaps: Vec::new(),
+        }
+    }
+
+    /// Sessions opened by clients, without spiral's own and without server internals.
+    pub fn client_sessions(&self) -> impl Iterator<Item = &Session> {
+        let own = self.own_session_id;
+        self.sessions
+            .iter()
+            .filter(move |s| s.kind.is_client() && Some(s.id) != own)
+    }
+
+    /// Connected clients: the server's own count when it gives one, else the sessions seen.
+    /// spiral's own connection is counted by the server, so it is taken back out.
+    pub fn connected_clients(&self) -> u64 {
+        match self.connections.current {
+            Some(n) => n.saturating_sub(u64::from(self.own_session_id.is_some())),
+            None => self.client_sessions().count() as u64,
+        }
+    }
+
+    pub fn gap(&self, area: Area) -> Option<&Gap> {
+        self.gaps.iter().find(|g| g.area == area)
+    }
+
+    pub fn counter(&self, name: &str) -> Option<u64> {
+        self.counters.get(name).copied()
+    }
+
+    /// Strip terminal control characters from every string the server gave us. Called once
+    /// where snapshots enter spiral (live sampling and replay), so that no renderer, capture
+    /// or Slack payload can carry an escape sequence planted in a query string.
+    pub fn sanitize(&mut self) {
+        use crate::sanitize::clean_in_place as c;
+        c(&mut self.server.version);
+        for s in &mut self.sessions {
+            s.sanitize();
+        }
+        for p in self.plan_cache.iter_mut().flatten() {
+            c(&mut p.object_type);
+        }
+        for d in &mut self.databases {
+            c(&mut d.name);
+        }
+        for g in &mut self.gaps {
+            c(&mut g.reason);
+        }
+    }
+}
