@@ -238,41 +238,24 @@ fn blocking(w: &Window) -> Vec<Section> {
     let sessions = index(last);
     let mut trees = Section::new(
         "Blocking trees (lead blocker first)",
-        &[
-            "session",
-            "user",
-            "app / host",
-            "state",
-            "waiting",
-            "statement",
-        ],
+        &["session", "user", "host", "state", "waiting", "statement"],
     );
+    // Short cells: a tree of thousands of sessions must stay one line per session at 80
+    // columns; `spiral connections` has the applications, JSON has everything.
     let describe = |id: i64, prefix: String| -> Vec<String> {
         match sessions.get(&id) {
             Some(s) => vec![
                 format!("{prefix}{id}"),
-                s.user_or_unknown().to_string(),
-                format!("{} / {}", s.app_or_unknown(), s.host_or_unknown()),
-                s.raw_state
-                    .clone()
-                    .unwrap_or_else(|| s.state.label().to_string()),
-                s.wait_ms
-                    .filter(|_| s.is_blocked())
-                    .map(duration_ms)
-                    .unwrap_or_default(),
-                s.query
-                    .as_deref()
-                    .map(|q| truncate(q, 48))
-                    .unwrap_or_default(),
+                truncate(s.user_or_unknown(), 12),
+                truncate(s.host_or_unknown(), 15),
+                match s.state {
+                    SessionState::IdleInTransaction => "idle in tx".to_string(),
+                    other => other.label().to_string(),
+                },
+                s.wait_ms.filter(|_| s.is_blocked()).map(duration_ms).unwrap_or_default(),
+                s.query.as_deref().map(|q| truncate(q, 18)).unwrap_or_default(),
             ],
-            None => vec![
-                format!("{prefix}{id}"),
-                "?".into(),
-                "not visible".into(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ],
+            None => vec![format!("{prefix}{id}"), "?".into(), "not visible".into(), String::new(), String::new(), String::new()],
         }
     };
     let mut total_rows = 0;

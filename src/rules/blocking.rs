@@ -325,10 +325,13 @@ fn read_blocked_by_writers(ctx: &Context) -> Option<Verdict> {
     );
     let advice = match last.engine {
         Engine::Mssql => {
+            // The databases the blocked readers are in, not every database on the server.
+            let reader_dbs: Vec<&str> = readers.iter().filter_map(|r| r.database.as_deref()).collect();
             let off: Vec<String> = last
                 .databases
                 .iter()
                 .filter(|d| d.read_committed_snapshot == Some(false))
+                .filter(|d| reader_dbs.is_empty() || reader_dbs.contains(&d.name.as_str()))
                 .map(|d| d.name.clone())
                 .collect();
             if off.is_empty() {

@@ -1,0 +1,382 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'spiral'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'spiral' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'Sample the server, diff the samples and say what kind of spiral this is')
+            [CompletionResult]::new('waits', 'waits', [CompletionResultType]::ParameterValue, 'Top waits now, and how they changed over the window')
+            [CompletionResult]::new('workers', 'workers', [CompletionResultType]::ParameterValue, 'Queued tasks and active/max worker threads')
+            [CompletionResult]::new('blocking', 'blocking', [CompletionResultType]::ParameterValue, 'Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles')
+            [CompletionResult]::new('connections', 'connections', [CompletionResultType]::ParameterValue, 'Connections by user, host, application and state, with idle ages, against the limit')
+            [CompletionResult]::new('compiles', 'compiles', [CompletionResultType]::ParameterValue, 'Compile rate, compilations per batch, compile-gate queue')
+            [CompletionResult]::new('plancache', 'plancache', [CompletionResultType]::ParameterValue, 'Plan cache by object type: plans, single-use share, size')
+            [CompletionResult]::new('capture', 'capture', [CompletionResultType]::ParameterValue, 'Record snapshots to a capture file for later replay')
+            [CompletionResult]::new('playbook', 'playbook', [CompletionResultType]::ParameterValue, 'List the playbooks, or print one')
+            [CompletionResult]::new('queries', 'queries', [CompletionResultType]::ParameterValue, 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run')
+            [CompletionResult]::new('thresholds', 'thresholds', [CompletionResultType]::ParameterValue, 'List every rule threshold with its default and meaning')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'spiral;triage' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many snapshots to take (live only; a replay uses the whole file)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between snapshots')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;waits' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many snapshots to take (live only; a replay uses the whole file)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between snapshots')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;workers' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many snapshots to take (live only; a replay uses the whole file)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between snapshots')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;blocking' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many snapshots to take (live only; a replay uses the whole file)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between snapshots')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;connections' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many snapshots to take (live only; a replay uses the whole file)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between snapshots')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;compiles' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many snapshots to take (live only; a replay uses the whole file)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between snapshots')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;plancache' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many snapshots to take (live only; a replay uses the whole file)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between snapshots')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;capture' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many snapshots to record')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between snapshots')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The capture file to write')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The capture file to write')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;playbook' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;queries' {
+            [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Only this engine''s queries')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;thresholds' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;completions' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;help' {
+            [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'Sample the server, diff the samples and say what kind of spiral this is')
+            [CompletionResult]::new('waits', 'waits', [CompletionResultType]::ParameterValue, 'Top waits now, and how they changed over the window')
+            [CompletionResult]::new('workers', 'workers', [CompletionResultType]::ParameterValue, 'Queued tasks and active/max worker threads')
+            [CompletionResult]::new('blocking', 'blocking', [CompletionResultType]::ParameterValue, 'Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles')
+            [CompletionResult]::new('connections', 'connections', [CompletionResultType]::ParameterValue, 'Connections by user, host, application and state, with idle ages, against the limit')
+            [CompletionResult]::new('compiles', 'compiles', [CompletionResultType]::ParameterValue, 'Compile rate, compilations per batch, compile-gate queue')
+            [CompletionResult]::new('plancache', 'plancache', [CompletionResultType]::ParameterValue, 'Plan cache by object type: plans, single-use share, size')
+            [CompletionResult]::new('capture', 'capture', [CompletionResultType]::ParameterValue, 'Record snapshots to a capture file for later replay')
+            [CompletionResult]::new('playbook', 'playbook', [CompletionResultType]::ParameterValue, 'List the playbooks, or print one')
+            [CompletionResult]::new('queries', 'queries', [CompletionResultType]::ParameterValue, 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run')
+            [CompletionResult]::new('thresholds', 'thresholds', [CompletionResultType]::ParameterValue, 'List every rule threshold with its default and meaning')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'spiral;help;triage' {
+            break
+        }
+        'spiral;help;waits' {
+            break
+        }
+        'spiral;help;workers' {
+            break
+        }
+        'spiral;help;blocking' {
+            break
+        }
+        'spiral;help;connections' {
+            break
+        }
+        'spiral;help;compiles' {
+            break
+        }
+        'spiral;help;plancache' {
+            break
+        }
+        'spiral;help;capture' {
+            break
+        }
+        'spiral;help;playbook' {
+            break
+        }
+        'spiral;help;queries' {
+            break
+        }
+        'spiral;help;thresholds' {
+            break
+        }
+        'spiral;help;completions' {
+            break
+        }
+        'spiral;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,312 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_spiral_global_optspecs
+    string join \n format= client-timeout= idle-over= T/threshold= q/quiet password-stdin connect-timeout= query-timeout= dac encrypt= trust-server-certificate h/help V/version
+end
+
+function __fish_spiral_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_spiral_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_spiral_using_subcommand
+    set -l cmd (__fish_spiral_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c spiral -n "__fish_spiral_needs_command" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_needs_command" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_needs_command" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_needs_command" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_needs_command" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_needs_command" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_needs_command" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_needs_command" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_needs_command" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_needs_command" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_needs_command" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_needs_command" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_needs_command" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "triage" -d 'Sample the server, diff the samples and say what kind of spiral this is'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "waits" -d 'Top waits now, and how they changed over the window'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "workers" -d 'Queued tasks and active/max worker threads'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "blocking" -d 'Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "connections" -d 'Connections by user, host, application and state, with idle ages, against the limit'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "compiles" -d 'Compile rate, compilations per batch, compile-gate queue'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "plancache" -d 'Plan cache by object type: plans, single-use share, size'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "capture" -d 'Record snapshots to a capture file for later replay'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "playbook" -d 'List the playbooks, or print one'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "thresholds" -d 'List every rule threshold with its default and meaning'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man)'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l samples -d 'How many snapshots to record' -r
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -s o -l output -d 'The capture file to write' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l engine -d 'Only this engine\'s queries' -r
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "triage" -d 'Sample the server, diff the samples and say what kind of spiral this is'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "waits" -d 'Top waits now, and how they changed over the window'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "workers" -d 'Queued tasks and active/max worker threads'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "blocking" -d 'Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "connections" -d 'Connections by user, host, application and state, with idle ages, against the limit'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "compiles" -d 'Compile rate, compilations per batch, compile-gate queue'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "plancache" -d 'Plan cache by object type: plans, single-use share, size'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "capture" -d 'Record snapshots to a capture file for later replay'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "playbook" -d 'List the playbooks, or print one'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "thresholds" -d 'List every rule threshold with its default and meaning'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man)'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,197 @@
+//! The binary end to end on every bundled capture: verdict ids, culprits, JSON shape, exit
+//! codes, and the table, markdown and Slack renderings as reviewed snapshots.
+
+mod support;
+#[path = "support/incidents.rs"]
+mod incidents;
+
+use support::{run, run_json, severity, verdict, verdict_ids};
+
+const SUNDAY: &str = "captures/000-sqlserver-sunday-spiral.jsonl";
+const STABILIZED: &str = "captures/000-sqlserver-stabilized.jsonl";
+const LEAK: &str = "captures/001-postgres-connection-leak.jsonl";
+const SHIPPING: &str = "captures/002-mysql-shipping-sleepers.jsonl";
+const POOL: &str = "captures/004-postgres-deadlocked-pool.jsonl";
+const HEALTHY: &str = "captures/healthy-busy-postgres.jsonl";
+
+fn triage(file: &str) -> (i32, serde_json::Value) {
+    let (code, json, err) = run_json(&["triage", "--replay", file]);
+    assert!(err.is_empty(), "no stderr expected for {file}: {err}");
+    (code, json)
+}
+
+#[test]
+fn bundled_captures_are_current() {
+    for c in incidents::all() {
+        let committed = std::fs::read_to_string(c.file).unwrap_or_else(|e| panic!("{}: {e}", c.file));
+        assert!(
+            committed == c.to_jsonl(),
+            "{} differs from tests/support/incidents.rs: run `cargo run --example build_captures`",
+            c.file
+        );
+    }
+}
+
+#[test]
+fn incident_000_sunday_spiral() {
+    let (code, r) = triage(SUNDAY);
+    assert_eq!(code, 2);
+    let ids = verdict_ids(&r);
+    for id in [
+        "compile-gate-saturation",
+        "query-store-amplification",
+        "worker-thread-exhaustion",
+        "deadlock-cycle",
+        "read-blocked-by-writers",
+        "client-pool-saturation",
+        "client-timeout-exceeded",
+    ] {
+        assert_eq!(severity(&r, id).as_deref(), Some("critical"), "{id} in {ids:?}");
+    }
+    assert_eq!(verdict(&r, "deadlock-cycle").unwrap()["culprits"]["sessions"], serde_json::json!([182, 3453, 2035, 512]));
+    let pool = verdict(&r, "client-pool-saturation").unwrap();
+    assert!(pool["summary"].as_str().unwrap().contains("exactly 100 connections"));
+    let workers = verdict(&r, "worker-thread-exhaustion").unwrap();
+    assert!(workers["actions"][0].as_str().unwrap().contains("dedicated admin connection"));
+    assert_eq!(r["figures"]["queued_tasks"], 1817);
+    assert_eq!(r["figures"]["connected_clients"], 5049);
+}
+
+#[test]
+fn incident_000_stabilized_is_quiet() {
+    let (code, r) = triage(STABILIZED);
+    assert_eq!(code, 0, "{:?}", verdict_ids(&r));
+    assert!(verdict_ids(&r).iter().all(|id| {
+        let s = severity(&r, id).unwrap();
+        s == "info" || s == "ok"
+    }));
+}
+
+#[test]
+fn incident_001_connection_leak() {
+    let (code, r) = triage(LEAK);
+    assert_eq!(code, 2);
+    assert_eq!(severity(&r, "connection-exhaustion").as_deref(), Some("critical"));
+    let leak = verdict(&r, "idle-connection-leak").expect("leak verdict");
+    assert_eq!(leak["culprits"]["users"], serde_json::json!(["app"]));
+    assert_eq!(leak["culprits"]["applications"], serde_json::json!(["celery-worker"]));
+    assert!(leak["summary"].as_str().unwrap().contains("4 more than at the first sample"));
+}
+
+#[test]
+fn incident_002_shipping_sleepers_with_ready_kill_command() {
+    let (code, r) = triage(SHIPPING);
+    assert_eq!(code, 2);
+    assert_eq!(severity(&r, "connection-exhaustion").as_deref(), Some("critical"));
+    let leak = verdict(&r, "idle-connection-leak").expect("leak verdict");
+    assert_eq!(leak["culprits"]["users"], serde_json::json!(["shipping"]));
+    let kill = leak["actions"][0].as_str().unwrap();
+    assert!(kill.contains("CALL mysql.rds_kill(") && kill.contains("USER = 'shipping'"), "{kill}");
+    assert!(verdict_ids(&r).contains(&"missing-guardrails".to_string()));
+}
+
+#[test]
+fn incident_004_deadlocked_pool() {
+    let (code, r) = triage(POOL);
+    assert_eq!(code, 2);
+    assert_eq!(severity(&r, "blocking-chain").as_deref(), Some("critical"));
+    assert_eq!(severity(&r, "idle-in-transaction").as_deref(), Some("critical"));
+    assert_eq!(severity(&r, "missing-guardrails").as_deref(), Some("warning"), "raised above info by the lock waits");
+    let chain = verdict(&r, "blocking-chain").unwrap();
+    assert_eq!(chain["culprits"]["sessions"], serde_json::json!([41000, 41001]));
+}
+
+#[test]
+fn healthy_busy_server_gets_no_warning() {
+    let (code, r) = triage(HEALTHY);
+    assert_eq!(code, 0);
+    assert!(verdict_ids(&r).is_empty(), "{:?}", verdict_ids(&r));
+    assert!(r["checks"].as_object().unwrap().values().all(|s| s == "ok"));
+}
+
+#[test]
+fn json_shape_is_stable() {
+    let (_, r) = triage(LEAK);
+    assert_eq!(r["schema"], "spiral.triage/v1");
+    for key in ["spiral_version", "target", "engine", "server_version", "window", "status", "exit_code", "verdicts", "checks", "figures", "notes"] {
+        assert!(r.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(r["window"]["samples"], 3);
+    assert_eq!(r["window"]["seconds"], 10.0);
+    let v = &r["verdicts"][0];
+    for key in ["id", "title", "severity", "summary", "evidence", "actions", "playbook"] {
+        assert!(v.get(key).is_some(), "verdict lacks {key}");
+    }
+    assert_eq!(r["checks"].as_object().unwrap().len(), 15);
+}
+
+#[test]
+fn views_show_the_numbers_behind_the_verdicts() {
+    let (code, r, _) = run_json(&["blocking", "--replay", POOL]);
+    assert_eq!(code, 2);
+    assert_eq!(r["schema"], "spiral.view/v1");
+    let leads = &r["sections"][0]["rows"];
+    assert_eq!(leads[0][0], "41000");
+    assert_eq!(leads[0][1], "9");
+
+    let (_, r, _) = run_json(&["connections", "--replay", SHIPPING]);
+    let by_user = r["sections"].as_array().unwrap().iter().find(|s| s["heading"] == "By user").unwrap();
+    assert_eq!(by_user["rows"][0][0], "shipping");
+    assert_eq!(by_user["rows"][0][1], "148");
+
+    let (_, r, _) = run_json(&["waits", "--replay", SUNDAY]);
+    assert_eq!(r["sections"][0]["rows"][0][0], "RESOURCE_SEMAPHORE_QUERY_COMPILE");
+
+    let (_, r, _) = run_json(&["compiles", "--replay", SUNDAY]);
+    assert_eq!(r["sections"][0]["rows"][0][1], "3,400/s");
+
+    let (_, r, _) = run_json(&["workers", "--replay", SUNDAY]);
+    assert_eq!(r["sections"][0]["rows"][3][2], "1,817");
+
+    let (_, r, _) = run_json(&["plancache", "--replay", SUNDAY]);
+    assert_eq!(r["sections"][0]["rows"][0][0], "Prepared");
+}
+
+#[test]
+fn table_rendering() {
+    let (code, out, _) = run(&["triage", "--replay", POOL]);
+    assert_eq!(code, 2);
+    assert!(out.lines().all(|l| l.chars().count() <= 80), "wider than 80 columns:\n{out}");
+    insta::assert_snapshot!("table_004", out);
+    let (_, out, _) = run(&["blocking", "--replay", POOL]);
+    insta::assert_snapshot!("table_blocking_004", out);
+}
+
+#[test]
+fn markdown_rendering() {
+    let (_, out, _) = run(&["triage", "--replay", LEAK, "--format", "markdown"]);
+    insta::assert_snapshot!("markdown_001", out);
+}
+
+#[test]
+fn slack_rendering_fits_block_kit() {
+    for file in [SUNDAY, SHIPPING, HEALTHY] {
+        let (_, out, _) = run(&["triage", "--replay", file, "--format", "slack"]);
+        let p: serde_json::Value = serde_json::from_str(&out).expect("slack payload is JSON");
+        assert!(p["text"].as_str().is_some_and(|t| !t.is_empty()));
+        let blocks = p["blocks"].as_array().unwrap();
+        assert!(blocks.len() <= 50);
+        for b in blocks {
+            match b["type"].as_str().unwrap() {
+                "header" => assert!(b["text"]["text"].as_str().unwrap().chars().count() <= 150),
+                "section" => {
+                    if let Some(t) = b["text"]["text"].as_str() {
+                        assert!(t.chars().count() <= 3000);
+                    }
+                    if let Some(f) = b["fields"].as_array() {
+                        assert!(f.len() <= 10);
+                        assert!(f.iter().all(|x| x["text"].as_str().unwrap().chars().count() <= 2000));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let (_, out, _) = run(&["triage", "--replay", SHIPPING, "--format", "slack"]);
+    insta::assert_snapshot!("slack_002", out);
+}

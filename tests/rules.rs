@@ -1,0 +1,475 @@
+//! Every verdict: a window where it must fire, and a near miss where it must not.
+//! Rules are pure functions of the window, so these tests build windows by hand.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use spiral::rules::{Assessment, CheckState, evaluate};
+use spiral::session::{Session, SessionKind, SessionState, WaitClass};
+use spiral::snapshot::{
+    Area, CompileGate, ConnectionLimits, DatabaseInfo, Engine, Gap, Guardrails, PlanCacheEntry,
+    Snapshot, Workers, counter,
+};
+use spiral::thresholds::Thresholds;
+use spiral::verdict::Severity;
+use spiral::window::Window;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 1, 1, 3, 0, 0).single().unwrap()
+}
+
+fn snap(engine: Engine) -> Snapshot {
+    let mut s = Snapshot::empty(engine, t0());
+    s.own_session_id = Some(1);
+    s
+}
+
+fn client(id: i64, user: &str, host: &str, state: SessionState) -> Session {
+    let mut s = Session::new(id, state);
+    s.user = Some(user.into());
+    s.client_host = Some(host.into());
+    s.application = Some(format!("{user}-app"));
+    s
+}
+
+fn idle(id: i64, user: &str, idle_secs: u64) -> Session {
+    let mut s = client(id, user, "10.0.0.1", SessionState::Idle);
+    s.idle_ms = Some(idle_secs * 1000);
+    s
+}
+
+fn blocked(id: i64, by: i64, wait_secs: u64, sql: &str) -> Session {
+    let mut s = client(id, "app", "10.0.0.2", SessionState::Active);
+    s.blocked_by = vec![by];
+    s.wait_class = Some(WaitClass::Lock);
+    s.wait_ms = Some(wait_secs * 1000);
+    s.elapsed_ms = Some(wait_secs * 1000);
+    s.query = Some(sql.into());
+    s
+}
+
+fn one(s: Snapshot) -> Assessment {
+    evaluate(&Window::new(s), &Thresholds::default())
+}
+
+/// Two samples `secs` apart; `later` edits the second.
+fn two(first: Snapshot, secs: i64, later: impl FnOnce(&mut Snapshot)) -> Assessment {
+    let mut second = first.clone();
+    second.taken_at = first.taken_at + Duration::seconds(secs);
+    later(&mut second);
+    evaluate(&Window::from_snapshots([first, second]).unwrap(), &Thresholds::default())
+}
+
+fn sev(a: &Assessment, id: &str) -> Option<Severity> {
+    a.verdict(id).map(|v| v.severity)
+}
+
+fn fires(a: &Assessment, id: &str) -> bool {
+    sev(a, id).is_some_and(|s| s >= Severity::Warning)
+}
+
+// --- connection-exhaustion ------------------------------------------------------------
+
+fn with_clients(n: i64, max: u64) -> Snapshot {
+    let mut s = snap(Engine::Postgres);
+    s.connections = ConnectionLimits { max_connections: Some(max), reserved: 3, current: None };
+    s.sessions = (0..n).map(|i| client(100 + i, "api", "10.0.0.9", SessionState::Active)).collect();
+    s
+}
+
+#[test]
+fn connection_exhaustion_fires_near_the_usable_limit() {
+    let a = one(with_clients(80, 100)); // 80 of 97 usable = 82%
+    assert_eq!(sev(&a, "connection-exhaustion"), Some(Severity::Warning));
+    let a = one(with_clients(95, 100)); // 98%
+    assert_eq!(sev(&a, "connection-exhaustion"), Some(Severity::Critical));
+    assert_eq!(a.verdict("connection-exhaustion").unwrap().culprits.users, vec!["api"]);
+}
+
+#[test]
+fn connection_exhaustion_near_miss() {
+    let a = one(with_clients(75, 100)); // 77%
+    assert!(a.verdict("connection-exhaustion").is_none());
+}
+
+#[test]
+fn refused_connections_make_it_critical() {
+    let mut s = with_clients(70, 100);
+    s.counters.insert(counter::REFUSED_CONNECTIONS.into(), 10);
+    let a = two(s, 5, |l| {
+        l.counters.insert(counter::REFUSED_CONNECTIONS.into(), 14);
+        l.sessions.extend((0..10).map(|i| client(900 + i, "api", "10.0.0.9", SessionState::Active)));
+    });
+    assert_eq!(sev(&a, "connection-exhaustion"), Some(Severity::Critical));
+}
+
+// --- idle-connection-leak ---------------------------------------------------------------
+
+#[test]
+fn idle_leak_names_the_source() {
+    let mut s = with_clients(2, 100);
+    s.sessions.extend((0..40).map(|i| idle(200 + i, "shipping", 1_200 + i as u64)));
+    let a = one(s);
+    let v = a.verdict("idle-connection-leak").expect("leak fires");
+    assert!(v.severity >= Severity::Warning);
+    assert_eq!(v.culprits.users, vec!["shipping"]);
+    assert!(v.summary.contains("shipping"), "{}", v.summary);
+    assert!(v.actions[0].contains("pg_terminate_backend") && v.actions[0].contains("'shipping'"));
+}
+
+#[test]
+fn idle_leak_near_miss_young_or_few() {
+    // Many idle connections, but recently used: a busy pool, not a leak.
+    let mut s = with_clients(2, 100);
+    s.sessions.extend((0..40).map(|i| idle(200 + i, "shop", 2)));
+    assert!(one(s).verdict("idle-connection-leak").is_none());
+    // Old, but only a handful: a reporting tool's pool.
+    let mut s = with_clients(2, 100);
+    s.sessions.extend((0..8).map(|i| idle(200 + i, "metabase", 3_600)));
+    assert!(one(s).verdict("idle-connection-leak").is_none());
+}
+
+#[test]
+fn idle_leak_from_growth_even_when_young() {
+    let mut s = with_clients(2, 200);
+    s.sessions.extend((0..12).map(|i| idle(200 + i, "celery", 30)));
+    let a = two(s, 10, |l| l.sessions.extend((0..12).map(|i| idle(300 + i, "celery", 5))));
+    let v = a.verdict("idle-connection-leak").expect("growth fires");
+    assert!(v.summary.contains("12 more"), "{}", v.summary);
+}
+
+// --- idle-in-transaction and blocking -----------------------------------------------------
+
+fn lock_chain(wait_secs: u64) -> Snapshot {
+    let mut s = snap(Engine::Postgres);
+    let mut lead = client(10, "billing", "10.0.0.5", SessionState::IdleInTransaction);
+    lead.idle_ms = Some(300_000);
+    lead.open_transactions = 1;
+    lead.query = Some("UPDATE accounts SET balance = balance - 1 WHERE id = 7".into());
+    s.sessions.push(lead);
+    s.sessions.push(blocked(11, 10, wait_secs, "UPDATE accounts SET balance = 0 WHERE id = 7"));
+    s.sessions.push(blocked(12, 11, wait_secs / 2, "UPDATE accounts SET x = 1 WHERE id = 7"));
+    s.sessions.push(blocked(13, 10, wait_secs, "SELECT * FROM accounts WHERE id = 7 FOR UPDATE"));
+    s
+}
+
+#[test]
+fn blocking_chain_names_the_lead() {
+    let a = one(lock_chain(40));
+    let v = a.verdict("blocking-chain").expect("chain fires");
+    assert_eq!(v.severity, Severity::Critical);
+    assert_eq!(v.culprits.sessions, vec![10]);
+    assert!(v.summary.contains("session 10"), "{}", v.summary);
+    assert!(v.summary.contains("2 deep"), "{}", v.summary);
+    let it = a.verdict("idle-in-transaction").expect("idle in tx fires");
+    assert_eq!(it.severity, Severity::Critical);
+    assert_eq!(it.culprits.sessions[0], 10);
+}
+
+#[test]
+fn blocking_chain_near_miss_short_waits() {
+    let a = one(lock_chain(2));
+    assert!(a.verdict("blocking-chain").is_none());
+    // Still idle in a transaction, but blocking only briefly: a warning, not critical.
+    assert_eq!(sev(&a, "idle-in-transaction"), Some(Severity::Warning));
+}
+
+#[test]
+fn idle_in_transaction_near_miss() {
+    let mut s = snap(Engine::Postgres);
+    let mut x = client(10, "app", "h", SessionState::IdleInTransaction);
+    x.idle_ms = Some(3_000); // under 10 s: between two statements of one transaction
+    s.sessions.push(x);
+    assert!(one(s).verdict("idle-in-transaction").is_none());
+}
+
+#[test]
+fn deadlock_cycle_fires_and_near_miss() {
+    let mut s = snap(Engine::Mssql);
+    s.sessions = vec![
+        blocked(512, 182, 59, "SELECT 1"),
+        blocked(182, 3453, 59, "UPDATE r SET b = 1"),
+        blocked(3453, 2035, 59, "INSERT INTO r VALUES (1)"),
+        blocked(2035, 512, 59, "SELECT 2"),
+    ];
+    let a = one(s.clone());
+    let v = a.verdict("deadlock-cycle").expect("cycle fires");
+    assert_eq!(v.severity, Severity::Critical);
+    assert_eq!(v.culprits.sessions, vec![182, 3453, 2035, 512]);
+    // Break the ring: a chain, not a cycle.
+    s.sessions[3].blocked_by = vec![];
+    assert!(one(s).verdict("deadlock-cycle").is_none());
+}
+
+#[test]
+fn deadlocks_rising_needs_the_counter_to_move() {
+    let mut s = snap(Engine::Mysql);
+    s.counters.insert(counter::DEADLOCKS.into(), 40);
+    let a = two(s.clone(), 10, |l| {
+        l.counters.insert(counter::DEADLOCKS.into(), 43);
+    });
+    assert_eq!(sev(&a, "deadlocks-rising"), Some(Severity::Warning));
+    let a = two(s.clone(), 10, |_| {});
+    assert!(a.verdict("deadlocks-rising").is_none());
+    // A restart resets the counter: not a negative number of deadlocks, and not a verdict.
+    let a = two(s, 10, |l| {
+        l.counters.insert(counter::DEADLOCKS.into(), 0);
+    });
+    assert!(a.verdict("deadlocks-rising").is_none());
+}
+
+#[test]
+fn read_blocked_by_writers_fires_and_near_miss() {
+    let mut s = snap(Engine::Mssql);
+    let mut w = client(182, "censor", "h", SessionState::Active);
+    w.query = Some("UPDATE [dbo].[Review] SET [Body] = @p0".into());
+    w.database = Some("shop".into());
+    s.sessions.push(w);
+    for i in 0..5 {
+        let mut r = blocked(600 + i, 182, 20, "SELECT TOP (5) * FROM [dbo].[Review]");
+        r.database = Some("shop".into());
+        s.sessions.push(r);
+    }
+    s.databases = vec![DatabaseInfo { name: "shop".into(), query_store: None, read_committed_snapshot: Some(false) }];
+    let a = one(s.clone());
+    let v = a.verdict("read-blocked-by-writers").expect("readers behind writer");
+    assert!(v.actions[0].contains("READ_COMMITTED_SNAPSHOT"), "{}", v.actions[0]);
+    // Same waits, but the blocker is a reader too (e.g. both hold shared locks): no verdict.
+    s.sessions[0].query = Some("SELECT 1".into());
+    assert!(one(s).verdict("read-blocked-by-writers").is_none());
+}
+
+// --- client-timeout-exceeded ------------------------------------------------------------
+
+fn running(n: i64, secs: u64) -> Snapshot {
+    let mut s = snap(Engine::Postgres);
+    for i in 0..n {
+        let mut x = client(50 + i, "widget", "10.1.0.1", SessionState::Active);
+        x.elapsed_ms = Some(secs * 1000);
+        s.sessions.push(x);
+    }
+    s
+}
+
+#[test]
+fn client_timeout_exceeded_fires_and_near_miss() {
+    assert_eq!(sev(&one(running(4, 40)), "client-timeout-exceeded"), Some(Severity::Warning));
+    assert_eq!(sev(&one(running(30, 40)), "client-timeout-exceeded"), Some(Severity::Critical));
+    // One long report query is a note, not a spiral.
+    assert_eq!(sev(&one(running(1, 40)), "client-timeout-exceeded"), Some(Severity::Info));
+    assert!(one(running(10, 14)).verdict("client-timeout-exceeded").is_none());
+}
+
+#[test]
+fn client_timeout_threshold_is_the_flag() {
+    let mut t = Thresholds::default();
+    t.client_timeout = 120.0;
+    let a = evaluate(&Window::new(running(10, 40)), &t);
+    assert!(a.verdict("client-timeout-exceeded").is_none());
+}
+
+// --- SQL Server: compile gate, Query Store, workers, plan cache -------------------------------
+
+fn compiling(waiters: u64, compiles_per_sec: u64) -> (Snapshot, u64) {
+    let mut s = snap(Engine::Mssql);
+    for i in 0..waiters as i64 {
+        let mut x = client(100 + i, "app", &format!("h{}", i % 7), SessionState::Active);
+        x.wait_type = Some("RESOURCE_SEMAPHORE_QUERY_COMPILE".into());
+        x.wait_class = Some(WaitClass::Compile);
+        s.sessions.push(x);
+    }
+    s.compile_gate = Some(CompileGate { waiters, active: 10, limit: 10 });
+    s.counters.insert(counter::COMPILATIONS.into(), 1_000_000);
+    s.counters.insert(counter::BATCHES.into(), 3_000_000);
+    (s, compiles_per_sec)
+}
+
+fn compile_window(waiters: u64, per_sec: u64, batches_per_sec: u64) -> Assessment {
+    let (s, _) = compiling(waiters, per_sec);
+    two(s, 10, |l| {
+        l.counters.insert(counter::COMPILATIONS.into(), 1_000_000 + per_sec * 10);
+        l.counters.insert(counter::BATCHES.into(), 3_000_000 + batches_per_sec * 10);
+    })
+}
+
+#[test]
+fn compile_gate_fires_and_near_miss() {
+    assert_eq!(sev(&compile_window(120, 3_000, 9_000), "compile-gate-saturation"), Some(Severity::Critical));
+    assert_eq!(sev(&compile_window(8, 3_000, 9_000), "compile-gate-saturation"), Some(Severity::Warning));
+    // High rate, no queue yet: a note.
+    assert_eq!(sev(&compile_window(0, 3_000, 9_000), "compile-gate-saturation"), Some(Severity::Info));
+    // Few compilations per batch and no queue: healthy.
+    assert!(compile_window(0, 100, 9_000).verdict("compile-gate-saturation").is_none());
+}
+
+#[test]
+fn query_store_amplification_fires_and_near_miss() {
+    let (mut s, _) = compiling(60, 3_000);
+    for i in 0..30 {
+        let mut x = client(5_000 + i, "app", "h", SessionState::Active);
+        x.wait_type = Some("QDS_STMT".into());
+        x.wait_class = Some(WaitClass::QueryStore);
+        s.sessions.push(x);
+    }
+    s.databases = vec![DatabaseInfo { name: "shop".into(), query_store: Some("read_write".into()), read_committed_snapshot: None }];
+    let a = one(s.clone());
+    let v = a.verdict("query-store-amplification").expect("QDS fires");
+    assert_eq!(v.severity, Severity::Critical);
+    assert!(v.actions[0].contains("ALTER DATABASE [shop] SET QUERY_STORE = OFF"));
+    s.sessions.retain(|x| x.wait_class != Some(WaitClass::QueryStore) || x.id < 5_005);
+    assert!(one(s).verdict("query-store-amplification").is_none());
+}
+
+fn workers(active: u64, queued: u64, threadpool: u64) -> Snapshot {
+    let mut s = snap(Engine::Mssql);
+    s.workers = Some(Workers {
+        max_workers: 2_400,
+        active_workers: active,
+        current_workers: active,
+        queued_tasks: queued,
+        runnable_tasks: 0,
+        threadpool_waiters: threadpool,
+        cpu_count: Some(64),
+    });
+    s
+}
+
+#[test]
+fn worker_exhaustion_fires_and_tells_about_the_dac() {
+    let a = one(workers(2_510, 1_817, 0));
+    let v = a.verdict("worker-thread-exhaustion").expect("fires");
+    assert_eq!(v.severity, Severity::Critical);
+    assert!(v.actions[0].contains("--dac"), "{}", v.actions[0]);
+    assert_eq!(sev(&one(workers(2_200, 0, 0)), "worker-thread-exhaustion"), Some(Severity::Warning));
+    // Tasks without a session waiting on THREADPOOL count too.
+    assert_eq!(sev(&one(workers(800, 0, 12)), "worker-thread-exhaustion"), Some(Severity::Critical));
+}
+
+#[test]
+fn worker_exhaustion_near_miss() {
+    assert!(one(workers(1_900, 0, 0)).verdict("worker-thread-exhaustion").is_none());
+}
+
+#[test]
+fn plan_cache_bloat_fires_and_near_miss() {
+    let mut s = snap(Engine::Mssql);
+    s.plan_cache = Some(vec![PlanCacheEntry { object_type: "Adhoc".into(), plans: 50_000, single_use: 45_000, size_bytes: 4 << 30 }]);
+    assert_eq!(sev(&one(s.clone()), "plan-cache-bloat"), Some(Severity::Info));
+    s.plan_cache = Some(vec![PlanCacheEntry { object_type: "Adhoc".into(), plans: 50_000, single_use: 30_000, size_bytes: 4 << 30 }]);
+    assert!(one(s).verdict("plan-cache-bloat").is_none());
+}
+
+// --- pools, storms, guardrails ---------------------------------------------------------------
+
+fn pooled_hosts(hosts: usize, pool: usize, busy: usize) -> Snapshot {
+    let mut s = snap(Engine::Mssql);
+    s.workers = Some(Workers { max_workers: 2_400, active_workers: 900, ..Workers::default() });
+    let mut id = 100;
+    for h in 0..hosts {
+        for k in 0..pool {
+            let state = if k < busy { SessionState::Active } else { SessionState::Idle };
+            s.sessions.push(client(id, "app", &format!("10.0.1.{h}"), state));
+            id += 1;
+        }
+    }
+    s
+}
+
+#[test]
+fn client_pool_saturation_fires_and_near_miss() {
+    let a = one(pooled_hosts(30, 100, 100));
+    let v = a.verdict("client-pool-saturation").expect("pinned busy pools");
+    assert_eq!(v.severity, Severity::Critical, "30 x 100 > 2,400 workers");
+    assert!(v.summary.contains("exactly 100"), "{}", v.summary);
+    assert_eq!(sev(&one(pooled_hosts(5, 100, 100)), "client-pool-saturation"), Some(Severity::Warning));
+    // HikariCP-style fixed pools sitting idle are healthy.
+    assert!(one(pooled_hosts(30, 10, 2)).verdict("client-pool-saturation").is_none());
+}
+
+#[test]
+fn reconnect_storm_fires_and_near_miss() {
+    let mut s = with_clients(10, 1_000);
+    s.counters.insert(counter::LOGINS.into(), 1_000);
+    let a = two(s.clone(), 3, |l| {
+        l.sessions.extend((0..700).map(|i| client(5_000 + i, "api", "10.9.9.9", SessionState::Active)));
+        l.counters.insert(counter::LOGINS.into(), 1_700);
+    });
+    let v = a.verdict("reconnect-storm").expect("storm fires");
+    assert!(v.summary.contains("700"), "{}", v.summary);
+    let a = two(s, 3, |l| {
+        l.sessions.extend((0..20).map(|i| client(5_000 + i, "api", "10.9.9.9", SessionState::Active)));
+        l.counters.insert(counter::LOGINS.into(), 1_020);
+    });
+    assert!(a.verdict("reconnect-storm").is_none());
+}
+
+#[test]
+fn missing_guardrails_is_info_until_it_hurts() {
+    let mut s = snap(Engine::Postgres);
+    s.guardrails = Guardrails {
+        statement_timeout_ms: Some(0),
+        lock_timeout_ms: Some(0),
+        idle_in_transaction_timeout_ms: Some(0),
+        idle_session_timeout_ms: Some(0),
+        optimize_for_ad_hoc: None,
+    };
+    assert_eq!(sev(&one(s.clone()), "missing-guardrails"), Some(Severity::Info));
+    let mut hurt = lock_chain(600);
+    hurt.guardrails = s.guardrails.clone();
+    assert_eq!(sev(&one(hurt), "missing-guardrails"), Some(Severity::Warning));
+    // Guardrails in place: nothing to say.
+    s.guardrails = Guardrails {
+        statement_timeout_ms: Some(30_000),
+        lock_timeout_ms: Some(5_000),
+        idle_in_transaction_timeout_ms: Some(60_000),
+        idle_session_timeout_ms: Some(0),
+        optimize_for_ad_hoc: None,
+    };
+    assert!(one(s).verdict("missing-guardrails").is_none());
+}
+
+#[test]
+fn mysql_eight_hour_wait_timeout_is_a_note() {
+    let mut s = snap(Engine::Mysql);
+    s.guardrails.idle_session_timeout_ms = Some(28_800_000);
+    s.guardrails.statement_timeout_ms = Some(0);
+    let v = one(s).verdict("missing-guardrails").cloned().expect("note");
+    assert_eq!(v.severity, Severity::Info);
+    assert!(v.summary.contains("wait_timeout"), "{}", v.summary);
+}
+
+// --- what spiral cannot see --------------------------------------------------------------------
+
+#[test]
+fn hidden_sessions_make_checks_unknown_not_ok() {
+    let mut s = with_clients(5, 100);
+    s.gaps.push(Gap {
+        area: Area::OtherSessions,
+        reason: "role app cannot see other users' sessions".into(),
+        remedy: Some("GRANT pg_monitor TO app".into()),
+    });
+    let a = one(s);
+    assert_eq!(a.checks["idle-connection-leak"], CheckState::Unknown);
+    assert_eq!(a.checks["blocking-chain"], CheckState::Unknown);
+    assert_eq!(a.checks["connection-exhaustion"], CheckState::Ok);
+    let v = a.verdict("blocking-chain").unwrap();
+    assert!(v.summary.contains("GRANT pg_monitor"), "{}", v.summary);
+    assert_eq!(spiral::report::exit_code(&a), 3);
+}
+
+#[test]
+fn rate_checks_wait_for_a_second_sample() {
+    let a = one(with_clients(5, 100));
+    assert_eq!(a.checks["reconnect-storm"], CheckState::Pending);
+    assert_eq!(a.checks["deadlocks-rising"], CheckState::Pending);
+}
+
+#[test]
+fn spirals_own_session_and_server_internals_are_never_counted() {
+    let mut s = with_clients(0, 20);
+    s.sessions.push(client(1, "spiral", "me", SessionState::Active)); // own session
+    for i in 0..30 {
+        let mut x = Session::new(500 + i, SessionState::Other);
+        x.kind = SessionKind::System;
+        s.sessions.push(x);
+    }
+    assert!(one(s).verdict("connection-exhaustion").is_none());
+}
