@@ -46,6 +46,9 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
             [CompletionResult]::new('compiles', 'compiles', [CompletionResultType]::ParameterValue, 'Compile rate, compilations per batch, compile-gate queue')
             [CompletionResult]::new('plancache', 'plancache', [CompletionResultType]::ParameterValue, 'Plan cache by object type: plans, single-use share, size')
             [CompletionResult]::new('capture', 'capture', [CompletionResultType]::ParameterValue, 'Record snapshots to a capture file for later replay')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits')
+            [CompletionResult]::new('stalk', 'stalk', [CompletionResultType]::ParameterValue, 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes')
             [CompletionResult]::new('playbook', 'playbook', [CompletionResultType]::ParameterValue, 'List the playbooks, or print one')
             [CompletionResult]::new('queries', 'queries', [CompletionResultType]::ParameterValue, 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run')
             [CompletionResult]::new('thresholds', 'thresholds', [CompletionResultType]::ParameterValue, 'List every rule threshold with its default and meaning')
@@ -239,6 +242,88 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'spiral;watch' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between refreshes')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;stalk' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--when', '--when', [CompletionResultType]::ParameterName, 'Trigger: a verdict at a severity (connection-exhaustion:warning) or a gauge over a value (''connections>80%'', ''blocked>10'', ''longest_lock_wait>30s''). Repeatable: any one holding counts')
+            [CompletionResult]::new('--cycles', '--cycles', [CompletionResultType]::ParameterName, 'Polls in a row the condition must hold before a capture starts')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between polls while armed')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'Samples in each capture')
+            [CompletionResult]::new('--capture-interval', '--capture-interval', [CompletionResultType]::ParameterName, 'Time between the samples of a capture')
+            [CompletionResult]::new('--cooldown', '--cooldown', [CompletionResultType]::ParameterName, 'Sleep after a capture before re-arming')
+            [CompletionResult]::new('--max-captures', '--max-captures', [CompletionResultType]::ParameterName, 'Stop after this many captures (0: never)')
+            [CompletionResult]::new('--min-free', '--min-free', [CompletionResultType]::ParameterName, 'Do not capture when less than this is free on the output''s file system')
+            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Stop after running this long (default: until Ctrl-C or --max-captures)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The directory for captures')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The directory for captures')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;check' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'How many snapshots to take (two, so rate-based checks run)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between snapshots')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up and report UNKNOWN after this long, whatever the server does')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Warning bound on a metric, e.g. connections=80%, blocked=5, longest_lock_wait=10s, idle_in_transaction=3, queued_tasks=1')
+            [CompletionResult]::new('--warning', '--warning', [CompletionResultType]::ParameterName, 'Warning bound on a metric, e.g. connections=80%, blocked=5, longest_lock_wait=10s, idle_in_transaction=3, queued_tasks=1')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Critical bound on a metric (same forms as --warning)')
+            [CompletionResult]::new('--critical', '--critical', [CompletionResultType]::ParameterName, 'Critical bound on a metric (same forms as --warning)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'spiral;playbook' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
@@ -329,6 +414,9 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
             [CompletionResult]::new('compiles', 'compiles', [CompletionResultType]::ParameterValue, 'Compile rate, compilations per batch, compile-gate queue')
             [CompletionResult]::new('plancache', 'plancache', [CompletionResultType]::ParameterValue, 'Plan cache by object type: plans, single-use share, size')
             [CompletionResult]::new('capture', 'capture', [CompletionResultType]::ParameterValue, 'Record snapshots to a capture file for later replay')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits')
+            [CompletionResult]::new('stalk', 'stalk', [CompletionResultType]::ParameterValue, 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes')
             [CompletionResult]::new('playbook', 'playbook', [CompletionResultType]::ParameterValue, 'List the playbooks, or print one')
             [CompletionResult]::new('queries', 'queries', [CompletionResultType]::ParameterValue, 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run')
             [CompletionResult]::new('thresholds', 'thresholds', [CompletionResultType]::ParameterValue, 'List every rule threshold with its default and meaning')
@@ -358,6 +446,15 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
             break
         }
         'spiral;help;capture' {
+            break
+        }
+        'spiral;help;watch' {
+            break
+        }
+        'spiral;help;stalk' {
+            break
+        }
+        'spiral;help;check' {
             break
         }
         'spiral;help;playbook' {

@@ -22,6 +22,9 @@ _spiral() {
             spiral,capture)
                 cmd="spiral__subcmd__capture"
                 ;;
+            spiral,check)
+                cmd="spiral__subcmd__check"
+                ;;
             spiral,compiles)
                 cmd="spiral__subcmd__compiles"
                 ;;
@@ -43,6 +46,9 @@ _spiral() {
             spiral,queries)
                 cmd="spiral__subcmd__queries"
                 ;;
+            spiral,stalk)
+                cmd="spiral__subcmd__stalk"
+                ;;
             spiral,thresholds)
                 cmd="spiral__subcmd__thresholds"
                 ;;
@@ -52,6 +58,9 @@ _spiral() {
             spiral,waits)
                 cmd="spiral__subcmd__waits"
                 ;;
+            spiral,watch)
+                cmd="spiral__subcmd__watch"
+                ;;
             spiral,workers)
                 cmd="spiral__subcmd__workers"
                 ;;
@@ -60,6 +69,9 @@ _spiral() {
                 ;;
             spiral__subcmd__help,capture)
                 cmd="spiral__subcmd__help__subcmd__capture"
+                ;;
+            spiral__subcmd__help,check)
+                cmd="spiral__subcmd__help__subcmd__check"
                 ;;
             spiral__subcmd__help,compiles)
                 cmd="spiral__subcmd__help__subcmd__compiles"
@@ -82,6 +94,9 @@ _spiral() {
             spiral__subcmd__help,queries)
                 cmd="spiral__subcmd__help__subcmd__queries"
                 ;;
+            spiral__subcmd__help,stalk)
+                cmd="spiral__subcmd__help__subcmd__stalk"
+                ;;
             spiral__subcmd__help,thresholds)
                 cmd="spiral__subcmd__help__subcmd__thresholds"
                 ;;
@@ -90,6 +105,9 @@ _spiral() {
                 ;;
             spiral__subcmd__help,waits)
                 cmd="spiral__subcmd__help__subcmd__waits"
+                ;;
+            spiral__subcmd__help,watch)
+                cmd="spiral__subcmd__help__subcmd__watch"
                 ;;
             spiral__subcmd__help,workers)
                 cmd="spiral__subcmd__help__subcmd__workers"
@@ -101,7 +119,7 @@ _spiral() {
 
     case "${cmd}" in
         spiral)
-            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help"
+            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,6 +246,84 @@ _spiral() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt)
+                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spiral__subcmd__check)
+            opts="-w -c -T -q -h -V --replay --samples --interval --timeout --warning --critical --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -433,7 +529,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__help)
-            opts="triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help"
+            opts="triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,6 +557,20 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__help__subcmd__capture)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spiral__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -572,6 +682,20 @@ _spiral() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        spiral__subcmd__help__subcmd__stalk)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         spiral__subcmd__help__subcmd__thresholds)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -601,6 +725,20 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__help__subcmd__waits)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spiral__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -782,6 +920,100 @@ _spiral() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        spiral__subcmd__stalk)
+            opts="-o -T -q -h -V --replay --when --cycles --interval --samples --capture-interval --cooldown --max-captures --min-free --for --output --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --when)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cycles)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --capture-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cooldown)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-captures)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-free)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt)
+                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         spiral__subcmd__thresholds)
             opts="-T -q -h -V --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -898,6 +1130,60 @@ _spiral() {
                     return 0
                     ;;
                 --samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt)
+                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spiral__subcmd__watch)
+            opts="-T -q -h -V --replay --interval --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --replay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -43,6 +43,9 @@ set edit:completion:arg-completer[spiral] = {|@words|
             cand compiles 'Compile rate, compilations per batch, compile-gate queue'
             cand plancache 'Plan cache by object type: plans, single-use share, size'
             cand capture 'Record snapshots to a capture file for later replay'
+            cand watch 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits'
+            cand stalk 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
+            cand check 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
             cand playbook 'List the playbooks, or print one'
             cand queries 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
             cand thresholds 'List every rule threshold with its default and meaning'
@@ -227,6 +230,85 @@ set edit:completion:arg-completer[spiral] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'spiral;watch'= {
+            cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --interval 'Time between refreshes'
+            cand --format 'Output format'
+            cand --client-timeout 'The caller''s (or proxy''s) timeout: requests running longer are wasted work'
+            cand --idle-over 'When an idle connection counts toward a leak'
+            cand -T 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)'
+            cand --threshold 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)'
+            cand --connect-timeout 'Give up connecting after this long'
+            cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too)'
+            cand --encrypt 'SQL Server: encryption of the connection'
+            cand -q 'Print only the verdicts (no first look, no progress, no notes)'
+            cand --quiet 'Print only the verdicts (no first look, no progress, no notes)'
+            cand --password-stdin 'Read the password from the first line of standard input'
+            cand --dac 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+            cand --trust-server-certificate 'SQL Server: accept the server''s certificate without validating it'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'spiral;stalk'= {
+            cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --when 'Trigger: a verdict at a severity (connection-exhaustion:warning) or a gauge over a value (''connections>80%'', ''blocked>10'', ''longest_lock_wait>30s''). Repeatable: any one holding counts'
+            cand --cycles 'Polls in a row the condition must hold before a capture starts'
+            cand --interval 'Time between polls while armed'
+            cand --samples 'Samples in each capture'
+            cand --capture-interval 'Time between the samples of a capture'
+            cand --cooldown 'Sleep after a capture before re-arming'
+            cand --max-captures 'Stop after this many captures (0: never)'
+            cand --min-free 'Do not capture when less than this is free on the output''s file system'
+            cand --for 'Stop after running this long (default: until Ctrl-C or --max-captures)'
+            cand -o 'The directory for captures'
+            cand --output 'The directory for captures'
+            cand --format 'Output format'
+            cand --client-timeout 'The caller''s (or proxy''s) timeout: requests running longer are wasted work'
+            cand --idle-over 'When an idle connection counts toward a leak'
+            cand -T 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)'
+            cand --threshold 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)'
+            cand --connect-timeout 'Give up connecting after this long'
+            cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too)'
+            cand --encrypt 'SQL Server: encryption of the connection'
+            cand -q 'Print only the verdicts (no first look, no progress, no notes)'
+            cand --quiet 'Print only the verdicts (no first look, no progress, no notes)'
+            cand --password-stdin 'Read the password from the first line of standard input'
+            cand --dac 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+            cand --trust-server-certificate 'SQL Server: accept the server''s certificate without validating it'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'spiral;check'= {
+            cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --samples 'How many snapshots to take (two, so rate-based checks run)'
+            cand --interval 'Time between snapshots'
+            cand --timeout 'Give up and report UNKNOWN after this long, whatever the server does'
+            cand -w 'Warning bound on a metric, e.g. connections=80%, blocked=5, longest_lock_wait=10s, idle_in_transaction=3, queued_tasks=1'
+            cand --warning 'Warning bound on a metric, e.g. connections=80%, blocked=5, longest_lock_wait=10s, idle_in_transaction=3, queued_tasks=1'
+            cand -c 'Critical bound on a metric (same forms as --warning)'
+            cand --critical 'Critical bound on a metric (same forms as --warning)'
+            cand --format 'Output format'
+            cand --client-timeout 'The caller''s (or proxy''s) timeout: requests running longer are wasted work'
+            cand --idle-over 'When an idle connection counts toward a leak'
+            cand -T 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)'
+            cand --threshold 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)'
+            cand --connect-timeout 'Give up connecting after this long'
+            cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too)'
+            cand --encrypt 'SQL Server: encryption of the connection'
+            cand -q 'Print only the verdicts (no first look, no progress, no notes)'
+            cand --quiet 'Print only the verdicts (no first look, no progress, no notes)'
+            cand --password-stdin 'Read the password from the first line of standard input'
+            cand --dac 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+            cand --trust-server-certificate 'SQL Server: accept the server''s certificate without validating it'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'spiral;playbook'= {
             cand --format 'Output format'
             cand --client-timeout 'The caller''s (or proxy''s) timeout: requests running longer are wasted work'
@@ -313,6 +395,9 @@ set edit:completion:arg-completer[spiral] = {|@words|
             cand compiles 'Compile rate, compilations per batch, compile-gate queue'
             cand plancache 'Plan cache by object type: plans, single-use share, size'
             cand capture 'Record snapshots to a capture file for later replay'
+            cand watch 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits'
+            cand stalk 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
+            cand check 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
             cand playbook 'List the playbooks, or print one'
             cand queries 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
             cand thresholds 'List every rule threshold with its default and meaning'
@@ -334,6 +419,12 @@ set edit:completion:arg-completer[spiral] = {|@words|
         &'spiral;help;plancache'= {
         }
         &'spiral;help;capture'= {
+        }
+        &'spiral;help;watch'= {
+        }
+        &'spiral;help;stalk'= {
+        }
+        &'spiral;help;check'= {
         }
         &'spiral;help;playbook'= {
         }

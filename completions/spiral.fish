@@ -50,6 +50,9 @@ complete -c spiral -n "__fish_spiral_needs_command" -f -a "connections" -d 'Conn
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "compiles" -d 'Compile rate, compilations per batch, compile-gate queue'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "plancache" -d 'Plan cache by object type: plans, single-use share, size'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "capture" -d 'Record snapshots to a capture file for later replay'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "watch" -d 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "stalk" -d 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "check" -d 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "playbook" -d 'List the playbooks, or print one'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "thresholds" -d 'List every rule threshold with its default and meaning'
@@ -224,6 +227,79 @@ complete -c spiral -n "__fish_spiral_using_subcommand capture" -l dac -d 'SQL Se
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l interval -d 'Time between refreshes' -r
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l when -d 'Trigger: a verdict at a severity (connection-exhaustion:warning) or a gauge over a value (\'connections>80%\', \'blocked>10\', \'longest_lock_wait>30s\'). Repeatable: any one holding counts' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l cycles -d 'Polls in a row the condition must hold before a capture starts' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l interval -d 'Time between polls while armed' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l samples -d 'Samples in each capture' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l capture-interval -d 'Time between the samples of a capture' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l cooldown -d 'Sleep after a capture before re-arming' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l max-captures -d 'Stop after this many captures (0: never)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l min-free -d 'Do not capture when less than this is free on the output\'s file system' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l for -d 'Stop after running this long (default: until Ctrl-C or --max-captures)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s o -l output -d 'The directory for captures' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l samples -d 'How many snapshots to take (two, so rate-based checks run)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l timeout -d 'Give up and report UNKNOWN after this long, whatever the server does' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -s w -l warning -d 'Warning bound on a metric, e.g. connections=80%, blocked=5, longest_lock_wait=10s, idle_in_transaction=3, queued_tasks=1' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -s c -l critical -d 'Critical bound on a metric (same forms as --warning)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand check" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand check" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand check" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''
@@ -297,16 +373,19 @@ complete -c spiral -n "__fish_spiral_using_subcommand completions" -l dac -d 'SQ
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "triage" -d 'Sample the server, diff the samples and say what kind of spiral this is'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "waits" -d 'Top waits now, and how they changed over the window'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "workers" -d 'Queued tasks and active/max worker threads'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "blocking" -d 'Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "connections" -d 'Connections by user, host, application and state, with idle ages, against the limit'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "compiles" -d 'Compile rate, compilations per batch, compile-gate queue'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "plancache" -d 'Plan cache by object type: plans, single-use share, size'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "capture" -d 'Record snapshots to a capture file for later replay'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "playbook" -d 'List the playbooks, or print one'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "thresholds" -d 'List every rule threshold with its default and meaning'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man)'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture playbook queries thresholds completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "triage" -d 'Sample the server, diff the samples and say what kind of spiral this is'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "waits" -d 'Top waits now, and how they changed over the window'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "workers" -d 'Queued tasks and active/max worker threads'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "blocking" -d 'Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "connections" -d 'Connections by user, host, application and state, with idle ages, against the limit'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "compiles" -d 'Compile rate, compilations per batch, compile-gate queue'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "plancache" -d 'Plan cache by object type: plans, single-use share, size'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "capture" -d 'Record snapshots to a capture file for later replay'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "watch" -d 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "stalk" -d 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "check" -d 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "playbook" -d 'List the playbooks, or print one'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "thresholds" -d 'List every rule threshold with its default and meaning'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man)'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -11,7 +11,9 @@ use anyhow::Context as _;
 use clap::Parser;
 
 use crate::capture::{CaptureWriter, Header};
-use crate::cli::{CaptureArgs, Cli, Command, CompletionTarget, SamplingArgs};
+use crate::cli::{
+    CaptureArgs, CheckArgs, Cli, Command, CompletionTarget, SamplingArgs, StalkArgs, WatchArgs,
+};
 use crate::config::{Sampling, Settings};
 use crate::report::{TriageReport, exit_code};
 use crate::rules::evaluate;
@@ -107,6 +109,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Compiles(a) => with_runtime(view(&settings, &a, View::Compiles)),
         Command::Plancache(a) => with_runtime(view(&settings, &a, View::PlanCache)),
         Command::Capture(a) => with_runtime(capture(&settings, &a)),
+        Command::Check(a) => check(&settings, &a),
+        Command::Stalk(a) => with_runtime(stalk(&settings, &a)),
+        Command::Watch(a) => with_runtime(watch(&settings, &a)),
         Command::Playbook { id } => playbook(id.as_deref()),
         Command::Queries { engine, name } => {
             crate::queries::print(engine.as_deref(), name.as_deref())
@@ -117,13 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn with_runtime<F: std::future::Future<Output = anyhow::Result<u8>>>(f: F) -> anyhow::Result<u8> {
-    // One thread: spiral holds one connection and waits on it; a pool of workers would only
-    // compete with the dying server for CPU on the host we run from.
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?
-        .block_on(f)
+    with_runtime_value(f)
 }
 
 fn print(text: &str) -> anyhow::Result<()> {
@@ -241,6 +240,121 @@ async fn capture(settings: &Settings, a: &CaptureArgs) -> anyhow::Result<u8> {
     if written == 0 {
         anyhow::bail!("no snapshot was written");
     }
+    Ok(0)
+}
+
+/// The monitoring-plugin command. Unlike the others it reports every failure on stdout as
+/// its one `SPIRAL UNKNOWN: ...` line, because that line is what the monitor shows.
+fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
+    let outcome = (|| -> anyhow::Result<crate::check::CheckLine> {
+        let parse = |list: &[String]| -> anyhow::Result<Vec<crate::check::Bound>> {
+            list.iter()
+                .map(|b| crate::check::Bound::parse(b).map_err(anyhow::Error::msg))
+                .collect()
+        };
+        let (warn, crit) = (parse(&a.warning)?, parse(&a.critical)?);
+        let limit = crate::thresholds::parse_duration_secs(&a.timeout)
+            .map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
+        let spec = Sampling::build(&a.source, a.samples, &a.interval, &settings.connect)?;
+        let label = match &spec.source {
+            crate::config::SourceSpec::Live(t) => t.redacted(),
+            crate::config::SourceSpec::Replay(p) => p.display().to_string(),
+        };
+        let work = async {
+            let mut source = Source::open(&spec, &settings.connect).await?;
+            let window = collect(&mut source, false, |_| {}).await;
+            source.close().await;
+            let window = window?;
+            let assessment = evaluate(&window, &settings.thresholds);
+            Ok::<_, anyhow::Error>(crate::check::line(
+                &window,
+                &assessment,
+                &settings.thresholds,
+                &warn,
+                &crit,
+            ))
+        };
+        let deadline = std::time::Duration::from_secs_f64(limit.max(0.1));
+        with_runtime_value(async move {
+            match tokio::time::timeout(deadline, work).await {
+                Ok(r) => r,
+                Err(_) => Ok(crate::check::unknown(&format!(
+                    "no assessment of {label} within {}",
+                    crate::format::duration_secs(limit)
+                ))),
+            }
+        })
+    })();
+    let line = outcome.unwrap_or_else(|e| {
+        crate::check::unknown(&one_line(&crate::sanitize::redact_secrets(&format!(
+            "{e:#}"
+        ))))
+    });
+    print(&line.text)?;
+    Ok(line.exit_code)
+}
+
+/// One thread: spiral holds one connection and waits on it; a pool of workers would only
+/// compete with the dying server for CPU on the host we run from.
+fn with_runtime_value<T>(
+    f: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(f)
+}
+
+async fn watch(settings: &Settings, a: &WatchArgs) -> anyhow::Result<u8> {
+    let secs = crate::thresholds::parse_duration_secs(&a.interval)
+        .map_err(|e| anyhow::anyhow!("--interval: {e}"))?;
+    if !(0.5..=3600.0).contains(&secs) {
+        anyhow::bail!("--interval must be between 500ms and 1h");
+    }
+    let spec = crate::config::source_spec(&a.source, &settings.connect)?;
+    let poller = crate::poller::Poller::open(&spec, &settings.connect)?;
+    crate::watch::run(
+        poller,
+        std::time::Duration::from_secs_f64(secs),
+        &settings.thresholds,
+    )
+    .await
+}
+
+async fn stalk(settings: &Settings, a: &StalkArgs) -> anyhow::Result<u8> {
+    use crate::stalk::{Condition, StalkPlan, parse_bytes};
+    let dur = |flag: &str, v: &str| -> anyhow::Result<std::time::Duration> {
+        let secs = crate::thresholds::parse_duration_secs(v)
+            .map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+        Ok(std::time::Duration::from_secs_f64(secs))
+    };
+    let conditions = a
+        .when
+        .iter()
+        .map(|c| Condition::parse(c).map_err(|e| anyhow::anyhow!("--when: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let poll_every = dur("--interval", &a.interval)?;
+    if poll_every < std::time::Duration::from_millis(500) {
+        anyhow::bail!("--interval must be at least 500ms");
+    }
+    let plan = StalkPlan {
+        conditions,
+        cycles: a.cycles.max(1),
+        poll_every,
+        samples: a.samples.max(1),
+        capture_every: dur("--capture-interval", &a.capture_interval)?,
+        cooldown: dur("--cooldown", &a.cooldown)?,
+        max_captures: a.max_captures,
+        min_free: parse_bytes(&a.min_free).map_err(|e| anyhow::anyhow!("--min-free: {e}"))?,
+        dir: a.output.clone(),
+        stop_after: a.run_for.as_deref().map(|v| dur("--for", v)).transpose()?,
+    };
+    let spec = crate::config::source_spec(&a.source, &settings.connect)?;
+    let mut poller = crate::poller::Poller::open(&spec, &settings.connect)?;
+    let result = crate::stalk::run(&mut poller, &plan, &settings.thresholds, settings.quiet).await;
+    poller.close().await;
+    result?;
     Ok(0)
 }
 

@@ -143,6 +143,14 @@ pub enum Command {
     Plancache(SamplingArgs),
     /// Record snapshots to a capture file for later replay.
     Capture(CaptureArgs),
+    /// A live view that refreshes in place: verdicts first, then gauges and sessions.
+    /// Keys: s w b c k p l switch the panel, q quits.
+    Watch(WatchArgs),
+    /// Wait for a condition and capture the spiral in the act (like pt-stalk, any engine).
+    Stalk(StalkArgs),
+    /// One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst
+    /// verdicts and performance data, with plugin exit codes.
+    Check(CheckArgs),
     /// List the playbooks, or print one.
     Playbook {
         /// A verdict id, e.g. compile-gate-saturation.
@@ -181,6 +189,91 @@ pub struct CaptureArgs {
     /// The capture file to write.
     #[arg(short, long, value_name = "FILE.jsonl")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Time between refreshes.
+    #[arg(long, value_name = "DUR", default_value = "2s")]
+    pub interval: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StalkArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Trigger: a verdict at a severity (connection-exhaustion:warning) or a gauge over a
+    /// value ('connections>80%', 'blocked>10', 'longest_lock_wait>30s'). Repeatable: any one
+    /// holding counts.
+    #[arg(long = "when", value_name = "CONDITION", required = true)]
+    pub when: Vec<String>,
+
+    /// Polls in a row the condition must hold before a capture starts.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub cycles: u32,
+
+    /// Time between polls while armed.
+    #[arg(long, value_name = "DUR", default_value = "5s")]
+    pub interval: String,
+
+    /// Samples in each capture.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub samples: u32,
+
+    /// Time between the samples of a capture.
+    #[arg(long, value_name = "DUR", default_value = "5s")]
+    pub capture_interval: String,
+
+    /// Sleep after a capture before re-arming.
+    #[arg(long, value_name = "DUR", default_value = "5m")]
+    pub cooldown: String,
+
+    /// Stop after this many captures (0: never).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_captures: u32,
+
+    /// Do not capture when less than this is free on the output's file system.
+    #[arg(long, value_name = "SIZE", default_value = "1G")]
+    pub min_free: String,
+
+    /// Stop after running this long (default: until Ctrl-C or --max-captures).
+    #[arg(long = "for", value_name = "DUR")]
+    pub run_for: Option<String>,
+
+    /// The directory for captures.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// How many snapshots to take (two, so rate-based checks run).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub samples: u32,
+
+    /// Time between snapshots.
+    #[arg(long, value_name = "DUR", default_value = "2s")]
+    pub interval: String,
+
+    /// Give up and report UNKNOWN after this long, whatever the server does.
+    #[arg(long, value_name = "DUR", default_value = "30s")]
+    pub timeout: String,
+
+    /// Warning bound on a metric, e.g. connections=80%, blocked=5, longest_lock_wait=10s,
+    /// idle_in_transaction=3, queued_tasks=1.
+    #[arg(short, long, value_name = "METRIC=VALUE")]
+    pub warning: Vec<String>,
+
+    /// Critical bound on a metric (same forms as --warning).
+    #[arg(short, long, value_name = "METRIC=VALUE")]
+    pub critical: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

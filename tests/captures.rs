@@ -1,9 +1,9 @@
 //! The binary end to end on every bundled capture: verdict ids, culprits, JSON shape, exit
 //! codes, and the table, markdown and Slack renderings as reviewed snapshots.
 
-mod support;
 #[path = "support/incidents.rs"]
 mod incidents;
+mod support;
 
 use support::{run, run_json, severity, verdict, verdict_ids};
 
@@ -23,7 +23,8 @@ fn triage(file: &str) -> (i32, serde_json::Value) {
 #[test]
 fn bundled_captures_are_current() {
     for c in incidents::all() {
-        let committed = std::fs::read_to_string(c.file).unwrap_or_else(|e| panic!("{}: {e}", c.file));
+        let committed =
+            std::fs::read_to_string(c.file).unwrap_or_else(|e| panic!("{}: {e}", c.file));
         assert!(
             committed == c.to_jsonl(),
             "{} differs from tests/support/incidents.rs: run `cargo run --example build_captures`",
@@ -46,13 +47,30 @@ fn incident_000_sunday_spiral() {
         "client-pool-saturation",
         "client-timeout-exceeded",
     ] {
-        assert_eq!(severity(&r, id).as_deref(), Some("critical"), "{id} in {ids:?}");
+        assert_eq!(
+            severity(&r, id).as_deref(),
+            Some("critical"),
+            "{id} in {ids:?}"
+        );
     }
-    assert_eq!(verdict(&r, "deadlock-cycle").unwrap()["culprits"]["sessions"], serde_json::json!([182, 3453, 2035, 512]));
+    assert_eq!(
+        verdict(&r, "deadlock-cycle").unwrap()["culprits"]["sessions"],
+        serde_json::json!([182, 3453, 2035, 512])
+    );
     let pool = verdict(&r, "client-pool-saturation").unwrap();
-    assert!(pool["summary"].as_str().unwrap().contains("exactly 100 connections"));
+    assert!(
+        pool["summary"]
+            .as_str()
+            .unwrap()
+            .contains("exactly 100 connections")
+    );
     let workers = verdict(&r, "worker-thread-exhaustion").unwrap();
-    assert!(workers["actions"][0].as_str().unwrap().contains("dedicated admin connection"));
+    assert!(
+        workers["actions"][0]
+            .as_str()
+            .unwrap()
+            .contains("dedicated admin connection")
+    );
     assert_eq!(r["figures"]["queued_tasks"], 1817);
     assert_eq!(r["figures"]["connected_clients"], 5049);
 }
@@ -71,22 +89,39 @@ fn incident_000_stabilized_is_quiet() {
 fn incident_001_connection_leak() {
     let (code, r) = triage(LEAK);
     assert_eq!(code, 2);
-    assert_eq!(severity(&r, "connection-exhaustion").as_deref(), Some("critical"));
+    assert_eq!(
+        severity(&r, "connection-exhaustion").as_deref(),
+        Some("critical")
+    );
     let leak = verdict(&r, "idle-connection-leak").expect("leak verdict");
     assert_eq!(leak["culprits"]["users"], serde_json::json!(["app"]));
-    assert_eq!(leak["culprits"]["applications"], serde_json::json!(["celery-worker"]));
-    assert!(leak["summary"].as_str().unwrap().contains("4 more than at the first sample"));
+    assert_eq!(
+        leak["culprits"]["applications"],
+        serde_json::json!(["celery-worker"])
+    );
+    assert!(
+        leak["summary"]
+            .as_str()
+            .unwrap()
+            .contains("4 more than at the first sample")
+    );
 }
 
 #[test]
 fn incident_002_shipping_sleepers_with_ready_kill_command() {
     let (code, r) = triage(SHIPPING);
     assert_eq!(code, 2);
-    assert_eq!(severity(&r, "connection-exhaustion").as_deref(), Some("critical"));
+    assert_eq!(
+        severity(&r, "connection-exhaustion").as_deref(),
+        Some("critical")
+    );
     let leak = verdict(&r, "idle-connection-leak").expect("leak verdict");
     assert_eq!(leak["culprits"]["users"], serde_json::json!(["shipping"]));
     let kill = leak["actions"][0].as_str().unwrap();
-    assert!(kill.contains("CALL mysql.rds_kill(") && kill.contains("USER = 'shipping'"), "{kill}");
+    assert!(
+        kill.contains("CALL mysql.rds_kill(") && kill.contains("USER = 'shipping'"),
+        "{kill}"
+    );
     assert!(verdict_ids(&r).contains(&"missing-guardrails".to_string()));
 }
 
@@ -95,10 +130,20 @@ fn incident_004_deadlocked_pool() {
     let (code, r) = triage(POOL);
     assert_eq!(code, 2);
     assert_eq!(severity(&r, "blocking-chain").as_deref(), Some("critical"));
-    assert_eq!(severity(&r, "idle-in-transaction").as_deref(), Some("critical"));
-    assert_eq!(severity(&r, "missing-guardrails").as_deref(), Some("warning"), "raised above info by the lock waits");
+    assert_eq!(
+        severity(&r, "idle-in-transaction").as_deref(),
+        Some("critical")
+    );
+    assert_eq!(
+        severity(&r, "missing-guardrails").as_deref(),
+        Some("warning"),
+        "raised above info by the lock waits"
+    );
     let chain = verdict(&r, "blocking-chain").unwrap();
-    assert_eq!(chain["culprits"]["sessions"], serde_json::json!([41000, 41001]));
+    assert_eq!(
+        chain["culprits"]["sessions"],
+        serde_json::json!([41000, 41001])
+    );
 }
 
 #[test]
@@ -113,13 +158,27 @@ fn healthy_busy_server_gets_no_warning() {
 fn json_shape_is_stable() {
     let (_, r) = triage(LEAK);
     assert_eq!(r["schema"], "spiral.triage/v1");
-    for key in ["spiral_version", "target", "engine", "server_version", "window", "status", "exit_code", "verdicts", "checks", "figures", "notes"] {
+    for key in [
+        "spiral_version",
+        "target",
+        "engine",
+        "server_version",
+        "window",
+        "status",
+        "exit_code",
+        "verdicts",
+        "checks",
+        "figures",
+        "notes",
+    ] {
         assert!(r.get(key).is_some(), "missing {key}");
     }
     assert_eq!(r["window"]["samples"], 3);
     assert_eq!(r["window"]["seconds"], 10.0);
     let v = &r["verdicts"][0];
-    for key in ["id", "title", "severity", "summary", "evidence", "actions", "playbook"] {
+    for key in [
+        "id", "title", "severity", "summary", "evidence", "actions", "playbook",
+    ] {
         assert!(v.get(key).is_some(), "verdict lacks {key}");
     }
     assert_eq!(r["checks"].as_object().unwrap().len(), 15);
@@ -135,12 +194,20 @@ fn views_show_the_numbers_behind_the_verdicts() {
     assert_eq!(leads[0][1], "9");
 
     let (_, r, _) = run_json(&["connections", "--replay", SHIPPING]);
-    let by_user = r["sections"].as_array().unwrap().iter().find(|s| s["heading"] == "By user").unwrap();
+    let by_user = r["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["heading"] == "By user")
+        .unwrap();
     assert_eq!(by_user["rows"][0][0], "shipping");
     assert_eq!(by_user["rows"][0][1], "148");
 
     let (_, r, _) = run_json(&["waits", "--replay", SUNDAY]);
-    assert_eq!(r["sections"][0]["rows"][0][0], "RESOURCE_SEMAPHORE_QUERY_COMPILE");
+    assert_eq!(
+        r["sections"][0]["rows"][0][0],
+        "RESOURCE_SEMAPHORE_QUERY_COMPILE"
+    );
 
     let (_, r, _) = run_json(&["compiles", "--replay", SUNDAY]);
     assert_eq!(r["sections"][0]["rows"][0][1], "3,400/s");
@@ -156,7 +223,10 @@ fn views_show_the_numbers_behind_the_verdicts() {
 fn table_rendering() {
     let (code, out, _) = run(&["triage", "--replay", POOL]);
     assert_eq!(code, 2);
-    assert!(out.lines().all(|l| l.chars().count() <= 80), "wider than 80 columns:\n{out}");
+    assert!(
+        out.lines().all(|l| l.chars().count() <= 80),
+        "wider than 80 columns:\n{out}"
+    );
     insta::assert_snapshot!("table_004", out);
     let (_, out, _) = run(&["blocking", "--replay", POOL]);
     insta::assert_snapshot!("table_blocking_004", out);
@@ -185,7 +255,10 @@ fn slack_rendering_fits_block_kit() {
                     }
                     if let Some(f) = b["fields"].as_array() {
                         assert!(f.len() <= 10);
-                        assert!(f.iter().all(|x| x["text"].as_str().unwrap().chars().count() <= 2000));
+                        assert!(
+                            f.iter()
+                                .all(|x| x["text"].as_str().unwrap().chars().count() <= 2000)
+                        );
                     }
                 }
                 _ => {}
@@ -194,4 +267,43 @@ fn slack_rendering_fits_block_kit() {
     }
     let (_, out, _) = run(&["triage", "--replay", SHIPPING, "--format", "slack"]);
     insta::assert_snapshot!("slack_002", out);
+}
+
+#[test]
+fn check_line_for_monitors() {
+    let (code, out, _) = run(&["check", "--replay", LEAK]);
+    assert_eq!(code, 2);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.starts_with("SPIRAL CRITICAL: connection-exhaustion, idle-connection-leak"),
+        "{out}"
+    );
+    assert!(out.contains("| 'connections'=82;66;78;0;82 "), "{out}");
+    let (code, out, _) = run(&["check", "--replay", HEALTHY]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("SPIRAL OK: no death spiral (83 connected) |"),
+        "{out}"
+    );
+    // Bounds given on the command line judge the metric on their own.
+    let (code, out, _) = run(&[
+        "check",
+        "--replay",
+        HEALTHY,
+        "-w",
+        "connections=40%",
+        "-c",
+        "connections=80",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.starts_with("SPIRAL CRITICAL: connections=83 |"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["check", "--replay", HEALTHY, "-w", "bogus=1"]);
+    assert_eq!(code, 3);
+    assert!(
+        out.starts_with("SPIRAL UNKNOWN: unknown metric 'bogus'"),
+        "{out}"
+    );
 }

@@ -14,12 +14,18 @@ fn fails(args: &[&str]) -> String {
     assert!(out.is_empty(), "nothing on stdout for {args:?}: {out}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "one line for {args:?}, got: {err}");
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
     lines[0].to_string()
 }
 
 fn temp_capture(text: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::Builder::new().suffix(".jsonl").tempfile().unwrap();
+    let mut f = tempfile::Builder::new()
+        .suffix(".jsonl")
+        .tempfile()
+        .unwrap();
     f.write_all(text.as_bytes()).unwrap();
     f
 }
@@ -52,8 +58,16 @@ fn secrets_never_reach_stderr() {
     let line = fails(&["triage", "mssql://sa:hunter2@h:notaport"]);
     assert!(!line.contains("hunter2"), "{line}");
     // Unreachable host: the error names the host, not the password.
-    let line = fails(&["triage", "postgres://app:hunter2@127.0.0.1:9/db", "--connect-timeout", "2s"]);
-    assert!(!line.contains("hunter2") && line.contains("127.0.0.1"), "{line}");
+    let line = fails(&[
+        "triage",
+        "postgres://app:hunter2@127.0.0.1:9/db",
+        "--connect-timeout",
+        "2s",
+    ]);
+    assert!(
+        !line.contains("hunter2") && line.contains("127.0.0.1"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -73,8 +87,14 @@ fn help_does_not_print_environment_secrets() {
 fn bad_flag_values() {
     assert!(fails(&["triage", "--replay", "x.jsonl", "--interval", "0s"]).contains("--interval"));
     assert!(fails(&["triage", "--replay", "x.jsonl", "--samples", "0"]).contains("--samples"));
-    assert!(fails(&["triage", "--replay", "x.jsonl", "-T", "nope=1"]).contains("unknown threshold 'nope'"));
-    assert!(fails(&["triage", "--replay", "x.jsonl", "--client-timeout", "soon"]).contains("--client-timeout"));
+    assert!(
+        fails(&["triage", "--replay", "x.jsonl", "-T", "nope=1"])
+            .contains("unknown threshold 'nope'")
+    );
+    assert!(
+        fails(&["triage", "--replay", "x.jsonl", "--client-timeout", "soon"])
+            .contains("--client-timeout")
+    );
 }
 
 #[test]
@@ -83,13 +103,21 @@ fn missing_empty_and_corrupt_captures() {
     let empty = temp_capture("");
     assert!(fails(&["triage", "--replay", empty.path().to_str().unwrap()]).contains("is empty"));
     let not_capture = temp_capture("{\"hello\": 1}\n");
-    assert!(fails(&["triage", "--replay", not_capture.path().to_str().unwrap()]).contains(":1: not a spiral capture header"));
+    assert!(
+        fails(&["triage", "--replay", not_capture.path().to_str().unwrap()])
+            .contains(":1: not a spiral capture header")
+    );
     let header_only = temp_capture(
         "{\"spiral_capture\":1,\"engine\":\"postgres\",\"target\":\"postgres://x\",\"spiral_version\":\"0.1.0\",\"started_at\":\"2025-01-01T00:00:00Z\"}\n{broken\n",
     );
     let line = fails(&["triage", "--replay", header_only.path().to_str().unwrap()]);
-    assert!(line.contains("no readable snapshot") && line.contains("line 2"), "{line}");
-    let newer = temp_capture("{\"spiral_capture\":9,\"engine\":\"postgres\",\"target\":\"x\",\"spiral_version\":\"9\",\"started_at\":\"2025-01-01T00:00:00Z\"}\n");
+    assert!(
+        line.contains("no readable snapshot") && line.contains("line 2"),
+        "{line}"
+    );
+    let newer = temp_capture(
+        "{\"spiral_capture\":9,\"engine\":\"postgres\",\"target\":\"x\",\"spiral_version\":\"9\",\"started_at\":\"2025-01-01T00:00:00Z\"}\n",
+    );
     assert!(fails(&["triage", "--replay", newer.path().to_str().unwrap()]).contains("newer"));
 }
 
@@ -103,11 +131,20 @@ fn corrupt_line_is_reported_and_the_rest_is_kept() {
     text.push('\n');
     text.push_str(&last[..last.len() / 2]); // a torn final write
     let f = temp_capture(&text);
-    let (code, out, err) = run(&["triage", "--replay", f.path().to_str().unwrap(), "--format", "json"]);
+    let (code, out, err) = run(&[
+        "triage",
+        "--replay",
+        f.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 2, "{err}");
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     let notes = r["notes"].to_string();
-    assert!(notes.contains("line 3") && notes.contains("line 5") && notes.contains("truncated"), "{notes}");
+    assert!(
+        notes.contains("line 3") && notes.contains("line 5") && notes.contains("truncated"),
+        "{notes}"
+    );
     assert_eq!(r["window"]["samples"], 2);
 }
 
@@ -120,10 +157,22 @@ fn hostile_text_is_stripped_before_printing() {
     );
     let f = temp_capture(&hostile);
     for format in ["table", "json", "markdown", "slack"] {
-        let (code, out, _) = run(&["triage", "--replay", f.path().to_str().unwrap(), "--format", format]);
+        let (code, out, _) = run(&[
+            "triage",
+            "--replay",
+            f.path().to_str().unwrap(),
+            "--format",
+            format,
+        ]);
         assert_eq!(code, 2);
-        assert!(!out.contains('\u{1b}') && !out.contains('\u{9b}') && !out.contains('\u{7}'), "{format}");
-        assert!(!out.contains("\\u001b") && !out.contains("owned"), "{format}: escape text survived");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{9b}') && !out.contains('\u{7}'),
+            "{format}"
+        );
+        assert!(
+            !out.contains("\\u001b") && !out.contains("owned"),
+            "{format}: escape text survived"
+        );
     }
 }
 
@@ -152,12 +201,30 @@ fn thresholds_are_listed_and_applied() {
     assert!(out.contains("connections_warning_pct") && out.contains("80%"));
     // Raising the thresholds quiets the leak capture's connection verdict.
     let (code, out, _) = run(&[
-        "--format", "json", "triage", "--replay", "captures/001-postgres-connection-leak.jsonl",
-        "-T", "connections_warning_pct=100", "-T", "connections_critical_pct=100",
-        "-T", "idle_leak_min_sessions=1000", "-T", "idle_leak_growth=1000", "--idle-over", "1h",
+        "--format",
+        "json",
+        "triage",
+        "--replay",
+        "captures/001-postgres-connection-leak.jsonl",
+        "-T",
+        "connections_warning_pct=100",
+        "-T",
+        "connections_critical_pct=100",
+        "-T",
+        "idle_leak_min_sessions=1000",
+        "-T",
+        "idle_leak_growth=1000",
+        "--idle-over",
+        "1h",
     ]);
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(r["verdicts"].as_array().unwrap().iter().all(|v| v["id"] != "idle-connection-leak"));
+    assert!(
+        r["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["id"] != "idle-connection-leak")
+    );
     assert_eq!(code, 2, "still critical: 100% of slots are taken");
 }
 

@@ -34,16 +34,31 @@ impl Stage {
         stage.cleanup_now().await; // leftovers of an earlier crashed run
         let mut admin = stage.admin().await;
         let n = &stage.name;
-        admin.execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {n} LOGIN"))).await.unwrap();
-        admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {n} OWNER {n}"))).await.unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {n} LOGIN")))
+            .await
+            .unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE {n} OWNER {n}"
+            )))
+            .await
+            .unwrap();
         let mut c = stage.connect(&stage.name, "setup").await;
-        c.execute("CREATE TABLE t (id int PRIMARY KEY, v int)").await.unwrap();
-        c.execute("INSERT INTO t SELECT g, 0 FROM generate_series(1, 10) g").await.unwrap();
+        c.execute("CREATE TABLE t (id int PRIMARY KEY, v int)")
+            .await
+            .unwrap();
+        c.execute("INSERT INTO t SELECT g, 0 FROM generate_series(1, 10) g")
+            .await
+            .unwrap();
         stage
     }
 
     fn options(&self) -> PgConnectOptions {
-        self.admin_url.parse::<PgConnectOptions>().unwrap().disable_statement_logging()
+        self.admin_url
+            .parse::<PgConnectOptions>()
+            .unwrap()
+            .disable_statement_logging()
     }
 
     async fn admin(&self) -> PgConnection {
@@ -52,14 +67,23 @@ impl Stage {
 
     /// A session of the stage's role in the stage's database, named `app`.
     async fn connect(&self, role: &str, app: &str) -> PgConnection {
-        let opts = self.options().username(role).database(&self.name).application_name(app);
+        let opts = self
+            .options()
+            .username(role)
+            .database(&self.name)
+            .application_name(app);
         PgConnection::connect_with(&opts).await.unwrap()
     }
 
     /// spiral's target: the stage's database as `user`.
     fn target(&self, user: &str) -> String {
         let o = self.options();
-        format!("postgres://{user}@{}:{}/{}", o.get_host(), o.get_port(), self.name)
+        format!(
+            "postgres://{user}@{}:{}/{}",
+            o.get_host(),
+            o.get_port(),
+            self.name
+        )
     }
 
     async fn cleanup_now(&self) {
@@ -70,9 +94,15 @@ impl Stage {
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{n}' OR usename LIKE '{n}%'"
             )))
             .await;
-        let _ = admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"))).await;
+        let _ = admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {n} WITH (FORCE)"
+            )))
+            .await;
         for role in [n.clone(), format!("{n}_plain")] {
-            let _ = admin.execute(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}"))).await;
+            let _ = admin
+                .execute(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
+                .await;
         }
     }
 }
@@ -81,9 +111,15 @@ impl Drop for Stage {
     fn drop(&mut self) {
         // Runs inside the test's runtime (possibly while unwinding): clean up from a
         // thread of our own with a runtime of its own.
-        let stage = Stage { admin_url: self.admin_url.clone(), name: self.name.clone() };
+        let stage = Stage {
+            admin_url: self.admin_url.clone(),
+            name: self.name.clone(),
+        };
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(stage.cleanup_now());
             std::mem::forget(stage);
         })
@@ -108,7 +144,10 @@ fn args(list: &[&str]) -> Vec<String> {
 /// Waits until `sql` (a count) reaches `want`, polling for at most 20 s.
 async fn wait_for(admin: &mut PgConnection, sql: &'static str, want: i64) {
     for _ in 0..200 {
-        let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut *admin).await.unwrap();
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&mut *admin)
+            .await
+            .unwrap();
         if n >= want {
             return;
         }
@@ -118,7 +157,10 @@ async fn wait_for(admin: &mut PgConnection, sql: &'static str, want: i64) {
 }
 
 async fn pid(c: &mut PgConnection) -> i64 {
-    let p: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(c).await.unwrap();
+    let p: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(c)
+        .await
+        .unwrap();
     i64::from(p)
 }
 
@@ -126,9 +168,15 @@ async fn pid(c: &mut PgConnection) -> i64 {
 /// behind it. Returns (holder pid, the connections to keep alive).
 async fn stage_lock_chain(stage: &Stage, waiters: usize) -> (i64, Vec<PgConnection>) {
     let mut holder = stage.connect(&stage.name, "billing-worker").await;
-    holder.execute("SET idle_in_transaction_session_timeout = '90s'").await.unwrap();
+    holder
+        .execute("SET idle_in_transaction_session_timeout = '90s'")
+        .await
+        .unwrap();
     holder.execute("BEGIN").await.unwrap();
-    holder.execute("UPDATE t SET v = v + 1 WHERE id = 1").await.unwrap();
+    holder
+        .execute("UPDATE t SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
     let holder_pid = pid(&mut holder).await;
     let mut keep = vec![holder];
     for _ in 0..waiters {
@@ -153,40 +201,99 @@ async fn connection_leak_fills_the_server_then_superuser_gets_in() {
     let _lock = live_lock();
     let stage = Stage::new(&url, "leak").await;
     let mut admin = stage.admin().await;
-    let max: i64 = sqlx::query_scalar("SELECT setting::bigint FROM pg_settings WHERE name = 'max_connections'").fetch_one(&mut admin).await.unwrap();
-    let reserved: i64 = sqlx::query_scalar("SELECT setting::bigint FROM pg_settings WHERE name = 'superuser_reserved_connections'").fetch_one(&mut admin).await.unwrap();
-    let in_use: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'").fetch_one(&mut admin).await.unwrap();
+    let max: i64 = sqlx::query_scalar(
+        "SELECT setting::bigint FROM pg_settings WHERE name = 'max_connections'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    let reserved: i64 = sqlx::query_scalar(
+        "SELECT setting::bigint FROM pg_settings WHERE name = 'superuser_reserved_connections'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    let in_use: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
     let plain = format!("{}_plain", stage.name);
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {plain} LOGIN"))).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {plain} LOGIN")))
+        .await
+        .unwrap();
     drop(admin);
     // Fill every ordinary slot with idle sessions of one application, as the celery job of
     // incident 001 did.
     let room = (max - reserved - in_use + 1).max(1) as usize;
     let mut leaked = Vec::new();
     for _ in 0..room {
-        match PgConnection::connect_with(&stage.options().username(&stage.name).database(&stage.name).application_name("celery-worker")).await {
+        match PgConnection::connect_with(
+            &stage
+                .options()
+                .username(&stage.name)
+                .database(&stage.name)
+                .application_name("celery-worker"),
+        )
+        .await
+        {
             Ok(c) => leaked.push(c),
             Err(_) => break, // full
         }
     }
-    assert!(leaked.len() > 20, "could open only {} connections", leaked.len());
+    assert!(
+        leaked.len() > 20,
+        "could open only {} connections",
+        leaked.len()
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     // An ordinary role is refused, with the way in named.
     let target_plain = stage.target(&plain);
-    let (code, _, err) = tokio::task::spawn_blocking(move || run(&["triage", &target_plain, "--samples", "1"])).await.unwrap();
+    let (code, _, err) =
+        tokio::task::spawn_blocking(move || run(&["triage", &target_plain, "--samples", "1"]))
+            .await
+            .unwrap();
     assert_eq!(code, 3, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("reserved") && err.contains("only one connection"), "{err}");
+    assert!(
+        err.contains("reserved") && err.contains("only one connection"),
+        "{err}"
+    );
 
     // The superuser gets one of the reserved slots and names the culprit.
-    let (code, r, err) = spiral_json(args(&["triage", &stage.target("postgres"), "--samples", "2", "--interval", "1s", "--idle-over", "1s"])).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+        "--idle-over",
+        "1s",
+    ]))
+    .await;
     assert_eq!(code, 2, "{err}");
-    assert_eq!(severity(&r, "connection-exhaustion").as_deref(), Some("critical"), "{:?}", verdict_ids(&r));
+    assert_eq!(
+        severity(&r, "connection-exhaustion").as_deref(),
+        Some("critical"),
+        "{:?}",
+        verdict_ids(&r)
+    );
     let leak = verdict(&r, "idle-connection-leak").expect("leak verdict");
     assert_eq!(leak["culprits"]["users"], serde_json::json!([stage.name]));
-    assert_eq!(leak["culprits"]["applications"], serde_json::json!(["celery-worker"]));
-    assert!(leak["actions"][0].as_str().unwrap().contains("pg_terminate_backend"));
+    assert_eq!(
+        leak["culprits"]["applications"],
+        serde_json::json!(["celery-worker"])
+    );
+    assert!(
+        leak["actions"][0]
+            .as_str()
+            .unwrap()
+            .contains("pg_terminate_backend")
+    );
     drop(leaked);
 }
 
@@ -198,21 +305,50 @@ async fn idle_in_transaction_lead_blocker() {
     let (holder, _keep) = stage_lock_chain(&stage, 4).await;
     tokio::time::sleep(Duration::from_millis(2_200)).await;
     let (code, r, err) = spiral_json(args(&[
-        "triage", &stage.target("postgres"), "--samples", "1",
-        "-T", "blocked_warning_wait=1s", "-T", "idle_in_transaction_over=1s",
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "-T",
+        "blocked_warning_wait=1s",
+        "-T",
+        "idle_in_transaction_over=1s",
     ]))
     .await;
     assert!(code >= 1, "{err}");
     let chain = verdict(&r, "blocking-chain").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
     assert_eq!(chain["culprits"]["sessions"], serde_json::json!([holder]));
-    assert!(chain["summary"].as_str().unwrap().contains("blocking 4 sessions"), "{}", chain["summary"]);
-    assert!(chain["summary"].as_str().unwrap().contains("idle in an open transaction"));
+    assert!(
+        chain["summary"]
+            .as_str()
+            .unwrap()
+            .contains("blocking 4 sessions"),
+        "{}",
+        chain["summary"]
+    );
+    assert!(
+        chain["summary"]
+            .as_str()
+            .unwrap()
+            .contains("idle in an open transaction")
+    );
     let it = verdict(&r, "idle-in-transaction").expect("idle in transaction");
     assert_eq!(it["culprits"]["sessions"][0], holder);
-    assert!(it["actions"][0].as_str().unwrap().contains(&format!("pg_terminate_backend({holder})")));
+    assert!(
+        it["actions"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("pg_terminate_backend({holder})"))
+    );
 
     // The focused view draws the tree under the same lead.
-    let (_, view, _) = spiral_json(args(&["blocking", &stage.target("postgres"), "--samples", "1"])).await;
+    let (_, view, _) = spiral_json(args(&[
+        "blocking",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+    ]))
+    .await;
     assert_eq!(view["sections"][0]["rows"][0][0], holder.to_string());
     assert_eq!(view["sections"][0]["rows"][0][1], "4");
 }
@@ -225,7 +361,13 @@ async fn deadlock_held_open_is_a_cycle() {
     // deadlock_timeout is superuser-only: set it on the role, so the cycle lives for a minute
     // instead of the server breaking it after one second.
     let mut admin = stage.admin().await;
-    admin.execute(sqlx::AssertSqlSafe(format!("ALTER ROLE {} SET deadlock_timeout = '60s'", stage.name))).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "ALTER ROLE {} SET deadlock_timeout = '60s'",
+            stage.name
+        )))
+        .await
+        .unwrap();
     let mut a = stage.connect(&stage.name, "censor").await;
     let mut b = stage.connect(&stage.name, "widget").await;
     let (pa, pb) = (pid(&mut a).await, pid(&mut b).await);
@@ -235,13 +377,32 @@ async fn deadlock_held_open_is_a_cycle() {
     }
     a.execute("UPDATE t SET v = 1 WHERE id = 1").await.unwrap();
     b.execute("UPDATE t SET v = 1 WHERE id = 2").await.unwrap();
-    tokio::spawn(async move { let _ = a.execute("UPDATE t SET v = 2 WHERE id = 2").await; tokio::time::sleep(Duration::from_secs(90)).await; drop(a); });
-    tokio::spawn(async move { let _ = b.execute("UPDATE t SET v = 2 WHERE id = 1").await; tokio::time::sleep(Duration::from_secs(90)).await; drop(b); });
+    tokio::spawn(async move {
+        let _ = a.execute("UPDATE t SET v = 2 WHERE id = 2").await;
+        tokio::time::sleep(Duration::from_secs(90)).await;
+        drop(a);
+    });
+    tokio::spawn(async move {
+        let _ = b.execute("UPDATE t SET v = 2 WHERE id = 1").await;
+        tokio::time::sleep(Duration::from_secs(90)).await;
+        drop(b);
+    });
     wait_for(&mut admin, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = 'spiral_t_deadlock'", 2).await;
-    let (code, r, err) = spiral_json(args(&["triage", &stage.target("postgres"), "--samples", "1"])).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+    ]))
+    .await;
     assert_eq!(code, 2, "{err}");
     let v = verdict(&r, "deadlock-cycle").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
-    let mut members: Vec<i64> = v["culprits"]["sessions"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+    let mut members: Vec<i64> = v["culprits"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect();
     members.sort();
     let mut want = vec![pa, pb];
     want.sort();
@@ -256,19 +417,41 @@ async fn queries_outliving_the_client_timeout() {
     for _ in 0..4 {
         let mut c = stage.connect(&stage.name, "widget-api").await;
         c.execute("SET statement_timeout = '40s'").await.unwrap();
-        tokio::spawn(async move { let _ = c.execute("SELECT pg_sleep(30)").await; drop(c); });
+        tokio::spawn(async move {
+            let _ = c.execute("SELECT pg_sleep(30)").await;
+            drop(c);
+        });
     }
     let mut admin = stage.admin().await;
     wait_for(&mut admin, "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'", 4).await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let (code, r, err) = spiral_json(args(&["triage", &stage.target("postgres"), "--samples", "1", "--client-timeout", "2s"])).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "--client-timeout",
+        "2s",
+    ]))
+    .await;
     assert_eq!(code, 1, "{err} {:?}", verdict_ids(&r));
     let v = verdict(&r, "client-timeout-exceeded").expect("client timeout");
     assert_eq!(v["severity"], "warning");
-    assert_eq!(v["culprits"]["applications"], serde_json::json!(["widget-api"]));
+    assert_eq!(
+        v["culprits"]["applications"],
+        serde_json::json!(["widget-api"])
+    );
     assert_eq!(v["evidence"][0]["number"], 4.0);
     // With the caller's real timeout of a minute, the same queries are fine.
-    let (_, r, _) = spiral_json(args(&["triage", &stage.target("postgres"), "--samples", "1", "--client-timeout", "60s"])).await;
+    let (_, r, _) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "--client-timeout",
+        "60s",
+    ]))
+    .await;
     assert!(verdict(&r, "client-timeout-exceeded").is_none());
 }
 
@@ -278,7 +461,12 @@ async fn pool_held_by_lock_waits_without_timeouts() {
     let _lock = live_lock();
     let stage = Stage::new(&url, "pool").await;
     let mut admin = stage.admin().await;
-    let guards: (String, String) = sqlx::query_as("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')").fetch_one(&mut admin).await.unwrap();
+    let guards: (String, String) = sqlx::query_as(
+        "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
     if guards != ("0".to_string(), "0".to_string()) {
         eprintln!("server has timeouts configured ({guards:?}); incident 004 needs none");
         return;
@@ -286,36 +474,79 @@ async fn pool_held_by_lock_waits_without_timeouts() {
     let (holder, _keep) = stage_lock_chain(&stage, 6).await;
     tokio::time::sleep(Duration::from_millis(2_200)).await;
     let (code, r, err) = spiral_json(args(&[
-        "triage", &stage.target("postgres"), "--samples", "1",
-        "-T", "blocked_warning_wait=1s", "-T", "idle_in_transaction_over=1s",
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "-T",
+        "blocked_warning_wait=1s",
+        "-T",
+        "idle_in_transaction_over=1s",
     ]))
     .await;
     assert!(code >= 1, "{err}");
-    assert_eq!(severity(&r, "missing-guardrails").as_deref(), Some("warning"), "{:?}", verdict_ids(&r));
+    assert_eq!(
+        severity(&r, "missing-guardrails").as_deref(),
+        Some("warning"),
+        "{:?}",
+        verdict_ids(&r)
+    );
     let g = verdict(&r, "missing-guardrails").unwrap();
     assert!(g["summary"].as_str().unwrap().contains("lock_timeout"));
-    assert_eq!(verdict(&r, "blocking-chain").unwrap()["culprits"]["sessions"], serde_json::json!([holder]));
+    assert_eq!(
+        verdict(&r, "blocking-chain").unwrap()["culprits"]["sessions"],
+        serde_json::json!([holder])
+    );
 }
 
 #[tokio::test]
 async fn healthy_busy_pgbench_raises_nothing() {
     let Some(url) = admin_url() else { return };
     let _lock = live_lock();
-    if std::process::Command::new("pgbench").arg("--version").output().is_err() {
+    if std::process::Command::new("pgbench")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         panic!("pgbench is not installed (it ships with the PostgreSQL server package)");
     }
     let stage = Stage::new(&url, "bench").await;
     let o = stage.options();
     let conn = |extra: &[&str]| {
         let mut cmd = std::process::Command::new("pgbench");
-        cmd.args(["-h", o.get_host(), "-p", &o.get_port().to_string(), "-U", "postgres"]).args(extra).arg(&stage.name);
+        cmd.args([
+            "-h",
+            o.get_host(),
+            "-p",
+            &o.get_port().to_string(),
+            "-U",
+            "postgres",
+        ])
+        .args(extra)
+        .arg(&stage.name);
         cmd
     };
     let init = conn(&["-i", "-s", "4", "-q"]).output().unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
-    let mut load = conn(&["-c", "8", "-j", "2", "-T", "20", "-n"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let mut load = conn(&["-c", "8", "-j", "2", "-T", "20", "-n"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (code, r, err) = spiral_json(args(&["triage", &stage.target("postgres"), "--samples", "3", "--interval", "2s"])).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "3",
+        "--interval",
+        "2s",
+    ]))
+    .await;
     let _ = load.kill();
     let _ = load.wait();
     assert_eq!(code, 0, "{err} {}", r["verdicts"]);
@@ -332,15 +563,28 @@ async fn role_without_pg_monitor_says_what_it_cannot_see() {
     let stage = Stage::new(&url, "blind").await;
     let plain = format!("{}_plain", stage.name);
     let mut admin = stage.admin().await;
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {plain} LOGIN"))).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {plain} LOGIN")))
+        .await
+        .unwrap();
     let (_holder, _keep) = stage_lock_chain(&stage, 2).await;
-    let (code, r, err) = spiral_json(args(&["triage", &stage.target(&plain), "--samples", "1"])).await;
+    let (code, r, err) =
+        spiral_json(args(&["triage", &stage.target(&plain), "--samples", "1"])).await;
     assert_eq!(code, 3, "{err} {:?}", verdict_ids(&r));
     assert_eq!(r["checks"]["blocking-chain"], "unknown");
     assert_eq!(r["checks"]["idle-connection-leak"], "unknown");
-    assert!(r["notes"].to_string().contains("pg_monitor"), "{}", r["notes"]);
+    assert!(
+        r["notes"].to_string().contains("pg_monitor"),
+        "{}",
+        r["notes"]
+    );
     let v = verdict(&r, "blocking-chain").unwrap();
-    assert!(v["summary"].as_str().unwrap().contains(&format!("GRANT pg_monitor TO {plain}")));
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("GRANT pg_monitor TO {plain}"))
+    );
 }
 
 #[tokio::test]
@@ -354,8 +598,22 @@ async fn capture_then_replay_gives_the_same_verdicts() {
     let file = dir.path().join("staged.jsonl");
     let target = stage.target("postgres");
     let file_s = file.to_str().unwrap().to_string();
-    let thresholds = ["-T", "blocked_warning_wait=1s", "-T", "idle_in_transaction_over=1s"];
-    let mut cap = args(&["capture", &target, "--samples", "2", "--interval", "1s", "-o", &file_s]);
+    let thresholds = [
+        "-T",
+        "blocked_warning_wait=1s",
+        "-T",
+        "idle_in_transaction_over=1s",
+    ];
+    let mut cap = args(&[
+        "capture",
+        &target,
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+        "-o",
+        &file_s,
+    ]);
     cap.extend(args(&thresholds));
     let (code, _, err) = tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = cap.iter().map(String::as_str).collect();
@@ -366,7 +624,12 @@ async fn capture_then_replay_gives_the_same_verdicts() {
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&file).unwrap();
     assert_eq!(text.lines().count(), 3, "header and two snapshots");
-    assert!(text.lines().next().unwrap().contains("\"spiral_capture\":1"));
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .contains("\"spiral_capture\":1")
+    );
     let mut live = args(&["triage", &target, "--samples", "2", "--interval", "1s"]);
     live.extend(args(&thresholds));
     let (live_code, live_r, _) = spiral_json(live).await;
@@ -383,12 +646,31 @@ async fn connection_errors_are_one_line() {
     let Some(url) = admin_url() else { return };
     let _lock = live_lock();
     let o: PgConnectOptions = url.parse().unwrap();
-    let missing_db = format!("postgres://postgres@{}:{}/spiral_no_such_db", o.get_host(), o.get_port());
-    let (code, _, err) = tokio::task::spawn_blocking(move || run(&["triage", &missing_db, "--samples", "1"])).await.unwrap();
+    let missing_db = format!(
+        "postgres://postgres@{}:{}/spiral_no_such_db",
+        o.get_host(),
+        o.get_port()
+    );
+    let (code, _, err) =
+        tokio::task::spawn_blocking(move || run(&["triage", &missing_db, "--samples", "1"]))
+            .await
+            .unwrap();
     assert_eq!(code, 3);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("spiral_no_such_db"), "{err}");
-    let (code, _, err) = tokio::task::spawn_blocking(|| run(&["triage", "postgres://postgres:pw@127.0.0.1:1/x", "--connect-timeout", "2s"])).await.unwrap();
+    let (code, _, err) = tokio::task::spawn_blocking(|| {
+        run(&[
+            "triage",
+            "postgres://postgres:pw@127.0.0.1:1/x",
+            "--connect-timeout",
+            "2s",
+        ])
+    })
+    .await
+    .unwrap();
     assert_eq!(code, 3);
-    assert!(err.contains("cannot connect") && !err.contains("pw@"), "{err}");
+    assert!(
+        err.contains("cannot connect") && !err.contains("pw@"),
+        "{err}"
+    );
 }

@@ -55,7 +55,10 @@ fn two(first: Snapshot, secs: i64, later: impl FnOnce(&mut Snapshot)) -> Assessm
     let mut second = first.clone();
     second.taken_at = first.taken_at + Duration::seconds(secs);
     later(&mut second);
-    evaluate(&Window::from_snapshots([first, second]).unwrap(), &Thresholds::default())
+    evaluate(
+        &Window::from_snapshots([first, second]).unwrap(),
+        &Thresholds::default(),
+    )
 }
 
 fn sev(a: &Assessment, id: &str) -> Option<Severity> {
@@ -70,8 +73,14 @@ fn fires(a: &Assessment, id: &str) -> bool {
 
 fn with_clients(n: i64, max: u64) -> Snapshot {
     let mut s = snap(Engine::Postgres);
-    s.connections = ConnectionLimits { max_connections: Some(max), reserved: 3, current: None };
-    s.sessions = (0..n).map(|i| client(100 + i, "api", "10.0.0.9", SessionState::Active)).collect();
+    s.connections = ConnectionLimits {
+        max_connections: Some(max),
+        reserved: 3,
+        current: None,
+    };
+    s.sessions = (0..n)
+        .map(|i| client(100 + i, "api", "10.0.0.9", SessionState::Active))
+        .collect();
     s
 }
 
@@ -81,7 +90,10 @@ fn connection_exhaustion_fires_near_the_usable_limit() {
     assert_eq!(sev(&a, "connection-exhaustion"), Some(Severity::Warning));
     let a = one(with_clients(95, 100)); // 98%
     assert_eq!(sev(&a, "connection-exhaustion"), Some(Severity::Critical));
-    assert_eq!(a.verdict("connection-exhaustion").unwrap().culprits.users, vec!["api"]);
+    assert_eq!(
+        a.verdict("connection-exhaustion").unwrap().culprits.users,
+        vec!["api"]
+    );
 }
 
 #[test]
@@ -96,7 +108,8 @@ fn refused_connections_make_it_critical() {
     s.counters.insert(counter::REFUSED_CONNECTIONS.into(), 10);
     let a = two(s, 5, |l| {
         l.counters.insert(counter::REFUSED_CONNECTIONS.into(), 14);
-        l.sessions.extend((0..10).map(|i| client(900 + i, "api", "10.0.0.9", SessionState::Active)));
+        l.sessions
+            .extend((0..10).map(|i| client(900 + i, "api", "10.0.0.9", SessionState::Active)));
     });
     assert_eq!(sev(&a, "connection-exhaustion"), Some(Severity::Critical));
 }
@@ -106,7 +119,8 @@ fn refused_connections_make_it_critical() {
 #[test]
 fn idle_leak_names_the_source() {
     let mut s = with_clients(2, 100);
-    s.sessions.extend((0..40).map(|i| idle(200 + i, "shipping", 1_200 + i as u64)));
+    s.sessions
+        .extend((0..40).map(|i| idle(200 + i, "shipping", 1_200 + i as u64)));
     let a = one(s);
     let v = a.verdict("idle-connection-leak").expect("leak fires");
     assert!(v.severity >= Severity::Warning);
@@ -123,15 +137,20 @@ fn idle_leak_near_miss_young_or_few() {
     assert!(one(s).verdict("idle-connection-leak").is_none());
     // Old, but only a handful: a reporting tool's pool.
     let mut s = with_clients(2, 100);
-    s.sessions.extend((0..8).map(|i| idle(200 + i, "metabase", 3_600)));
+    s.sessions
+        .extend((0..8).map(|i| idle(200 + i, "metabase", 3_600)));
     assert!(one(s).verdict("idle-connection-leak").is_none());
 }
 
 #[test]
 fn idle_leak_from_growth_even_when_young() {
     let mut s = with_clients(2, 200);
-    s.sessions.extend((0..12).map(|i| idle(200 + i, "celery", 30)));
-    let a = two(s, 10, |l| l.sessions.extend((0..12).map(|i| idle(300 + i, "celery", 5))));
+    s.sessions
+        .extend((0..12).map(|i| idle(200 + i, "celery", 30)));
+    let a = two(s, 10, |l| {
+        l.sessions
+            .extend((0..12).map(|i| idle(300 + i, "celery", 5)))
+    });
     let v = a.verdict("idle-connection-leak").expect("growth fires");
     assert!(v.summary.contains("12 more"), "{}", v.summary);
 }
@@ -145,9 +164,24 @@ fn lock_chain(wait_secs: u64) -> Snapshot {
     lead.open_transactions = 1;
     lead.query = Some("UPDATE accounts SET balance = balance - 1 WHERE id = 7".into());
     s.sessions.push(lead);
-    s.sessions.push(blocked(11, 10, wait_secs, "UPDATE accounts SET balance = 0 WHERE id = 7"));
-    s.sessions.push(blocked(12, 11, wait_secs / 2, "UPDATE accounts SET x = 1 WHERE id = 7"));
-    s.sessions.push(blocked(13, 10, wait_secs, "SELECT * FROM accounts WHERE id = 7 FOR UPDATE"));
+    s.sessions.push(blocked(
+        11,
+        10,
+        wait_secs,
+        "UPDATE accounts SET balance = 0 WHERE id = 7",
+    ));
+    s.sessions.push(blocked(
+        12,
+        11,
+        wait_secs / 2,
+        "UPDATE accounts SET x = 1 WHERE id = 7",
+    ));
+    s.sessions.push(blocked(
+        13,
+        10,
+        wait_secs,
+        "SELECT * FROM accounts WHERE id = 7 FOR UPDATE",
+    ));
     s
 }
 
@@ -228,10 +262,20 @@ fn read_blocked_by_writers_fires_and_near_miss() {
         r.database = Some("shop".into());
         s.sessions.push(r);
     }
-    s.databases = vec![DatabaseInfo { name: "shop".into(), query_store: None, read_committed_snapshot: Some(false) }];
+    s.databases = vec![DatabaseInfo {
+        name: "shop".into(),
+        query_store: None,
+        read_committed_snapshot: Some(false),
+    }];
     let a = one(s.clone());
-    let v = a.verdict("read-blocked-by-writers").expect("readers behind writer");
-    assert!(v.actions[0].contains("READ_COMMITTED_SNAPSHOT"), "{}", v.actions[0]);
+    let v = a
+        .verdict("read-blocked-by-writers")
+        .expect("readers behind writer");
+    assert!(
+        v.actions[0].contains("READ_COMMITTED_SNAPSHOT"),
+        "{}",
+        v.actions[0]
+    );
     // Same waits, but the blocker is a reader too (e.g. both hold shared locks): no verdict.
     s.sessions[0].query = Some("SELECT 1".into());
     assert!(one(s).verdict("read-blocked-by-writers").is_none());
@@ -251,11 +295,24 @@ fn running(n: i64, secs: u64) -> Snapshot {
 
 #[test]
 fn client_timeout_exceeded_fires_and_near_miss() {
-    assert_eq!(sev(&one(running(4, 40)), "client-timeout-exceeded"), Some(Severity::Warning));
-    assert_eq!(sev(&one(running(30, 40)), "client-timeout-exceeded"), Some(Severity::Critical));
+    assert_eq!(
+        sev(&one(running(4, 40)), "client-timeout-exceeded"),
+        Some(Severity::Warning)
+    );
+    assert_eq!(
+        sev(&one(running(30, 40)), "client-timeout-exceeded"),
+        Some(Severity::Critical)
+    );
     // One long report query is a note, not a spiral.
-    assert_eq!(sev(&one(running(1, 40)), "client-timeout-exceeded"), Some(Severity::Info));
-    assert!(one(running(10, 14)).verdict("client-timeout-exceeded").is_none());
+    assert_eq!(
+        sev(&one(running(1, 40)), "client-timeout-exceeded"),
+        Some(Severity::Info)
+    );
+    assert!(
+        one(running(10, 14))
+            .verdict("client-timeout-exceeded")
+            .is_none()
+    );
 }
 
 #[test]
@@ -276,7 +333,11 @@ fn compiling(waiters: u64, compiles_per_sec: u64) -> (Snapshot, u64) {
         x.wait_class = Some(WaitClass::Compile);
         s.sessions.push(x);
     }
-    s.compile_gate = Some(CompileGate { waiters, active: 10, limit: 10 });
+    s.compile_gate = Some(CompileGate {
+        waiters,
+        active: 10,
+        limit: 10,
+    });
     s.counters.insert(counter::COMPILATIONS.into(), 1_000_000);
     s.counters.insert(counter::BATCHES.into(), 3_000_000);
     (s, compiles_per_sec)
@@ -285,19 +346,37 @@ fn compiling(waiters: u64, compiles_per_sec: u64) -> (Snapshot, u64) {
 fn compile_window(waiters: u64, per_sec: u64, batches_per_sec: u64) -> Assessment {
     let (s, _) = compiling(waiters, per_sec);
     two(s, 10, |l| {
-        l.counters.insert(counter::COMPILATIONS.into(), 1_000_000 + per_sec * 10);
-        l.counters.insert(counter::BATCHES.into(), 3_000_000 + batches_per_sec * 10);
+        l.counters
+            .insert(counter::COMPILATIONS.into(), 1_000_000 + per_sec * 10);
+        l.counters
+            .insert(counter::BATCHES.into(), 3_000_000 + batches_per_sec * 10);
     })
 }
 
 #[test]
 fn compile_gate_fires_and_near_miss() {
-    assert_eq!(sev(&compile_window(120, 3_000, 9_000), "compile-gate-saturation"), Some(Severity::Critical));
-    assert_eq!(sev(&compile_window(8, 3_000, 9_000), "compile-gate-saturation"), Some(Severity::Warning));
+    assert_eq!(
+        sev(
+            &compile_window(120, 3_000, 9_000),
+            "compile-gate-saturation"
+        ),
+        Some(Severity::Critical)
+    );
+    assert_eq!(
+        sev(&compile_window(8, 3_000, 9_000), "compile-gate-saturation"),
+        Some(Severity::Warning)
+    );
     // High rate, no queue yet: a note.
-    assert_eq!(sev(&compile_window(0, 3_000, 9_000), "compile-gate-saturation"), Some(Severity::Info));
+    assert_eq!(
+        sev(&compile_window(0, 3_000, 9_000), "compile-gate-saturation"),
+        Some(Severity::Info)
+    );
     // Few compilations per batch and no queue: healthy.
-    assert!(compile_window(0, 100, 9_000).verdict("compile-gate-saturation").is_none());
+    assert!(
+        compile_window(0, 100, 9_000)
+            .verdict("compile-gate-saturation")
+            .is_none()
+    );
 }
 
 #[test]
@@ -309,12 +388,17 @@ fn query_store_amplification_fires_and_near_miss() {
         x.wait_class = Some(WaitClass::QueryStore);
         s.sessions.push(x);
     }
-    s.databases = vec![DatabaseInfo { name: "shop".into(), query_store: Some("read_write".into()), read_committed_snapshot: None }];
+    s.databases = vec![DatabaseInfo {
+        name: "shop".into(),
+        query_store: Some("read_write".into()),
+        read_committed_snapshot: None,
+    }];
     let a = one(s.clone());
     let v = a.verdict("query-store-amplification").expect("QDS fires");
     assert_eq!(v.severity, Severity::Critical);
     assert!(v.actions[0].contains("ALTER DATABASE [shop] SET QUERY_STORE = OFF"));
-    s.sessions.retain(|x| x.wait_class != Some(WaitClass::QueryStore) || x.id < 5_005);
+    s.sessions
+        .retain(|x| x.wait_class != Some(WaitClass::QueryStore) || x.id < 5_005);
     assert!(one(s).verdict("query-store-amplification").is_none());
 }
 
@@ -338,22 +422,45 @@ fn worker_exhaustion_fires_and_tells_about_the_dac() {
     let v = a.verdict("worker-thread-exhaustion").expect("fires");
     assert_eq!(v.severity, Severity::Critical);
     assert!(v.actions[0].contains("--dac"), "{}", v.actions[0]);
-    assert_eq!(sev(&one(workers(2_200, 0, 0)), "worker-thread-exhaustion"), Some(Severity::Warning));
+    assert_eq!(
+        sev(&one(workers(2_200, 0, 0)), "worker-thread-exhaustion"),
+        Some(Severity::Warning)
+    );
     // Tasks without a session waiting on THREADPOOL count too.
-    assert_eq!(sev(&one(workers(800, 0, 12)), "worker-thread-exhaustion"), Some(Severity::Critical));
+    assert_eq!(
+        sev(&one(workers(800, 0, 12)), "worker-thread-exhaustion"),
+        Some(Severity::Critical)
+    );
 }
 
 #[test]
 fn worker_exhaustion_near_miss() {
-    assert!(one(workers(1_900, 0, 0)).verdict("worker-thread-exhaustion").is_none());
+    assert!(
+        one(workers(1_900, 0, 0))
+            .verdict("worker-thread-exhaustion")
+            .is_none()
+    );
 }
 
 #[test]
 fn plan_cache_bloat_fires_and_near_miss() {
     let mut s = snap(Engine::Mssql);
-    s.plan_cache = Some(vec![PlanCacheEntry { object_type: "Adhoc".into(), plans: 50_000, single_use: 45_000, size_bytes: 4 << 30 }]);
-    assert_eq!(sev(&one(s.clone()), "plan-cache-bloat"), Some(Severity::Info));
-    s.plan_cache = Some(vec![PlanCacheEntry { object_type: "Adhoc".into(), plans: 50_000, single_use: 30_000, size_bytes: 4 << 30 }]);
+    s.plan_cache = Some(vec![PlanCacheEntry {
+        object_type: "Adhoc".into(),
+        plans: 50_000,
+        single_use: 45_000,
+        size_bytes: 4 << 30,
+    }]);
+    assert_eq!(
+        sev(&one(s.clone()), "plan-cache-bloat"),
+        Some(Severity::Info)
+    );
+    s.plan_cache = Some(vec![PlanCacheEntry {
+        object_type: "Adhoc".into(),
+        plans: 50_000,
+        single_use: 30_000,
+        size_bytes: 4 << 30,
+    }]);
     assert!(one(s).verdict("plan-cache-bloat").is_none());
 }
 
@@ -361,12 +468,21 @@ fn plan_cache_bloat_fires_and_near_miss() {
 
 fn pooled_hosts(hosts: usize, pool: usize, busy: usize) -> Snapshot {
     let mut s = snap(Engine::Mssql);
-    s.workers = Some(Workers { max_workers: 2_400, active_workers: 900, ..Workers::default() });
+    s.workers = Some(Workers {
+        max_workers: 2_400,
+        active_workers: 900,
+        ..Workers::default()
+    });
     let mut id = 100;
     for h in 0..hosts {
         for k in 0..pool {
-            let state = if k < busy { SessionState::Active } else { SessionState::Idle };
-            s.sessions.push(client(id, "app", &format!("10.0.1.{h}"), state));
+            let state = if k < busy {
+                SessionState::Active
+            } else {
+                SessionState::Idle
+            };
+            s.sessions
+                .push(client(id, "app", &format!("10.0.1.{h}"), state));
             id += 1;
         }
     }
@@ -376,12 +492,21 @@ fn pooled_hosts(hosts: usize, pool: usize, busy: usize) -> Snapshot {
 #[test]
 fn client_pool_saturation_fires_and_near_miss() {
     let a = one(pooled_hosts(30, 100, 100));
-    let v = a.verdict("client-pool-saturation").expect("pinned busy pools");
+    let v = a
+        .verdict("client-pool-saturation")
+        .expect("pinned busy pools");
     assert_eq!(v.severity, Severity::Critical, "30 x 100 > 2,400 workers");
     assert!(v.summary.contains("exactly 100"), "{}", v.summary);
-    assert_eq!(sev(&one(pooled_hosts(5, 100, 100)), "client-pool-saturation"), Some(Severity::Warning));
+    assert_eq!(
+        sev(&one(pooled_hosts(5, 100, 100)), "client-pool-saturation"),
+        Some(Severity::Warning)
+    );
     // HikariCP-style fixed pools sitting idle are healthy.
-    assert!(one(pooled_hosts(30, 10, 2)).verdict("client-pool-saturation").is_none());
+    assert!(
+        one(pooled_hosts(30, 10, 2))
+            .verdict("client-pool-saturation")
+            .is_none()
+    );
 }
 
 #[test]
@@ -389,13 +514,15 @@ fn reconnect_storm_fires_and_near_miss() {
     let mut s = with_clients(10, 1_000);
     s.counters.insert(counter::LOGINS.into(), 1_000);
     let a = two(s.clone(), 3, |l| {
-        l.sessions.extend((0..700).map(|i| client(5_000 + i, "api", "10.9.9.9", SessionState::Active)));
+        l.sessions
+            .extend((0..700).map(|i| client(5_000 + i, "api", "10.9.9.9", SessionState::Active)));
         l.counters.insert(counter::LOGINS.into(), 1_700);
     });
     let v = a.verdict("reconnect-storm").expect("storm fires");
     assert!(v.summary.contains("700"), "{}", v.summary);
     let a = two(s, 3, |l| {
-        l.sessions.extend((0..20).map(|i| client(5_000 + i, "api", "10.9.9.9", SessionState::Active)));
+        l.sessions
+            .extend((0..20).map(|i| client(5_000 + i, "api", "10.9.9.9", SessionState::Active)));
         l.counters.insert(counter::LOGINS.into(), 1_020);
     });
     assert!(a.verdict("reconnect-storm").is_none());
@@ -411,10 +538,16 @@ fn missing_guardrails_is_info_until_it_hurts() {
         idle_session_timeout_ms: Some(0),
         optimize_for_ad_hoc: None,
     };
-    assert_eq!(sev(&one(s.clone()), "missing-guardrails"), Some(Severity::Info));
+    assert_eq!(
+        sev(&one(s.clone()), "missing-guardrails"),
+        Some(Severity::Info)
+    );
     let mut hurt = lock_chain(600);
     hurt.guardrails = s.guardrails.clone();
-    assert_eq!(sev(&one(hurt), "missing-guardrails"), Some(Severity::Warning));
+    assert_eq!(
+        sev(&one(hurt), "missing-guardrails"),
+        Some(Severity::Warning)
+    );
     // Guardrails in place: nothing to say.
     s.guardrails = Guardrails {
         statement_timeout_ms: Some(30_000),
@@ -465,7 +598,8 @@ fn rate_checks_wait_for_a_second_sample() {
 #[test]
 fn spirals_own_session_and_server_internals_are_never_counted() {
     let mut s = with_clients(0, 20);
-    s.sessions.push(client(1, "spiral", "me", SessionState::Active)); // own session
+    s.sessions
+        .push(client(1, "spiral", "me", SessionState::Active)); // own session
     for i in 0..30 {
         let mut x = Session::new(500 + i, SessionState::Other);
         x.kind = SessionKind::System;

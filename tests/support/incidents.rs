@@ -46,7 +46,9 @@ pub fn all() -> Vec<Bundled> {
 }
 
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).single().expect("valid time")
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
+        .single()
+        .expect("valid time")
 }
 
 fn header(engine: Engine, target: &str, started: DateTime<Utc>, note: &str) -> Header {
@@ -61,7 +63,10 @@ fn header(engine: Engine, target: &str, started: DateTime<Utc>, note: &str) -> H
 struct Seq(u64);
 impl Seq {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n.max(1)
     }
 }
@@ -75,7 +80,14 @@ fn session(id: i64, user: &str, host: &str, app: &str, db: &str, state: SessionS
     s
 }
 
-fn waiting(mut s: Session, wait: &str, class: WaitClass, wait_ms: u64, elapsed_ms: u64, sql: &str) -> Session {
+fn waiting(
+    mut s: Session,
+    wait: &str,
+    class: WaitClass,
+    wait_ms: u64,
+    elapsed_ms: u64,
+    sql: &str,
+) -> Session {
     s.raw_state = Some("suspended".into());
     s.wait_type = Some(wait.into());
     s.wait_class = Some(class);
@@ -88,7 +100,8 @@ fn waiting(mut s: Session, wait: &str, class: WaitClass, wait_ms: u64, elapsed_m
 // ---------------------------------------------------------------------------------------
 // Incident 000: the SQL Server Sunday spiral.
 
-const WIDGET_SELECT: &str = "SELECT TOP (5) [r].[Id], [r].[Body] FROM [dbo].[Review] AS [r] WHERE [r].[ShopId] = @p0";
+const WIDGET_SELECT: &str =
+    "SELECT TOP (5) [r].[Id], [r].[Body] FROM [dbo].[Review] AS [r] WHERE [r].[ShopId] = @p0";
 const CENSOR_UPDATE: &str = "UPDATE [dbo].[Review] SET [Body] = @p0 WHERE [Id] = @p1";
 const DB000: &str = "shopry_shopifyproductaddons";
 
@@ -103,15 +116,33 @@ fn sunday_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     // 49 ECS task hosts pinned at their pool maximum of 100, and 82 other hosts (consumers,
     // cron, admin tools) with a few connections each: 5,049 connections from 131 hosts.
     let mut hosts: Vec<(String, &str, u64)> = (0..49)
-        .map(|i| (format!("ip-10-0-{}-{}", 10 + i / 20, 11 + i), "app-backend-api", 100))
+        .map(|i| {
+            (
+                format!("ip-10-0-{}-{}", 10 + i / 20, 11 + i),
+                "app-backend-api",
+                100,
+            )
+        })
         .collect();
     for i in 0..82u64 {
-        let app = if i < 8 { "app-backend-cron-review-censor" } else { "app-backend-consumer" };
-        hosts.push((format!("ip-10-1-{}-{}", i / 30, 20 + i), app, if i < 67 { 2 } else { 1 }));
+        let app = if i < 8 {
+            "app-backend-cron-review-censor"
+        } else {
+            "app-backend-consumer"
+        };
+        hosts.push((
+            format!("ip-10-1-{}-{}", i / 30, 20 + i),
+            app,
+            if i < 67 { 2 } else { 1 },
+        ));
     }
     // Sample 1 has the Query Store count the postmortem quotes (3,342), sample 2 the compile
     // queue (2,574); the postmortem's two figures were not read at the same instant.
-    let (compile_waiters, qds_waiters) = if sample == 0 { (1_600u64, 3_342u64) } else { (2_574, 2_300) };
+    let (compile_waiters, qds_waiters) = if sample == 0 {
+        (1_600u64, 3_342u64)
+    } else {
+        (2_574, 2_300)
+    };
     let mut seq = Seq(sample + 7);
     let mut id = 51i64;
     let mut compile_left = compile_waiters;
@@ -122,12 +153,33 @@ fn sunday_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
             s.command = Some("SELECT".into());
             s = if *app == "app-backend-api" && compile_left > 0 {
                 compile_left -= 1;
-                waiting(s, "RESOURCE_SEMAPHORE_QUERY_COMPILE", WaitClass::Compile, 2_000 + seq.next(20_000), 20_000 + seq.next(40_000), WIDGET_SELECT)
+                waiting(
+                    s,
+                    "RESOURCE_SEMAPHORE_QUERY_COMPILE",
+                    WaitClass::Compile,
+                    2_000 + seq.next(20_000),
+                    20_000 + seq.next(40_000),
+                    WIDGET_SELECT,
+                )
             } else if *app == "app-backend-api" && qds_left > 0 {
                 qds_left -= 1;
-                waiting(s, "QDS_STMT", WaitClass::QueryStore, 500 + seq.next(9_000), 16_000 + seq.next(40_000), WIDGET_SELECT)
+                waiting(
+                    s,
+                    "QDS_STMT",
+                    WaitClass::QueryStore,
+                    500 + seq.next(9_000),
+                    16_000 + seq.next(40_000),
+                    WIDGET_SELECT,
+                )
             } else if *app == "app-backend-api" {
-                let mut s = waiting(s, "SOS_SCHEDULER_YIELD", WaitClass::Cpu, 0, 30_000 + seq.next(29_000), WIDGET_SELECT);
+                let mut s = waiting(
+                    s,
+                    "SOS_SCHEDULER_YIELD",
+                    WaitClass::Cpu,
+                    0,
+                    30_000 + seq.next(29_000),
+                    WIDGET_SELECT,
+                );
                 s.raw_state = Some("runnable".into());
                 s
             } else {
@@ -144,11 +196,31 @@ fn sunday_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     }
     // The lock chain the team found, closing into a cycle: 512 -> 182 -> 3453 -> 2035 -> 512,
     // with widget SELECTs queued on shared locks behind it.
-    let chain = [(512i64, 182i64, "MERGE"), (182, 3453, "UPDATE"), (3453, 2035, "INSERT"), (2035, 512, "SELECT")];
+    let chain = [
+        (512i64, 182i64, "MERGE"),
+        (182, 3453, "UPDATE"),
+        (3453, 2035, "INSERT"),
+        (2035, 512, "SELECT"),
+    ];
     for (sid, by, cmd) in chain {
         if let Some(s) = snap.sessions.iter_mut().find(|s| s.id == sid) {
-            let sql = if cmd == "UPDATE" { CENSOR_UPDATE } else { WIDGET_SELECT };
-            *s = waiting(s.clone(), if cmd == "SELECT" { "LCK_M_S" } else { "LCK_M_IX" }, WaitClass::Lock, 59_000, 59_400, sql);
+            let sql = if cmd == "UPDATE" {
+                CENSOR_UPDATE
+            } else {
+                WIDGET_SELECT
+            };
+            *s = waiting(
+                s.clone(),
+                if cmd == "SELECT" {
+                    "LCK_M_S"
+                } else {
+                    "LCK_M_IX"
+                },
+                WaitClass::Lock,
+                59_000,
+                59_400,
+                sql,
+            );
             s.command = Some(cmd.into());
             s.blocked_by = vec![by];
             s.open_transactions = 1;
@@ -156,7 +228,14 @@ fn sunday_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     }
     for sid in 600..640i64 {
         if let Some(s) = snap.sessions.iter_mut().find(|s| s.id == sid) {
-            *s = waiting(s.clone(), "LCK_M_S", WaitClass::Lock, 20_000 + (sid as u64 % 39) * 1_000, 59_000, WIDGET_SELECT);
+            *s = waiting(
+                s.clone(),
+                "LCK_M_S",
+                WaitClass::Lock,
+                20_000 + (sid as u64 % 39) * 1_000,
+                59_000,
+                WIDGET_SELECT,
+            );
             // Widget reads queued on shared locks behind the censor's UPDATE.
             s.blocked_by = vec![182];
         }
@@ -182,20 +261,50 @@ fn sunday_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     });
     // 2,200-4,600 compilations/s, one batch in three compiled.
     let secs = sample * 10;
-    snap.counters.insert(counter::COMPILATIONS.into(), 918_000_000 + secs * 3_400);
-    snap.counters.insert(counter::RECOMPILATIONS.into(), 4_100_000 + secs * 40);
-    snap.counters.insert(counter::BATCHES.into(), 2_700_000_000 + secs * 10_200);
-    snap.counters.insert(counter::LOGINS.into(), 61_000_000 + secs * 90);
+    snap.counters
+        .insert(counter::COMPILATIONS.into(), 918_000_000 + secs * 3_400);
+    snap.counters
+        .insert(counter::RECOMPILATIONS.into(), 4_100_000 + secs * 40);
+    snap.counters
+        .insert(counter::BATCHES.into(), 2_700_000_000 + secs * 10_200);
+    snap.counters
+        .insert(counter::LOGINS.into(), 61_000_000 + secs * 90);
     snap.counters.insert(counter::DEADLOCKS.into(), 1_204);
     snap.plan_cache = Some(vec![
-        PlanCacheEntry { object_type: "Prepared".into(), plans: 118_400, single_use: 104_900, size_bytes: 9_820_000_000 },
-        PlanCacheEntry { object_type: "Adhoc".into(), plans: 41_200, single_use: 38_700, size_bytes: 2_100_000_000 },
-        PlanCacheEntry { object_type: "Proc".into(), plans: 812, single_use: 40, size_bytes: 310_000_000 },
+        PlanCacheEntry {
+            object_type: "Prepared".into(),
+            plans: 118_400,
+            single_use: 104_900,
+            size_bytes: 9_820_000_000,
+        },
+        PlanCacheEntry {
+            object_type: "Adhoc".into(),
+            plans: 41_200,
+            single_use: 38_700,
+            size_bytes: 2_100_000_000,
+        },
+        PlanCacheEntry {
+            object_type: "Proc".into(),
+            plans: 812,
+            single_use: 40,
+            size_bytes: 310_000_000,
+        },
     ]);
-    snap.guardrails = Guardrails { optimize_for_ad_hoc: Some(false), ..Guardrails::default() };
+    snap.guardrails = Guardrails {
+        optimize_for_ad_hoc: Some(false),
+        ..Guardrails::default()
+    };
     snap.databases = vec![
-        DatabaseInfo { name: DB000.into(), query_store: Some("read_write".into()), read_committed_snapshot: Some(false) },
-        DatabaseInfo { name: "master".into(), query_store: Some("off".into()), read_committed_snapshot: Some(false) },
+        DatabaseInfo {
+            name: DB000.into(),
+            query_store: Some("read_write".into()),
+            read_committed_snapshot: Some(false),
+        },
+        DatabaseInfo {
+            name: "master".into(),
+            query_store: Some("off".into()),
+            read_committed_snapshot: Some(false),
+        },
     ];
     snap
 }
@@ -210,13 +319,20 @@ fn sqlserver_sunday_spiral() -> Bundled {
             t0,
             "Incident 000 at its worst: 5,049 connections from 131 hosts (49 pinned at 100), 1,817 tasks queued, 2,510 active of 2,400 workers, 3,400 compilations/s (one batch in three), Query Store read-write, the 512->182->3453->2035 lock cycle. QDS_STMT 3,342 in sample 1 and the compile queue of 2,574 in sample 2: the postmortem read them at different moments.",
         ),
-        snapshots: vec![sunday_sample(t0, 0), sunday_sample(t0 + Duration::seconds(10), 1)],
+        snapshots: vec![
+            sunday_sample(t0, 0),
+            sunday_sample(t0 + Duration::seconds(10), 1),
+        ],
     }
 }
 
 fn stabilized_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     let mut snap = Snapshot::empty(Engine::Mssql, t);
-    snap.server = ServerInfo { version: "16.0.4135.4 (SQL Server 2022 Standard)".into(), flavor: None, managed_kill: false };
+    snap.server = ServerInfo {
+        version: "16.0.4135.4 (SQL Server 2022 Standard)".into(),
+        flavor: None,
+        managed_kill: false,
+    };
     snap.own_session_id = Some(9_999);
     let mut seq = Seq(40 + sample);
     let mut id = 51i64;
@@ -237,14 +353,28 @@ fn stabilized_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         let host = format!("ip-10-0-20-{}", 30 + h);
         let n = 24 + seq.next(12);
         for k in 0..n {
-            let mut s = session(id, "app_backend", &host, "app-backend-api", DB000, SessionState::Idle);
+            let mut s = session(
+                id,
+                "app_backend",
+                &host,
+                "app-backend-api",
+                DB000,
+                SessionState::Idle,
+            );
             s.raw_state = Some("sleeping".into());
             s.idle_ms = Some(seq.next(4_000));
             if k < 3 {
                 if let Some((w, c)) = busy.pop() {
                     s.state = SessionState::Active;
                     s.idle_ms = None;
-                    s = waiting(s, w, c, 5 + seq.next(300), 40 + seq.next(900), WIDGET_SELECT);
+                    s = waiting(
+                        s,
+                        w,
+                        c,
+                        5 + seq.next(300),
+                        40 + seq.next(900),
+                        WIDGET_SELECT,
+                    );
                 }
             }
             snap.sessions.push(s);
@@ -253,11 +383,19 @@ fn stabilized_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     }
     // The short LCK_M_IX waits are behind one quick censor update.
     let blocker = 60i64;
-    for s in snap.sessions.iter_mut().filter(|s| s.wait_type.as_deref() == Some("LCK_M_IX")) {
+    for s in snap
+        .sessions
+        .iter_mut()
+        .filter(|s| s.wait_type.as_deref() == Some("LCK_M_IX"))
+    {
         s.blocked_by = vec![blocker];
         s.statement = Some(spiral::session::StatementKind::Write);
     }
-    snap.connections = ConnectionLimits { max_connections: None, reserved: 0, current: Some(snap.sessions.len() as u64 + 1) };
+    snap.connections = ConnectionLimits {
+        max_connections: None,
+        reserved: 0,
+        current: Some(snap.sessions.len() as u64 + 1),
+    };
     snap.workers = Some(Workers {
         max_workers: 3_000,
         active_workers: 310 + seq.next(40),
@@ -267,20 +405,50 @@ fn stabilized_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         threadpool_waiters: 0,
         cpu_count: Some(64),
     });
-    snap.compile_gate = Some(CompileGate { waiters: 0, active: 6, limit: 321 });
+    snap.compile_gate = Some(CompileGate {
+        waiters: 0,
+        active: 6,
+        limit: 321,
+    });
     let secs = sample * 5;
-    snap.counters.insert(counter::COMPILATIONS.into(), 918_100_000 + secs * 140);
-    snap.counters.insert(counter::RECOMPILATIONS.into(), 4_110_000 + secs * 3);
-    snap.counters.insert(counter::BATCHES.into(), 2_710_000_000 + secs * 6_800);
-    snap.counters.insert(counter::LOGINS.into(), 61_100_000 + secs * 4);
+    snap.counters
+        .insert(counter::COMPILATIONS.into(), 918_100_000 + secs * 140);
+    snap.counters
+        .insert(counter::RECOMPILATIONS.into(), 4_110_000 + secs * 3);
+    snap.counters
+        .insert(counter::BATCHES.into(), 2_710_000_000 + secs * 6_800);
+    snap.counters
+        .insert(counter::LOGINS.into(), 61_100_000 + secs * 4);
     snap.counters.insert(counter::DEADLOCKS.into(), 1_204);
     snap.plan_cache = Some(vec![
-        PlanCacheEntry { object_type: "Prepared".into(), plans: 9_800, single_use: 3_100, size_bytes: 820_000_000 },
-        PlanCacheEntry { object_type: "Adhoc".into(), plans: 2_400, single_use: 1_900, size_bytes: 90_000_000 },
-        PlanCacheEntry { object_type: "Proc".into(), plans: 790, single_use: 30, size_bytes: 300_000_000 },
+        PlanCacheEntry {
+            object_type: "Prepared".into(),
+            plans: 9_800,
+            single_use: 3_100,
+            size_bytes: 820_000_000,
+        },
+        PlanCacheEntry {
+            object_type: "Adhoc".into(),
+            plans: 2_400,
+            single_use: 1_900,
+            size_bytes: 90_000_000,
+        },
+        PlanCacheEntry {
+            object_type: "Proc".into(),
+            plans: 790,
+            single_use: 30,
+            size_bytes: 300_000_000,
+        },
     ]);
-    snap.guardrails = Guardrails { optimize_for_ad_hoc: Some(false), ..Guardrails::default() };
-    snap.databases = vec![DatabaseInfo { name: DB000.into(), query_store: Some("off".into()), read_committed_snapshot: Some(false) }];
+    snap.guardrails = Guardrails {
+        optimize_for_ad_hoc: Some(false),
+        ..Guardrails::default()
+    };
+    snap.databases = vec![DatabaseInfo {
+        name: DB000.into(),
+        query_store: Some("off".into()),
+        read_committed_snapshot: Some(false),
+    }];
     snap
 }
 
@@ -294,7 +462,9 @@ fn sqlserver_stabilized() -> Bundled {
             t0,
             "Incident 000 after stabilization: Query Store off, 20 tasks, busy CPU doing real work; waits ASYNC_NETWORK_IO 13, PAGEIOLATCH_SH 7, CXCONSUMER 5, LCK_M_IX 4. Must raise no warning.",
         ),
-        snapshots: (0..3).map(|i| stabilized_sample(t0 + Duration::seconds(5 * i as i64), i)).collect(),
+        snapshots: (0..3)
+            .map(|i| stabilized_sample(t0 + Duration::seconds(5 * i as i64), i))
+            .collect(),
     }
 }
 
@@ -303,9 +473,17 @@ fn sqlserver_stabilized() -> Bundled {
 
 fn leak_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     let mut snap = Snapshot::empty(Engine::Postgres, t);
-    snap.server = ServerInfo { version: "15.4".into(), flavor: Some("rds".into()), managed_kill: false };
+    snap.server = ServerInfo {
+        version: "15.4".into(),
+        flavor: Some("rds".into()),
+        managed_kill: false,
+    };
     snap.own_session_id = Some(31_000);
-    snap.connections = ConnectionLimits { max_connections: Some(85), reserved: 3, current: None };
+    snap.connections = ConnectionLimits {
+        max_connections: Some(85),
+        reserved: 3,
+        current: None,
+    };
     // The leak started at 03:00; by 03:11 it holds nearly every slot, a few more each sample.
     let leaked = 74 + sample * 2;
     let started = at(2024, 3, 12, 3, 0, 0);
@@ -320,19 +498,31 @@ fn leak_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         s.wait_type = Some("Client:ClientRead".into());
         s.wait_class = Some(WaitClass::Client);
         s.query = Some("SELECT items.id, items.payload FROM items WHERE items.id = $1".into());
-        s.connected_at = Some(started + Duration::milliseconds((k * since_start / (leaked + 4)) as i64));
+        s.connected_at =
+            Some(started + Duration::milliseconds((k * since_start / (leaked + 4)) as i64));
         snap.sessions.push(s);
         id += 1;
     }
     for k in 0..4 {
-        let mut s = session(id, "api", &format!("10.0.3.{}", 5 + k), "api", "app", SessionState::Active);
+        let mut s = session(
+            id,
+            "api",
+            &format!("10.0.3.{}", 5 + k),
+            "api",
+            "app",
+            SessionState::Active,
+        );
         s.raw_state = Some("active".into());
         s.elapsed_ms = Some(40 + k * 30);
         s.query = Some("SELECT * FROM dashboards WHERE account_id = $1".into());
         snap.sessions.push(s);
         id += 1;
     }
-    for name in ["autovacuum launcher", "logical replication launcher", "checkpointer"] {
+    for name in [
+        "autovacuum launcher",
+        "logical replication launcher",
+        "checkpointer",
+    ] {
         let mut s = Session::new(id, SessionState::Other);
         s.kind = SessionKind::System;
         s.command = Some(name.into());
@@ -347,11 +537,14 @@ fn leak_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         optimize_for_ad_hoc: None,
     };
     let secs = sample * 5;
-    snap.counters.insert(counter::COMMITS.into(), 8_200_000 + secs * 90);
+    snap.counters
+        .insert(counter::COMMITS.into(), 8_200_000 + secs * 90);
     snap.counters.insert(counter::ROLLBACKS.into(), 1_200);
-    snap.counters.insert(counter::BATCHES.into(), 8_201_200 + secs * 90);
+    snap.counters
+        .insert(counter::BATCHES.into(), 8_201_200 + secs * 90);
     snap.counters.insert(counter::DEADLOCKS.into(), 3);
-    snap.counters.insert(counter::LOGINS.into(), 402_000 + sample * 2);
+    snap.counters
+        .insert(counter::LOGINS.into(), 402_000 + sample * 2);
     snap
 }
 
@@ -365,7 +558,9 @@ fn postgres_connection_leak() -> Bundled {
             t0,
             "Incident 001 at 03:11: a celery job opens a session per item and never closes it; db.t3.micro with max_connections 85.",
         ),
-        snapshots: (0..3).map(|i| leak_sample(t0 + Duration::seconds(5 * i as i64), i)).collect(),
+        snapshots: (0..3)
+            .map(|i| leak_sample(t0 + Duration::seconds(5 * i as i64), i))
+            .collect(),
     }
 }
 
@@ -374,12 +569,23 @@ fn postgres_connection_leak() -> Bundled {
 
 fn shipping_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     let mut snap = Snapshot::empty(Engine::Mysql, t);
-    snap.server = ServerInfo { version: "5.7.44-log".into(), flavor: Some("rds".into()), managed_kill: true };
+    snap.server = ServerInfo {
+        version: "5.7.44-log".into(),
+        flavor: Some("rds".into()),
+        managed_kill: true,
+    };
     snap.own_session_id = Some(90_001);
     let mut seq = Seq(200 + sample);
     let mut id = 1_000i64;
     for k in 0..148u64 {
-        let mut s = session(id, "shipping", &format!("10.20.4.{}", 10 + k % 6), "", "cities", SessionState::Idle);
+        let mut s = session(
+            id,
+            "shipping",
+            &format!("10.20.4.{}", 10 + k % 6),
+            "",
+            "cities",
+            SessionState::Idle,
+        );
         s.application = None;
         s.raw_state = Some("Sleep".into());
         s.command = Some("Sleep".into());
@@ -410,7 +616,11 @@ fn shipping_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     ev.command = Some("Daemon".into());
     snap.sessions.push(ev);
     // 151 slots in use with max_connections 150: the extra SUPER slot is taken too.
-    snap.connections = ConnectionLimits { max_connections: Some(150), reserved: 0, current: Some(153) };
+    snap.connections = ConnectionLimits {
+        max_connections: Some(150),
+        reserved: 0,
+        current: Some(153),
+    };
     snap.guardrails = Guardrails {
         statement_timeout_ms: Some(0),
         lock_timeout_ms: Some(50_000),
@@ -419,10 +629,14 @@ fn shipping_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         optimize_for_ad_hoc: None,
     };
     let secs = sample * 5;
-    snap.counters.insert(counter::LOGINS.into(), 2_400_100 + secs * 6);
-    snap.counters.insert(counter::REFUSED_CONNECTIONS.into(), 19_400 + secs * 6);
-    snap.counters.insert(counter::ABORTED_CONNECTS.into(), 21_000 + secs * 6);
-    snap.counters.insert(counter::BATCHES.into(), 90_000_000 + secs * 40);
+    snap.counters
+        .insert(counter::LOGINS.into(), 2_400_100 + secs * 6);
+    snap.counters
+        .insert(counter::REFUSED_CONNECTIONS.into(), 19_400 + secs * 6);
+    snap.counters
+        .insert(counter::ABORTED_CONNECTS.into(), 21_000 + secs * 6);
+    snap.counters
+        .insert(counter::BATCHES.into(), 90_000_000 + secs * 40);
     snap.counters.insert(counter::DEADLOCKS.into(), 0);
     snap
 }
@@ -437,7 +651,9 @@ fn mysql_shipping_sleepers() -> Bundled {
             t0,
             "Incident 002: user 'shipping' holds 148 Sleep connections idle over 1,000 s on an RDS MySQL 5.7 with max_connections 150; new connections are refused.",
         ),
-        snapshots: (0..3).map(|i| shipping_sample(t0 + Duration::seconds(5 * i as i64), i)).collect(),
+        snapshots: (0..3)
+            .map(|i| shipping_sample(t0 + Duration::seconds(5 * i as i64), i))
+            .collect(),
     }
 }
 
@@ -446,16 +662,31 @@ fn mysql_shipping_sleepers() -> Bundled {
 
 fn pool_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     let mut snap = Snapshot::empty(Engine::Postgres, t);
-    snap.server = ServerInfo { version: "16.2".into(), flavor: None, managed_kill: false };
+    snap.server = ServerInfo {
+        version: "16.2".into(),
+        flavor: None,
+        managed_kill: false,
+    };
     snap.own_session_id = Some(77_000);
-    snap.connections = ConnectionLimits { max_connections: Some(200), reserved: 3, current: None };
+    snap.connections = ConnectionLimits {
+        max_connections: Some(200),
+        reserved: 3,
+        current: None,
+    };
     let since = (t - at(2024, 12, 31, 0, 15, 0)).num_milliseconds() as u64;
     let mut id = 41_000i64;
     // The two sessions that deadlocked in the application: each holds row locks inside an
     // open transaction and waits for something that will never come.
     let edit = "UPDATE vals SET code = $1, version = version + 1 WHERE id = $2";
     for k in 0..2 {
-        let mut s = session(id, "valtown", "10.4.0.17", "valtown-api", "valtown", SessionState::IdleInTransaction);
+        let mut s = session(
+            id,
+            "valtown",
+            "10.4.0.17",
+            "valtown-api",
+            "valtown",
+            SessionState::IdleInTransaction,
+        );
         s.raw_state = Some("idle in transaction".into());
         s.idle_ms = Some(since - 1_200 + k * 300);
         s.transaction_ms = Some(since);
@@ -468,7 +699,14 @@ fn pool_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     }
     // The rest of that host's pool: 18 connections stuck behind them for hours.
     for k in 0..18u64 {
-        let mut s = session(id, "valtown", "10.4.0.17", "valtown-api", "valtown", SessionState::Active);
+        let mut s = session(
+            id,
+            "valtown",
+            "10.4.0.17",
+            "valtown-api",
+            "valtown",
+            SessionState::Active,
+        );
         s.raw_state = Some("active".into());
         s.wait_type = Some("Lock:transactionid".into());
         s.wait_class = Some(WaitClass::Lock);
@@ -485,7 +723,14 @@ fn pool_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     for h in 0..3 {
         for k in 0..8u64 {
             let host = format!("10.4.0.{}", 30 + h);
-            let mut s = session(id, "valtown", &host, "valtown-api", "valtown", SessionState::Idle);
+            let mut s = session(
+                id,
+                "valtown",
+                &host,
+                "valtown-api",
+                "valtown",
+                SessionState::Idle,
+            );
             s.raw_state = Some("idle".into());
             s.idle_ms = Some(200 + k * 700 + sample * 100);
             snap.sessions.push(s);
@@ -500,9 +745,11 @@ fn pool_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         optimize_for_ad_hoc: None,
     };
     let secs = sample * 5;
-    snap.counters.insert(counter::COMMITS.into(), 51_000_000 + secs * 300);
+    snap.counters
+        .insert(counter::COMMITS.into(), 51_000_000 + secs * 300);
     snap.counters.insert(counter::ROLLBACKS.into(), 90_000);
-    snap.counters.insert(counter::BATCHES.into(), 51_090_000 + secs * 300);
+    snap.counters
+        .insert(counter::BATCHES.into(), 51_090_000 + secs * 300);
     snap.counters.insert(counter::DEADLOCKS.into(), 17);
     snap.counters.insert(counter::LOGINS.into(), 880_000);
     snap
@@ -518,7 +765,9 @@ fn postgres_deadlocked_pool() -> Bundled {
             t0,
             "Incident 004 at 06:55: since 00:15 two sessions deadlocked in the application hold row locks idle in transaction, and one host's 18 other pool connections wait behind them; no statement, lock or idle timeouts.",
         ),
-        snapshots: (0..3).map(|i| pool_sample(t0 + Duration::seconds(5 * i as i64), i)).collect(),
+        snapshots: (0..3)
+            .map(|i| pool_sample(t0 + Duration::seconds(5 * i as i64), i))
+            .collect(),
     }
 }
 
@@ -527,9 +776,17 @@ fn postgres_deadlocked_pool() -> Bundled {
 
 fn healthy_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     let mut snap = Snapshot::empty(Engine::Postgres, t);
-    snap.server = ServerInfo { version: "16.4".into(), flavor: None, managed_kill: false };
+    snap.server = ServerInfo {
+        version: "16.4".into(),
+        flavor: None,
+        managed_kill: false,
+    };
     snap.own_session_id = Some(5_000);
-    snap.connections = ConnectionLimits { max_connections: Some(200), reserved: 3, current: None };
+    snap.connections = ConnectionLimits {
+        max_connections: Some(200),
+        reserved: 3,
+        current: None,
+    };
     let mut seq = Seq(900 + sample);
     let mut id = 6_000i64;
     // Eight application hosts with fixed-size pools of 10 (HikariCP's default), a quarter of
@@ -538,7 +795,18 @@ fn healthy_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         let host = format!("10.8.1.{}", 40 + h);
         for k in 0..10 {
             let busy = k < 2 + (h % 2);
-            let mut s = session(id, "shop", &host, "shop-api", "shop", if busy { SessionState::Active } else { SessionState::Idle });
+            let mut s = session(
+                id,
+                "shop",
+                &host,
+                "shop-api",
+                "shop",
+                if busy {
+                    SessionState::Active
+                } else {
+                    SessionState::Idle
+                },
+            );
             if busy {
                 s.raw_state = Some("active".into());
                 s.elapsed_ms = Some(3 + seq.next(180));
@@ -556,12 +824,26 @@ fn healthy_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
     // A reporting tool with two connections idle for a few minutes, and one brief row-lock
     // wait between two order updates.
     for k in 0..2 {
-        let mut s = session(id, "metabase", "10.8.2.5", "Metabase", "shop", SessionState::Idle);
+        let mut s = session(
+            id,
+            "metabase",
+            "10.8.2.5",
+            "Metabase",
+            "shop",
+            SessionState::Idle,
+        );
         s.idle_ms = Some(120_000 + k * 40_000);
         snap.sessions.push(s);
         id += 1;
     }
-    let mut w = session(id, "shop", "10.8.1.40", "shop-api", "shop", SessionState::Active);
+    let mut w = session(
+        id,
+        "shop",
+        "10.8.1.40",
+        "shop-api",
+        "shop",
+        SessionState::Active,
+    );
     w.wait_type = Some("Lock:transactionid".into());
     w.wait_class = Some(WaitClass::Lock);
     w.wait_ms = Some(40);
@@ -577,11 +859,15 @@ fn healthy_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         optimize_for_ad_hoc: None,
     };
     let secs = sample * 5;
-    snap.counters.insert(counter::COMMITS.into(), 310_000_000 + secs * 2_400);
-    snap.counters.insert(counter::ROLLBACKS.into(), 40_000 + secs * 2);
-    snap.counters.insert(counter::BATCHES.into(), 310_040_000 + secs * 2_402);
+    snap.counters
+        .insert(counter::COMMITS.into(), 310_000_000 + secs * 2_400);
+    snap.counters
+        .insert(counter::ROLLBACKS.into(), 40_000 + secs * 2);
+    snap.counters
+        .insert(counter::BATCHES.into(), 310_040_000 + secs * 2_402);
     snap.counters.insert(counter::DEADLOCKS.into(), 2);
-    snap.counters.insert(counter::LOGINS.into(), 1_900_000 + secs);
+    snap.counters
+        .insert(counter::LOGINS.into(), 1_900_000 + secs);
     snap
 }
 
@@ -595,6 +881,8 @@ fn postgres_healthy_busy() -> Bundled {
             t0,
             "A healthy, busy server: 2,400 transactions/s, 8 hosts with fixed pools of 10, short queries, guardrails set. Must raise no warning.",
         ),
-        snapshots: (0..3).map(|i| healthy_sample(t0 + Duration::seconds(5 * i as i64), i)).collect(),
+        snapshots: (0..3)
+            .map(|i| healthy_sample(t0 + Duration::seconds(5 * i as i64), i))
+            .collect(),
     }
 }

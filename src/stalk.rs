@@ -1,0 +1,440 @@
+//! `spiral stalk`: wait for a spiral and capture it in the act.
+//!
+//! Like pt-stalk, for every engine, with verdicts as triggers. It polls cheaply over its one
+//! connection; when a condition has held for `--cycles` polls in a row it records a capture
+//! of `--samples` samples into the output directory, sleeps `--cooldown`, and re-arms. It is
+//! meant to run for days (incident 000's lock contention was intermittent for a year), so
+//! the loop holds only the last two snapshots and its memory stays flat.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::report::KeyFigures;
+use crate::rules::Assessment;
+use crate::verdict::Severity;
+use crate::window::Window;
+
+/// What arms the trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// A verdict at or above a severity: `connection-exhaustion:warning`.
+    Verdict { id: String, at_least: Severity },
+    /// A gauge over a value: `connections>80%`, `blocked>10`, `longest_lock_wait>30s`.
+    Gauge {
+        gauge: Gauge,
+        over: f64,
+        percent: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gauge {
+    Connections,
+    Blocked,
+    LongestLockWait,
+    IdleInTransaction,
+    Active,
+    QueuedTasks,
+}
+
+impl Condition {
+    pub fn parse(text: &str) -> Result<Condition, String> {
+        let text = text.trim();
+        if let Some((name, value)) = text.split_once('>') {
+            let gauge = match name.trim().replace('-', "_").as_str() {
+                "connections" => Gauge::Connections,
+                "blocked" => Gauge::Blocked,
+                "longest_lock_wait" | "lock_wait" => Gauge::LongestLockWait,
+                "idle_in_transaction" => Gauge::IdleInTransaction,
+                "active" => Gauge::Active,
+                "queued_tasks" => Gauge::QueuedTasks,
+                other => {
+                    return Err(format!(
+                        "unknown gauge '{other}' (connections, blocked, longest_lock_wait, idle_in_transaction, active, queued_tasks)"
+                    ));
+                }
+            };
+            let value = value.trim();
+            let (number, percent) = match value.strip_suffix('%') {
+                Some(v) if gauge == Gauge::Connections => (v, true),
+                Some(_) => return Err(format!("only connections takes a percentage ('{text}')")),
+                None => (value, false),
+            };
+            let over = if gauge == Gauge::LongestLockWait {
+                crate::thresholds::parse_duration_secs(number)?
+            } else {
+                number
+                    .parse::<f64>()
+                    .map_err(|_| format!("'{value}' is not a number in '{text}'"))?
+            };
+            return Ok(Condition::Gauge {
+                gauge,
+                over,
+                percent,
+            });
+        }
+        let (id, sev) = text.split_once(':').unwrap_or((text, "warning"));
+        if crate::rules::rule(id).is_none() {
+            return Err(format!(
+                "'{id}' is neither a verdict id nor a gauge condition (e.g. connection-exhaustion:warning or 'connections>80%')"
+            ));
+        }
+        let at_least = match sev {
+            "info" => Severity::Info,
+            "warning" => Severity::Warning,
+            "critical" => Severity::Critical,
+            other => {
+                return Err(format!(
+                    "severity '{other}' is not info, warning or critical"
+                ));
+            }
+        };
+        Ok(Condition::Verdict {
+            id: id.to_string(),
+            at_least,
+        })
+    }
+
+    /// Whether the condition holds now, and the words to log when it does.
+    pub fn holds(&self, window: &Window, assessment: &Assessment) -> Option<String> {
+        match self {
+            Condition::Verdict { id, at_least } => {
+                let v = assessment.verdict(id)?;
+                (v.severity >= *at_least && v.severity != Severity::Unknown)
+                    .then(|| format!("{id} is {}", v.severity.label()))
+            }
+            Condition::Gauge {
+                gauge,
+                over,
+                percent,
+            } => {
+                let f = KeyFigures::of(window);
+                let value = match gauge {
+                    Gauge::Connections if *percent => {
+                        let usable = f.usable_connections? as f64;
+                        f.connected_clients as f64 * 100.0 / usable
+                    }
+                    Gauge::Connections => f.connected_clients as f64,
+                    Gauge::Blocked => f.blocked_sessions as f64,
+                    Gauge::LongestLockWait => f.longest_lock_wait_ms as f64 / 1000.0,
+                    Gauge::IdleInTransaction => f.idle_in_transaction as f64,
+                    Gauge::Active => f.active_sessions as f64,
+                    Gauge::QueuedTasks => f.queued_tasks? as f64,
+                };
+                (value > *over).then(|| {
+                    format!(
+                        "{gauge:?} is {}{}",
+                        crate::format::decimal(value),
+                        if *percent { "%" } else { "" }
+                    )
+                })
+            }
+        }
+    }
+}
+
+/// Counts consecutive polls on which any condition held.
+#[derive(Debug, Default)]
+pub struct Trigger {
+    streak: u32,
+}
+
+impl Trigger {
+    /// Feeds one poll; true when the streak reaches `cycles` (and resets it).
+    pub fn poll(&mut self, held: bool, cycles: u32) -> bool {
+        if held {
+            self.streak += 1;
+        } else {
+            self.streak = 0;
+        }
+        if self.streak >= cycles.max(1) {
+            self.streak = 0;
+            return true;
+        }
+        false
+    }
+}
+
+/// Free bytes on the file system holding `dir`.
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let path = CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a valid NUL-terminated string and `stat` a writable statvfs.
+    let rc = unsafe { libc::statvfs(path.as_ptr(), &mut stat) };
+    (rc == 0).then(|| stat.f_bavail as u64 * stat.f_frsize as u64)
+}
+
+/// The file name of a capture started at `t`.
+pub fn capture_path(
+    dir: &Path,
+    engine: crate::snapshot::Engine,
+    t: chrono::DateTime<chrono::Utc>,
+) -> PathBuf {
+    dir.join(format!(
+        "spiral-{engine}-{}.jsonl",
+        t.format("%Y%m%dT%H%M%SZ")
+    ))
+}
+
+/// Backoff between reconnect attempts: 1 s doubling to 30 s. A dying server must not be
+/// hammered by its own diagnostics.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.min(5)).min(Duration::from_secs(30))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_parse() {
+        assert_eq!(
+            Condition::parse("connection-exhaustion:critical").unwrap(),
+            Condition::Verdict {
+                id: "connection-exhaustion".into(),
+                at_least: Severity::Critical
+            }
+        );
+        assert_eq!(
+            Condition::parse("blocking-chain").unwrap(),
+            Condition::Verdict {
+                id: "blocking-chain".into(),
+                at_least: Severity::Warning
+            }
+        );
+        assert_eq!(
+            Condition::parse("connections>80%").unwrap(),
+            Condition::Gauge {
+                gauge: Gauge::Connections,
+                over: 80.0,
+                percent: true
+            }
+        );
+        assert_eq!(
+            Condition::parse("longest_lock_wait>1m").unwrap(),
+            Condition::Gauge {
+                gauge: Gauge::LongestLockWait,
+                over: 60.0,
+                percent: false
+            }
+        );
+        assert!(Condition::parse("nonsense").is_err());
+        assert!(Condition::parse("blocked>5%").is_err());
+        assert!(Condition::parse("blocking-chain:fatal").is_err());
+    }
+
+    #[test]
+    fn trigger_needs_consecutive_polls() {
+        let mut t = Trigger::default();
+        assert!(!t.poll(true, 3));
+        assert!(!t.poll(true, 3));
+        assert!(!t.poll(false, 3));
+        assert!(!t.poll(true, 3));
+        assert!(!t.poll(true, 3));
+        assert!(t.poll(true, 3));
+        assert!(!t.poll(true, 3), "re-arms from zero after firing");
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(40), Duration::from_secs(30));
+    }
+}
+
+/// "1G", "500M", "64k" or a number of bytes.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let t = t.trim_end_matches("ib").trim_end_matches('b');
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (e.g. 500M, 2G)"))?;
+    if !n.is_finite() || n < 0.0 {
+        return Err(format!("'{text}' must be zero or more"));
+    }
+    Ok((n * mult as f64) as u64)
+}
+
+/// The validated settings of one stalk run.
+pub struct StalkPlan {
+    pub conditions: Vec<Condition>,
+    pub cycles: u32,
+    pub poll_every: Duration,
+    pub samples: u32,
+    pub capture_every: Duration,
+    pub cooldown: Duration,
+    pub max_captures: u32,
+    pub min_free: u64,
+    pub dir: PathBuf,
+    pub stop_after: Option<Duration>,
+}
+
+fn stamp() -> String {
+    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Sleeps unless interrupted; false on Ctrl-C.
+async fn nap(d: Duration) -> bool {
+    if d.is_zero() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => true,
+        _ = tokio::signal::ctrl_c() => false,
+    }
+}
+
+/// Runs until `--for` elapses, `--max-captures` is reached, the replay ends, or Ctrl-C.
+/// Logs one line per event on stderr; prints the paths of the captures on stdout.
+pub async fn run(
+    poller: &mut crate::poller::Poller,
+    plan: &StalkPlan,
+    thresholds: &crate::thresholds::Thresholds,
+    quiet: bool,
+) -> anyhow::Result<Vec<PathBuf>> {
+    use crate::capture::{CaptureWriter, Header};
+    use crate::poller::Poll;
+    let log = |msg: String| {
+        if !quiet {
+            eprintln!("{} spiral stalk: {msg}", stamp());
+        }
+    };
+    std::fs::create_dir_all(&plan.dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", plan.dir.display()))?;
+    let started = std::time::Instant::now();
+    let live = poller.is_live();
+    let pace = |d: Duration| if live { d } else { Duration::ZERO };
+    let mut trigger = Trigger::default();
+    let mut previous: Option<crate::snapshot::Snapshot> = None;
+    let mut captures = Vec::new();
+    let mut was_holding = false;
+    log(format!(
+        "armed on {} ({} condition(s), {} polls in a row)",
+        poller.label,
+        plan.conditions.len(),
+        plan.cycles
+    ));
+    loop {
+        if plan.stop_after.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        let snap = match poller.poll().await {
+            Poll::End => break,
+            Poll::Blind {
+                since,
+                error,
+                retry_in,
+            } => {
+                log(format!(
+                    "server not answering for {}: {error}; retrying in {}s",
+                    crate::format::duration_secs(since.as_secs_f64()),
+                    retry_in.as_secs()
+                ));
+                previous = None;
+                trigger = Trigger::default();
+                if !nap(retry_in.max(plan.poll_every)).await {
+                    break;
+                }
+                continue;
+            }
+            Poll::Snapshot(s) => *s,
+        };
+        // Only the last two snapshots are ever held: memory stays flat over days.
+        let window = match previous.take() {
+            Some(p) => Window::from_snapshots([p, snap.clone()]),
+            None => Some(Window::new(snap.clone())),
+        }
+        .ok_or_else(|| anyhow::anyhow!("empty window"))?;
+        let assessment = crate::rules::evaluate(&window, thresholds);
+        let held: Option<String> = plan
+            .conditions
+            .iter()
+            .find_map(|c| c.holds(&window, &assessment));
+        if held.is_some() != was_holding {
+            match &held {
+                Some(why) => log(format!("condition holds: {why}")),
+                None => log("condition cleared".to_string()),
+            }
+            was_holding = held.is_some();
+        }
+        previous = Some(snap.clone());
+        if trigger.poll(held.is_some(), plan.cycles) {
+            let free = free_bytes(&plan.dir);
+            if free.is_some_and(|f| f < plan.min_free) {
+                log(format!(
+                    "triggered ({}), but only {} MB are free in {} (floor {} MB): not capturing",
+                    held.unwrap_or_default(),
+                    free.unwrap_or(0) >> 20,
+                    plan.dir.display(),
+                    plan.min_free >> 20
+                ));
+            } else {
+                let path = capture_path(&plan.dir, poller.engine, snap.taken_at);
+                let mut header = Header::new(poller.engine, &poller.label, chrono::Utc::now());
+                header.note = Some(format!(
+                    "captured by spiral stalk: {}",
+                    held.clone().unwrap_or_default()
+                ));
+                let mut writer = CaptureWriter::create(&path, &header)?;
+                // The poll that fired is the first sample: it is the evidence.
+                writer.write(&snap)?;
+                let mut written = 1;
+                while written < plan.samples {
+                    if !nap(pace(plan.capture_every)).await {
+                        break;
+                    }
+                    match poller.poll().await {
+                        Poll::Snapshot(s) => {
+                            writer.write(&s)?;
+                            written += 1;
+                        }
+                        Poll::Blind { error, .. } => {
+                            log(format!(
+                                "server stopped answering during the capture: {error}"
+                            ));
+                            break;
+                        }
+                        Poll::End => break,
+                    }
+                }
+                log(format!(
+                    "captured {written} samples to {} ({})",
+                    path.display(),
+                    held.unwrap_or_default()
+                ));
+                println!("{}", path.display());
+                captures.push(path);
+                if plan.max_captures > 0 && captures.len() as u32 >= plan.max_captures {
+                    log("reached --max-captures; stopping".to_string());
+                    break;
+                }
+                log(format!(
+                    "cooling down for {}",
+                    crate::format::duration_secs(plan.cooldown.as_secs_f64())
+                ));
+                if !nap(pace(plan.cooldown)).await {
+                    break;
+                }
+                previous = None;
+                continue;
+            }
+        }
+        let left = plan.stop_after.map(|d| d.saturating_sub(started.elapsed()));
+        let wait = left.map_or(plan.poll_every, |l| l.min(plan.poll_every));
+        if !nap(pace(wait)).await {
+            break;
+        }
+    }
+    Ok(captures)
+}
