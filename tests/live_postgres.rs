@@ -674,3 +674,221 @@ async fn connection_errors_are_one_line() {
         "{err}"
     );
 }
+
+/// Opens `n` idle sessions of the stage's role named `app`.
+async fn idle_sessions(stage: &Stage, n: usize, app: &str) -> Vec<PgConnection> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(stage.connect(&stage.name, app).await);
+    }
+    out
+}
+
+async fn run_async(list: Vec<String>) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+        run(&refs)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn stalk_fires_on_a_pile_up_and_stays_idle_when_quiet() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "stalk").await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap().to_string();
+    // Quiet: armed, polling, nothing captured.
+    let (code, stdout, stderr) = run_async(args(&[
+        "stalk",
+        &stage.target("postgres"),
+        "--when",
+        "connection-exhaustion:warning",
+        "--when",
+        "blocked>3",
+        "--interval",
+        "1s",
+        "--for",
+        "3s",
+        "-o",
+        &out,
+    ]))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.is_empty() && stderr.contains("armed on"), "{stderr}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    // A pile-up of idle connections past 80% of the usable slots.
+    let mut admin = stage.admin().await;
+    let max: i64 = sqlx::query_scalar(
+        "SELECT setting::bigint FROM pg_settings WHERE name = 'max_connections'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    let in_use: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    drop(admin);
+    let want = ((max - 3) as f64 * 0.85) as i64 - in_use;
+    let _pile = idle_sessions(&stage, want.max(1) as usize, "pile-up").await;
+    let (code, stdout, stderr) = run_async(args(&[
+        "stalk",
+        &stage.target("postgres"),
+        "--when",
+        "connection-exhaustion:warning",
+        "--cycles",
+        "2",
+        "--interval",
+        "1s",
+        "--samples",
+        "2",
+        "--capture-interval",
+        "1s",
+        "--max-captures",
+        "1",
+        "-o",
+        &out,
+    ]))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("condition holds: connection-exhaustion is"),
+        "{stderr}"
+    );
+    let file = stdout.trim().to_string();
+    assert!(file.ends_with(".jsonl"), "{stdout}");
+    let (code, r, _) = spiral_json(args(&["triage", "--replay", &file])).await;
+    assert!(code >= 1);
+    assert!(
+        verdict(&r, "connection-exhaustion").is_some(),
+        "{:?}",
+        verdict_ids(&r)
+    );
+}
+
+#[tokio::test]
+async fn watch_renders_a_staged_blocking_chain_in_a_terminal() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        panic!("tmux is missing: the terminal test of watch cannot run");
+    }
+    let stage = Stage::new(&url, "watch").await;
+    let (holder, _keep) = stage_lock_chain(&stage, 3).await;
+    let session = format!("spiral-live-watch-{}", std::process::id());
+    let cmd = format!(
+        "{} watch {} --interval 1s",
+        env!("CARGO_BIN_EXE_spiral"),
+        stage.target("postgres")
+    );
+    let tmux = |a: &[&str]| {
+        let out = std::process::Command::new("tmux").args(a).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "140",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    let mut screen = String::new();
+    for _ in 0..80 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        screen = tmux(&["capture-pane", "-t", &session, "-p"]);
+        if screen.contains(&format!("{holder}    blocks 3")) {
+            break;
+        }
+    }
+    tmux(&["send-keys", "-t", &session, "q"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let still = std::process::Command::new("tmux")
+        .args(["has-session", "-t", &session])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    if still {
+        tmux(&["kill-session", "-t", &session]);
+    }
+    assert!(
+        screen.contains(&format!("{holder}    blocks 3")),
+        "{screen}"
+    );
+    assert!(screen.contains("LEAD BLOCKERS"), "{screen}");
+    assert!(!still, "watch did not quit on q");
+}
+
+#[tokio::test]
+async fn check_line_for_a_staged_incident_and_a_dead_server() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "check").await;
+    let (holder, _keep) = stage_lock_chain(&stage, 4).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (code, out, _) = run_async(args(&[
+        "check",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "-T",
+        "blocked_warning_wait=1s",
+        "-T",
+        "blocked_critical_wait=1s",
+        "-T",
+        "idle_in_transaction_over=1s",
+    ]))
+    .await;
+    assert_eq!(code, 2, "{out}");
+    assert!(out.starts_with("SPIRAL CRITICAL: blocking-chain"), "{out}");
+    assert!(out.contains("'blocked'=4;"), "{out}");
+    let _ = holder;
+    // Nothing listening: UNKNOWN, at once.
+    let (code, out, _) = run_async(args(&[
+        "check",
+        "postgres://postgres@127.0.0.1:1/x",
+        "--timeout",
+        "5s",
+    ]))
+    .await;
+    assert_eq!(code, 3);
+    assert!(out.starts_with("SPIRAL UNKNOWN:"), "{out}");
+    // A server that accepts and never answers: UNKNOWN when --timeout runs out.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = std::thread::spawn(move || {
+        let conn = listener.accept();
+        std::thread::sleep(Duration::from_secs(6));
+        drop(conn);
+    });
+    let target = format!("postgres://postgres@127.0.0.1:{port}/x");
+    let (code, out, _) = run_async(args(&[
+        "check",
+        &target,
+        "--timeout",
+        "2s",
+        "--connect-timeout",
+        "10s",
+    ]))
+    .await;
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.starts_with("SPIRAL UNKNOWN: no assessment of") && out.contains("within 2s"),
+        "{out}"
+    );
+    let _ = hold.join();
+}
