@@ -37,6 +37,9 @@ _spiral() {
             spiral,help)
                 cmd="spiral__subcmd__help"
                 ;;
+            spiral,kill)
+                cmd="spiral__subcmd__kill"
+                ;;
             spiral,plancache)
                 cmd="spiral__subcmd__plancache"
                 ;;
@@ -85,6 +88,9 @@ _spiral() {
             spiral__subcmd__help,help)
                 cmd="spiral__subcmd__help__subcmd__help"
                 ;;
+            spiral__subcmd__help,kill)
+                cmd="spiral__subcmd__help__subcmd__kill"
+                ;;
             spiral__subcmd__help,plancache)
                 cmd="spiral__subcmd__help__subcmd__plancache"
                 ;;
@@ -119,7 +125,7 @@ _spiral() {
 
     case "${cmd}" in
         spiral)
-            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help"
+            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,7 +535,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__help)
-            opts="triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help"
+            opts="triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -627,6 +633,20 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spiral__subcmd__help__subcmd__kill)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -759,6 +779,132 @@ _spiral() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spiral__subcmd__kill)
+            opts="-T -q -h -V --replay --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --busy-over)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --match-sql)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore-app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore-state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore-sql)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --victims)
+                    COMPREPLY=($(compgen -W "all oldest all-but-oldest" -- "${cur}"))
+                    return 0
+                    ;;
+                --max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt)
+                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -29,7 +29,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_needs_command" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_needs_command" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_needs_command" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_needs_command" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_needs_command" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_needs_command" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -52,6 +52,7 @@ complete -c spiral -n "__fish_spiral_needs_command" -f -a "plancache" -d 'Plan c
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "capture" -d 'Record snapshots to a capture file for later replay'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "watch" -d 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "stalk" -d 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "kill" -d 'End idle or runaway sessions safely: filters, dry run by default, re-checks'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "check" -d 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "playbook" -d 'List the playbooks, or print one'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
@@ -66,7 +67,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand triage" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -87,7 +88,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand waits" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -108,7 +109,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand workers" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -129,7 +130,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -150,7 +151,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand connections" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -171,7 +172,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -192,7 +193,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -214,7 +215,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand capture" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -234,7 +235,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand watch" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -263,7 +264,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -276,6 +277,53 @@ complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l dac -d 'SQL Serv
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l busy-over -d 'Sessions running their current statement at least this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l user -d 'Sessions of this user (repeatable: any of them)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l host -d 'Sessions from this client host' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l app -d 'Sessions of this application name' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l db -d 'Sessions in this database' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l state -d 'Sessions in this state (idle, active, idle-in-transaction, or the engine\'s word)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l command -d 'Sessions running this command (MySQL Command, SQL Server command)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l match-sql -d 'Sessions whose query text matches this regular expression' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l ignore-user -d 'Never sessions of this user' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l ignore-host -d 'Never sessions from this host' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l ignore-app -d 'Never sessions of this application' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l ignore-db -d 'Never sessions in this database' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l ignore-state -d 'Never sessions in this state' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l ignore-command -d 'Never sessions running this command' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l ignore-sql -d 'Never sessions whose query matches this regular expression' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l victims -d 'Which matched sessions to end' -r -f -a "all\t''
+oldest\t''
+all-but-oldest\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l max -d 'End at most this many sessions' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l rate -d 'At most this many kills per second' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l log -d 'Append one JSON line per action to this file, for the postmortem' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l idle-in-transaction -d 'Only sessions idle inside an open transaction'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l blocking-leaders -d 'Only the heads of blocking chains'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l query-only -d 'Cancel the running statement but keep the connection (PostgreSQL, MySQL)'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l include-admins -d 'Also consider superuser/admin sessions'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l rds -d 'MySQL on RDS: use CALL mysql.rds_kill (detected automatically when possible)'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l execute -d 'Actually end the sessions (the default is a dry run that prints the plan)'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l yes -d 'Do not ask for confirmation (required with --execute when there is no terminal)'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l samples -d 'How many snapshots to take (two, so rate-based checks run)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l interval -d 'Time between snapshots' -r
@@ -287,7 +335,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand check" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand check" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -305,7 +353,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand playbook" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -324,7 +372,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand queries" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand queries" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand queries" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand queries" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand queries" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -342,7 +390,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -360,7 +408,7 @@ json\t''
 slack\t''
 markdown\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
-complete -c spiral -n "__fish_spiral_using_subcommand completions" -l idle-over -d 'When an idle connection counts toward a leak' -r
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -l connect-timeout -d 'Give up connecting after this long' -r
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
@@ -373,19 +421,20 @@ complete -c spiral -n "__fish_spiral_using_subcommand completions" -l dac -d 'SQ
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "triage" -d 'Sample the server, diff the samples and say what kind of spiral this is'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "waits" -d 'Top waits now, and how they changed over the window'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "workers" -d 'Queued tasks and active/max worker threads'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "blocking" -d 'Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "connections" -d 'Connections by user, host, application and state, with idle ages, against the limit'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "compiles" -d 'Compile rate, compilations per batch, compile-gate queue'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "plancache" -d 'Plan cache by object type: plans, single-use share, size'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "capture" -d 'Record snapshots to a capture file for later replay'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "watch" -d 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "stalk" -d 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "check" -d 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "playbook" -d 'List the playbooks, or print one'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "thresholds" -d 'List every rule threshold with its default and meaning'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man)'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk check playbook queries thresholds completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "triage" -d 'Sample the server, diff the samples and say what kind of spiral this is'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "waits" -d 'Top waits now, and how they changed over the window'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "workers" -d 'Queued tasks and active/max worker threads'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "blocking" -d 'Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "connections" -d 'Connections by user, host, application and state, with idle ages, against the limit'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "compiles" -d 'Compile rate, compilations per batch, compile-gate queue'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "plancache" -d 'Plan cache by object type: plans, single-use share, size'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "capture" -d 'Record snapshots to a capture file for later replay'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "watch" -d 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "stalk" -d 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "kill" -d 'End idle or runaway sessions safely: filters, dry run by default, re-checks'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "check" -d 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "playbook" -d 'List the playbooks, or print one'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "thresholds" -d 'List every rule threshold with its default and meaning'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man)'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

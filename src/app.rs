@@ -110,6 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plancache(a) => with_runtime(view(&settings, &a, View::PlanCache)),
         Command::Capture(a) => with_runtime(capture(&settings, &a)),
         Command::Check(a) => check(&settings, &a),
+        Command::Kill(a) => with_runtime(kill(&settings, &a, cli.global.idle_over.as_deref())),
         Command::Stalk(a) => with_runtime(stalk(&settings, &a)),
         Command::Watch(a) => with_runtime(watch(&settings, &a)),
         Command::Playbook { id } => playbook(id.as_deref()),
@@ -304,6 +305,24 @@ fn with_runtime_value<T>(
         .build()
         .context("cannot start the async runtime")?
         .block_on(f)
+}
+
+async fn kill(
+    settings: &Settings,
+    a: &crate::cli::KillArgs,
+    idle_over: Option<&str>,
+) -> anyhow::Result<u8> {
+    let report = crate::kill_exec::run(a, idle_over, &settings.connect).await?;
+    let text = match settings.format {
+        crate::cli::Format::Json => serde_json::to_string_pretty(&report)?,
+        _ => crate::kill_exec::render_table(&report),
+    };
+    print(&text)?;
+    let failed = report
+        .actions
+        .iter()
+        .any(|x| x.outcome == crate::kill::Outcome::Failed);
+    Ok(u8::from(failed))
 }
 
 async fn watch(settings: &Settings, a: &WatchArgs) -> anyhow::Result<u8> {

@@ -162,8 +162,8 @@ fn find_cycles(waits_for: &HashMap<i64, &[i64]>) -> Vec<Vec<i64>> {
                 if !waits_for.contains_key(&w) {
                     continue; // a lead blocker: not part of any cycle
                 }
-                if !index.contains_key(&w) {
-                    index.insert(w, next_index);
+                if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(w) {
+                    slot.insert(next_index);
                     low.insert(w, next_index);
                     next_index += 1;
                     stack.push(w);

@@ -40,9 +40,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DUR", default_value = "15s")]
     pub client_timeout: String,
 
-    /// When an idle connection counts toward a leak.
-    #[arg(long, global = true, value_name = "DUR", default_value = "5m")]
-    pub idle_over: String,
+    /// When an idle connection counts toward a leak [default: 5m]. For `kill`, selects
+    /// sessions idle at least this long.
+    #[arg(long, global = true, value_name = "DUR")]
+    pub idle_over: Option<String>,
 
     /// Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`).
     #[arg(
@@ -148,6 +149,8 @@ pub enum Command {
     Watch(WatchArgs),
     /// Wait for a condition and capture the spiral in the act (like pt-stalk, any engine).
     Stalk(StalkArgs),
+    /// End idle or runaway sessions safely: filters, dry run by default, re-checks.
+    Kill(Box<KillArgs>),
     /// One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst
     /// verdicts and performance data, with plugin exit codes.
     Check(CheckArgs),
@@ -189,6 +192,91 @@ pub struct CaptureArgs {
     /// The capture file to write.
     #[arg(short, long, value_name = "FILE.jsonl")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct KillArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Sessions running their current statement at least this long.
+    #[arg(long, value_name = "DUR")]
+    pub busy_over: Option<String>,
+    /// Sessions of this user (repeatable: any of them).
+    #[arg(long, value_name = "USER")]
+    pub user: Vec<String>,
+    /// Sessions from this client host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Vec<String>,
+    /// Sessions of this application name.
+    #[arg(long, value_name = "APP")]
+    pub app: Vec<String>,
+    /// Sessions in this database.
+    #[arg(long, value_name = "DB")]
+    pub db: Vec<String>,
+    /// Sessions in this state (idle, active, idle-in-transaction, or the engine's word).
+    #[arg(long, value_name = "STATE")]
+    pub state: Vec<String>,
+    /// Sessions running this command (MySQL Command, SQL Server command).
+    #[arg(long, value_name = "COMMAND")]
+    pub command: Vec<String>,
+    /// Sessions whose query text matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub match_sql: Option<String>,
+    /// Never sessions of this user.
+    #[arg(long, value_name = "USER")]
+    pub ignore_user: Vec<String>,
+    /// Never sessions from this host.
+    #[arg(long, value_name = "HOST")]
+    pub ignore_host: Vec<String>,
+    /// Never sessions of this application.
+    #[arg(long, value_name = "APP")]
+    pub ignore_app: Vec<String>,
+    /// Never sessions in this database.
+    #[arg(long, value_name = "DB")]
+    pub ignore_db: Vec<String>,
+    /// Never sessions in this state.
+    #[arg(long, value_name = "STATE")]
+    pub ignore_state: Vec<String>,
+    /// Never sessions running this command.
+    #[arg(long, value_name = "COMMAND")]
+    pub ignore_command: Vec<String>,
+    /// Never sessions whose query matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub ignore_sql: Option<String>,
+    /// Only sessions idle inside an open transaction.
+    #[arg(long)]
+    pub idle_in_transaction: bool,
+    /// Only the heads of blocking chains.
+    #[arg(long)]
+    pub blocking_leaders: bool,
+    /// Which matched sessions to end.
+    #[arg(long, value_enum, default_value = "all")]
+    pub victims: crate::kill::Victims,
+    /// End at most this many sessions.
+    #[arg(long, value_name = "N")]
+    pub max: Option<usize>,
+    /// Cancel the running statement but keep the connection (PostgreSQL, MySQL).
+    #[arg(long)]
+    pub query_only: bool,
+    /// Also consider superuser/admin sessions.
+    #[arg(long)]
+    pub include_admins: bool,
+    /// MySQL on RDS: use CALL mysql.rds_kill (detected automatically when possible).
+    #[arg(long)]
+    pub rds: bool,
+    /// Actually end the sessions (the default is a dry run that prints the plan).
+    #[arg(long)]
+    pub execute: bool,
+    /// Do not ask for confirmation (required with --execute when there is no terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// At most this many kills per second.
+    #[arg(long, value_name = "N/s", default_value = "100/s")]
+    pub rate: String,
+    /// Append one JSON line per action to this file, for the postmortem.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -52,9 +52,13 @@ pub struct Sampling {
 
 impl Settings {
     pub fn from_args(g: &GlobalArgs) -> anyhow::Result<Settings> {
-        let mut thresholds = Thresholds::default();
-        thresholds.client_timeout = duration_flag("--client-timeout", &g.client_timeout)?;
-        thresholds.idle_over = duration_flag("--idle-over", &g.idle_over)?;
+        let mut thresholds = Thresholds {
+            client_timeout: duration_flag("--client-timeout", &g.client_timeout)?,
+            ..Thresholds::default()
+        };
+        if let Some(v) = &g.idle_over {
+            thresholds.idle_over = duration_flag("--idle-over", v)?;
+        }
         for t in &g.thresholds {
             thresholds.set(t).map_err(anyhow::Error::msg)?;
         }
@@ -136,7 +140,7 @@ pub fn source_spec(a: &SourceArgs, connect: &ConnectSettings) -> anyhow::Result<
             },
         },
     };
-    let mut target = Target::parse(&text).with_context(|| format!("{origin}"))?;
+    let mut target = Target::parse(&text).with_context(|| origin.to_string())?;
     if connect.dac {
         target.dac = true;
     }

@@ -5,7 +5,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -20,9 +20,7 @@ pub fn decimal(x: f64) -> String {
     }
     if x.abs() >= 100.0 {
         thousands(x.round().max(0.0) as u64)
-    } else if x.abs() >= 10.0 {
-        format!("{x:.0}")
-    } else if x == x.trunc() {
+    } else if x.abs() >= 10.0 || x == x.trunc() {
         format!("{x:.0}")
     } else {
         format!("{x:.1}")
@@ -85,29 +83,6 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_read_naturally() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(1817), "1,817");
-        assert_eq!(thousands(1234567), "1,234,567");
-        assert_eq!(duration_ms(800), "800ms");
-        assert_eq!(duration_ms(59_000), "59s");
-        assert_eq!(duration_ms(93_000), "1m33s");
-        assert_eq!(duration_ms(28_800_000), "8h");
-        assert_eq!(decimal(3342.4), "3,342");
-        assert_eq!(decimal(2.25), "2.2");
-        assert_eq!(
-            list(&["a".into(), "b".into(), "c".into()], 2),
-            "a, b, and 1 more"
-        );
-        assert_eq!(truncate("abcdef", 4), "abc…");
-    }
-}
-
 /// Word-wraps `text` to `width` columns, prefixing every line with `indent`. Words longer
 /// than a line (query text, URLs) are cut rather than allowed to overflow.
 pub fn wrap(text: &str, width: usize, indent: &str) -> String {
@@ -141,4 +116,27 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
         .map(|l| format!("{indent}{l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_read_naturally() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1817), "1,817");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(duration_ms(800), "800ms");
+        assert_eq!(duration_ms(59_000), "59s");
+        assert_eq!(duration_ms(93_000), "1m33s");
+        assert_eq!(duration_ms(28_800_000), "8h");
+        assert_eq!(decimal(3342.4), "3,342");
+        assert_eq!(decimal(2.25), "2.2");
+        assert_eq!(
+            list(&["a".into(), "b".into(), "c".into()], 2),
+            "a, b, and 1 more"
+        );
+        assert_eq!(truncate("abcdef", 4), "abc…");
+    }
 }

@@ -13,6 +13,8 @@ pub mod completions;
 pub mod config;
 pub mod engine;
 pub mod format;
+pub mod kill;
+pub mod kill_exec;
 pub mod playbooks;
 pub mod poller;
 pub mod queries;

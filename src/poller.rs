@@ -26,11 +26,11 @@ pub enum Poll {
 
 enum Origin {
     Live {
-        target: Target,
+        target: Box<Target>,
         settings: ConnectSettings,
-        sampler: Option<LiveSampler>,
+        sampler: Option<Box<LiveSampler>>,
     },
-    Replay(CaptureReader),
+    Replay(Box<CaptureReader>),
 }
 
 pub struct Poller {
@@ -48,7 +48,7 @@ impl Poller {
                 label: target.redacted(),
                 engine: target.engine,
                 origin: Origin::Live {
-                    target: target.clone(),
+                    target: Box::new(target.clone()),
                     settings: settings.clone(),
                     sampler: None,
                 },
@@ -60,7 +60,7 @@ impl Poller {
                 Poller {
                     label: reader.header().target.clone(),
                     engine: reader.header().engine,
-                    origin: Origin::Replay(reader),
+                    origin: Origin::Replay(Box::new(reader)),
                     blind_since: None,
                     attempt: 0,
                 }
@@ -85,7 +85,7 @@ impl Poller {
             } => {
                 let result = async {
                     if sampler.is_none() {
-                        *sampler = Some(crate::engine::connect(target, settings).await?);
+                        *sampler = Some(Box::new(crate::engine::connect(target, settings).await?));
                     }
                     match sampler.as_mut() {
                         Some(s) => s.sample().await,

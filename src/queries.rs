@@ -23,8 +23,138 @@ pub const QUERIES: &[Query] = &[
     },
     Query {
         engine: Engine::Postgres,
+        name: "terminate",
+        sql: include_str!("../queries/postgres/terminate.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
+        name: "cancel",
+        sql: include_str!("../queries/postgres/cancel.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
         name: "session_setup",
         sql: include_str!("../queries/postgres/session_setup.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "kill_connection",
+        sql: include_str!("../queries/mysql/kill_connection.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "kill_query",
+        sql: include_str!("../queries/mysql/kill_query.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "rds_kill",
+        sql: include_str!("../queries/mysql/rds_kill.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "rds_kill_query",
+        sql: include_str!("../queries/mysql/rds_kill_query.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "server_info",
+        sql: include_str!("../queries/mysql/server_info.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "session_setup_mariadb",
+        sql: include_str!("../queries/mysql/session_setup_mariadb.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "session_setup_mysql",
+        sql: include_str!("../queries/mysql/session_setup_mysql.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "super_users",
+        sql: include_str!("../queries/mysql/super_users.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "variables_mariadb",
+        sql: include_str!("../queries/mysql/variables_mariadb.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "variables_mysql",
+        sql: include_str!("../queries/mysql/variables_mysql.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "status_mariadb",
+        sql: include_str!("../queries/mysql/status_mariadb.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "status_mysql",
+        sql: include_str!("../queries/mysql/status_mysql.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "deadlocks_mysql",
+        sql: include_str!("../queries/mysql/deadlocks_mysql.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "processlist_mariadb",
+        sql: include_str!("../queries/mysql/processlist_mariadb.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "processlist_mysql",
+        sql: include_str!("../queries/mysql/processlist_mysql.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "processlist_mysql8",
+        sql: include_str!("../queries/mysql/processlist_mysql8.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "innodb_trx",
+        sql: include_str!("../queries/mysql/innodb_trx.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "lock_waits_innodb",
+        sql: include_str!("../queries/mysql/lock_waits_innodb.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "lock_waits_mysql8",
+        sql: include_str!("../queries/mysql/lock_waits_mysql8.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "kill",
+        sql: include_str!("../queries/mssql/kill.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "sample",
+        sql: include_str!("../queries/mssql/sample.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "sample_dac",
+        sql: include_str!("../queries/mssql/sample_dac.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "sample_limited",
+        sql: include_str!("../queries/mssql/sample_limited.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "session_setup",
+        sql: include_str!("../queries/mssql/session_setup.sql"),
     },
 ];
 
@@ -36,6 +166,10 @@ pub fn print(engine: Option<&str>, name: Option<&str>) -> anyhow::Result<u8> {
     // "postgres/sample" names both at once.
     let (engine, name) = match name.and_then(|n| n.split_once('/')) {
         Some((e, n)) => (Some(e.parse().map_err(anyhow::Error::msg)?), Some(n)),
+        // `spiral queries mysql`: an engine given where a name was expected.
+        None if engine.is_none() && name.is_some_and(|n| n.parse::<Engine>().is_ok()) => {
+            (name.and_then(|n| n.parse().ok()), None)
+        }
         None => (engine, name),
     };
     let selected: Vec<&Query> = QUERIES

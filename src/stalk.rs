@@ -184,67 +184,6 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(1u64 << attempt.min(5)).min(Duration::from_secs(30))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conditions_parse() {
-        assert_eq!(
-            Condition::parse("connection-exhaustion:critical").unwrap(),
-            Condition::Verdict {
-                id: "connection-exhaustion".into(),
-                at_least: Severity::Critical
-            }
-        );
-        assert_eq!(
-            Condition::parse("blocking-chain").unwrap(),
-            Condition::Verdict {
-                id: "blocking-chain".into(),
-                at_least: Severity::Warning
-            }
-        );
-        assert_eq!(
-            Condition::parse("connections>80%").unwrap(),
-            Condition::Gauge {
-                gauge: Gauge::Connections,
-                over: 80.0,
-                percent: true
-            }
-        );
-        assert_eq!(
-            Condition::parse("longest_lock_wait>1m").unwrap(),
-            Condition::Gauge {
-                gauge: Gauge::LongestLockWait,
-                over: 60.0,
-                percent: false
-            }
-        );
-        assert!(Condition::parse("nonsense").is_err());
-        assert!(Condition::parse("blocked>5%").is_err());
-        assert!(Condition::parse("blocking-chain:fatal").is_err());
-    }
-
-    #[test]
-    fn trigger_needs_consecutive_polls() {
-        let mut t = Trigger::default();
-        assert!(!t.poll(true, 3));
-        assert!(!t.poll(true, 3));
-        assert!(!t.poll(false, 3));
-        assert!(!t.poll(true, 3));
-        assert!(!t.poll(true, 3));
-        assert!(t.poll(true, 3));
-        assert!(!t.poll(true, 3), "re-arms from zero after firing");
-    }
-
-    #[test]
-    fn backoff_is_capped() {
-        assert_eq!(backoff(0), Duration::from_secs(1));
-        assert_eq!(backoff(3), Duration::from_secs(8));
-        assert_eq!(backoff(40), Duration::from_secs(30));
-    }
-}
-
 /// "1G", "500M", "64k" or a number of bytes.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim().to_ascii_lowercase();
@@ -437,4 +376,65 @@ pub async fn run(
         }
     }
     Ok(captures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_parse() {
+        assert_eq!(
+            Condition::parse("connection-exhaustion:critical").unwrap(),
+            Condition::Verdict {
+                id: "connection-exhaustion".into(),
+                at_least: Severity::Critical
+            }
+        );
+        assert_eq!(
+            Condition::parse("blocking-chain").unwrap(),
+            Condition::Verdict {
+                id: "blocking-chain".into(),
+                at_least: Severity::Warning
+            }
+        );
+        assert_eq!(
+            Condition::parse("connections>80%").unwrap(),
+            Condition::Gauge {
+                gauge: Gauge::Connections,
+                over: 80.0,
+                percent: true
+            }
+        );
+        assert_eq!(
+            Condition::parse("longest_lock_wait>1m").unwrap(),
+            Condition::Gauge {
+                gauge: Gauge::LongestLockWait,
+                over: 60.0,
+                percent: false
+            }
+        );
+        assert!(Condition::parse("nonsense").is_err());
+        assert!(Condition::parse("blocked>5%").is_err());
+        assert!(Condition::parse("blocking-chain:fatal").is_err());
+    }
+
+    #[test]
+    fn trigger_needs_consecutive_polls() {
+        let mut t = Trigger::default();
+        assert!(!t.poll(true, 3));
+        assert!(!t.poll(true, 3));
+        assert!(!t.poll(false, 3));
+        assert!(!t.poll(true, 3));
+        assert!(!t.poll(true, 3));
+        assert!(t.poll(true, 3));
+        assert!(!t.poll(true, 3), "re-arms from zero after firing");
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(40), Duration::from_secs(30));
+    }
 }

@@ -60,6 +60,21 @@ pub enum TargetError {
 }
 
 impl Target {
+    /// A target with nothing but its engine, for the parsers to fill.
+    fn empty(engine: Engine) -> Target {
+        Target {
+            engine,
+            host: None,
+            port: None,
+            instance: None,
+            user: None,
+            password: None,
+            database: None,
+            dac: false,
+            options: Vec::new(),
+        }
+    }
+
     pub fn parse(text: &str) -> Result<Target, TargetError> {
         let text = text.trim();
         if text.is_empty() {
@@ -171,17 +186,7 @@ fn parse_url(text: &str) -> Result<Target, TargetError> {
         Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
         None => (None, authority),
     };
-    let mut t = Target {
-        engine,
-        host: None,
-        port: None,
-        instance: None,
-        user: None,
-        password: None,
-        database: None,
-        dac: false,
-        options: Vec::new(),
-    };
+    let mut t = Target::empty(engine);
     if let Some(ui) = userinfo {
         let (u, p) = match ui.split_once(':') {
             Some((u, p)) => (u, Some(p)),
@@ -285,17 +290,7 @@ fn parse_ado(text: &str) -> Result<Target, TargetError> {
     } else {
         Engine::Mssql
     };
-    let mut t = Target {
-        engine,
-        host: None,
-        port: None,
-        instance: None,
-        user: None,
-        password: None,
-        database: None,
-        dac: false,
-        options: Vec::new(),
-    };
+    let mut t = Target::empty(engine);
     for (k, v) in pairs {
         let key = k.to_ascii_lowercase().replace(' ', "");
         match key.as_str() {
@@ -383,17 +378,7 @@ fn parse_jdbc_sqlserver(rest: &str) -> Result<Target, TargetError> {
         Some((h, p)) => (h, p),
         None => (rest, ""),
     };
-    let mut t = Target {
-        engine: Engine::Mssql,
-        host: None,
-        port: None,
-        instance: None,
-        user: None,
-        password: None,
-        database: None,
-        dac: false,
-        options: Vec::new(),
-    };
+    let mut t = Target::empty(Engine::Mssql);
     parse_hostport(&mut t, hostpart.trim_end_matches('/'), ':')?;
     for (k, v) in split_ado(props)? {
         match k.to_ascii_lowercase().as_str() {

@@ -252,10 +252,23 @@ fn blocking(w: &Window) -> Vec<Section> {
                     SessionState::IdleInTransaction => "idle in tx".to_string(),
                     other => other.label().to_string(),
                 },
-                s.wait_ms.filter(|_| s.is_blocked()).map(duration_ms).unwrap_or_default(),
-                s.query.as_deref().map(|q| truncate(q, 18)).unwrap_or_default(),
+                s.wait_ms
+                    .filter(|_| s.is_blocked())
+                    .map(duration_ms)
+                    .unwrap_or_default(),
+                s.query
+                    .as_deref()
+                    .map(|q| truncate(q, 18))
+                    .unwrap_or_default(),
             ],
-            None => vec![format!("{prefix}{id}"), "?".into(), "not visible".into(), String::new(), String::new(), String::new()],
+            None => vec![
+                format!("{prefix}{id}"),
+                "?".into(),
+                "not visible".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ],
         }
     };
     let mut total_rows = 0;
@@ -469,7 +482,7 @@ fn plan_cache(w: &Window) -> Vec<Section> {
         return vec![s];
     };
     let mut entries: Vec<_> = cache.iter().collect();
-    entries.sort_by(|a, b| b.size_bytes.cmp(&a.size_bytes));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.size_bytes));
     for e in entries {
         s.row(vec![
             e.object_type.clone(),

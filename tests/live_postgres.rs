@@ -7,13 +7,21 @@
 //! even when an assertion fails. Staged sessions carry their own safety timeouts, so a
 //! crashed test cannot leave the server locked for long.
 
+// Each #[tokio::test] runs on its own thread with its own runtime, and the live lock must be
+// held for the whole test to keep staged incidents apart: a std mutex held across awaits is
+// exactly what is wanted here.
+#![allow(clippy::await_holding_lock)]
+
 mod support;
 
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection, Executor};
-use support::{live_lock, live_url, run, run_json, severity, verdict, verdict_ids};
+use support::{
+    args, live_lock, live_url, run, run_async, run_json, severity, spiral_json, verdict,
+    verdict_ids,
+};
 
 fn admin_url() -> Option<String> {
     live_url("SPIRAL_TEST_PG_URL", "PostgreSQL")
@@ -125,20 +133,6 @@ impl Drop for Stage {
         })
         .join();
     }
-}
-
-/// Runs the binary off the async runtime, so staged sessions keep being served.
-async fn spiral_json(args: Vec<String>) -> (i32, serde_json::Value, String) {
-    tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_json(&refs)
-    })
-    .await
-    .unwrap()
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
 }
 
 /// Waits until `sql` (a count) reaches `want`, polling for at most 20 s.
@@ -684,15 +678,6 @@ async fn idle_sessions(stage: &Stage, n: usize, app: &str) -> Vec<PgConnection> 
     out
 }
 
-async fn run_async(list: Vec<String>) -> (i32, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
-        run(&refs)
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn stalk_fires_on_a_pile_up_and_stays_idle_when_quiet() {
     let Some(url) = admin_url() else { return };
@@ -772,6 +757,13 @@ async fn stalk_fires_on_a_pile_up_and_stays_idle_when_quiet() {
     );
 }
 
+/// The watch screen lists `holder` as a lead blocker of three sessions.
+fn leads(screen: &str, holder: i64) -> bool {
+    screen
+        .lines()
+        .any(|l| l.trim_start().starts_with(&format!("{holder} ")) && l.contains("blocks 3 "))
+}
+
 #[tokio::test]
 async fn watch_renders_a_staged_blocking_chain_in_a_terminal() {
     let Some(url) = admin_url() else { return };
@@ -810,7 +802,7 @@ async fn watch_renders_a_staged_blocking_chain_in_a_terminal() {
     for _ in 0..80 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         screen = tmux(&["capture-pane", "-t", &session, "-p"]);
-        if screen.contains(&format!("{holder}    blocks 3")) {
+        if leads(&screen, holder) {
             break;
         }
     }
@@ -825,10 +817,7 @@ async fn watch_renders_a_staged_blocking_chain_in_a_terminal() {
     if still {
         tmux(&["kill-session", "-t", &session]);
     }
-    assert!(
-        screen.contains(&format!("{holder}    blocks 3")),
-        "{screen}"
-    );
+    assert!(leads(&screen, holder), "{screen}");
     assert!(screen.contains("LEAD BLOCKERS"), "{screen}");
     assert!(!still, "watch did not quit on q");
 }
@@ -891,4 +880,216 @@ async fn check_line_for_a_staged_incident_and_a_dead_server() {
         "{out}"
     );
     let _ = hold.join();
+}
+
+async fn count_sessions(admin: &mut PgConnection, user: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE usename = $1")
+        .bind(user)
+        .fetch_one(admin)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn kill_ends_exactly_the_idle_shipping_sessions() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "kill").await;
+    let shipping = format!("{}_plain", stage.name);
+    let mut admin = stage.admin().await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {shipping} LOGIN")))
+        .await
+        .unwrap();
+    let mut victims = Vec::new();
+    for _ in 0..40 {
+        let mut c = stage.connect(&shipping, "shipping").await;
+        c.execute("SELECT 1").await.unwrap();
+        victims.push(c);
+    }
+    // Bystanders: another user's idle sessions, an active query, and an admin session.
+    let _others = idle_sessions(&stage, 5, "cart").await;
+    let mut busy = stage.connect(&stage.name, "report").await;
+    busy.execute("SET statement_timeout = '60s'").await.unwrap();
+    tokio::spawn(async move {
+        let _ = busy.execute("SELECT pg_sleep(20)").await;
+    });
+    let _admin_idle = stage.admin().await;
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let target = stage.target("postgres");
+
+    // A dry run ends nothing and shows the statements.
+    let (code, plan, err) = spiral_json(args(&[
+        "kill",
+        &target,
+        "--user",
+        &shipping,
+        "--idle-over",
+        "2s",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(plan["executed"], false);
+    assert_eq!(plan["actions"].as_array().unwrap().len(), 40);
+    assert!(
+        plan["actions"][0]["statement"]
+            .as_str()
+            .unwrap()
+            .starts_with("SELECT pg_terminate_backend(")
+    );
+    assert_eq!(count_sessions(&mut admin, &shipping).await, 40);
+
+    // The exclusions hold even when the filter matches every query.
+    let (_, plan, _) = spiral_json(args(&["kill", &target, "--match-sql", ".*"])).await;
+    let ids: Vec<i64> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    let spared = plan["spared"].to_string();
+    assert!(spared.contains("spiral's own session"), "{spared}");
+    assert!(spared.contains("an admin session"), "{spared}");
+    let admin_pid = pid(&mut admin).await;
+    assert!(!ids.contains(&admin_pid));
+
+    // Without a terminal, --execute needs --yes.
+    let (code, _, err) = run_async(args(&[
+        "kill",
+        &target,
+        "--user",
+        &shipping,
+        "--idle-over",
+        "2s",
+        "--execute",
+    ]))
+    .await;
+    assert_eq!(code, 3);
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(count_sessions(&mut admin, &shipping).await, 40);
+
+    // The real thing, logged.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("kill.log");
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &target,
+        "--user",
+        &shipping,
+        "--idle-over",
+        "2s",
+        "--execute",
+        "--yes",
+        "--log",
+        log.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let killed = r["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["outcome"] == "killed")
+        .count();
+    assert_eq!(killed, 40, "{}", r["actions"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(count_sessions(&mut admin, &shipping).await, 0);
+    assert_eq!(
+        count_sessions(&mut admin, &stage.name).await,
+        6,
+        "cart sessions and the report query survive"
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 40);
+    assert!(
+        r["refill"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no new sessions"),
+        "{}",
+        r["refill"]
+    );
+    drop(victims);
+}
+
+#[tokio::test]
+async fn kill_reports_vanished_victims_and_spares_replaced_ones() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "vanish").await;
+    let mut conns = idle_sessions(&stage, 4, "leaky").await;
+    let mut last = conns.pop().unwrap();
+    let last_pid = pid(&mut last).await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let target = stage.target("postgres");
+    // One kill a second: the youngest victim goes last, and vanishes while spiral works.
+    let run = tokio::task::spawn_blocking(move || {
+        run_json(&[
+            "kill",
+            &target,
+            "--app",
+            "leaky",
+            "--idle-over",
+            "1s",
+            "--execute",
+            "--yes",
+            "--rate",
+            "1/s",
+        ])
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    drop(last);
+    let (code, r, err) = run.await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    let outcome = |id: i64| {
+        r["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .map(|a| a["outcome"].clone())
+    };
+    assert_eq!(
+        outcome(last_pid),
+        Some(serde_json::json!("gone")),
+        "{}",
+        r["actions"]
+    );
+    assert_eq!(
+        r["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["outcome"] == "killed")
+            .count(),
+        3
+    );
+
+    // A pid that now belongs to another connection (a different backend_start) is spared
+    // by the statement itself.
+    let mut fresh = stage.connect(&stage.name, "leaky").await;
+    let fresh_pid = pid(&mut fresh).await;
+    let mut sampler = spiral::engine::connect(
+        &spiral::target::Target::parse(&stage.target("postgres")).unwrap(),
+        &spiral::config::ConnectSettings {
+            connect_timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(5),
+            dac: false,
+            encrypt: None,
+            trust_server_certificate: false,
+            password_stdin: false,
+        },
+    )
+    .await
+    .unwrap();
+    let stale = chrono::Utc::now() - chrono::Duration::hours(1);
+    let outcome = sampler
+        .kill(fresh_pid, Some(stale), false, false)
+        .await
+        .unwrap();
+    assert_eq!(outcome, spiral::kill::Outcome::Gone);
+    fresh
+        .execute("SELECT 1")
+        .await
+        .expect("the replacement connection survived");
+    sampler.close().await;
 }

@@ -65,10 +65,6 @@ fn sev(a: &Assessment, id: &str) -> Option<Severity> {
     a.verdict(id).map(|v| v.severity)
 }
 
-fn fires(a: &Assessment, id: &str) -> bool {
-    sev(a, id).is_some_and(|s| s >= Severity::Warning)
-}
-
 // --- connection-exhaustion ------------------------------------------------------------
 
 fn with_clients(n: i64, max: u64) -> Snapshot {
@@ -317,8 +313,10 @@ fn client_timeout_exceeded_fires_and_near_miss() {
 
 #[test]
 fn client_timeout_threshold_is_the_flag() {
-    let mut t = Thresholds::default();
-    t.client_timeout = 120.0;
+    let t = Thresholds {
+        client_timeout: 120.0,
+        ..Thresholds::default()
+    };
     let a = evaluate(&Window::new(running(10, 40)), &t);
     assert!(a.verdict("client-timeout-exceeded").is_none());
 }

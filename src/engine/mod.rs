@@ -5,6 +5,8 @@
 //! one connection, a timeout on the connect and on every query, one cheap statement with
 //! the same text every time, no retries, and nothing written.
 
+pub mod mssql;
+pub mod mysql;
 pub mod postgres;
 
 use std::future::Future;
@@ -34,18 +36,40 @@ pub enum EngineError {
 /// A connected sampler for one engine.
 pub enum LiveSampler {
     Postgres(postgres::PgSampler),
+    // Boxed: these samplers carry large clients and query plans, and the enum moves around.
+    Mysql(Box<mysql::MySqlSampler>),
+    Mssql(Box<mssql::MssqlSampler>),
 }
 
 impl LiveSampler {
     pub async fn sample(&mut self) -> anyhow::Result<Snapshot> {
         match self {
             LiveSampler::Postgres(s) => s.sample().await,
+            LiveSampler::Mysql(s) => s.sample().await,
+            LiveSampler::Mssql(s) => s.sample().await,
+        }
+    }
+
+    /// Ends (or cancels) one session if it is still the connection that was selected.
+    pub async fn kill(
+        &mut self,
+        id: i64,
+        connected_at: Option<chrono::DateTime<chrono::Utc>>,
+        query_only: bool,
+        managed: bool,
+    ) -> anyhow::Result<crate::kill::Outcome> {
+        match self {
+            LiveSampler::Postgres(s) => s.kill(id, connected_at, query_only).await,
+            LiveSampler::Mysql(s) => s.kill(id, query_only, managed).await,
+            LiveSampler::Mssql(s) => s.kill(id, connected_at).await,
         }
     }
 
     pub async fn close(self) {
         match self {
             LiveSampler::Postgres(s) => s.close().await,
+            LiveSampler::Mysql(s) => s.close().await,
+            LiveSampler::Mssql(s) => s.close().await,
         }
     }
 }
@@ -55,10 +79,12 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         Engine::Postgres => Ok(LiveSampler::Postgres(
             postgres::connect(target, settings).await?,
         )),
-        other => anyhow::bail!(
-            "live sampling of {} is not available in this build",
-            other.product()
-        ),
+        Engine::Mysql => Ok(LiveSampler::Mysql(Box::new(
+            mysql::connect(target, settings).await?,
+        ))),
+        Engine::Mssql => Ok(LiveSampler::Mssql(Box::new(
+            mssql::connect(target, settings).await?,
+        ))),
     }
 }
 

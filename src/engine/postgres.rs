@@ -25,6 +25,8 @@ use crate::target::Target;
 const SAMPLE: &str = include_str!("../../queries/postgres/sample.sql");
 const SAMPLE_PG12: &str = include_str!("../../queries/postgres/sample_pg12.sql");
 const SESSION_SETUP: &str = include_str!("../../queries/postgres/session_setup.sql");
+const TERMINATE: &str = include_str!("../../queries/postgres/terminate.sql");
+const CANCEL: &str = include_str!("../../queries/postgres/cancel.sql");
 
 pub struct PgSampler {
     conn: PgConnection,
@@ -218,6 +220,33 @@ impl PgSampler {
 
     pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.conn.close()).await;
+    }
+
+    /// Ends (or cancels) one backend if it is still the connection that was selected.
+    pub async fn kill(
+        &mut self,
+        id: i64,
+        connected_at: Option<DateTime<Utc>>,
+        query_only: bool,
+    ) -> anyhow::Result<crate::kill::Outcome> {
+        use crate::kill::Outcome;
+        let Ok(pid) = i32::try_from(id) else {
+            return Ok(Outcome::Gone);
+        };
+        let sql = if query_only { CANCEL } else { TERMINATE };
+        let row: Option<Option<bool>> = timed(
+            self.query_timeout,
+            sqlx::query_scalar(sql)
+                .bind(pid)
+                .bind(connected_at)
+                .fetch_optional(&mut self.conn),
+        )
+        .await?;
+        Ok(match row {
+            None => Outcome::Gone,
+            Some(Some(true)) => Outcome::Killed,
+            Some(_) => Outcome::Failed,
+        })
     }
 }
 

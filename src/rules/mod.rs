@@ -149,7 +149,7 @@ pub fn evaluate(window: &Window, thresholds: &Thresholds) -> Assessment {
         }
     }
     // Worst first; among equals, keep the rule order, which puts causes before symptoms.
-    verdicts.sort_by(|a, b| b.severity.cmp(&a.severity));
+    verdicts.sort_by_key(|v| std::cmp::Reverse(v.severity));
     Assessment { verdicts, checks }
 }
 

@@ -35,7 +35,7 @@ fn plan_cache_bloat(ctx: &Context) -> Option<Verdict> {
         Severity::Info
     };
     let mut by_type: Vec<_> = cache.iter().filter(|e| e.single_use > 0).collect();
-    by_type.sort_by(|a, b| b.single_use.cmp(&a.single_use));
+    by_type.sort_by_key(|e| std::cmp::Reverse(e.single_use));
     let kinds: Vec<String> = by_type
         .iter()
         .take(3)

@@ -136,13 +136,10 @@ fn sunday_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
             if i < 67 { 2 } else { 1 },
         ));
     }
-    // Sample 1 has the Query Store count the postmortem quotes (3,342), sample 2 the compile
-    // queue (2,574); the postmortem's two figures were not read at the same instant.
-    let (compile_waiters, qds_waiters) = if sample == 0 {
-        (1_600u64, 3_342u64)
-    } else {
-        (2_574, 2_300)
-    };
+    // The postmortem's "QDS_STMT 3342,574 sessions stuck" reads as 334 QDS_STMT waiters
+    // followed by "2,574 sessions stuck waiting to compile" (its worker figure runs together
+    // the same way: "25101,817" is 2,510 active workers and 1,817 queued tasks).
+    let (compile_waiters, qds_waiters) = (2_574u64, 334u64);
     let mut seq = Seq(sample + 7);
     let mut id = 51i64;
     let mut compile_left = compile_waiters;
@@ -317,7 +314,7 @@ fn sqlserver_sunday_spiral() -> Bundled {
             Engine::Mssql,
             "mssql://app_backend@sql-prod-01:1433/shopry_shopifyproductaddons",
             t0,
-            "Incident 000 at its worst: 5,049 connections from 131 hosts (49 pinned at 100), 1,817 tasks queued, 2,510 active of 2,400 workers, 3,400 compilations/s (one batch in three), Query Store read-write, the 512->182->3453->2035 lock cycle. QDS_STMT 3,342 in sample 1 and the compile queue of 2,574 in sample 2: the postmortem read them at different moments.",
+            "Incident 000 at its worst: 5,049 connections from 131 hosts (49 pinned at 100), 1,817 tasks queued, 2,510 active of 2,400 workers, 3,400 compilations/s (one batch in three), Query Store read-write, the 512->182->3453->2035 lock cycle. 2,574 sessions at the compile gate and 334 on QDS_STMT (the postmortem's run-together \"QDS_STMT 3342,574\").",
         ),
         snapshots: vec![
             sunday_sample(t0, 0),
@@ -363,19 +360,19 @@ fn stabilized_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
             );
             s.raw_state = Some("sleeping".into());
             s.idle_ms = Some(seq.next(4_000));
-            if k < 3 {
-                if let Some((w, c)) = busy.pop() {
-                    s.state = SessionState::Active;
-                    s.idle_ms = None;
-                    s = waiting(
-                        s,
-                        w,
-                        c,
-                        5 + seq.next(300),
-                        40 + seq.next(900),
-                        WIDGET_SELECT,
-                    );
-                }
+            if k < 3
+                && let Some((w, c)) = busy.pop()
+            {
+                s.state = SessionState::Active;
+                s.idle_ms = None;
+                s = waiting(
+                    s,
+                    w,
+                    c,
+                    5 + seq.next(300),
+                    40 + seq.next(900),
+                    WIDGET_SELECT,
+                );
             }
             snap.sessions.push(s);
             id += 1;

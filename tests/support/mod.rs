@@ -9,7 +9,14 @@ use std::sync::{Mutex, MutexGuard};
 pub fn spiral() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_spiral"));
     // Tests must not pick up the developer's environment.
-    for var in ["SPIRAL_URL", "DATABASE_URL", "NO_COLOR", "PGPASSWORD", "MYSQL_PWD", "SQLCMDPASSWORD"] {
+    for var in [
+        "SPIRAL_URL",
+        "DATABASE_URL",
+        "NO_COLOR",
+        "PGPASSWORD",
+        "MYSQL_PWD",
+        "SQLCMDPASSWORD",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -34,7 +41,8 @@ pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
     let mut all = vec!["--format", "json"];
     all.extend_from_slice(args);
     let (code, out, err) = run(&all);
-    let json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {out}\nstderr: {err}"));
+    let json = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {out}\nstderr: {err}"));
     (code, json, err)
 }
 
@@ -42,12 +50,19 @@ pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
 pub fn verdict_ids(report: &serde_json::Value) -> Vec<String> {
     report["verdicts"]
         .as_array()
-        .map(|v| v.iter().filter_map(|x| x["id"].as_str().map(String::from)).collect())
+        .map(|v| {
+            v.iter()
+                .filter_map(|x| x["id"].as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 pub fn verdict<'a>(report: &'a serde_json::Value, id: &str) -> Option<&'a serde_json::Value> {
-    report["verdicts"].as_array()?.iter().find(|v| v["id"] == id)
+    report["verdicts"]
+        .as_array()?
+        .iter()
+        .find(|v| v["id"] == id)
 }
 
 pub fn severity(report: &serde_json::Value, id: &str) -> Option<String> {
@@ -68,10 +83,36 @@ pub fn live_url(var: &str, what: &str) -> Option<String> {
         Some(url) => Some(url),
         None => {
             if std::env::var("SPIRAL_REQUIRE_LIVE").as_deref() == Ok("1") {
-                panic!("SPIRAL_REQUIRE_LIVE=1 but {var} is not set: the live {what} tests cannot run");
+                panic!(
+                    "SPIRAL_REQUIRE_LIVE=1 but {var} is not set: the live {what} tests cannot run"
+                );
             }
             eprintln!("SKIPPED: live {what} test: set {var} to run it (e.g. by running .ci/run)");
             None
         }
     }
+}
+
+pub fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// `run` off the async runtime, so the sessions a live test staged keep being served.
+pub async fn run_async(list: Vec<String>) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+        run(&refs)
+    })
+    .await
+    .expect("the spiral run finishes")
+}
+
+/// `run_json` off the async runtime.
+pub async fn spiral_json(list: Vec<String>) -> (i32, serde_json::Value, String) {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+        run_json(&refs)
+    })
+    .await
+    .expect("the spiral run finishes")
 }

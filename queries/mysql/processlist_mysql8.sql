@@ -1,0 +1,29 @@
+-- spiral (mysql/processlist_mysql8): every connection and what it runs, MySQL 8.0.22
+-- and later with performance_schema on.
+-- A part of the one-statement sample: spiral joins the parts it needs with UNION ALL, so
+-- every part returns the same 16 columns, and this one fills the session columns.
+-- Without PROCESS a user sees only its own threads here (spiral reports that gap).
+-- ID is signed on MariaDB and unsigned on MySQL: the CAST gives both one type. Text
+-- columns may come back as VARBINARY on MySQL 8: CAST(... AS CHAR) makes them text. The
+-- query text is left as bytes on purpose: it can hold anything a client sent, and a
+-- conversion would cut it at the first invalid byte: spiral decodes it lossily.
+-- This table replaces information_schema.PROCESSLIST (deprecated in 8.0.35) and reads
+-- the connections without holding the mutex that guards their list.
+-- MySQL has no TIME_MS: ages are whole seconds.
+SELECT 'session' AS kind,
+       CAST(p.ID AS UNSIGNED) AS id,
+       CAST(NULL AS UNSIGNED) AS blocker_id,
+       CAST(NULL AS CHAR) AS var_name,
+       CAST(NULL AS CHAR) AS var_value,
+       CAST(p.USER AS CHAR) AS user_name,
+       CAST(p.HOST AS CHAR) AS client_host,
+       CAST(p.DB AS CHAR) AS db_name,
+       CAST(p.COMMAND AS CHAR) AS command,
+       CAST(p.STATE AS CHAR) AS state,
+       CAST(p.TIME AS SIGNED) AS time_s,
+       CAST(NULL AS UNSIGNED) AS time_ms,
+       LEFT(p.INFO, 500) AS query_text,
+       CAST(NULL AS CHAR) AS trx_state,
+       CAST(NULL AS UNSIGNED) AS trx_ms,
+       CAST(NULL AS UNSIGNED) AS wait_ms
+FROM performance_schema.processlist AS p;

@@ -1,0 +1,29 @@
+-- spiral (mysql/status_mariadb): connection and lock counters, MariaDB.
+-- A part of the one-statement sample: spiral joins the parts it needs with UNION ALL, so
+-- every part returns the same 16 columns, and this one fills var_name and var_value.
+-- Threads_connected is a gauge, the rest are cumulative and spiral diffs them between
+-- samples. Innodb_deadlocks exists from MariaDB 10.5 (older servers simply lack the row).
+-- Readable without any privilege.
+SELECT 'status' AS kind,
+       CAST(NULL AS UNSIGNED) AS id,
+       CAST(NULL AS UNSIGNED) AS blocker_id,
+       CAST(LOWER(s.VARIABLE_NAME) AS CHAR) AS var_name,
+       CAST(s.VARIABLE_VALUE AS CHAR) AS var_value,
+       CAST(NULL AS CHAR) AS user_name,
+       CAST(NULL AS CHAR) AS client_host,
+       CAST(NULL AS CHAR) AS db_name,
+       CAST(NULL AS CHAR) AS command,
+       CAST(NULL AS CHAR) AS state,
+       CAST(NULL AS SIGNED) AS time_s,
+       CAST(NULL AS UNSIGNED) AS time_ms,
+       CAST(NULL AS CHAR) AS query_text,
+       CAST(NULL AS CHAR) AS trx_state,
+       CAST(NULL AS UNSIGNED) AS trx_ms,
+       CAST(NULL AS UNSIGNED) AS wait_ms
+FROM information_schema.GLOBAL_STATUS AS s
+WHERE s.VARIABLE_NAME IN ('Threads_connected', 'Threads_running', 'Max_used_connections',
+                          'Connections', 'Aborted_connects', 'Aborted_clients',
+                          'Connection_errors_max_connections', 'Questions',
+                          'Com_commit', 'Com_rollback',
+                          'Innodb_row_lock_waits', 'Innodb_row_lock_time',
+                          'Innodb_row_lock_current_waits', 'Innodb_deadlocks');

@@ -1,0 +1,1409 @@
+//! SQL Server result sets turned into the engine-neutral snapshot.
+//!
+//! `mssql.rs` copies every tiberius row into a `Table` of plain `Cell`s as it arrives, and
+//! everything here works on those tables. That keeps the mapping testable for every server
+//! version without a server, and it keeps one rule: no value from the server is ever
+//! unwrapped. A missing result set, a missing column or a cell of an unexpected type
+//! becomes a `Gap` in the snapshot (spiral says what it could not see), never a panic and
+//! never a silent zero.
+//!
+//! Result sets are recognised by the name of their first column, not by position: a
+//! statement of the batch that fails (error 300 for a missing grant, 1222 for a lock
+//! timeout) removes only its own result set, and the others must still be read correctly.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+
+use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
+use crate::snapshot::{
+    Area, CompileGate, DatabaseInfo, Engine, Gap, PlanCacheEntry, ServerInfo, Snapshot, Workers,
+    counter,
+};
+
+/// One value as the server sent it, already detached from the driver's types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    /// tinyint, smallint, int and bigint alike: widening is lossless.
+    Int(i64),
+    Float(f64),
+    Bit(bool),
+    Text(String),
+    Time(NaiveDateTime),
+    /// A type spiral never asks for (binary, guid, ...); named, for the error message.
+    Other(String),
+}
+
+impl Cell {
+    fn type_name(&self) -> &str {
+        match self {
+            Cell::Null => "NULL",
+            Cell::Int(_) => "an integer",
+            Cell::Float(_) => "a float",
+            Cell::Bit(_) => "a bit",
+            Cell::Text(_) => "text",
+            Cell::Time(_) => "a datetime",
+            Cell::Other(name) => name,
+        }
+    }
+}
+
+/// One result set: column names and rows of cells, in column order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    pub fn new(columns: &[&str], rows: Vec<Vec<Cell>>) -> Table {
+        Table {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows,
+        }
+    }
+
+    fn first_column(&self) -> Option<&str> {
+        self.columns.first().map(String::as_str)
+    }
+
+    fn rows(&self) -> impl Iterator<Item = RowView<'_>> {
+        self.rows
+            .iter()
+            .map(move |cells| RowView { table: self, cells })
+    }
+}
+
+/// An error the server reported inside a batch (tiberius reports the first one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    pub code: u32,
+    pub message: String,
+}
+
+impl ServerError {
+    /// 300 "VIEW SERVER STATE permission was denied", 297 "The user does not have
+    /// permission to perform this action", 229 "The SELECT permission was denied".
+    pub fn is_permission(&self) -> bool {
+        matches!(self.code, 229 | 297 | 300)
+    }
+
+    /// One line, bounded: server messages can be long and this one ends up in a note.
+    pub fn describe(&self) -> String {
+        let text: String = self
+            .message
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(240)
+            .collect();
+        format!("error {}: {}", self.code, text.trim_end_matches('.'))
+    }
+}
+
+/// Everything one batch returned: the result sets that arrived and the first error.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    pub tables: Vec<Table>,
+    pub error: Option<ServerError>,
+}
+
+impl Batch {
+    fn table(&self, set: Set) -> Option<&Table> {
+        self.tables
+            .iter()
+            .find(|t| t.first_column() == Some(set.first_column()))
+    }
+
+    pub fn has_facts(&self) -> bool {
+        self.table(Set::Facts).is_some()
+    }
+}
+
+/// Which of the bundled batches produced a `Batch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchKind {
+    /// queries/mssql/sample.sql
+    Full,
+    /// queries/mssql/sample_dac.sql: no plan cache, no query text.
+    Dac,
+    /// queries/mssql/sample_limited.sql: only what any login may read.
+    Limited,
+}
+
+impl BatchKind {
+    fn sets(self) -> &'static [Set] {
+        match self {
+            BatchKind::Full => &Set::ALL,
+            BatchKind::Dac => &[
+                Set::Facts,
+                Set::Config,
+                Set::Sessions,
+                Set::Workers,
+                Set::Gateways,
+                Set::Counters,
+                Set::Databases,
+            ],
+            BatchKind::Limited => &[Set::Facts, Set::Config, Set::Databases],
+        }
+    }
+}
+
+/// The result sets of the sample batches, each named by its first column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Set {
+    Facts,
+    Config,
+    Sessions,
+    Workers,
+    Gateways,
+    Counters,
+    PlanCache,
+    Databases,
+}
+
+impl Set {
+    const ALL: [Set; 8] = [
+        Set::Facts,
+        Set::Config,
+        Set::Sessions,
+        Set::Workers,
+        Set::Gateways,
+        Set::Counters,
+        Set::PlanCache,
+        Set::Databases,
+    ];
+
+    fn first_column(self) -> &'static str {
+        match self {
+            Set::Facts => "product_version",
+            Set::Config => "config_name",
+            Set::Sessions => "session_id",
+            Set::Workers => "queued_tasks",
+            Set::Gateways => "gateway_waiters",
+            Set::Counters => "counter_object",
+            Set::PlanCache => "plan_objtype",
+            Set::Databases => "database_name",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Set::Facts => "server facts",
+            Set::Config => "server configuration",
+            Set::Sessions => "sessions and requests",
+            Set::Workers => "schedulers and worker threads",
+            Set::Gateways => "compile gateways",
+            Set::Counters => "performance counters",
+            Set::PlanCache => "the plan cache",
+            Set::Databases => "database settings",
+        }
+    }
+
+    /// What the snapshot cannot show when this result set is missing.
+    fn areas(self) -> &'static [Area] {
+        match self {
+            Set::Facts | Set::Config | Set::Databases => &[Area::Settings],
+            Set::Sessions => &[Area::OtherSessions, Area::Locks],
+            Set::Workers => &[Area::Workers],
+            Set::Gateways => &[Area::Compiles],
+            Set::Counters => &[Area::Counters, Area::Compiles],
+            Set::PlanCache => &[Area::PlanCache],
+        }
+    }
+}
+
+/// A row with typed, named access. Every accessor says which column was wrong.
+struct RowView<'a> {
+    table: &'a Table,
+    cells: &'a [Cell],
+}
+
+impl RowView<'_> {
+    fn cell(&self, name: &str) -> Result<&Cell, String> {
+        let idx = self
+            .table
+            .columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
+            .ok_or_else(|| format!("column {name} is missing"))?;
+        self.cells
+            .get(idx)
+            .ok_or_else(|| format!("column {name} has no value"))
+    }
+
+    fn int(&self, name: &str) -> Result<Option<i64>, String> {
+        match self.cell(name)? {
+            Cell::Null => Ok(None),
+            Cell::Int(v) => Ok(Some(*v)),
+            other => Err(format!(
+                "column {name} is {}, expected an integer",
+                other.type_name()
+            )),
+        }
+    }
+
+    /// A count or size: negative values (which no DMV should report) read as unknown.
+    fn count(&self, name: &str) -> Result<Option<u64>, String> {
+        Ok(self.int(name)?.and_then(|v| u64::try_from(v).ok()))
+    }
+
+    /// Text, trimmed: nchar columns arrive space padded. Empty text reads as NULL.
+    fn text(&self, name: &str) -> Result<Option<String>, String> {
+        match self.cell(name)? {
+            Cell::Null => Ok(None),
+            Cell::Text(t) => {
+                let t = t.trim();
+                Ok((!t.is_empty()).then(|| t.to_string()))
+            }
+            other => Err(format!(
+                "column {name} is {}, expected text",
+                other.type_name()
+            )),
+        }
+    }
+
+    fn bit(&self, name: &str) -> Result<Option<bool>, String> {
+        match self.cell(name)? {
+            Cell::Null => Ok(None),
+            Cell::Bit(b) => Ok(Some(*b)),
+            Cell::Int(v) => Ok(Some(*v != 0)),
+            other => Err(format!(
+                "column {name} is {}, expected a bit",
+                other.type_name()
+            )),
+        }
+    }
+
+    fn time(&self, name: &str) -> Result<Option<NaiveDateTime>, String> {
+        match self.cell(name)? {
+            Cell::Null => Ok(None),
+            Cell::Time(t) => Ok(Some(*t)),
+            other => Err(format!(
+                "column {name} is {}, expected a datetime",
+                other.type_name()
+            )),
+        }
+    }
+}
+
+/// Engine editions (SERVERPROPERTY('EngineEdition')) that change what spiral can read.
+const EDITION_AZURE_SQL_DATABASE: i64 = 5;
+const EDITION_AZURE_SQL_MANAGED_INSTANCE: i64 = 8;
+
+/// The first result set: who answered, when, and as whom.
+#[derive(Debug, Clone)]
+struct Facts {
+    product_version: Option<String>,
+    version_text: Option<String>,
+    edition: Option<String>,
+    engine_edition: Option<i64>,
+    own_session_id: i64,
+    login: Option<String>,
+    taken_at: DateTime<Utc>,
+    /// Minutes the server's local clock is ahead of UTC (login_time is local).
+    utc_offset_min: i64,
+    /// Whether this login may see other sessions (VIEW SERVER STATE and friends).
+    sees_all: Option<bool>,
+}
+
+impl Facts {
+    fn decode(t: &Table) -> Result<Facts, String> {
+        let row = t
+            .rows()
+            .next()
+            .ok_or_else(|| "the server facts came back empty".to_string())?;
+        let taken_at = row
+            .time("taken_at_utc")?
+            .ok_or_else(|| "the server did not say what time it is".to_string())?;
+        Ok(Facts {
+            product_version: row.text("product_version")?,
+            version_text: row.text("version_text")?,
+            edition: row.text("edition")?,
+            engine_edition: row.int("engine_edition")?,
+            own_session_id: row
+                .int("own_session_id")?
+                .ok_or_else(|| "the server did not give spiral's own session id".to_string())?,
+            login: row.text("login_name")?,
+            taken_at: taken_at.and_utc(),
+            utc_offset_min: row.int("utc_offset_min")?.unwrap_or(0),
+            sees_all: row.int("sees_all")?.map(|v| v == 1),
+        })
+    }
+
+    fn is_azure_sql_database(&self) -> bool {
+        self.engine_edition == Some(EDITION_AZURE_SQL_DATABASE)
+    }
+
+    /// 13 for 2016, 14 for 2017, 15 for 2019, 16 for 2022, ...
+    fn major_version(&self) -> Option<u32> {
+        self.product_version
+            .as_deref()?
+            .split('.')
+            .next()?
+            .parse()
+            .ok()
+    }
+
+    /// "Microsoft SQL Server 2019 (RTM-CU18) (KB5017593) - 15.0.4261.1 (X64), Developer
+    /// Edition (64-bit)": the first line of @@VERSION names the product and build, the
+    /// rest of it is build dates and the host OS.
+    fn version_string(&self) -> String {
+        let head = self
+            .version_text
+            .as_deref()
+            .and_then(|v| v.lines().map(str::trim).find(|l| !l.is_empty()))
+            .map(str::to_string)
+            .or_else(|| {
+                self.product_version
+                    .as_ref()
+                    .map(|v| format!("SQL Server {v}"))
+            })
+            .unwrap_or_else(|| "SQL Server (version unknown)".to_string());
+        match &self.edition {
+            Some(e) => format!("{head}, {e}"),
+            None => head,
+        }
+    }
+
+    fn flavor(&self) -> Option<String> {
+        match self.engine_edition {
+            Some(EDITION_AZURE_SQL_DATABASE) => Some("azure-sql-database".into()),
+            Some(EDITION_AZURE_SQL_MANAGED_INSTANCE) => Some("azure-sql-managed-instance".into()),
+            _ => None,
+        }
+    }
+
+    fn login_or_placeholder(&self) -> &str {
+        self.login.as_deref().unwrap_or("<login>")
+    }
+
+    /// The permission that lets this login read server state, as this server names it.
+    fn permission(&self) -> &'static str {
+        if self.is_azure_sql_database() {
+            "VIEW DATABASE STATE"
+        } else if self.major_version().is_some_and(|v| v >= 16) {
+            "VIEW SERVER PERFORMANCE STATE"
+        } else {
+            "VIEW SERVER STATE"
+        }
+    }
+
+    /// The statement that would close a permission gap. SQL Server 2022 split VIEW SERVER
+    /// STATE; its performance half is the narrower grant that covers every DMV spiral reads.
+    fn grant(&self) -> String {
+        let who = bracket(self.login_or_placeholder());
+        if self.is_azure_sql_database() {
+            format!("GRANT VIEW DATABASE STATE TO {who}; (in the database, Azure SQL Database)")
+        } else if self.major_version().is_some_and(|v| v >= 16) {
+            format!(
+                "GRANT VIEW SERVER PERFORMANCE STATE TO {who}; (SQL Server 2022+; VIEW SERVER STATE also covers it)"
+            )
+        } else {
+            format!("GRANT VIEW SERVER STATE TO {who};")
+        }
+    }
+
+    /// login_time is in the server's local time; taken_at is already UTC.
+    fn to_utc(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        (local - TimeDelta::minutes(self.utc_offset_min)).and_utc()
+    }
+}
+
+/// A SQL Server identifier in brackets, with `]` doubled.
+fn bracket(name: &str) -> String {
+    format!("[{}]", name.replace(']', "]]"))
+}
+
+/// Gaps, one per area: the first reason found for an area is the one reported.
+#[derive(Default)]
+struct Gaps(Vec<Gap>);
+
+impl Gaps {
+    fn add(&mut self, areas: &[Area], reason: &str, remedy: Option<&str>) {
+        for &area in areas {
+            if !self.0.iter().any(|g| g.area == area) {
+                self.0.push(Gap {
+                    area,
+                    reason: reason.to_string(),
+                    remedy: remedy.map(str::to_string),
+                });
+            }
+        }
+    }
+}
+
+/// Why a result set is absent, worded for the report ("Could not see X: <reason>").
+fn missing_reason(facts: &Facts, error: Option<&ServerError>) -> (String, Option<String>) {
+    match error {
+        Some(e) if e.is_permission() => (
+            format!(
+                "login {} lacks {} ({})",
+                facts.login_or_placeholder(),
+                facts.permission(),
+                e.describe()
+            ),
+            Some(facts.grant()),
+        ),
+        Some(e) => (
+            format!("the sample query failed on this server ({})", e.describe()),
+            None,
+        ),
+        None => ("the sample returned no result set for it".to_string(), None),
+    }
+}
+
+/// Builds a snapshot from one batch. `limited_by` is the error that made spiral fall back
+/// to the limited batch (it explains every result set that batch does not read). Fails
+/// only when the server facts themselves are missing: without a clock and a session id
+/// there is no snapshot to speak of.
+pub fn decode(
+    batch: &Batch,
+    kind: BatchKind,
+    limited_by: Option<&ServerError>,
+) -> Result<Snapshot, String> {
+    let facts_table = batch.table(Set::Facts).ok_or_else(|| match &batch.error {
+        Some(e) => format!("the sample failed ({})", e.describe()),
+        None => "the sample returned no server facts".to_string(),
+    })?;
+    let facts = Facts::decode(facts_table).map_err(|e| format!("reading the server facts: {e}"))?;
+    let mut snap = Snapshot::empty(Engine::Mssql, facts.taken_at);
+    snap.server = ServerInfo {
+        version: facts.version_string(),
+        flavor: facts.flavor(),
+        managed_kill: false,
+    };
+    snap.own_session_id = Some(facts.own_session_id);
+    let mut gaps = Gaps::default();
+
+    for &set in Set::ALL.iter().filter(|s| **s != Set::Facts) {
+        if !kind.sets().contains(&set) {
+            let (reason, remedy) = match kind {
+                BatchKind::Dac => (
+                    format!(
+                        "{} is not read over the dedicated admin connection (too expensive there)",
+                        set.what()
+                    ),
+                    Some(
+                        "sample again without --dac once the server answers normal connections"
+                            .to_string(),
+                    ),
+                ),
+                _ => missing_reason(&facts, limited_by.or(batch.error.as_ref())),
+            };
+            gaps.add(set.areas(), &reason, remedy.as_deref());
+            continue;
+        }
+        let Some(table) = batch.table(set) else {
+            let (reason, remedy) = missing_reason(&facts, batch.error.as_ref());
+            gaps.add(set.areas(), &reason, remedy.as_deref());
+            continue;
+        };
+        if let Err(e) = apply(set, table, &facts, &mut snap) {
+            gaps.add(
+                set.areas(),
+                &format!("could not decode {} ({e})", set.what()),
+                None,
+            );
+        }
+    }
+
+    // A login without the grant is not refused the session DMVs: it sees its own session
+    // only. Say so instead of reporting a server with no other clients.
+    if batch.table(Set::Sessions).is_some() && !gaps.0.iter().any(|g| g.area == Area::OtherSessions)
+    {
+        let others = snap
+            .sessions
+            .iter()
+            .filter(|s| s.kind.is_client() && s.id != facts.own_session_id)
+            .count();
+        let counted_more = snap.connections.current.is_some_and(|c| c > 1);
+        // The permission check is the evidence; the session count only stands in for it
+        // when the server could not say (HAS_PERMS_BY_NAME returns NULL on some editions).
+        let blind = match facts.sees_all {
+            Some(sees) => !sees,
+            None => others == 0 && counted_more,
+        };
+        if blind {
+            gaps.add(
+                &[Area::OtherSessions],
+                &format!(
+                    "login {} sees only its own session ({} is not granted)",
+                    facts.login_or_placeholder(),
+                    facts.permission()
+                ),
+                Some(&facts.grant()),
+            );
+        }
+    }
+    snap.gaps = gaps.0;
+    Ok(snap)
+}
+
+fn apply(set: Set, t: &Table, facts: &Facts, snap: &mut Snapshot) -> Result<(), String> {
+    match set {
+        Set::Facts => Ok(()),
+        Set::Config => apply_config(t, snap),
+        Set::Sessions => {
+            snap.sessions = t
+                .rows()
+                .map(|r| to_session(&r, facts))
+                .collect::<Result<_, _>>()?;
+            Ok(())
+        }
+        Set::Workers => apply_workers(t, snap),
+        Set::Gateways => apply_gateways(t, snap),
+        Set::Counters => apply_counters(t, snap),
+        Set::PlanCache => {
+            let mut entries = Vec::new();
+            for r in t.rows() {
+                entries.push(PlanCacheEntry {
+                    object_type: r.text("plan_objtype")?.unwrap_or_else(|| "?".into()),
+                    plans: r.count("plans")?.unwrap_or(0),
+                    single_use: r.count("single_use_plans")?.unwrap_or(0),
+                    size_bytes: r.count("size_bytes")?.unwrap_or(0),
+                });
+            }
+            snap.plan_cache = Some(entries);
+            Ok(())
+        }
+        Set::Databases => {
+            let mut dbs = Vec::new();
+            for r in t.rows() {
+                let Some(name) = r.text("database_name")? else {
+                    continue;
+                };
+                dbs.push(DatabaseInfo {
+                    name,
+                    query_store: r
+                        .bit("query_store_on")?
+                        .map(|on| if on { "read_write" } else { "off" }.to_string()),
+                    read_committed_snapshot: r.bit("read_committed_snapshot_on")?,
+                });
+            }
+            snap.databases = dbs;
+            Ok(())
+        }
+    }
+}
+
+fn apply_config(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
+    let mut values: BTreeMap<String, i64> = BTreeMap::new();
+    for r in t.rows() {
+        if let (Some(name), Some(value)) = (r.text("config_name")?, r.int("config_value")?) {
+            values.insert(name.to_ascii_lowercase(), value);
+        }
+    }
+    // 'user connections' = 0 means "as many as the server allows" (32,767): no useful ceiling.
+    snap.connections.max_connections = values
+        .get("user connections")
+        .and_then(|&v| u64::try_from(v).ok())
+        .filter(|&v| v > 0);
+    snap.guardrails.optimize_for_ad_hoc =
+        values.get("optimize for ad hoc workloads").map(|&v| v != 0);
+    Ok(())
+}
+
+fn apply_workers(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
+    let Some(r) = t.rows().next() else {
+        return Err("no row".into());
+    };
+    // Sums over no visible scheduler come back NULL: that is "could not see", not zero.
+    let max_workers = r
+        .count("max_workers")?
+        .ok_or_else(|| "max_workers is NULL".to_string())?;
+    let active_workers = r
+        .count("active_workers")?
+        .ok_or_else(|| "no visible online scheduler".to_string())?;
+    snap.workers = Some(Workers {
+        max_workers,
+        active_workers,
+        current_workers: r.count("current_workers")?.unwrap_or(0),
+        queued_tasks: r.count("queued_tasks")?.unwrap_or(0),
+        runnable_tasks: r.count("runnable_tasks")?.unwrap_or(0),
+        threadpool_waiters: r.count("threadpool_waiters")?.unwrap_or(0),
+        cpu_count: r.count("cpu_count")?,
+    });
+    Ok(())
+}
+
+fn apply_gateways(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
+    let Some(r) = t.rows().next() else {
+        return Ok(());
+    };
+    // No gateway rows at all (SUMs are NULL): the server has no compile gate to report.
+    if let Some(waiters) = r.count("gateway_waiters")? {
+        snap.compile_gate = Some(CompileGate {
+            waiters,
+            active: r.count("gateway_active")?.unwrap_or(0),
+            limit: r.count("gateway_limit")?.unwrap_or(0),
+        });
+    }
+    Ok(())
+}
+
+/// Performance counters by (object, counter). The object keeps only what follows the
+/// instance prefix ('SQLServer:' or 'MSSQL$NAME:'), so named instances read the same.
+fn apply_counters(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
+    let mut optimizations = None;
+    for r in t.rows() {
+        let object = r.text("counter_object")?.unwrap_or_default();
+        let name = r.text("counter_name")?.unwrap_or_default();
+        let instance = r.text("counter_instance")?.unwrap_or_default();
+        let Some(value) = r.count("counter_value")? else {
+            continue;
+        };
+        let object = object.rsplit(':').next().unwrap_or("").trim();
+        let key = match (object, name.as_str()) {
+            ("SQL Statistics", "SQL Compilations/sec") => counter::COMPILATIONS,
+            ("SQL Statistics", "SQL Re-Compilations/sec") => counter::RECOMPILATIONS,
+            ("SQL Statistics", "Batch Requests/sec") => counter::BATCHES,
+            ("General Statistics", "Logins/sec") => counter::LOGINS,
+            ("General Statistics", "User Connections") => {
+                // A gauge, not a counter: the server's own count of connected clients.
+                snap.connections.current = Some(value);
+                continue;
+            }
+            ("Locks", "Number of Deadlocks/sec") if instance == "_Total" => counter::DEADLOCKS,
+            ("optimizer", "optimizations") => {
+                optimizations = Some(value);
+                continue;
+            }
+            _ => continue,
+        };
+        snap.counters.entry(key.to_string()).or_insert(value);
+    }
+    // 'optimizations' (sys.dm_exec_query_optimizer_info) counts the same compilations; it
+    // stands in when the performance counters are missing (disabled counters happen).
+    if let Some(o) = optimizations {
+        snap.counters
+            .entry(counter::COMPILATIONS.to_string())
+            .or_insert(o);
+    }
+    Ok(())
+}
+
+/// The family of a SQL Server wait type.
+pub fn wait_class(wait_type: &str) -> WaitClass {
+    let w = wait_type.trim().to_ascii_uppercase();
+    match w.as_str() {
+        "RESOURCE_SEMAPHORE_QUERY_COMPILE" => WaitClass::Compile,
+        "THREADPOOL" => WaitClass::Threadpool,
+        "RESOURCE_SEMAPHORE" => WaitClass::Memory,
+        "WRITELOG" | "IO_COMPLETION" | "ASYNC_IO_COMPLETION" => WaitClass::Io,
+        "ASYNC_NETWORK_IO" => WaitClass::Network,
+        "SOS_SCHEDULER_YIELD" => WaitClass::Cpu,
+        _ if w.starts_with("LCK_M_") => WaitClass::Lock,
+        _ if w.starts_with("QDS_") => WaitClass::QueryStore,
+        _ if w.starts_with("PAGEIOLATCH_") => WaitClass::Io,
+        _ if w.starts_with("PAGELATCH_") || w.starts_with("LATCH_") => WaitClass::Latch,
+        _ => WaitClass::Other,
+    }
+}
+
+/// What a request's command says about the statement, when it says anything: EXECUTE,
+/// COND WITH QUERY and friends do not, and then the text decides.
+fn statement_of_command(command: &str) -> Option<StatementKind> {
+    let first = command.split_whitespace().next()?.to_ascii_uppercase();
+    match first.as_str() {
+        "SELECT" => Some(StatementKind::Read),
+        "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "BULK" => Some(StatementKind::Write),
+        "ALTER" | "CREATE" | "DROP" | "TRUNCATE" => Some(StatementKind::Ddl),
+        _ => None,
+    }
+}
+
+/// The text of an sp_executesql call starts with its parameter declarations,
+/// "(@p0 int,@p1 nvarchar(4000))UPDATE ...", which hide the statement's first keyword.
+fn skip_parameter_list(text: &str) -> &str {
+    let t = text.trim_start();
+    if !t.starts_with("(@") {
+        return text;
+    }
+    let mut depth = 0usize;
+    for (i, c) in t.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return &t[i + 1..];
+                }
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
+fn to_session(r: &RowView, facts: &Facts) -> Result<Session, String> {
+    let id = r
+        .int("session_id")?
+        .ok_or_else(|| "session_id is NULL".to_string())?;
+    let status = r.text("status")?;
+    let command = r.text("command")?;
+    let wait_type = r.text("wait_type")?;
+    let elapsed = r.int("elapsed_ms")?;
+    let open_transactions = r.int("open_transactions")?.unwrap_or(0).max(0);
+    // Request columns are NULL for a session with no request: it is between batches.
+    let has_request = elapsed.is_some() || command.is_some();
+    let raw = status.as_deref().unwrap_or("").to_ascii_lowercase();
+    let state = match raw.as_str() {
+        "running" | "runnable" | "suspended" | "rollback" | "background" | "pending"
+        | "spinloop"
+            if has_request =>
+        {
+            SessionState::Active
+        }
+        // dormant: reset by a client pool and waiting to be reused.
+        "sleeping" | "dormant" if open_transactions > 0 => SessionState::IdleInTransaction,
+        "sleeping" | "dormant" => SessionState::Idle,
+        "running" => SessionState::Active,
+        _ => SessionState::Other,
+    };
+    let mut s = Session::new(id, state);
+    if r.bit("is_user_process")? == Some(false) {
+        s.kind = SessionKind::System;
+    }
+    s.wait_class = match &wait_type {
+        Some(w) => Some(wait_class(w)),
+        // Running (or runnable: waiting for its turn on a CPU) with no wait: on CPU.
+        None if state == SessionState::Active && matches!(raw.as_str(), "running" | "runnable") => {
+            Some(WaitClass::Cpu)
+        }
+        None => None,
+    };
+    let wait_ms = r.int("wait_ms")?;
+    s.wait_ms = wait_type.as_ref().and(wait_ms).map(|v| v.max(0) as u64);
+    s.wait_type = wait_type;
+    if let Some(b) = r.int("blocked_by")?.filter(|&b| b > 0 && b != id) {
+        s.blocked_by = vec![b];
+    }
+    match state {
+        SessionState::Active => s.elapsed_ms = elapsed.map(|v| v.max(0) as u64),
+        SessionState::Idle | SessionState::IdleInTransaction => {
+            s.idle_ms = r.int("idle_ms")?.map(|v| v.max(0) as u64)
+        }
+        SessionState::Other => {}
+    }
+    s.open_transactions = u32::try_from(open_transactions).unwrap_or(u32::MAX);
+    s.rolling_back = raw == "rollback"
+        || command
+            .as_deref()
+            .is_some_and(|c| c.to_ascii_uppercase().contains("ROLLBACK"));
+    s.query = r.text("sql_text")?;
+    s.statement = command
+        .as_deref()
+        .and_then(statement_of_command)
+        .or_else(|| {
+            s.query
+                .as_deref()
+                .map(skip_parameter_list)
+                .and_then(StatementKind::of_sql)
+        });
+    s.command = command;
+    s.raw_state = status;
+    s.user = r.text("session_login")?;
+    s.client_host = r.text("host_name")?;
+    s.application = r.text("program_name")?;
+    s.database = r.text("session_database")?;
+    s.connected_at = r.time("login_time")?.map(|t| facts.to_utc(t));
+    s.is_admin = r.bit("is_sysadmin")?.unwrap_or(false);
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn t(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+    fn i(v: i64) -> Cell {
+        Cell::Int(v)
+    }
+    fn when(h: u32, m: u32, s: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2024, 11, 17)
+            .and_then(|d| d.and_hms_opt(h, m, s))
+            .expect("valid test date")
+    }
+
+    const FACT_COLUMNS: &[&str] = &[
+        "product_version",
+        "version_text",
+        "edition",
+        "engine_edition",
+        "own_session_id",
+        "login_name",
+        "taken_at_utc",
+        "utc_offset_min",
+        "sees_all",
+    ];
+
+    fn facts(version: &str, text: &str, engine_edition: i64, sees_all: i64) -> Table {
+        Table::new(
+            FACT_COLUMNS,
+            vec![vec![
+                t(version),
+                t(text),
+                t("Enterprise Edition: Core-based Licensing (64-bit)"),
+                i(engine_edition),
+                i(61),
+                t("spiral"),
+                Cell::Time(when(9, 30, 0)),
+                i(-300),
+                i(sees_all),
+            ]],
+        )
+    }
+
+    const SESSION_COLUMNS: &[&str] = &[
+        "session_id",
+        "is_user_process",
+        "status",
+        "command",
+        "wait_type",
+        "wait_ms",
+        "blocked_by",
+        "open_transactions",
+        "elapsed_ms",
+        "idle_ms",
+        "login_time",
+        "host_name",
+        "program_name",
+        "session_login",
+        "session_database",
+        "is_sysadmin",
+        "sql_text",
+    ];
+
+    #[allow(clippy::too_many_arguments)]
+    fn session(
+        id: i64,
+        status: &str,
+        command: Option<&str>,
+        wait: Option<(&str, i64)>,
+        blocked_by: Option<i64>,
+        open_tran: i64,
+        elapsed: Option<i64>,
+        idle: Option<i64>,
+        text: Option<&str>,
+    ) -> Vec<Cell> {
+        let opt = |v: Option<&str>| v.map_or(Cell::Null, t);
+        vec![
+            i(id),
+            Cell::Bit(true),
+            t(status),
+            opt(command),
+            wait.map_or(Cell::Null, |(w, _)| t(w)),
+            wait.map_or(Cell::Null, |(_, ms)| i(ms)),
+            blocked_by.map_or(Cell::Null, i),
+            i(open_tran),
+            elapsed.map_or(Cell::Null, i),
+            idle.map_or(Cell::Null, i),
+            Cell::Time(when(4, 0, 0)),
+            t("ip-10-0-3-7"),
+            t("app-backend-api"),
+            t("shopry"),
+            t("shopry_shopifyproductaddons"),
+            Cell::Bit(false),
+            opt(text),
+        ]
+    }
+
+    fn own(id: i64) -> Vec<Cell> {
+        session(
+            id,
+            "running",
+            Some("SELECT"),
+            None,
+            None,
+            0,
+            Some(3),
+            None,
+            Some("SELECT CAST(SERVERPROPERTY"),
+        )
+    }
+
+    fn workers() -> Table {
+        Table::new(
+            &[
+                "queued_tasks",
+                "active_workers",
+                "current_workers",
+                "runnable_tasks",
+                "threadpool_waiters",
+                "max_workers",
+                "cpu_count",
+            ],
+            vec![vec![
+                i(1817),
+                i(2510),
+                i(2600),
+                i(40),
+                i(1200),
+                i(2400),
+                i(64),
+            ]],
+        )
+    }
+
+    fn gateways() -> Table {
+        Table::new(
+            &["gateway_waiters", "gateway_active", "gateway_limit"],
+            vec![vec![i(2574), i(321), i(321)]],
+        )
+    }
+
+    /// Counters as a named instance returns them when RTRIM was forgotten: object, counter
+    /// and instance names are nchar(128), space padded.
+    fn counters(prefix: &str, compilations: i64) -> Table {
+        let pad = |s: &str| Cell::Text(format!("{s:<128}"));
+        let row = |obj: &str, name: &str, inst: &str, v: i64| {
+            vec![pad(&format!("{prefix}:{obj}")), pad(name), pad(inst), i(v)]
+        };
+        Table::new(
+            &[
+                "counter_object",
+                "counter_name",
+                "counter_instance",
+                "counter_value",
+            ],
+            vec![
+                row("SQL Statistics", "SQL Compilations/sec", "", compilations),
+                row("SQL Statistics", "SQL Re-Compilations/sec", "", 1_000),
+                row("SQL Statistics", "Batch Requests/sec", "", 9_000_000),
+                row("General Statistics", "Logins/sec", "", 77_000),
+                row("General Statistics", "User Connections", "", 5_050),
+                row("Locks", "Number of Deadlocks/sec", "_Total", 12),
+                vec![t("optimizer"), t("optimizations"), t(""), i(123)],
+            ],
+        )
+    }
+
+    fn config(user_connections: i64, adhoc: i64) -> Table {
+        Table::new(
+            &["config_name", "config_value"],
+            vec![
+                vec![t("max worker threads"), i(0)],
+                vec![t("optimize for ad hoc workloads"), i(adhoc)],
+                vec![t("user connections"), i(user_connections)],
+            ],
+        )
+    }
+
+    fn databases() -> Table {
+        Table::new(
+            &[
+                "database_name",
+                "query_store_on",
+                "read_committed_snapshot_on",
+                "database_state",
+            ],
+            vec![
+                vec![t("master"), Cell::Bit(false), Cell::Bit(false), t("ONLINE")],
+                vec![
+                    t("shopry_shopifyproductaddons"),
+                    Cell::Bit(true),
+                    Cell::Bit(false),
+                    t("ONLINE"),
+                ],
+            ],
+        )
+    }
+
+    fn plan_cache() -> Table {
+        Table::new(
+            &["plan_objtype", "plans", "single_use_plans", "size_bytes"],
+            vec![
+                vec![t("Adhoc"), i(150_000), i(140_000), i(9_000_000_000)],
+                vec![t("Prepared"), i(60_000), i(45_000), i(4_000_000_000)],
+            ],
+        )
+    }
+
+    fn full_batch(facts: Table, sessions: Vec<Vec<Cell>>) -> Batch {
+        Batch {
+            tables: vec![
+                facts,
+                config(0, 0),
+                Table::new(SESSION_COLUMNS, sessions),
+                workers(),
+                gateways(),
+                counters("SQLServer", 812_345_678),
+                plan_cache(),
+                databases(),
+            ],
+            error: None,
+        }
+    }
+
+    #[test]
+    fn sql_server_2019_incident_rows() {
+        let sessions = vec![
+            own(61),
+            session(
+                512,
+                "suspended",
+                Some("MERGE"),
+                Some(("LCK_M_U", 59_000)),
+                Some(182),
+                1,
+                Some(59_500),
+                None,
+                Some("MERGE [dbo].[Widget] ..."),
+            ),
+            session(
+                700,
+                "suspended",
+                Some("SELECT"),
+                Some(("RESOURCE_SEMAPHORE_QUERY_COMPILE", 20_000)),
+                None,
+                0,
+                Some(21_000),
+                None,
+                Some("SELECT TOP (5) [r].[Id] FROM [dbo].[Review]"),
+            ),
+            session(
+                701,
+                "suspended",
+                Some("SELECT"),
+                Some(("QDS_STMT", 3_000)),
+                None,
+                0,
+                Some(4_000),
+                None,
+                None,
+            ),
+            session(
+                800,
+                "sleeping",
+                None,
+                None,
+                None,
+                2,
+                None,
+                Some(42_000),
+                None,
+            ),
+            session(
+                801,
+                "sleeping",
+                None,
+                None,
+                None,
+                0,
+                None,
+                Some(900_000),
+                None,
+            ),
+            session(
+                802,
+                "runnable",
+                Some("EXECUTE"),
+                None,
+                Some(-4),
+                0,
+                Some(10),
+                None,
+                Some("(@p0 int)UPDATE [dbo].[Review] SET [Body] = @p0"),
+            ),
+            session(
+                803,
+                "suspended",
+                Some("KILLED/ROLLBACK"),
+                Some(("LCK_M_X", 10)),
+                Some(803),
+                1,
+                Some(50),
+                None,
+                None,
+            ),
+        ];
+        let batch = full_batch(
+            facts(
+                "15.0.4261.1",
+                "Microsoft SQL Server 2019 (RTM-CU18) (KB5017593) - 15.0.4261.1 (X64) \n\tSep 12 2022 15:07:06 \n\tCopyright (C) 2019 Microsoft Corporation\n",
+                3,
+                1,
+            ),
+            sessions,
+        );
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        assert!(snap.gaps.is_empty(), "{:?}", snap.gaps);
+        assert_eq!(
+            snap.server.version,
+            "Microsoft SQL Server 2019 (RTM-CU18) (KB5017593) - 15.0.4261.1 (X64), Enterprise Edition: Core-based Licensing (64-bit)"
+        );
+        assert_eq!(snap.server.flavor, None);
+        assert_eq!(snap.own_session_id, Some(61));
+        assert_eq!(snap.taken_at, when(9, 30, 0).and_utc());
+        let by_id = |id: i64| snap.sessions.iter().find(|s| s.id == id).expect("session");
+
+        let s = by_id(512);
+        assert_eq!(s.state, SessionState::Active);
+        assert_eq!(s.wait_class, Some(WaitClass::Lock));
+        assert_eq!(s.wait_ms, Some(59_000));
+        assert_eq!(s.blocked_by, vec![182]);
+        assert_eq!(s.statement, Some(StatementKind::Write));
+        assert_eq!(s.elapsed_ms, Some(59_500));
+        // login_time 04:00 local at UTC-5 is 09:00 UTC.
+        assert_eq!(s.connected_at, Some(when(9, 0, 0).and_utc()));
+
+        assert_eq!(by_id(700).wait_class, Some(WaitClass::Compile));
+        assert_eq!(by_id(700).statement, Some(StatementKind::Read));
+        assert_eq!(by_id(701).wait_class, Some(WaitClass::QueryStore));
+        let idle_tx = by_id(800);
+        assert_eq!(idle_tx.state, SessionState::IdleInTransaction);
+        assert_eq!((idle_tx.idle_ms, idle_tx.elapsed_ms), (Some(42_000), None));
+        assert_eq!(idle_tx.open_transactions, 2);
+        assert_eq!(by_id(801).state, SessionState::Idle);
+        // -4 (latch owner unknown) is not a session; EXECUTE falls back to the text.
+        let upd = by_id(802);
+        assert!(upd.blocked_by.is_empty());
+        assert_eq!(upd.wait_class, Some(WaitClass::Cpu));
+        assert_eq!(upd.statement, Some(StatementKind::Write));
+        // Blocked by itself (parallel threads): no chain; KILLED/ROLLBACK is rolling back.
+        let killed = by_id(803);
+        assert!(killed.blocked_by.is_empty());
+        assert!(killed.rolling_back);
+
+        let w = snap.workers.as_ref().expect("workers");
+        assert_eq!(
+            (
+                w.max_workers,
+                w.active_workers,
+                w.queued_tasks,
+                w.threadpool_waiters
+            ),
+            (2400, 2510, 1817, 1200)
+        );
+        assert_eq!(w.cpu_count, Some(64));
+        let g = snap.compile_gate.as_ref().expect("gate");
+        assert_eq!((g.waiters, g.active, g.limit), (2574, 321, 321));
+        assert_eq!(snap.counter(counter::COMPILATIONS), Some(812_345_678));
+        assert_eq!(snap.counter(counter::BATCHES), Some(9_000_000));
+        assert_eq!(snap.counter(counter::LOGINS), Some(77_000));
+        assert_eq!(snap.counter(counter::DEADLOCKS), Some(12));
+        assert_eq!(snap.counter(counter::RECOMPILATIONS), Some(1_000));
+        assert_eq!(snap.connections.current, Some(5_050));
+        assert_eq!(snap.connections.max_connections, None, "0 means no limit");
+        assert_eq!(snap.guardrails.optimize_for_ad_hoc, Some(false));
+        let qs = snap
+            .databases
+            .iter()
+            .find(|d| d.name == "shopry_shopifyproductaddons")
+            .expect("db");
+        assert!(qs.query_store_writes());
+        assert_eq!(qs.read_committed_snapshot, Some(false));
+        let cache = snap.plan_cache.as_ref().expect("plan cache");
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache[0].single_use, 140_000);
+    }
+
+    #[test]
+    fn named_instance_counters_with_padded_names() {
+        let mut batch = full_batch(
+            facts("16.0.4135.4", "Microsoft SQL Server 2022 (RTM-CU15)", 3, 1),
+            vec![own(61)],
+        );
+        batch.tables[5] = counters("MSSQL$SHOP", 42);
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        assert_eq!(snap.counter(counter::COMPILATIONS), Some(42));
+        assert_eq!(snap.counter(counter::DEADLOCKS), Some(12));
+        assert_eq!(snap.connections.current, Some(5_050));
+    }
+
+    #[test]
+    fn optimizations_stand_in_for_missing_compilation_counter() {
+        let mut batch = full_batch(facts("15.0.2000.5", "", 3, 1), vec![own(61)]);
+        batch.tables[5]
+            .rows
+            .retain(|r| !matches!(&r[1], Cell::Text(n) if n.trim() == "SQL Compilations/sec"));
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        assert_eq!(snap.counter(counter::COMPILATIONS), Some(123));
+    }
+
+    #[test]
+    fn sql_server_2016_permission_denied_names_view_server_state() {
+        // 2016 has the memory gateways but no VIEW SERVER PERFORMANCE STATE.
+        let batch = Batch {
+            tables: vec![
+                facts("13.0.6300.2", "Microsoft SQL Server 2016 (SP3)", 3, 0),
+                config(0, 1),
+                databases(),
+            ],
+            error: Some(ServerError {
+                code: 300,
+                message:
+                    "VIEW SERVER STATE permission was denied on object 'server', database 'master'."
+                        .into(),
+            }),
+        };
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        for area in [
+            Area::OtherSessions,
+            Area::Locks,
+            Area::Workers,
+            Area::Compiles,
+            Area::Counters,
+            Area::PlanCache,
+        ] {
+            let g = snap.gap(area).unwrap_or_else(|| panic!("gap for {area:?}"));
+            assert!(g.reason.contains("VIEW SERVER STATE"), "{}", g.reason);
+            assert!(g.reason.contains("error 300"), "{}", g.reason);
+            assert_eq!(
+                g.remedy.as_deref(),
+                Some("GRANT VIEW SERVER STATE TO [spiral];")
+            );
+        }
+        assert!(snap.gap(Area::Settings).is_none());
+        assert_eq!(snap.guardrails.optimize_for_ad_hoc, Some(true));
+        assert!(snap.workers.is_none() && snap.sessions.is_empty());
+    }
+
+    #[test]
+    fn sql_server_2022_remedy_is_view_server_performance_state() {
+        let limited_by = ServerError {
+            code: 297,
+            message: "The user does not have permission to perform this action.".into(),
+        };
+        let batch = Batch {
+            tables: vec![
+                facts("16.0.1000.6", "Microsoft SQL Server 2022 (RTM)", 3, 0),
+                config(500, 0),
+                databases(),
+            ],
+            error: None,
+        };
+        let snap = decode(&batch, BatchKind::Limited, Some(&limited_by)).expect("decodes");
+        let g = snap.gap(Area::Workers).expect("workers gap");
+        assert!(
+            g.reason.contains("VIEW SERVER PERFORMANCE STATE"),
+            "{}",
+            g.reason
+        );
+        assert!(
+            g.remedy
+                .as_deref()
+                .is_some_and(|r| r.starts_with("GRANT VIEW SERVER PERFORMANCE STATE TO [spiral];"))
+        );
+        assert_eq!(snap.connections.max_connections, Some(500));
+    }
+
+    #[test]
+    fn azure_sql_database_sees_only_its_own_session() {
+        let mut batch = full_batch(
+            facts(
+                "12.0.2000.8",
+                "Microsoft SQL Azure (RTM) - 12.0.2000.8 \n\tOct  1 2024 11:51:10",
+                EDITION_AZURE_SQL_DATABASE,
+                0,
+            ),
+            vec![own(61)],
+        );
+        // Azure SQL Database refuses the server-level plan cache and schedulers.
+        batch.tables.retain(|t| {
+            !matches!(
+                t.first_column(),
+                Some("plan_objtype") | Some("queued_tasks")
+            )
+        });
+        batch.error = Some(ServerError {
+            code: 297,
+            message: "The user does not have permission to perform this action.".into(),
+        });
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        assert_eq!(snap.server.flavor.as_deref(), Some("azure-sql-database"));
+        let g = snap.gap(Area::OtherSessions).expect("other sessions gap");
+        assert!(g.reason.contains("only its own session"), "{}", g.reason);
+        assert!(
+            g.remedy
+                .as_deref()
+                .is_some_and(|r| r.contains("VIEW DATABASE STATE")),
+            "{g:?}"
+        );
+        assert!(snap.gap(Area::Workers).is_some());
+        assert!(snap.gap(Area::PlanCache).is_some());
+        assert!(snap.compile_gate.is_some(), "what could be read is kept");
+    }
+
+    #[test]
+    fn only_own_session_visible_while_server_counts_more_is_a_gap() {
+        // sees_all unknown (NULL): the session list itself gives the blindness away.
+        let mut f = facts("15.0.2000.5", "", 3, 0);
+        f.rows[0][8] = Cell::Null;
+        let snap = decode(&full_batch(f, vec![own(61)]), BatchKind::Full, None).expect("decodes");
+        assert!(snap.gap(Area::OtherSessions).is_some());
+    }
+
+    #[test]
+    fn dac_batch_reports_the_skipped_plan_cache() {
+        let mut batch = full_batch(facts("15.0.2000.5", "", 3, 1), vec![own(61)]);
+        batch
+            .tables
+            .retain(|t| t.first_column() != Some("plan_objtype"));
+        let snap = decode(&batch, BatchKind::Dac, None).expect("decodes");
+        let g = snap.gap(Area::PlanCache).expect("plan cache gap");
+        assert!(
+            g.reason.contains("dedicated admin connection"),
+            "{}",
+            g.reason
+        );
+        assert_eq!(snap.gaps.len(), 1, "{:?}", snap.gaps);
+    }
+
+    #[test]
+    fn a_cell_of_the_wrong_type_is_a_gap_not_a_panic() {
+        let mut batch = full_batch(facts("15.0.2000.5", "", 3, 1), vec![own(61)]);
+        batch.tables[3].rows[0][0] = t("lots");
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        let g = snap.gap(Area::Workers).expect("gap");
+        assert!(g.reason.contains("queued_tasks"), "{}", g.reason);
+        assert!(snap.workers.is_none());
+    }
+
+    #[test]
+    fn missing_facts_is_an_error_naming_the_server_error() {
+        let batch = Batch {
+            tables: Vec::new(),
+            error: Some(ServerError {
+                code: 208,
+                message: "Invalid object name 'sys.dm_exec_query_optimizer_memory_gateways'."
+                    .into(),
+            }),
+        };
+        let e = decode(&batch, BatchKind::Full, None).expect_err("no facts");
+        assert!(e.contains("error 208"), "{e}");
+    }
+
+    #[test]
+    fn wait_classes() {
+        for (w, c) in [
+            ("LCK_M_S", WaitClass::Lock),
+            ("LCK_M_IX", WaitClass::Lock),
+            ("RESOURCE_SEMAPHORE_QUERY_COMPILE", WaitClass::Compile),
+            ("QDS_STMT", WaitClass::QueryStore),
+            ("THREADPOOL", WaitClass::Threadpool),
+            ("RESOURCE_SEMAPHORE", WaitClass::Memory),
+            ("PAGEIOLATCH_SH", WaitClass::Io),
+            ("WRITELOG", WaitClass::Io),
+            ("IO_COMPLETION", WaitClass::Io),
+            ("ASYNC_NETWORK_IO", WaitClass::Network),
+            ("PAGELATCH_EX", WaitClass::Latch),
+            ("LATCH_EX", WaitClass::Latch),
+            ("SOS_SCHEDULER_YIELD", WaitClass::Cpu),
+            ("CXCONSUMER", WaitClass::Other),
+        ] {
+            assert_eq!(wait_class(w), c, "{w}");
+        }
+    }
+
+    #[test]
+    fn bracketed_logins_double_the_closing_bracket() {
+        assert_eq!(bracket("DOMAIN\\svc]x"), "[DOMAIN\\svc]]x]");
+    }
+}

@@ -1,0 +1,393 @@
+//! Carrying out a kill plan: confirmation, rate limit, re-check, log, and the look
+//! afterwards at whether the clients came straight back.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+use crate::cli::KillArgs;
+use crate::config::{ConnectSettings, SourceSpec};
+use crate::kill::{Filters, Outcome, Recheck, Spared, Victim, recheck, select};
+use crate::snapshot::Snapshot;
+use crate::thresholds::parse_duration_secs;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    #[serde(flatten)]
+    pub victim: Victim,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Whether the clients reconnected after the kill.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refill {
+    pub seconds_after: f64,
+    /// Sessions of the same users/applications/hosts that were not there before.
+    pub new_sessions: u64,
+    pub killed: u64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KillReport {
+    pub schema: &'static str,
+    pub target: String,
+    pub engine: crate::snapshot::Engine,
+    pub executed: bool,
+    pub query_only: bool,
+    pub actions: Vec<Action>,
+    pub spared: Vec<Spared>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refill: Option<Refill>,
+    pub seconds: f64,
+}
+
+/// `idle_over` is the global `--idle-over`, when it was given.
+pub fn filters(a: &KillArgs, idle_over: Option<&str>) -> anyhow::Result<Filters> {
+    let ms = |flag: &str, v: Option<&str>| -> anyhow::Result<Option<u64>> {
+        v.map(|t| {
+            parse_duration_secs(t)
+                .map(|s| (s * 1000.0) as u64)
+                .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+        })
+        .transpose()
+    };
+    let re = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<regex::Regex>> {
+        v.as_deref()
+            .map(|r| {
+                regex::Regex::new(r).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{flag}: {}",
+                        e.to_string().lines().last().unwrap_or("bad regex")
+                    )
+                })
+            })
+            .transpose()
+    };
+    Ok(Filters {
+        idle_over_ms: ms("--idle-over", idle_over)?,
+        busy_over_ms: ms("--busy-over", a.busy_over.as_deref())?,
+        users: a.user.clone(),
+        hosts: a.host.clone(),
+        apps: a.app.clone(),
+        dbs: a.db.clone(),
+        states: a.state.clone(),
+        commands: a.command.clone(),
+        match_sql: re("--match-sql", &a.match_sql)?,
+        ignore_users: a.ignore_user.clone(),
+        ignore_hosts: a.ignore_host.clone(),
+        ignore_apps: a.ignore_app.clone(),
+        ignore_dbs: a.ignore_db.clone(),
+        ignore_states: a.ignore_state.clone(),
+        ignore_commands: a.ignore_command.clone(),
+        ignore_sql: re("--ignore-sql", &a.ignore_sql)?,
+        idle_in_transaction: a.idle_in_transaction,
+        blocking_leaders: a.blocking_leaders,
+        include_admins: a.include_admins,
+    })
+}
+
+fn parse_rate(text: &str) -> anyhow::Result<f64> {
+    let n: f64 = text
+        .trim()
+        .trim_end_matches("/s")
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--rate: '{text}' is not a rate (e.g. 50/s)"))?;
+    if !(n > 0.0 && n.is_finite()) {
+        bail!("--rate must be more than 0");
+    }
+    Ok(n)
+}
+
+fn confirm(n: usize, target: &str, yes: bool) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        bail!("--execute without a terminal needs --yes (nothing was killed)");
+    }
+    eprint!("End {n} sessions on {target}? Type yes to go on: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("not confirmed: nothing was killed");
+    }
+    Ok(())
+}
+
+fn log_line(log: &mut Option<std::fs::File>, target: &str, a: &Action) -> anyhow::Result<()> {
+    if let Some(f) = log {
+        let line = serde_json::json!({
+            "time": chrono::Utc::now(),
+            "target": target,
+            "action": a,
+        });
+        writeln!(f, "{line}").context("writing the --log file")?;
+    }
+    Ok(())
+}
+
+fn open_log(path: Option<&Path>) -> anyhow::Result<Option<std::fs::File>> {
+    path.map(|p| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .with_context(|| format!("cannot open --log {}", p.display()))
+    })
+    .transpose()
+}
+
+pub async fn run(
+    a: &KillArgs,
+    idle_over: Option<&str>,
+    connect: &ConnectSettings,
+) -> anyhow::Result<KillReport> {
+    let f = filters(a, idle_over)?;
+    if f.selects_nothing() {
+        bail!(
+            "no filter given: spiral kill never selects every session (use --idle-over, --busy-over, --user, --host, --app, --db, --state, --command, --match-sql, --idle-in-transaction or --blocking-leaders)"
+        );
+    }
+    let rate = parse_rate(&a.rate)?;
+    let spec = crate::config::source_spec(&a.source, connect)?;
+    let started = Instant::now();
+    let (mut sampler, first, label) = match &spec {
+        SourceSpec::Replay(path) => {
+            if a.execute {
+                bail!("--execute needs a live target: a capture can only be planned against");
+            }
+            let mut reader = crate::capture::CaptureReader::open(path)?;
+            let label = reader.header().target.clone();
+            let mut last = None;
+            while let Some(s) = reader.next_snapshot()? {
+                last = Some(s);
+            }
+            (None, last.context("no snapshot in the capture")?, label)
+        }
+        SourceSpec::Live(target) => {
+            let mut s = crate::engine::connect(target, connect).await?;
+            let mut snap = s.sample().await?;
+            snap.sanitize();
+            (Some(s), snap, target.redacted())
+        }
+    };
+    let (victims, spared) =
+        select(&first, &f, a.victims, a.max, a.query_only, a.rds).map_err(anyhow::Error::msg)?;
+    let mut report = KillReport {
+        schema: "spiral.kill/v1",
+        target: label.clone(),
+        engine: first.engine,
+        executed: a.execute,
+        query_only: a.query_only,
+        actions: Vec::new(),
+        spared,
+        refill: None,
+        seconds: 0.0,
+    };
+    let Some(sampler) = sampler
+        .as_mut()
+        .filter(|_| a.execute && !victims.is_empty())
+    else {
+        report.actions = victims
+            .into_iter()
+            .map(|victim| Action {
+                victim,
+                outcome: Outcome::Planned,
+                note: None,
+            })
+            .collect();
+        report.seconds = started.elapsed().as_secs_f64();
+        if let Some(s) = sampler {
+            s.close().await;
+        }
+        return Ok(report);
+    };
+    confirm(victims.len(), &label, a.yes)?;
+    let mut log = open_log(a.log.as_deref())?;
+    let gap = Duration::from_secs_f64(1.0 / rate);
+    let mut fresh: Option<(Instant, Snapshot)> = None;
+    let mut next_slot = Instant::now();
+    for victim in victims {
+        // The rate limit: one statement per slot over the single connection.
+        let now = Instant::now();
+        if next_slot > now {
+            tokio::time::sleep(next_slot - now).await;
+        }
+        next_slot = Instant::now().max(next_slot) + gap;
+        // Re-check against a sample at most half a second old: ids are reused in a storm.
+        if fresh
+            .as_ref()
+            .is_none_or(|(t, _)| t.elapsed() > Duration::from_millis(500))
+        {
+            let mut snap = sampler.sample().await?;
+            snap.sanitize();
+            fresh = Some((Instant::now(), snap));
+        }
+        let current = fresh.as_ref().map(|(_, s)| s).context("no fresh sample")?;
+        let action = match recheck(&victim, current, &f) {
+            Recheck::Gone => Action {
+                victim,
+                outcome: Outcome::Gone,
+                note: Some("already gone".into()),
+            },
+            Recheck::Changed(why) => Action {
+                victim,
+                outcome: Outcome::Spared,
+                note: Some(why),
+            },
+            Recheck::Same => match sampler
+                .kill(
+                    victim.id,
+                    victim.connected_at,
+                    a.query_only,
+                    a.rds || first.server.managed_kill,
+                )
+                .await
+            {
+                Ok(Outcome::Gone) => Action {
+                    victim,
+                    outcome: Outcome::Gone,
+                    note: Some("gone before the statement ran".into()),
+                },
+                Ok(outcome) => Action {
+                    victim,
+                    outcome,
+                    note: None,
+                },
+                Err(e) => Action {
+                    victim,
+                    outcome: Outcome::Failed,
+                    note: Some(crate::sanitize::redact_secrets(&format!("{e:#}"))),
+                },
+            },
+        };
+        log_line(&mut log, &label, &action)?;
+        report.actions.push(action);
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    // Did the clients come straight back? Look again after a short pause.
+    let killed = report
+        .actions
+        .iter()
+        .filter(|x| x.outcome == Outcome::Killed)
+        .count() as u64;
+    if killed > 0 && !a.query_only {
+        let pause = Duration::from_secs(2);
+        tokio::time::sleep(pause).await;
+        if let Ok(mut after) = sampler.sample().await {
+            after.sanitize();
+            report.refill = Some(refill(&first, &after, &report.actions, killed, pause));
+        }
+    }
+    Ok(report)
+}
+
+fn refill(
+    before: &Snapshot,
+    after: &Snapshot,
+    actions: &[Action],
+    killed: u64,
+    pause: Duration,
+) -> Refill {
+    let users: Vec<&str> = actions
+        .iter()
+        .filter_map(|x| x.victim.user.as_deref())
+        .collect();
+    let apps: Vec<&str> = actions
+        .iter()
+        .filter_map(|x| x.victim.app.as_deref())
+        .collect();
+    let old_ids: std::collections::HashSet<i64> = before.sessions.iter().map(|s| s.id).collect();
+    let new_sessions = after
+        .client_sessions()
+        .filter(|s| !old_ids.contains(&s.id))
+        .filter(|s| {
+            s.user.as_deref().is_some_and(|u| users.contains(&u))
+                && (apps.is_empty() || s.application.as_deref().is_some_and(|p| apps.contains(&p)))
+        })
+        .count() as u64;
+    let message = if new_sessions * 2 >= killed && new_sessions > 0 {
+        format!(
+            "{new_sessions} new sessions from the same users appeared within {}s of ending {killed}: the clients reconnect and refill the slots, so the fix must happen in the application's pool (max size, idle timeout) or its deployment",
+            pause.as_secs()
+        )
+    } else if new_sessions > 0 {
+        format!(
+            "{new_sessions} new sessions from the same users appeared within {}s: watch whether they keep coming (`spiral watch`)",
+            pause.as_secs()
+        )
+    } else {
+        format!(
+            "no new sessions from the same users within {}s",
+            pause.as_secs()
+        )
+    };
+    Refill {
+        seconds_after: pause.as_secs_f64(),
+        new_sessions,
+        killed,
+        message,
+    }
+}
+
+/// The plan or the result, for people.
+pub fn render_table(r: &KillReport) -> String {
+    let mut out = String::new();
+    let verb = if r.executed {
+        "Ended"
+    } else {
+        "Would end (dry run; add --execute to act)"
+    };
+    let n = r
+        .actions
+        .iter()
+        .filter(|a| !r.executed || a.outcome == Outcome::Killed)
+        .count();
+    out.push_str(&format!("{verb}: {n} sessions on {}\n", r.target));
+    const SHOWN: usize = 50;
+    for a in r.actions.iter().take(SHOWN) {
+        let v = &a.victim;
+        out.push_str(&format!(
+            "  {:<8} {:<12} {:<16} {:<20} {:<8} {:<9} {}{}\n",
+            v.id,
+            crate::format::truncate(v.user.as_deref().unwrap_or("?"), 12),
+            crate::format::truncate(v.host.as_deref().unwrap_or("?"), 16),
+            crate::format::truncate(&v.state, 20),
+            crate::format::duration_ms(v.age_ms),
+            format!("{:?}", a.outcome).to_lowercase(),
+            v.statement,
+            a.note
+                .as_deref()
+                .map(|n| format!("  ({n})"))
+                .unwrap_or_default(),
+        ));
+    }
+    if r.actions.len() > SHOWN {
+        out.push_str(&format!(
+            "  ... and {} more (--format json lists them all)\n",
+            r.actions.len() - SHOWN
+        ));
+    }
+    if !r.spared.is_empty() {
+        out.push_str(&format!("Never ended ({}):\n", r.spared.len()));
+        for s in r.spared.iter().take(20) {
+            out.push_str(&format!(
+                "  {:<8} {:<12} {}\n",
+                s.id,
+                s.user.as_deref().unwrap_or("?"),
+                s.reason
+            ));
+        }
+    }
+    if let Some(f) = &r.refill {
+        out.push_str(&format!("Afterwards: {}\n", f.message));
+    }
+    out
+}

@@ -1,0 +1,795 @@
+//! Death spirals staged on a real MariaDB (or MySQL), diagnosed by the spiral binary.
+//!
+//! Runs when SPIRAL_TEST_MYSQL_URL names a root connection (scripts/test.sh sets it when a
+//! local server answers); skipped with a reason otherwise, failed under
+//! SPIRAL_REQUIRE_LIVE=1. Each test uses its own users and database, holds the live lock,
+//! and restores what it changed (max_connections included) in a guard that runs even when
+//! an assertion fails. Staged sessions carry their own lock-wait limits.
+
+// Each #[tokio::test] runs on its own thread with its own runtime, and the live lock must be
+// held for the whole test to keep staged incidents apart: a std mutex held across awaits is
+// exactly what is wanted here.
+#![allow(clippy::await_holding_lock)]
+
+mod support;
+
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::{ConnectOptions, Connection, Executor};
+use support::{
+    args, live_lock, live_url, run, run_async, run_json, severity, spiral_json, verdict,
+    verdict_ids,
+};
+
+/// The max_connections the incident-002 test lowers the server to; a leftover of this value
+/// from a crashed run is put back to MariaDB's default.
+const LOWERED: u64 = 40;
+
+fn admin_url() -> Option<String> {
+    live_url("SPIRAL_TEST_MYSQL_URL", "MariaDB/MySQL")
+}
+
+struct Stage {
+    admin_url: String,
+    name: String,
+    restore_max: Option<u64>,
+}
+
+impl Stage {
+    async fn new(admin_url: &str, name: &str) -> Stage {
+        let mut stage = Stage {
+            admin_url: admin_url.to_string(),
+            name: format!("spiral_t_{name}"),
+            restore_max: None,
+        };
+        stage.cleanup_now().await;
+        let mut admin = stage.admin().await;
+        let n = stage.name.clone();
+        let max: u64 = sqlx::query_scalar("SELECT @@GLOBAL.max_connections")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        if max == LOWERED {
+            admin
+                .execute("SET GLOBAL max_connections = 151")
+                .await
+                .unwrap();
+        }
+        for sql in [
+            format!("CREATE DATABASE {n}"),
+            format!("CREATE USER '{n}'@'%'"),
+            format!("CREATE USER '{n}_plain'@'%'"),
+            format!("GRANT ALL ON {n}.* TO '{n}'@'%'"),
+            format!("GRANT ALL ON {n}.* TO '{n}_plain'@'%'"),
+            format!("CREATE TABLE {n}.t (id int PRIMARY KEY, v int) ENGINE=InnoDB"),
+            format!("INSERT INTO {n}.t VALUES (1,0),(2,0),(3,0),(4,0)"),
+        ] {
+            admin.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+        }
+        stage.restore_max = None;
+        stage
+    }
+
+    fn options(&self) -> MySqlConnectOptions {
+        self.admin_url
+            .parse::<MySqlConnectOptions>()
+            .unwrap()
+            .disable_statement_logging()
+    }
+
+    async fn admin(&self) -> MySqlConnection {
+        MySqlConnection::connect_with(&self.options())
+            .await
+            .unwrap()
+    }
+
+    async fn try_connect(&self, user: &str) -> Result<MySqlConnection, sqlx::Error> {
+        let opts = self.options().username(user).database(&self.name);
+        MySqlConnection::connect_with(&opts).await
+    }
+
+    async fn connect(&self, user: &str) -> MySqlConnection {
+        let mut c = self.try_connect(user).await.unwrap();
+        c.execute("SET SESSION innodb_lock_wait_timeout = 60")
+            .await
+            .unwrap();
+        c
+    }
+
+    fn target(&self) -> String {
+        let o = self.options();
+        format!(
+            "mysql://root@{}:{}/{}",
+            o.get_host(),
+            o.get_port(),
+            self.name
+        )
+    }
+
+    fn target_as(&self, user: &str) -> String {
+        let o = self.options();
+        format!(
+            "mysql://{user}@{}:{}/{}",
+            o.get_host(),
+            o.get_port(),
+            self.name
+        )
+    }
+
+    async fn cleanup_now(&self) {
+        let Ok(mut admin) = MySqlConnection::connect_with(&self.options()).await else {
+            return;
+        };
+        let n = &self.name;
+        let ids: Vec<u64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(ID AS UNSIGNED) FROM information_schema.PROCESSLIST WHERE USER LIKE '{n}%' OR DB = '{n}'"
+        )))
+        .fetch_all(&mut admin)
+        .await
+        .unwrap_or_default();
+        let me: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap_or(0);
+        for id in ids.into_iter().filter(|i| *i != me) {
+            let _ = admin
+                .execute(sqlx::AssertSqlSafe(format!("KILL {id}")))
+                .await;
+        }
+        if let Some(max) = self.restore_max {
+            let _ = admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "SET GLOBAL max_connections = {max}"
+                )))
+                .await;
+        }
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {n}"),
+            format!("DROP USER IF EXISTS '{n}'@'%'"),
+            format!("DROP USER IF EXISTS '{n}_plain'@'%'"),
+        ] {
+            let _ = admin.execute(sqlx::AssertSqlSafe(sql)).await;
+        }
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        let stage = Stage {
+            admin_url: self.admin_url.clone(),
+            name: self.name.clone(),
+            restore_max: self.restore_max,
+        };
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(stage.cleanup_now());
+            std::mem::forget(stage);
+        })
+        .join();
+    }
+}
+
+async fn thread_id(c: &mut MySqlConnection) -> i64 {
+    let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+        .fetch_one(c)
+        .await
+        .unwrap();
+    id as i64
+}
+
+async fn wait_for(admin: &mut MySqlConnection, sql: String, want: i64) {
+    for _ in 0..200 {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_one(&mut *admin)
+            .await
+            .unwrap();
+        if n >= want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("staging did not reach {want}: {sql}");
+}
+
+/// A transaction holding a row lock while its session sleeps, with `waiters` queued.
+async fn stage_lock_chain(stage: &Stage, waiters: usize) -> (i64, Vec<MySqlConnection>) {
+    let mut holder = stage.connect(&stage.name).await;
+    holder.execute("BEGIN").await.unwrap();
+    holder
+        .execute("UPDATE t SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    let holder_id = thread_id(&mut holder).await;
+    for _ in 0..waiters {
+        let mut c = stage.connect(&stage.name).await;
+        tokio::spawn(async move {
+            let _ = c.execute("UPDATE t SET v = v + 10 WHERE id = 1").await;
+            tokio::time::sleep(Duration::from_secs(90)).await;
+            drop(c);
+        });
+    }
+    let mut admin = stage.admin().await;
+    wait_for(
+        &mut admin,
+        format!("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id IN (SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}')", stage.name),
+        waiters as i64,
+    )
+    .await;
+    (holder_id, vec![holder, admin])
+}
+
+#[tokio::test]
+async fn incident_002_shipping_fills_the_server() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let mut stage = Stage::new(&url, "shipping").await;
+    let mut admin = stage.admin().await;
+    let max: u64 = sqlx::query_scalar("SELECT @@GLOBAL.max_connections")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    stage.restore_max = Some(max);
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "SET GLOBAL max_connections = {LOWERED}"
+        )))
+        .await
+        .unwrap();
+    drop(admin);
+    let mut sleepers = Vec::new();
+    for _ in 0..LOWERED + 5 {
+        match stage.try_connect(&stage.name).await {
+            Ok(c) => sleepers.push(c),
+            Err(_) => break, // "Too many connections": the server is full
+        }
+    }
+    assert!(
+        sleepers.len() as u64 >= LOWERED - 5,
+        "only {} connections",
+        sleepers.len()
+    );
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    // An ordinary user gets the one-line explanation of the way in.
+    let (code, _, err) = run_async(args(&[
+        "triage",
+        &stage.target_as(&format!("{}_plain", stage.name)),
+        "--samples",
+        "1",
+    ]))
+    .await;
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("SUPER") && (err.contains("extra_port") || err.contains("admin_port")),
+        "{err}"
+    );
+    // root takes the extra SUPER slot and names the culprit.
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+        "--idle-over",
+        "1s",
+    ]))
+    .await;
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        severity(&r, "connection-exhaustion").as_deref(),
+        Some("critical"),
+        "{:?}",
+        verdict_ids(&r)
+    );
+    let leak = verdict(&r, "idle-connection-leak").expect("leak verdict");
+    assert_eq!(leak["culprits"]["users"], serde_json::json!([stage.name]));
+    let action = leak["actions"][0].as_str().unwrap();
+    assert!(
+        action.contains(&format!("USER = '{}'", stage.name)) && action.contains("KILL"),
+        "{action}"
+    );
+    drop(sleepers);
+}
+
+#[tokio::test]
+async fn sleeping_transaction_blocks_a_queue() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "chain").await;
+    let (holder, _keep) = stage_lock_chain(&stage, 3).await;
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "1",
+        "-T",
+        "blocked_warning_wait=1s",
+        "-T",
+        "idle_in_transaction_over=1s",
+    ]))
+    .await;
+    assert!(code >= 1, "{err}");
+    let chain = verdict(&r, "blocking-chain").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(chain["culprits"]["sessions"], serde_json::json!([holder]));
+    let it = verdict(&r, "idle-in-transaction").expect("idle in transaction");
+    assert_eq!(it["culprits"]["sessions"][0], holder);
+    assert!(
+        it["actions"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("KILL {holder};"))
+    );
+}
+
+#[tokio::test]
+async fn deadlocks_rising_between_samples() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "deadlock").await;
+    let target = stage.target();
+    let run = tokio::task::spawn_blocking(move || {
+        run_json(&["triage", &target, "--samples", "2", "--interval", "4s"])
+    });
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    // A real deadlock: InnoDB picks a victim at once and counts it.
+    let mut a = stage.connect(&stage.name).await;
+    let mut b = stage.connect(&stage.name).await;
+    a.execute("BEGIN").await.unwrap();
+    b.execute("BEGIN").await.unwrap();
+    a.execute("UPDATE t SET v = 1 WHERE id = 1").await.unwrap();
+    b.execute("UPDATE t SET v = 1 WHERE id = 2").await.unwrap();
+    let first = tokio::spawn(async move {
+        let r = a.execute("UPDATE t SET v = 2 WHERE id = 2").await;
+        let _ = a.execute("ROLLBACK").await;
+        r.is_err()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = b.execute("UPDATE t SET v = 2 WHERE id = 1").await.is_err();
+    let _ = b.execute("ROLLBACK").await;
+    let first = first.await.unwrap();
+    assert!(
+        first || second,
+        "one of the two must have been the deadlock victim"
+    );
+    let (_, r, err) = run.await.unwrap();
+    let v =
+        verdict(&r, "deadlocks-rising").unwrap_or_else(|| panic!("{err} {:?}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning");
+    assert!(
+        v["summary"].as_str().unwrap().contains("1 deadlock"),
+        "{}",
+        v["summary"]
+    );
+}
+
+#[tokio::test]
+async fn sleeps_outliving_the_client_timeout() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "slow").await;
+    for _ in 0..4 {
+        let mut c = stage.connect(&stage.name).await;
+        tokio::spawn(async move {
+            let _ = c.execute("SELECT SLEEP(25)").await;
+            drop(c);
+        });
+    }
+    let mut admin = stage.admin().await;
+    wait_for(&mut admin, format!("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(25)' AND DB = '{}'", stage.name), 4).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "1",
+        "--client-timeout",
+        "2s",
+    ]))
+    .await;
+    assert!(code >= 1, "{err}");
+    let v =
+        verdict(&r, "client-timeout-exceeded").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning");
+    assert_eq!(v["culprits"]["users"], serde_json::json!([stage.name]));
+}
+
+#[tokio::test]
+async fn default_timeouts_are_missing_guardrails() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "guard").await;
+    let mut admin = stage.admin().await;
+    let (wait, limit): (u64, f64) =
+        sqlx::query_as("SELECT @@GLOBAL.wait_timeout, CAST(@@GLOBAL.max_statement_time AS DOUBLE)")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap_or((0, 1.0));
+    if wait < 3600 || limit != 0.0 {
+        eprintln!(
+            "server has non-default timeouts (wait_timeout {wait}, max_statement_time {limit}); skipping"
+        );
+        return;
+    }
+    let (_, r, _) = spiral_json(args(&["triage", &stage.target(), "--samples", "1"])).await;
+    let v = verdict(&r, "missing-guardrails").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("wait_timeout") && summary.contains("8h"),
+        "{summary}"
+    );
+    assert!(summary.contains("max_statement_time"), "{summary}");
+}
+
+#[tokio::test]
+async fn healthy_busy_mysqlslap_raises_nothing() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "slap").await;
+    let o = stage.options();
+    let schema = format!("{}_load", stage.name);
+    let mut load = std::process::Command::new("mysqlslap")
+        .args([
+            "-h",
+            o.get_host(),
+            "-P",
+            &o.get_port().to_string(),
+            "-u",
+            "root",
+            "--protocol=tcp",
+        ])
+        .args([
+            "--concurrency=8",
+            "--iterations=40",
+            "--number-of-queries=2000",
+            "--auto-generate-sql",
+            "--auto-generate-sql-load-type=mixed",
+        ])
+        .arg(format!("--create-schema={schema}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mysqlslap runs (it ships with the MariaDB client)");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "3",
+        "--interval",
+        "2s",
+    ]))
+    .await;
+    let _ = load.kill();
+    let _ = load.wait();
+    let mut admin = stage.admin().await;
+    let _ = admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {schema}"
+        )))
+        .await;
+    assert_eq!(code, 0, "{err} {}", r["verdicts"]);
+    for v in r["verdicts"].as_array().unwrap() {
+        assert!(v["severity"] == "info", "{v}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_query_text_is_sampled_and_shown_safely() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "hostile").await;
+    let o = stage.options();
+    // Raw bytes that are not UTF-8, and terminal escapes, in a running statement's text.
+    let mut sql: Vec<u8> = b"SELECT SLEEP(20) /* \xc3\x28\xff ".to_vec();
+    sql.extend_from_slice(b"\x1b[31mred\x1b[0m \x1b]0;owned\x07 */;\n");
+    let mut client = std::process::Command::new("mariadb")
+        .args([
+            "-h",
+            o.get_host(),
+            "-P",
+            &o.get_port().to_string(),
+            "-u",
+            "root",
+            "--protocol=tcp",
+            "--binary-mode",
+            "--comments",
+            &stage.name,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the mariadb client runs");
+    {
+        use std::io::Write;
+        let mut stdin = client.stdin.take().unwrap();
+        stdin.write_all(&sql).unwrap();
+    }
+    let mut admin = stage.admin().await;
+    wait_for(
+        &mut admin,
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(20)%'"
+            .to_string(),
+        1,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // older than --client-timeout 1s
+    for format in ["table", "json", "markdown", "slack"] {
+        let (code, out, err) = run_async(args(&[
+            "connections",
+            &stage.target(),
+            "--samples",
+            "1",
+            "--format",
+            format,
+        ]))
+        .await;
+        assert_ne!(code, 3, "{err}");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{7}'),
+            "{format}: {out}"
+        );
+    }
+    let (_, out, _) = run_async(args(&[
+        "blocking",
+        &stage.target(),
+        "--samples",
+        "1",
+        "--format",
+        "json",
+        "-T",
+        "blocked_warning_wait=0s",
+    ]))
+    .await;
+    assert!(!out.contains("owned"), "{out}");
+    let (code, r, _) = spiral_json(args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "1",
+        "--client-timeout",
+        "1s",
+        "-T",
+        "client_timeout_min_requests=1",
+    ]))
+    .await;
+    assert!(code <= 2);
+    let v =
+        verdict(&r, "client-timeout-exceeded").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    let text = v.to_string();
+    assert!(
+        text.contains("red") && !text.contains("\\u001b") && !text.contains("owned"),
+        "{text}"
+    );
+    let _ = client.kill();
+    let _ = client.wait();
+}
+
+#[tokio::test]
+async fn capture_then_replay_gives_the_same_verdicts() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "capture").await;
+    let (_holder, _keep) = stage_lock_chain(&stage, 2).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir
+        .path()
+        .join("staged.jsonl")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let t = [
+        "-T",
+        "blocked_warning_wait=1s",
+        "-T",
+        "idle_in_transaction_over=1s",
+    ];
+    let mut cap = args(&[
+        "capture",
+        &stage.target(),
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+        "-o",
+        &file,
+    ]);
+    cap.extend(args(&t));
+    let (code, _, err) = run_async(cap).await;
+    assert_eq!(code, 0, "{err}");
+    let mut live = args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+    ]);
+    live.extend(args(&t));
+    let (live_code, live_r, _) = spiral_json(live).await;
+    let mut replay = args(&["triage", "--replay", &file]);
+    replay.extend(args(&t));
+    let (replay_code, replay_r, _) = spiral_json(replay).await;
+    assert_eq!(verdict_ids(&live_r), verdict_ids(&replay_r));
+    assert_eq!(live_code, replay_code);
+    assert!(verdict_ids(&replay_r).contains(&"blocking-chain".to_string()));
+}
+
+#[tokio::test]
+async fn without_process_privilege_checks_are_unknown() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "blind").await;
+    let _others = stage.connect(&stage.name).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target_as(&format!("{}_plain", stage.name)),
+        "--samples",
+        "1",
+    ]))
+    .await;
+    assert_eq!(code, 3, "{err} {:?}", verdict_ids(&r));
+    assert_eq!(r["checks"]["idle-connection-leak"], "unknown");
+    assert!(
+        r["notes"].to_string().contains("GRANT PROCESS"),
+        "{}",
+        r["notes"]
+    );
+}
+
+#[tokio::test]
+async fn kill_ends_exactly_the_idle_shipping_sessions() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "kill").await;
+    let shipping = stage.name.clone();
+    let mut victims = Vec::new();
+    for _ in 0..40 {
+        victims.push(stage.connect(&shipping).await);
+    }
+    let plain = format!("{}_plain", stage.name);
+    let mut bystanders = Vec::new();
+    for _ in 0..5 {
+        bystanders.push(stage.connect(&plain).await);
+    }
+    let mut busy = stage.connect(&plain).await;
+    tokio::spawn(async move {
+        let _ = busy.execute("SELECT SLEEP(20)").await;
+    });
+    let _root_idle = stage.admin().await;
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let target = stage.target();
+    let count = |user: String| {
+        let url = url.clone();
+        async move {
+            let mut admin =
+                MySqlConnection::connect_with(&url.parse::<MySqlConnectOptions>().unwrap())
+                    .await
+                    .unwrap();
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?",
+            )
+            .bind(user)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+            n
+        }
+    };
+    let (code, plan, err) = spiral_json(args(&[
+        "kill",
+        &target,
+        "--user",
+        &shipping,
+        "--idle-over",
+        "2s",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(plan["actions"].as_array().unwrap().len(), 40);
+    assert!(
+        plan["actions"][0]["statement"]
+            .as_str()
+            .unwrap()
+            .starts_with("KILL CONNECTION ")
+    );
+    assert_eq!(count(shipping.clone()).await, 40);
+    // The exclusions hold even when the filters match everything: spiral's own session
+    // (its sample query matches any regex) and the idle root session are never victims.
+    let (_, plan, _) = spiral_json(args(&["kill", &target, "--match-sql", ".*"])).await;
+    assert!(
+        plan["spared"].to_string().contains("spiral's own session"),
+        "{}",
+        plan["spared"]
+    );
+    let (_, plan, _) = spiral_json(args(&[
+        "kill",
+        &target,
+        "--state",
+        "idle",
+        "--ignore-user",
+        &shipping,
+    ]))
+    .await;
+    assert!(
+        plan["spared"].to_string().contains("an admin session"),
+        "{}",
+        plan["spared"]
+    );
+    assert!(
+        plan["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["user"] == plain.as_str()),
+        "{}",
+        plan["actions"]
+    );
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &target,
+        "--user",
+        &shipping,
+        "--idle-over",
+        "2s",
+        "--execute",
+        "--yes",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        r["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["outcome"] == "killed")
+            .count(),
+        40
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(count(shipping).await, 0);
+    assert_eq!(
+        count(plain).await,
+        6,
+        "bystanders and the busy query survive"
+    );
+    drop(victims);
+}
+
+#[tokio::test]
+async fn connection_errors_are_one_line() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "auth").await;
+    let mut admin = stage.admin().await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "ALTER USER '{}'@'%' IDENTIFIED BY 'right'",
+            stage.name
+        )))
+        .await
+        .unwrap();
+    let o = stage.options();
+    let wrong = format!(
+        "mysql://{}:hunter2@{}:{}/{}",
+        stage.name,
+        o.get_host(),
+        o.get_port(),
+        stage.name
+    );
+    let (code, _, err) = run_async(args(&["triage", &wrong, "--samples", "1"])).await;
+    assert_eq!(code, 3);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.to_lowercase().contains("access denied") || err.contains("password"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+}
