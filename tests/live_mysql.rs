@@ -18,8 +18,7 @@ use std::time::Duration;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use sqlx::{ConnectOptions, Connection, Executor};
 use support::{
-    args, live_lock, live_url, run, run_async, run_json, severity, spiral_json, verdict,
-    verdict_ids,
+    args, live_lock, live_url, run_async, run_json, severity, spiral_json, verdict, verdict_ids,
 };
 
 /// The max_connections the incident-002 test lowers the server to; a leftover of this value

@@ -1209,7 +1209,11 @@ fn live_sql_server_when_configured() {
         .ok()
         .filter(|u| !u.trim().is_empty())
     else {
-        eprintln!("SKIPPED: live SQL Server test: set SPIRAL_TEST_MSSQL_URL to run it");
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: live SQL Server test: set SPIRAL_TEST_MSSQL_URL to run it"
+        );
         return;
     };
     let (code, report, stderr) = run_json(&["triage", &url, "--samples", "2", "--interval", "1s"]);

@@ -87,7 +87,12 @@ pub fn live_url(var: &str, what: &str) -> Option<String> {
                     "SPIRAL_REQUIRE_LIVE=1 but {var} is not set: the live {what} tests cannot run"
                 );
             }
-            eprintln!("SKIPPED: live {what} test: set {var} to run it (e.g. by running .ci/run)");
+            // Straight to stderr, past libtest's capture, so `cargo test` shows why.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: live {what} test: set {var} to run it (scripts/test.sh does when a local server answers)"
+            );
             None
         }
     }
