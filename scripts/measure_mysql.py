@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Measures spiral against a live MariaDB/MySQL (issue figures; nothing here is a test).
 
   * server time per sample with 1,000 sleeping connections open, spiral side by side with
@@ -69,8 +69,30 @@ def main():
               f"{float(t) * 1000 / samples:.2f} ms of server time per sample, {int(sent) // samples} rows sent per sample")
         n2, t2, sent2 = rows.get("pt_probe", (0, 0.0, 0))
         polls = max(1, round(pt_secs / 0.5))
-        print(f"  pt-kill --print --interval 0.5: {n2} statements over {pt_secs:.1f} s (~{polls} polls), "
-              f"{float(t2) * 1000 / polls:.2f} ms of server time per poll, {int(sent2) // polls} rows sent per poll")
+        print(f"  pt-kill --print --interval 0.5 ran {pt_secs:.1f} s (~{polls} polls); its SHOW FULL PROCESSLIST"
+              f" does not reach the slow log ({n2} other statements, {float(t2) * 1000:.2f} ms in all)")
+        # SHOW statements do not reach the slow log, so time both side by side from a client
+        # too: spiral's own sample statement (as logged above) and pt-kill's SHOW FULL
+        # PROCESSLIST, each 20 times over one connection.
+        cur.execute("""SELECT CONVERT(sql_text USING utf8mb4) FROM mysql.slow_log
+                       WHERE user_host LIKE 'spiral_probe%%' GROUP BY sql_text HAVING COUNT(*) >= %s
+                       ORDER BY LENGTH(sql_text) DESC LIMIT 1""", (samples,))
+        row = cur.fetchone()
+        probe = pymysql.connect(host=HOST, port=PORT, user="spiral_probe")
+        pc = probe.cursor()
+        for label, sql in [("spiral sample statement", row[0] if row else None),
+                           ("pt-kill SHOW FULL PROCESSLIST", "SHOW FULL PROCESSLIST")]:
+            if not sql:
+                continue
+            times = []
+            for _ in range(20):
+                t0 = time.monotonic()
+                pc.execute(sql)
+                pc.fetchall()
+                times.append(time.monotonic() - t0)
+            times.sort()
+            print(f"  {label}: {times[len(times) // 2] * 1000:.2f} ms round trip (median of 20, rows: {pc.rowcount})")
+        probe.close()
         start = time.monotonic()
         p = subprocess.Popen([SPIRAL, "triage", f"mysql://root@{HOST}:{PORT}/", "--samples", "2", "--interval", "3s"],
                              stdout=subprocess.PIPE, text=True)

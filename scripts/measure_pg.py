@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Measures spiral against a live PostgreSQL (issue figures; nothing here is a test).
 
   * server time per sample with 1,000 idle connections open, spiral's sample query side by
@@ -49,7 +49,7 @@ def restart():
 def explain_ms(cur, sql, runs=20):
     times = []
     for _ in range(runs):
-        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        cur.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + sql)
         plan = cur.fetchone()[0][0]
         times.append(plan["Execution Time"] + plan.get("Planning Time", 0.0))
     return statistics.median(times)

@@ -212,7 +212,7 @@ pub async fn run(
     confirm(victims.len(), &label, a.yes)?;
     let mut log = open_log(a.log.as_deref())?;
     let gap = Duration::from_secs_f64(1.0 / rate);
-    let mut fresh: Option<(Instant, Snapshot)> = None;
+    let mut fresh: Option<(Instant, crate::kill::Fresh)> = None;
     let mut next_slot = Instant::now();
     for victim in victims {
         // The rate limit: one statement per slot over the single connection.
@@ -228,7 +228,7 @@ pub async fn run(
         {
             let mut snap = sampler.sample().await?;
             snap.sanitize();
-            fresh = Some((Instant::now(), snap));
+            fresh = Some((Instant::now(), crate::kill::Fresh::new(snap)));
         }
         let current = fresh.as_ref().map(|(_, s)| s).context("no fresh sample")?;
         let action = match recheck(&victim, current, &f) {
