@@ -185,3 +185,36 @@ fn watch_in_a_terminal_redraws_switches_panels_and_quits() {
     tmux(&["kill-session", "-t", &session]);
     panic!("watch did not quit on q");
 }
+
+#[test]
+fn watch_says_when_the_server_stops_answering_and_keeps_trying() {
+    // Nothing listens on port 1: every poll fails; watch must say so and retry, not exit.
+    let mut child = support::spiral()
+        .args([
+            "watch",
+            "postgres://app@127.0.0.1:1/db",
+            "--interval",
+            "1s",
+            "--connect-timeout",
+            "1s",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3_500));
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(still_running, "watch exited: {text}");
+    let blind: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("!! SERVER NOT ANSWERING for"))
+        .collect();
+    assert!(blind.len() >= 2, "{text}");
+    assert!(
+        blind[0].contains("retrying in 1s") && blind[1].contains("retrying in 2s"),
+        "backoff doubles: {blind:?}"
+    );
+}

@@ -903,6 +903,33 @@ fn round_trips_and_bytes_per_sample() {
         assert_eq!(round_trips, 1, "{name}: one batch per sample");
         assert_eq!((two.rpcs, two.attentions), (0, 0));
         assert_eq!(two.logins, 1, "{name}: one connection for the whole run");
+        // Time to the first verdict, for the report (printed, never asserted): the table
+        // format prints its first look after the first sample.
+        let server = serve(make());
+        let start = Instant::now();
+        let mut child = spiral()
+            .args([
+                "triage",
+                &target(&server),
+                "--encrypt",
+                "off",
+                "--samples",
+                "2",
+                "--interval",
+                "2s",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        if let Some(out) = child.stdout.take() {
+            use std::io::BufRead;
+            let _ = std::io::BufReader::new(out).read_line(&mut first);
+        }
+        let elapsed = start.elapsed();
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!("{name}: first verdict after {elapsed:?} ({})", first.trim());
     }
 }
 
