@@ -11,6 +11,11 @@ pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// A word for a POSIX shell, single-quoted.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// The statement that ends one session.
 pub fn terminate(snapshot: &Snapshot, id: i64) -> String {
     match snapshot.engine {
@@ -47,10 +52,15 @@ pub fn kill_idle_sessions(
             } else {
                 "CONCAT('KILL ',ID,';')"
             };
-            // MySQL has no set-based kill: generate the statements and feed them back in.
+            // MySQL has no set-based kill. Offer spiral's own kill (re-checked, logged) and,
+            // for the mysql client, the query that writes the statements to run. The user
+            // name is shell-quoted for the first and SQL-quoted for the second; no shell
+            // pipeline, so nothing in a user name can run as a command.
             format!(
-                "mysql -N -e \"SELECT {call} FROM information_schema.PROCESSLIST WHERE USER = {} \
-                 AND COMMAND = 'Sleep' AND TIME >= {idle_secs}\" | mysql",
+                "spiral kill \"$SPIRAL_URL\" --user {} --idle-over {idle_secs}s --execute (a dry run without --execute); \
+                 or run the statements printed by: SELECT {call} FROM information_schema.PROCESSLIST \
+                 WHERE USER = {} AND COMMAND = 'Sleep' AND TIME >= {idle_secs};",
+                shell_quote(user),
                 literal(user)
             )
         }

@@ -37,7 +37,7 @@ pub fn main_entry() -> ExitCode {
             .unwrap_or_default();
         eprintln!(
             "spiral: internal error{place}: {} (please report it)",
-            one_line(&crate::sanitize::redact_secrets(&msg))
+            crate::sanitize::for_terminal(&msg)
         );
     }));
     let code = match std::panic::catch_unwind(|| {
@@ -50,7 +50,7 @@ pub fn main_entry() -> ExitCode {
             Err(e) => {
                 eprintln!(
                     "spiral: {}",
-                    one_line(&crate::sanitize::redact_secrets(&format!("{e:#}")))
+                    crate::sanitize::for_terminal(&format!("{e:#}"))
                 );
                 UNKNOWN
             }
@@ -91,7 +91,7 @@ fn usage_error(e: clap::Error) -> u8 {
             };
             eprintln!(
                 "spiral: {} (see `spiral --help`)",
-                crate::sanitize::redact_secrets(&hint)
+                crate::sanitize::for_terminal(&hint)
             );
             UNKNOWN
         }
@@ -162,13 +162,14 @@ async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
         }
     })
     .await;
-    let notes = if settings.quiet {
+    let mut notes = if settings.quiet {
         Vec::new()
     } else {
         source.notes()
     };
     source.close().await;
-    let window = window?;
+    let (window, failed) = window?;
+    notes.extend(failed);
     let assessment = evaluate(&window, &settings.thresholds);
     let code = exit_code(&assessment) as u8;
     let report = TriageReport::build(&label, &window, assessment, notes);
@@ -186,14 +187,15 @@ async fn view(settings: &Settings, a: &SamplingArgs, which: View) -> anyhow::Res
     let spec = Sampling::from_args(a, &settings.connect)?;
     let mut source = Source::open(&spec, &settings.connect).await?;
     let window = collect(&mut source, settings.progress, |_| {}).await;
-    let notes = if settings.quiet {
+    let mut notes = if settings.quiet {
         Vec::new()
     } else {
         source.notes()
     };
     let label = source.label.clone();
     source.close().await;
-    let window = window?;
+    let (window, failed) = window?;
+    notes.extend(failed);
     let assessment = evaluate(&window, &settings.thresholds);
     let report = crate::views::build(
         which,
@@ -209,9 +211,12 @@ async fn view(settings: &Settings, a: &SamplingArgs, which: View) -> anyhow::Res
 
 async fn capture(settings: &Settings, a: &CaptureArgs) -> anyhow::Result<u8> {
     let spec = Sampling::build(&a.source, a.samples, &a.interval, &settings.connect)?;
+    // The output file first: an unwritable path must not cost the server a connection.
+    let file = std::fs::File::create(&a.output)
+        .with_context(|| format!("cannot create capture {}", a.output.display()))?;
     let mut source = Source::open(&spec, &settings.connect).await?;
     let header = Header::new(source.engine, &source.label, chrono::Utc::now());
-    let mut writer = CaptureWriter::create(&a.output, &header)?;
+    let mut writer = CaptureWriter::new(Box::new(file), &header)?;
     let mut written = 0u32;
     let result: anyhow::Result<()> = async {
         while let Some(snap) = source.next().await? {
@@ -265,7 +270,7 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
             let mut source = Source::open(&spec, &settings.connect).await?;
             let window = collect(&mut source, false, |_| {}).await;
             source.close().await;
-            let window = window?;
+            let (window, _) = window?;
             let assessment = evaluate(&window, &settings.thresholds);
             Ok::<_, anyhow::Error>(crate::check::line(
                 &window,
@@ -287,9 +292,7 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
         })
     })();
     let line = outcome.unwrap_or_else(|e| {
-        crate::check::unknown(&one_line(&crate::sanitize::redact_secrets(&format!(
-            "{e:#}"
-        ))))
+        crate::check::unknown(&crate::sanitize::for_terminal(&format!("{e:#}")))
     });
     print(&line.text)?;
     Ok(line.exit_code)
@@ -318,10 +321,11 @@ async fn kill(
         _ => crate::kill_exec::render_table(&report),
     };
     print(&text)?;
-    let failed = report
-        .actions
-        .iter()
-        .any(|x| x.outcome == crate::kill::Outcome::Failed);
+    let failed = report.stopped.is_some()
+        || report
+            .actions
+            .iter()
+            .any(|x| x.outcome == crate::kill::Outcome::Failed);
     Ok(u8::from(failed))
 }
 
@@ -354,15 +358,22 @@ async fn stalk(settings: &Settings, a: &StalkArgs) -> anyhow::Result<u8> {
         .map(|c| Condition::parse(c).map_err(|e| anyhow::anyhow!("--when: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let poll_every = dur("--interval", &a.interval)?;
-    if poll_every < std::time::Duration::from_millis(500) {
-        anyhow::bail!("--interval must be at least 500ms");
+    let capture_every = dur("--capture-interval", &a.capture_interval)?;
+    // Polling a struggling server faster than twice a second adds to its load.
+    for (flag, d) in [
+        ("--interval", poll_every),
+        ("--capture-interval", capture_every),
+    ] {
+        if d < std::time::Duration::from_millis(500) {
+            anyhow::bail!("{flag} must be at least 500ms");
+        }
     }
     let plan = StalkPlan {
         conditions,
         cycles: a.cycles.max(1),
         poll_every,
         samples: a.samples.max(1),
-        capture_every: dur("--capture-interval", &a.capture_interval)?,
+        capture_every,
         cooldown: dur("--cooldown", &a.cooldown)?,
         max_captures: a.max_captures,
         min_free: parse_bytes(&a.min_free).map_err(|e| anyhow::anyhow!("--min-free: {e}"))?,

@@ -225,7 +225,14 @@ fn parse_header(path: &Path, line: &[u8]) -> Result<Header, CaptureError> {
             found: version as u32,
         });
     }
-    serde_json::from_value(value).map_err(|e| bad(e.to_string()))
+    let mut header: Header = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+    // A capture is a file from outside (attached to a ticket): its header is printed too.
+    crate::sanitize::clean_in_place(&mut header.target);
+    crate::sanitize::clean_in_place(&mut header.spiral_version);
+    for n in header.note.iter_mut() {
+        crate::sanitize::clean_in_place(n);
+    }
+    Ok(header)
 }
 
 /// Appends snapshots to a capture file, one flushed line each.

@@ -100,7 +100,7 @@ pub enum Encrypt {
 }
 
 /// Where snapshots come from: a live server or a capture file.
-#[derive(Debug, Args, Clone)]
+#[derive(Args, Clone)]
 pub struct SourceArgs {
     /// The server to sample (see below for the accepted forms).
     #[arg(value_name = "TARGET")]
@@ -109,6 +109,16 @@ pub struct SourceArgs {
     /// Read snapshots from a capture file instead of a live server.
     #[arg(long, value_name = "FILE.jsonl", conflicts_with = "target")]
     pub replay: Option<PathBuf>,
+}
+
+/// The raw target may hold a password: Debug never shows it.
+impl std::fmt::Debug for SourceArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceArgs")
+            .field("target", &self.target.as_ref().map(|_| "<redacted>"))
+            .field("replay", &self.replay)
+            .finish()
+    }
 }
 
 #[derive(Debug, Args, Clone)]

@@ -157,6 +157,11 @@ fn env_nonempty(name: &str) -> Option<String> {
 }
 
 fn read_password_stdin() -> anyhow::Result<Secret> {
+    if std::io::stdin().is_terminal() {
+        bail!(
+            "--password-stdin reads a pipe (e.g. `vault read ... | spiral --password-stdin ...`); typed on a terminal the password would show: use PGPASSWORD, MYSQL_PWD or SQLCMDPASSWORD instead"
+        );
+    }
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)

@@ -223,7 +223,8 @@ pub struct Victim {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connected_at: Option<DateTime<Utc>>,
     pub why: Vec<String>,
-    /// The exact statement spiral sends (or would send).
+    /// The statement that ends the session. spiral sends it wrapped in an identity check
+    /// (see `spiral queries` postgres/terminate, mssql/kill); MySQL ids are never reused.
     pub statement: String,
 }
 

@@ -44,6 +44,9 @@ pub struct KillReport {
     pub spared: Vec<Spared>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refill: Option<Refill>,
+    /// Why the run stopped before the end of the plan; what was done until then is above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     pub seconds: f64,
 }
 
@@ -98,8 +101,8 @@ fn parse_rate(text: &str) -> anyhow::Result<f64> {
         .trim_end_matches("/s")
         .parse()
         .map_err(|_| anyhow::anyhow!("--rate: '{text}' is not a rate (e.g. 50/s)"))?;
-    if !(n > 0.0 && n.is_finite()) {
-        bail!("--rate must be more than 0");
+    if !(0.1..=100_000.0).contains(&n) {
+        bail!("--rate must be between 0.1/s and 100000/s");
     }
     Ok(n)
 }
@@ -189,6 +192,7 @@ pub async fn run(
         actions: Vec::new(),
         spared,
         refill: None,
+        stopped: None,
         seconds: 0.0,
     };
     let Some(sampler) = sampler
@@ -226,9 +230,21 @@ pub async fn run(
             .as_ref()
             .is_none_or(|(t, _)| t.elapsed() > Duration::from_millis(500))
         {
-            let mut snap = sampler.sample().await?;
-            snap.sanitize();
-            fresh = Some((Instant::now(), crate::kill::Fresh::new(snap)));
+            match sampler.sample().await {
+                Ok(mut snap) => {
+                    snap.sanitize();
+                    fresh = Some((Instant::now(), crate::kill::Fresh::new(snap)));
+                }
+                // Without a fresh sample no victim can be re-checked: stop, and still report
+                // what was already done.
+                Err(e) => {
+                    report.stopped = Some(format!(
+                        "the re-check sample failed, so no further session was ended: {}",
+                        crate::sanitize::for_terminal(&format!("{e:#}"))
+                    ));
+                    break;
+                }
+            }
         }
         let current = fresh.as_ref().map(|(_, s)| s).context("no fresh sample")?;
         let action = match recheck(&victim, current, &f) {
@@ -264,12 +280,16 @@ pub async fn run(
                 Err(e) => Action {
                     victim,
                     outcome: Outcome::Failed,
-                    note: Some(crate::sanitize::redact_secrets(&format!("{e:#}"))),
+                    note: Some(crate::sanitize::for_terminal(&format!("{e:#}"))),
                 },
             },
         };
-        log_line(&mut log, &label, &action)?;
+        let logged = log_line(&mut log, &label, &action);
         report.actions.push(action);
+        if let Err(e) = logged {
+            report.stopped = Some(format!("{e:#}: stopped so that every kill stays on record"));
+            break;
+        }
     }
     report.seconds = started.elapsed().as_secs_f64();
     // Did the clients come straight back? Look again after a short pause.
@@ -388,6 +408,9 @@ pub fn render_table(r: &KillReport) -> String {
     }
     if let Some(f) = &r.refill {
         out.push_str(&format!("Afterwards: {}\n", f.message));
+    }
+    if let Some(why) = &r.stopped {
+        out.push_str(&format!("STOPPED EARLY: {why}\n"));
     }
     out
 }

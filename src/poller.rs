@@ -22,6 +22,8 @@ pub enum Poll {
     },
     /// The replay file is exhausted.
     End,
+    /// The replay file cannot be read: the command must stop with this error.
+    Failed(String),
 }
 
 enum Origin {
@@ -76,7 +78,8 @@ impl Poller {
         match &mut self.origin {
             Origin::Replay(reader) => match reader.next_snapshot() {
                 Ok(Some(s)) => Poll::Snapshot(Box::new(s)),
-                _ => Poll::End,
+                Ok(None) => Poll::End,
+                Err(e) => Poll::Failed(e.to_string()),
             },
             Origin::Live {
                 target,
@@ -111,7 +114,7 @@ impl Poller {
                         self.attempt += 1;
                         Poll::Blind {
                             since,
-                            error: crate::sanitize::redact_secrets(&format!("{e:#}")),
+                            error: crate::sanitize::for_terminal(&format!("{e:#}")),
                             retry_in,
                         }
                     }

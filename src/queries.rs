@@ -13,6 +13,31 @@ pub struct Query {
 pub const QUERIES: &[Query] = &[
     Query {
         engine: Engine::Postgres,
+        name: "version",
+        sql: include_str!("../queries/postgres/version.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "read_only",
+        sql: include_str!("../queries/mysql/read_only.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "probe_process",
+        sql: include_str!("../queries/mysql/probe_process.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "probe_ps_processlist",
+        sql: include_str!("../queries/mysql/probe_ps_processlist.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "probe_ps_lock_waits",
+        sql: include_str!("../queries/mysql/probe_ps_lock_waits.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
         name: "sample",
         sql: include_str!("../queries/postgres/sample.sql"),
     },

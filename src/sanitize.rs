@@ -117,16 +117,26 @@ mod tests {
     }
 }
 
+/// Error text for a terminal or a monitor: secrets hidden, control characters stripped,
+/// one line. Server error messages reach the user through here, and a hostile server (or a
+/// proxy) must not be able to write escape sequences into the engineer's terminal.
+pub fn for_terminal(text: &str) -> String {
+    clean(&redact_secrets(text))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Hides passwords in free text (error messages that echo an argument): `scheme://user:pw@`
 /// becomes `scheme://user:***@`, and `Password=...`/`pwd=...` pairs lose their value.
 pub fn redact_secrets(text: &str) -> String {
     use std::sync::OnceLock;
     static URL: OnceLock<Option<regex::Regex>> = OnceLock::new();
     static PAIR: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    let url = URL.get_or_init(|| regex::Regex::new(r"(://[^:/@\s]*:)[^@\s]*@").ok());
+    // The password runs to the LAST '@' before the path: an unencoded '@' in it is common.
+    let url = URL.get_or_init(|| regex::Regex::new(r"(://[^:/@\s]*:)[^/\s]*@").ok());
     let pair = PAIR.get_or_init(|| {
-        regex::Regex::new(r#"(?i)\b(password|pwd|pass)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^;&\s'"]*)"#)
-            .ok()
+        regex::Regex::new(r#"(?i)\b(password|pwd|pass)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^;&'"]*)"#).ok()
     });
     let mut out = text.to_string();
     if let Some(re) = url {
@@ -144,6 +154,14 @@ mod redact_tests {
 
     #[test]
     fn passwords_are_hidden() {
+        assert_eq!(
+            redact_secrets("'postgres://u:p@ss@h/db'"),
+            "'postgres://u:***@h/db'"
+        );
+        assert_eq!(
+            redact_secrets("Server=h;Password=a b;X=1"),
+            "Server=h;Password=***;X=1"
+        );
         assert_eq!(
             redact_secrets("unrecognized subcommand 'postgres://app:hunter2@db/x'"),
             "unrecognized subcommand 'postgres://app:***@db/x'"

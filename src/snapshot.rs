@@ -318,6 +318,9 @@ impl Snapshot {
     pub fn sanitize(&mut self) {
         use crate::sanitize::clean_in_place as c;
         c(&mut self.server.version);
+        for text in self.server.flavor.iter_mut() {
+            c(text);
+        }
         for s in &mut self.sessions {
             s.sanitize();
         }
@@ -326,9 +329,15 @@ impl Snapshot {
         }
         for d in &mut self.databases {
             c(&mut d.name);
+            for q in d.query_store.iter_mut() {
+                c(q);
+            }
         }
         for g in &mut self.gaps {
             c(&mut g.reason);
+            for r in g.remedy.iter_mut() {
+                c(r);
+            }
         }
     }
 }

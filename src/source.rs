@@ -122,11 +122,12 @@ impl Source {
 /// Collects the whole window: every sample of a live source (waiting between them, with a
 /// progress line on a terminal, stopping early on Ctrl-C), or every snapshot of a capture.
 /// `on_first` sees the window after the first sample: triage prints its first look there.
+/// Returns the window and notes on samples that failed after the first.
 pub async fn collect(
     source: &mut Source,
     progress: bool,
     mut on_first: impl FnMut(&Window),
-) -> anyhow::Result<Window> {
+) -> anyhow::Result<(Window, Vec<String>)> {
     let first = source
         .next()
         .await?
@@ -141,12 +142,23 @@ pub async fn collect(
         if !wait.is_zero() && !pause(wait, progress, source.remaining()).await {
             break; // Ctrl-C: assess what we have.
         }
-        match source.next().await? {
-            Some(s) => window.push(s),
-            None => break,
+        match source.next().await {
+            Ok(Some(s)) => window.push(s),
+            Ok(None) => break,
+            // A dying server may fail a later sample: assess what was gathered rather than
+            // throw away the samples (and the first look) already taken.
+            Err(e) if source.is_live() => {
+                let note = format!(
+                    "sample {} failed, so the window ends early: {}",
+                    window.samples() + 1,
+                    crate::sanitize::for_terminal(&format!("{e:#}"))
+                );
+                return Ok((window, vec![note]));
+            }
+            Err(e) => return Err(e),
         }
     }
-    Ok(window)
+    Ok((window, Vec::new()))
 }
 
 /// Sleeps for `wait`; false when interrupted by Ctrl-C.

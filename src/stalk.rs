@@ -253,7 +253,13 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", plan.dir.display()))?;
     let started = std::time::Instant::now();
     let live = poller.is_live();
-    let pace = |d: Duration| if live { d } else { Duration::ZERO };
+    // Every sleep is cut to what is left of --for, and replays do not sleep at all.
+    let left = || {
+        plan.stop_after
+            .map(|d| d.saturating_sub(started.elapsed()))
+            .unwrap_or(Duration::MAX)
+    };
+    let pace = |d: Duration| if live { d.min(left()) } else { Duration::ZERO };
     let mut trigger = Trigger::default();
     let mut previous: Option<crate::snapshot::Snapshot> = None;
     let mut captures = Vec::new();
@@ -270,6 +276,7 @@ pub async fn run(
         }
         let snap = match poller.poll().await {
             Poll::End => break,
+            Poll::Failed(e) => anyhow::bail!("{e}"),
             Poll::Blind {
                 since,
                 error,
@@ -330,7 +337,7 @@ pub async fn run(
                 writer.write(&snap)?;
                 let mut written = 1;
                 while written < plan.samples {
-                    if !nap(pace(plan.capture_every)).await {
+                    if !nap(pace(plan.capture_every)).await || left().is_zero() {
                         break;
                     }
                     match poller.poll().await {
@@ -345,6 +352,7 @@ pub async fn run(
                             break;
                         }
                         Poll::End => break,
+                        Poll::Failed(e) => anyhow::bail!("{e}"),
                     }
                 }
                 log(format!(
@@ -369,9 +377,7 @@ pub async fn run(
                 continue;
             }
         }
-        let left = plan.stop_after.map(|d| d.saturating_sub(started.elapsed()));
-        let wait = left.map_or(plan.poll_every, |l| l.min(plan.poll_every));
-        if !nap(pace(wait)).await {
+        if !nap(pace(plan.poll_every)).await {
             break;
         }
     }

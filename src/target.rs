@@ -30,7 +30,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Target {
     pub engine: Engine,
     /// None: the engine's default (PGHOST, a local socket, localhost).
@@ -45,6 +45,18 @@ pub struct Target {
     pub dac: bool,
     /// Other options given in the target (sslmode, encrypt, ...), lower-cased keys.
     pub options: Vec<(String, String)>,
+}
+
+/// Options may carry secrets too (sslpassword, access tokens): Debug shows the redacted
+/// form and option names only.
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.options.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Target")
+            .field("redacted", &self.redacted())
+            .field("options", &names)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -253,8 +265,10 @@ fn parse_hostport(t: &mut Target, text: &str, sep: char) -> Result<(), TargetErr
 }
 
 fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    (text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix))
-        .then(|| &text[prefix.len()..])
+    // `get` rather than slicing: a host name may be anything but ASCII.
+    text.get(..prefix.len())
+        .filter(|p| p.eq_ignore_ascii_case(prefix))
+        .and_then(|_| text.get(prefix.len()..))
 }
 
 /// Options shared by every form; user and password may also arrive this way.

@@ -163,13 +163,25 @@ fn parse_value(kind: Kind, text: &str) -> Result<f64, String> {
 
 /// "30s", "5m", "1h30m", "250ms" or a bare number of seconds.
 pub fn parse_duration_secs(text: &str) -> Result<f64, String> {
-    if let Ok(secs) = text.parse::<f64>() {
-        return Ok(secs);
+    let secs = match text.trim().parse::<f64>() {
+        Ok(secs) => secs,
+        Err(_) => humantime::parse_duration(text.trim())
+            .map(|d| d.as_secs_f64())
+            .map_err(|e| format!("'{text}' is not a duration ({e}); try 30s, 5m or 1h"))?,
+    };
+    // Negative, NaN or absurd durations would turn a filter into "everything" (kill) or
+    // panic where they become a Duration: refuse them here, once, for every flag.
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("'{text}' must be a duration of zero or more"));
     }
-    humantime::parse_duration(text)
-        .map(|d| d.as_secs_f64())
-        .map_err(|e| format!("'{text}' is not a duration ({e}); try 30s, 5m or 1h"))
+    if secs > MAX_DURATION_SECS {
+        return Err(format!("'{text}' is longer than a year"));
+    }
+    Ok(secs)
 }
+
+/// The longest duration any flag takes.
+pub const MAX_DURATION_SECS: f64 = 366.0 * 86_400.0;
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -159,7 +159,7 @@ fn waits(w: &Window) -> Vec<Section> {
     let total = rows.len();
     for (t, a) in rows.into_iter().take(ROWS) {
         let change = if w.samples() > 1 {
-            let d = a.now as i64 - a.before as i64;
+            let d = i128::from(a.now) - i128::from(a.before);
             format!("{d:+}")
         } else {
             "-".to_string()
@@ -224,10 +224,10 @@ fn workers(w: &Window) -> Vec<Section> {
             label.to_string(),
             thousands(a),
             thousands(b),
-            format!("{:+}", b as i64 - a as i64),
+            format!("{:+}", i128::from(b) - i128::from(a)),
         ]);
     }
-    let available = now.max_workers as i64 - now.active_workers as i64;
+    let available = i128::from(now.max_workers) - i128::from(now.active_workers);
     s.note = Some(format!("available workers: {available}"));
     vec![s]
 }
@@ -333,7 +333,7 @@ fn connections(w: &Window, t: &Thresholds) -> Vec<Section> {
         ]);
     }
     if w.samples() > 1 {
-        let d = last.connected_clients() as i64 - w.first().connected_clients() as i64;
+        let d = i128::from(last.connected_clients()) - i128::from(w.first().connected_clients());
         overview.row(vec!["change over the window".into(), format!("{d:+}")]);
     }
     let mut out = vec![overview];

@@ -73,7 +73,7 @@ impl WatchState {
 /// " (+3)" / " (=)" since the last refresh; nothing on the first frame.
 fn change(now: u64, before: Option<u64>) -> String {
     match before {
-        Some(b) if b != now => format!(" ({:+})", now as i64 - b as i64),
+        Some(b) if b != now => format!(" ({:+})", i128::from(now) - i128::from(b)),
         Some(_) => " (=)".to_string(),
         None => String::new(),
     }
@@ -346,6 +346,7 @@ async fn run_plain(
     loop {
         let wait = match poller.poll().await {
             Poll::End => return Ok(()),
+            Poll::Failed(e) => anyhow::bail!("{e}"),
             Poll::Snapshot(s) => {
                 state.update(*s, thresholds);
                 state.interval
@@ -406,6 +407,7 @@ async fn run_terminal(
                     }
                     // A replay holds its last frame until the user quits.
                     Poll::End => ended = true,
+                    Poll::Failed(e) => anyhow::bail!("{e}"),
                 }
             }
             ev = events.next() => match ev {

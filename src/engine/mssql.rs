@@ -540,7 +540,11 @@ impl MssqlSampler {
             let limited = self.run(sql_of(BatchKind::Limited)).await?;
             let snap = decode::decode(&limited, BatchKind::Limited, Some(&cause))
                 .map_err(|e| self.failed(&e))?;
-            self.limited_by = Some(cause);
+            // Only a missing grant is permanent; a compile timeout or memory error during a
+            // compile storm is not, and the next sample tries the full batch again.
+            if cause.is_permission() {
+                self.limited_by = Some(cause);
+            }
             return Ok(snap);
         }
         decode::decode(&batch, kind, self.limited_by.as_ref()).map_err(|e| self.failed(&e))
@@ -613,9 +617,17 @@ impl MssqlSampler {
             Ok(Ok(Some(1))) => Ok(Outcome::Killed),
             Ok(Ok(_)) => Ok(Outcome::Gone),
             Ok(Err(e)) => {
+                // A server error leaves the connection usable; anything else does not.
+                if !matches!(e, TdsError::Server(_)) {
+                    self.client = None;
+                }
                 Err(self.failed(&format!("KILL {id} failed: {}", one_line(&e.to_string()))))
             }
             Err(_) => {
+                // Tell the server to stop, then start afresh on the next statement.
+                if let Some(client) = self.client.as_mut() {
+                    let _ = tokio::time::timeout(CANCEL_WAIT, client.cancel_query()).await;
+                }
                 self.client = None;
                 Err(EngineError::Timeout(self.query_timeout.as_secs_f64()).into())
             }

@@ -34,18 +34,14 @@ const SERVER_INFO: &str = include_str!("../../queries/mysql/server_info.sql");
 const SETUP_MARIADB: &str = include_str!("../../queries/mysql/session_setup_mariadb.sql");
 const SETUP_MYSQL: &str = include_str!("../../queries/mysql/session_setup_mysql.sql");
 const SUPER_USERS: &str = include_str!("../../queries/mysql/super_users.sql");
-/// Its own statement: it cannot share a SET with variable assignments, and
-/// `transaction_read_only` / `tx_read_only` are spelled differently across versions.
-const READ_ONLY: &str = "SET SESSION TRANSACTION READ ONLY";
+const READ_ONLY: &str = include_str!("../../queries/mysql/read_only.sql");
 
 /// Privilege probes, run once at connect. A refusal here means the matching part of the
 /// sample would fail every time, so the part is left out and the gap reported instead.
 /// INNODB_TRX checks PROCESS when it is filled, so the probe must really read it.
-const PROBE_PROCESS: &str = "SELECT COUNT(*) FROM information_schema.INNODB_TRX";
-const PROBE_PS_PROCESSLIST: &str =
-    "SELECT COUNT(*) FROM performance_schema.processlist WHERE ID = CONNECTION_ID()";
-const PROBE_PS_LOCK_WAITS: &str = "SELECT COUNT(*) FROM performance_schema.data_lock_waits AS w \
-     JOIN performance_schema.threads AS t ON t.THREAD_ID = w.REQUESTING_THREAD_ID";
+const PROBE_PROCESS: &str = include_str!("../../queries/mysql/probe_process.sql");
+const PROBE_PS_PROCESSLIST: &str = include_str!("../../queries/mysql/probe_ps_processlist.sql");
+const PROBE_PS_LOCK_WAITS: &str = include_str!("../../queries/mysql/probe_ps_lock_waits.sql");
 
 /// One part of the sample statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,6 +25,7 @@ use crate::target::Target;
 const SAMPLE: &str = include_str!("../../queries/postgres/sample.sql");
 const SAMPLE_PG12: &str = include_str!("../../queries/postgres/sample_pg12.sql");
 const SESSION_SETUP: &str = include_str!("../../queries/postgres/session_setup.sql");
+const VERSION: &str = include_str!("../../queries/postgres/version.sql");
 const TERMINATE: &str = include_str!("../../queries/postgres/terminate.sql");
 const CANCEL: &str = include_str!("../../queries/postgres/cancel.sql");
 
@@ -100,8 +101,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
     .context("setting spiral's own session limits")?;
     let version_num: i32 = timed(
         settings.query_timeout,
-        sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
-            .fetch_one(&mut conn),
+        sqlx::query_scalar(VERSION).fetch_one(&mut conn),
     )
     .await
     .context("reading the server version")?;

@@ -27,8 +27,14 @@ fn blocking_chain(ctx: &Context) -> Option<Verdict> {
         .client_sessions()
         .filter(|s| s.is_blocked() && s.wait_ms.unwrap_or(0) >= warn_ms)
         .count() as u64;
-    let tree = ctx.graph.trees.first()?;
-    if long_waiters == 0 || tree.longest_wait_ms < warn_ms {
+    // The tree to describe: the largest among those holding a wait long enough to matter
+    // (trees are sorted by size, so the first such one), not merely the largest tree.
+    let tree = ctx
+        .graph
+        .trees
+        .iter()
+        .find(|t| t.longest_wait_ms >= warn_ms)?;
+    if long_waiters == 0 {
         return None;
     }
     let longest = ctx.graph.longest_wait_ms(last);
@@ -232,13 +238,25 @@ pub const DEADLOCKS_RISING: Rule = Rule {
     id: "deadlocks-rising",
     title: "Deadlocks happening",
     needs_rates: true,
-    needs: &[],
+    needs: &[Area::Counters],
     check: deadlocks_rising,
 };
 
 fn deadlocks_rising(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
-    let delta = ctx.window.delta(counter::DEADLOCKS).ok()?;
+    let delta = match ctx.window.delta(counter::DEADLOCKS) {
+        Ok(d) => d,
+        // Every engine has a deadlock counter: not reading it is a blind spot, not calm.
+        Err(crate::window::RateGap::NotCollected) => {
+            return Draft::new(
+                &DEADLOCKS_RISING,
+                Severity::Unknown,
+                "Could not check: the server's deadlock counter was not readable (missing grant, or the metric is disabled).".to_string(),
+            )
+            .done();
+        }
+        Err(_) => return None,
+    };
     if (delta as f64) < t.deadlocks_warning || delta == 0 {
         return None;
     }

@@ -19,6 +19,22 @@ pub const CLIENT_TIMEOUT_EXCEEDED: Rule = Rule {
     check: client_timeout_exceeded,
 };
 
+/// Work that runs long on purpose and has no caller waiting on a timeout: Service Broker
+/// and WAITFOR receivers, replication and CDC readers, backups, restores and DBCC checks.
+fn waits_by_design(s: &Session) -> bool {
+    let wait = s.wait_type.as_deref().unwrap_or("");
+    let command = s.command.as_deref().unwrap_or("").to_ascii_uppercase();
+    matches!(
+        wait,
+        "WAITFOR" | "BROKER_RECEIVE_WAITFOR" | "BROKER_TASK_STOP" | "SP_SERVER_DIAGNOSTICS_SLEEP"
+    ) || ["BACKUP", "RESTORE", "DBCC", "WAITFOR"]
+        .iter()
+        .any(|c| command.starts_with(c))
+        || s.query
+            .as_deref()
+            .is_some_and(|q| q.contains("sp_replcmds") || q.contains("sp_cdc_scan"))
+}
+
 fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
@@ -26,6 +42,7 @@ fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
     let mut late: Vec<&Session> = last
         .client_sessions()
         .filter(|s| s.state == SessionState::Active && s.elapsed_ms.unwrap_or(0) > limit)
+        .filter(|s| !waits_by_design(s))
         .collect();
     if late.is_empty() {
         return None;

@@ -126,7 +126,7 @@ pub const QUERY_STORE: Rule = Rule {
     id: "query-store-amplification",
     title: "Query Store amplifying compilations",
     needs_rates: false,
-    needs: &[],
+    needs: &[Area::OtherSessions],
     check: query_store_amplification,
 };
 

@@ -199,7 +199,7 @@ pub const RECONNECT_STORM: Rule = Rule {
     id: "reconnect-storm",
     title: "Reconnect storm",
     needs_rates: true,
-    needs: &[],
+    needs: &[Area::Counters],
     check: reconnect_storm,
 };
 
@@ -226,10 +226,14 @@ fn reconnect_storm(ctx: &Context) -> Option<Verdict> {
         pct(last.connected_clients() as f64, u as f64) >= t.connections_warning_pct
     });
     let workers_short = last.workers.as_ref().is_some_and(|wk| wk.queued_tasks > 0);
+    // Many new connections per second alone is how unpooled applications (PHP, CGI) live:
+    // only a rise in held connections, or a server near its limits, makes it a storm.
     let severity = if storm_by_rise && (near_limit || workers_short) {
         Severity::Critical
-    } else {
+    } else if storm_by_rise || near_limit || workers_short {
         Severity::Warning
+    } else {
+        Severity::Info
     };
     let mut parts = Vec::new();
     if storm_by_rise {

@@ -51,11 +51,17 @@ fn idle_leak_severity(ctx: &Context, old: u64, total_idle: u64, growth: u64) -> 
     let near_limit = usable.is_some_and(|u| {
         pct(last.connected_clients() as f64, u as f64) >= t.connections_warning_pct
     });
+    // Pools that keep their full size open sit idle for minutes when traffic is quiet: old
+    // idle connections alone are a note. They become a warning when they grow, dominate the
+    // slots, or (with no known limit, as on SQL Server) are very many; critical near the limit.
     let dominant = share.is_some_and(|s| s >= 2.0 * t.idle_leak_share_pct);
-    Some(if near_limit || dominant {
+    let very_many = usable.is_none() && old as f64 >= 5.0 * t.idle_leak_min_sessions;
+    Some(if near_limit {
         Severity::Critical
-    } else {
+    } else if dominant || growing || very_many {
         Severity::Warning
+    } else {
+        Severity::Info
     })
 }
 

@@ -28,7 +28,7 @@ fn worker_thread_exhaustion(ctx: &Context) -> Option<Verdict> {
             .count() as u64,
     );
     let busy = pct(w.active_workers as f64, w.max_workers as f64);
-    let available = w.max_workers as i64 - w.active_workers as i64;
+    let available = i128::from(w.max_workers) - i128::from(w.active_workers);
     let severity = if w.queued_tasks as f64 >= t.queued_tasks_critical
         || threadpool as f64 >= t.threadpool_waiters_critical
         || (available <= 0 && (w.queued_tasks > 0 || threadpool > 0))
