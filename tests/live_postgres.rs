@@ -150,6 +150,18 @@ async fn wait_for(admin: &mut PgConnection, sql: &'static str, want: i64) {
     panic!("staging did not reach {want}: {sql}");
 }
 
+/// (max_connections, superuser_reserved_connections, client backends connected now).
+async fn slots(admin: &mut PgConnection) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT current_setting('max_connections')::bigint, \
+                current_setting('superuser_reserved_connections')::bigint, \
+                (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+    )
+    .fetch_one(admin)
+    .await
+    .unwrap()
+}
+
 async fn pid(c: &mut PgConnection) -> i64 {
     let p: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(c)
@@ -195,24 +207,7 @@ async fn connection_leak_fills_the_server_then_superuser_gets_in() {
     let _lock = live_lock();
     let stage = Stage::new(&url, "leak").await;
     let mut admin = stage.admin().await;
-    let max: i64 = sqlx::query_scalar(
-        "SELECT setting::bigint FROM pg_settings WHERE name = 'max_connections'",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .unwrap();
-    let reserved: i64 = sqlx::query_scalar(
-        "SELECT setting::bigint FROM pg_settings WHERE name = 'superuser_reserved_connections'",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .unwrap();
-    let in_use: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .unwrap();
+    let (max, reserved, in_use) = slots(&mut admin).await;
     let plain = format!("{}_plain", stage.name);
     admin
         .execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {plain} LOGIN")))
@@ -707,18 +702,7 @@ async fn stalk_fires_on_a_pile_up_and_stays_idle_when_quiet() {
 
     // A pile-up of idle connections past 80% of the usable slots.
     let mut admin = stage.admin().await;
-    let max: i64 = sqlx::query_scalar(
-        "SELECT setting::bigint FROM pg_settings WHERE name = 'max_connections'",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .unwrap();
-    let in_use: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .unwrap();
+    let (max, _, in_use) = slots(&mut admin).await;
     drop(admin);
     let want = ((max - 3) as f64 * 0.85) as i64 - in_use;
     let _pile = idle_sessions(&stage, want.max(1) as usize, "pile-up").await;
