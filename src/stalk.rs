@@ -1,7 +1,7 @@
 //! `spiral stalk`: wait for a spiral and capture it in the act.
 //!
-//! Like pt-stalk, for every engine, with verdicts as triggers. It polls cheaply over its one
-//! connection; when a condition has held for `--cycles` polls in a row it records a capture
+//! Like pt-stalk, for every engine, with verdicts as triggers. It takes one sample (one
+//! statement) per poll over its one connection; when a condition has held for `--cycles` polls in a row it records a capture
 //! of `--samples` samples into the output directory, sleeps `--cooldown`, and re-arms. It is
 //! meant to run for days (incident 000's lock contention was intermittent for a year), so
 //! the loop holds only the last two snapshots and its memory stays flat.
