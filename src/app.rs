@@ -62,10 +62,6 @@ pub fn main_entry() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// clap's errors are several lines with a usage block and exit 2. Help and version still
 /// print normally; every real error becomes one line and exit 3.
 fn usage_error(e: clap::Error) -> u8 {
@@ -87,7 +83,7 @@ fn usage_error(e: clap::Error) -> u8 {
                 | ErrorKind::MissingSubcommand => {
                     "a command is required, e.g. `spiral triage TARGET`".to_string()
                 }
-                _ => one_line(first),
+                _ => first.to_string(),
             };
             eprintln!(
                 "spiral: {} (see `spiral --help`)",
@@ -120,10 +116,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Thresholds => thresholds(),
         Command::Completions { shell } => completions(shell),
     }
-}
-
-fn with_runtime<F: std::future::Future<Output = anyhow::Result<u8>>>(f: F) -> anyhow::Result<u8> {
-    with_runtime_value(f)
 }
 
 fn print(text: &str) -> anyhow::Result<()> {
@@ -253,9 +245,9 @@ async fn capture(settings: &Settings, a: &CaptureArgs) -> anyhow::Result<u8> {
 /// its one `SPIRAL UNKNOWN: ...` line, because that line is what the monitor shows.
 fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
     let outcome = (|| -> anyhow::Result<crate::check::CheckLine> {
-        let parse = |list: &[String]| -> anyhow::Result<Vec<crate::check::Bound>> {
+        let parse = |list: &[String]| -> anyhow::Result<Vec<crate::gauge::Level>> {
             list.iter()
-                .map(|b| crate::check::Bound::parse(b).map_err(anyhow::Error::msg))
+                .map(|b| crate::check::parse_bound(b).map_err(anyhow::Error::msg))
                 .collect()
         };
         let (warn, crit) = (parse(&a.warning)?, parse(&a.critical)?);
@@ -281,7 +273,7 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
             ))
         };
         let deadline = std::time::Duration::from_secs_f64(limit.max(0.1));
-        with_runtime_value(async move {
+        with_runtime(async move {
             match tokio::time::timeout(deadline, work).await {
                 Ok(r) => r,
                 Err(_) => Ok(crate::check::unknown(&format!(
@@ -300,9 +292,7 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
 
 /// One thread: spiral holds one connection and waits on it; a pool of workers would only
 /// compete with the dying server for CPU on the host we run from.
-fn with_runtime_value<T>(
-    f: impl std::future::Future<Output = anyhow::Result<T>>,
-) -> anyhow::Result<T> {
+fn with_runtime<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -13,6 +13,7 @@ pub mod completions;
 pub mod config;
 pub mod engine;
 pub mod format;
+pub mod gauge;
 pub mod kill;
 pub mod kill_exec;
 pub mod playbooks;

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::gauge::Level;
 use crate::report::KeyFigures;
 use crate::rules::Assessment;
 use crate::verdict::Severity;
@@ -19,59 +20,15 @@ use crate::window::Window;
 pub enum Condition {
     /// A verdict at or above a severity: `connection-exhaustion:warning`.
     Verdict { id: String, at_least: Severity },
-    /// A gauge over a value: `connections>80%`, `blocked>10`, `longest_lock_wait>30s`.
-    Gauge {
-        gauge: Gauge,
-        over: f64,
-        percent: bool,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gauge {
-    Connections,
-    Blocked,
-    LongestLockWait,
-    IdleInTransaction,
-    Active,
-    QueuedTasks,
+    /// A gauge over a level: `connections>80%`, `blocked>10`, `longest_lock_wait>30s`.
+    Over(Level),
 }
 
 impl Condition {
     pub fn parse(text: &str) -> Result<Condition, String> {
         let text = text.trim();
         if let Some((name, value)) = text.split_once('>') {
-            let gauge = match name.trim().replace('-', "_").as_str() {
-                "connections" => Gauge::Connections,
-                "blocked" => Gauge::Blocked,
-                "longest_lock_wait" | "lock_wait" => Gauge::LongestLockWait,
-                "idle_in_transaction" => Gauge::IdleInTransaction,
-                "active" => Gauge::Active,
-                "queued_tasks" => Gauge::QueuedTasks,
-                other => {
-                    return Err(format!(
-                        "unknown gauge '{other}' (connections, blocked, longest_lock_wait, idle_in_transaction, active, queued_tasks)"
-                    ));
-                }
-            };
-            let value = value.trim();
-            let (number, percent) = match value.strip_suffix('%') {
-                Some(v) if gauge == Gauge::Connections => (v, true),
-                Some(_) => return Err(format!("only connections takes a percentage ('{text}')")),
-                None => (value, false),
-            };
-            let over = if gauge == Gauge::LongestLockWait {
-                crate::thresholds::parse_duration_secs(number)?
-            } else {
-                number
-                    .parse::<f64>()
-                    .map_err(|_| format!("'{value}' is not a number in '{text}'"))?
-            };
-            return Ok(Condition::Gauge {
-                gauge,
-                over,
-                percent,
-            });
+            return Level::parse(name, value, text, "gauge").map(Condition::Over);
         }
         let (id, sev) = text.split_once(':').unwrap_or((text, "warning"));
         if crate::rules::rule(id).is_none() {
@@ -103,29 +60,22 @@ impl Condition {
                 (v.severity >= *at_least && v.severity != Severity::Unknown)
                     .then(|| format!("{id} is {}", v.severity.label()))
             }
-            Condition::Gauge {
-                gauge,
-                over,
-                percent,
-            } => {
+            Condition::Over(level) => {
                 let f = KeyFigures::of(window);
-                let value = match gauge {
-                    Gauge::Connections if *percent => {
-                        let usable = f.usable_connections? as f64;
-                        f.connected_clients as f64 * 100.0 / usable
-                    }
-                    Gauge::Connections => f.connected_clients as f64,
-                    Gauge::Blocked => f.blocked_sessions as f64,
-                    Gauge::LongestLockWait => f.longest_lock_wait_ms as f64 / 1000.0,
-                    Gauge::IdleInTransaction => f.idle_in_transaction as f64,
-                    Gauge::Active => f.active_sessions as f64,
-                    Gauge::QueuedTasks => f.queued_tasks? as f64,
+                let value = level.gauge.value(&f)?;
+                // A percentage compares as a percentage, so the log says "85%", not a count.
+                let (value, limit) = if level.percent {
+                    let usable = f.usable_connections? as f64;
+                    (value * 100.0 / usable, level.value)
+                } else {
+                    (value, level.value)
                 };
-                (value > *over).then(|| {
+                (value > limit).then(|| {
                     format!(
-                        "{gauge:?} is {}{}",
+                        "{:?} is {}{}",
+                        level.gauge,
                         crate::format::decimal(value),
-                        if *percent { "%" } else { "" }
+                        if level.percent { "%" } else { "" }
                     )
                 })
             }
@@ -387,6 +337,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gauge::Gauge;
 
     #[test]
     fn conditions_parse() {
@@ -406,19 +357,19 @@ mod tests {
         );
         assert_eq!(
             Condition::parse("connections>80%").unwrap(),
-            Condition::Gauge {
+            Condition::Over(Level {
                 gauge: Gauge::Connections,
-                over: 80.0,
+                value: 80.0,
                 percent: true
-            }
+            })
         );
         assert_eq!(
             Condition::parse("longest_lock_wait>1m").unwrap(),
-            Condition::Gauge {
+            Condition::Over(Level {
                 gauge: Gauge::LongestLockWait,
-                over: 60.0,
+                value: 60.0,
                 percent: false
-            }
+            })
         );
         assert!(Condition::parse("nonsense").is_err());
         assert!(Condition::parse("blocked>5%").is_err());

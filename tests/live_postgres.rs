@@ -811,7 +811,7 @@ async fn check_line_for_a_staged_incident_and_a_dead_server() {
     let Some(url) = admin_url() else { return };
     let _lock = live_lock();
     let stage = Stage::new(&url, "check").await;
-    let (holder, _keep) = stage_lock_chain(&stage, 4).await;
+    let (_holder, _keep) = stage_lock_chain(&stage, 4).await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let (code, out, _) = run_async(args(&[
         "check",
@@ -829,7 +829,6 @@ async fn check_line_for_a_staged_incident_and_a_dead_server() {
     assert_eq!(code, 2, "{out}");
     assert!(out.starts_with("SPIRAL CRITICAL: blocking-chain"), "{out}");
     assert!(out.contains("'blocked'=4;"), "{out}");
-    let _ = holder;
     // Nothing listening: UNKNOWN, at once.
     let (code, out, _) = run_async(args(&[
         "check",
