@@ -71,9 +71,34 @@ pub fn severity(report: &serde_json::Value, id: &str) -> Option<String> {
 
 /// Live servers are shared by every live test: staged incidents (connection floods, lock
 /// chains) must not overlap. Each live test holds this lock for its whole run.
-pub fn live_lock() -> MutexGuard<'static, ()> {
+///
+/// The in-process mutex orders the tests of one binary; the file lock beside it orders
+/// test binaries and separate `cargo test` runs (two developers' checkouts, or a test run
+/// next to a measurement script) that stage incidents on the same local servers.
+pub fn live_lock() -> LiveLock {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let path = std::env::temp_dir().join("spiral-live-tests.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("cannot open the live-test lock {}: {e}", path.display()));
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a descriptor we own; it is released when `file` is closed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "flock on {} failed", path.display());
+    LiveLock {
+        _file: file,
+        _guard: guard,
+    }
+}
+
+/// Held for a live test's whole run: the process-wide mutex and the machine-wide file lock.
+pub struct LiveLock {
+    _file: std::fs::File,
+    _guard: MutexGuard<'static, ()>,
 }
 
 /// The URL of a live server from `var`, or None with the reason printed. Under
