@@ -28,6 +28,8 @@ const SESSION_SETUP: &str = include_str!("../../queries/postgres/session_setup.s
 const VERSION: &str = include_str!("../../queries/postgres/version.sql");
 const TERMINATE: &str = include_str!("../../queries/postgres/terminate.sql");
 const CANCEL: &str = include_str!("../../queries/postgres/cancel.sql");
+/// What pg_stat_activity.query says for a backend this role may not look into.
+const HIDDEN_QUERY: &str = "<insufficient privilege>";
 
 pub struct PgSampler {
     conn: PgConnection,
@@ -222,29 +224,40 @@ impl PgSampler {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.conn.close()).await;
     }
 
-    /// Ends (or cancels) one backend if it is still the connection that was selected.
+    /// Ends (or cancels) one backend if it is still the connection that was selected and
+    /// still in the state it was selected for: both checked by the server in the statement
+    /// that sends the signal (queries/postgres/terminate.sql).
     pub async fn kill(
         &mut self,
-        id: i64,
-        connected_at: Option<DateTime<Utc>>,
+        target: crate::kill::KillTarget,
         query_only: bool,
     ) -> anyhow::Result<crate::kill::Outcome> {
         use crate::kill::Outcome;
-        let Ok(pid) = i32::try_from(id) else {
+        let Ok(pid) = i32::try_from(target.id) else {
             return Ok(Outcome::Gone);
         };
+        // pids are reused at once: without the start time the pid names no one in particular.
+        let Some(started) = target.connected_at else {
+            anyhow::bail!(
+                "backend {pid}: its start time is unknown, so spiral cannot make sure it is the session that was selected"
+            );
+        };
         let sql = if query_only { CANCEL } else { TERMINATE };
-        let row: Option<Option<bool>> = timed(
+        let for_ms = i64::try_from(target.still.for_ms()).unwrap_or(i64::MAX);
+        let row: Option<(Option<bool>, bool)> = timed(
             self.query_timeout,
-            sqlx::query_scalar(sql)
+            sqlx::query_as(sql)
                 .bind(pid)
-                .bind(connected_at)
+                .bind(started)
+                .bind(target.still.mode())
+                .bind(for_ms)
                 .fetch_optional(&mut self.conn),
         )
         .await?;
         Ok(match row {
             None => Outcome::Gone,
-            Some(Some(true)) => Outcome::Killed,
+            Some((_, false)) => Outcome::Spared,
+            Some((Some(true), true)) => Outcome::Killed,
             Some(_) => Outcome::Failed,
         })
     }
@@ -295,10 +308,17 @@ fn to_session(p: PgSession) -> Session {
         Some(s) if s.starts_with("idle in transaction") => SessionState::IdleInTransaction,
         _ => SessionState::Other,
     };
+    // Without pg_read_all_stats, PostgreSQL shows other users' backends with only pid,
+    // user, database and application: backend_type, backend_start, state and times are
+    // NULL and the query is a placeholder. Those are unknown, not empty.
+    let hidden = p.backend_type.is_none() || p.query.as_deref() == Some(HIDDEN_QUERY);
     let kind = match p.backend_type.as_deref() {
-        Some("client backend") | None => SessionKind::Client,
+        Some("client backend") => SessionKind::Client,
         Some("walsender") => SessionKind::Replication,
         Some(_) => SessionKind::System,
+        // Recognised by what is visible: every client backend has a user and a database.
+        None if p.user.is_none() || p.db.is_none() => SessionKind::System,
+        None => SessionKind::Client,
     };
     let wait_class = match (p.wait_event_type.as_deref(), p.wait_event.as_deref()) {
         (Some("Lock"), _) => Some(WaitClass::Lock),
@@ -340,8 +360,10 @@ fn to_session(p: PgSession) -> Session {
     }
     s.transaction_ms = ms(p.xact_ms);
     s.open_transactions = u32::from(p.xact_ms.is_some());
-    s.statement = p.query.as_deref().and_then(StatementKind::of_sql);
-    s.query = p.query.filter(|q| !q.is_empty());
+    let query = p.query.filter(|q| !q.is_empty() && !hidden);
+    s.statement = query.as_deref().and_then(StatementKind::of_sql);
+    s.query = query;
+    s.activity_hidden = hidden;
     s.connected_at = p.backend_start;
     s.is_admin = p.superuser.unwrap_or(false);
     s
