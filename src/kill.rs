@@ -378,8 +378,7 @@ impl Still {
         } else if let Some(for_ms) = f.busy_over_ms {
             Still::Active { for_ms }
         } else if !f.states.is_empty()
-            && f
-                .states
+            && f.states
                 .iter()
                 .all(|x| idle_words.iter().any(|w| x.eq_ignore_ascii_case(w)))
         {
@@ -679,9 +678,9 @@ pub fn recheck(v: &Victim, fresh: &Fresh, f: &Filters) -> Recheck {
     match judge(s, f, &fresh.leaders) {
         Judgement::Match(_) => Recheck::Same,
         Judgement::NoMatch => Recheck::Changed("it no longer matches the filters".into()),
-        Judgement::Unknown(field) => {
-            Recheck::Changed(format!("spiral can no longer judge it: its {field} is unknown"))
-        }
+        Judgement::Unknown(field) => Recheck::Changed(format!(
+            "spiral can no longer judge it: its {field} is unknown"
+        )),
     }
 }
 
@@ -744,9 +743,7 @@ mod tests {
     #[test]
     fn selects_idle_sessions_of_the_user_and_spares_the_protected() {
         let Selection {
-            victims: v,
-            spared,
-            ..
+            victims: v, spared, ..
         } = select(
             &snap(),
             &users("shipping"),
@@ -769,18 +766,22 @@ mod tests {
             states: vec!["idle".into()],
             ..Filters::default()
         };
-        let Selection { victims: v, .. } = select(&snap(), &f, Victims::All, None, false, false).unwrap();
+        let Selection { victims: v, .. } =
+            select(&snap(), &f, Victims::All, None, false, false).unwrap();
         assert!(!v.iter().any(|x| [1, 14, 15].contains(&x.id)));
     }
 
     #[test]
     fn victims_modes_and_max() {
         let f = users("shipping");
-        let Selection { victims: v, .. } = select(&snap(), &f, Victims::Oldest, None, false, false).unwrap();
+        let Selection { victims: v, .. } =
+            select(&snap(), &f, Victims::Oldest, None, false, false).unwrap();
         assert_eq!(v.iter().map(|x| x.id).collect::<Vec<_>>(), vec![11]);
-        let Selection { victims: v, .. } = select(&snap(), &f, Victims::AllButOldest, None, false, false).unwrap();
+        let Selection { victims: v, .. } =
+            select(&snap(), &f, Victims::AllButOldest, None, false, false).unwrap();
         assert_eq!(v.iter().map(|x| x.id).collect::<Vec<_>>(), vec![10]);
-        let Selection { victims: v, .. } = select(&snap(), &f, Victims::All, Some(1), true, true).unwrap();
+        let Selection { victims: v, .. } =
+            select(&snap(), &f, Victims::All, Some(1), true, true).unwrap();
         assert_eq!(v[0].statement, "CALL mysql.rds_kill_query(11)");
     }
 
@@ -788,7 +789,8 @@ mod tests {
     fn recheck_spots_reused_ids() {
         let s = snap();
         let f = users("shipping");
-        let Selection { victims: v, .. } = select(&s, &f, Victims::All, None, false, false).unwrap();
+        let Selection { victims: v, .. } =
+            select(&s, &f, Victims::All, None, false, false).unwrap();
         assert_eq!(recheck(&v[0], &Fresh::new(s.clone()), &f), Recheck::Same);
         let mut fresh = s.clone();
         fresh.sessions.retain(|x| x.id != 11);
@@ -821,5 +823,266 @@ mod tests {
                 .unwrap_err()
                 .contains("cannot cancel")
         );
+    }
+
+    /// PostgreSQL as a role with pg_signal_backend but not pg_read_all_stats: other users'
+    /// backends show only pid, user, database and application.
+    fn least_privilege_pg() -> Snapshot {
+        let mut snap = Snapshot::empty(Engine::Postgres, Utc::now());
+        snap.own_session_id = Some(100);
+        let started = Utc::now() - chrono::Duration::minutes(5);
+        let hidden = |id: i64, user: Option<&str>, db: Option<&str>| {
+            let mut x = Session::new(id, SessionState::Other);
+            x.user = user.map(Into::into);
+            x.database = db.map(Into::into);
+            x.activity_hidden = true;
+            x
+        };
+        let mut mine = Session::new(100, SessionState::Active);
+        mine.user = Some("killer".into());
+        mine.database = Some("app".into());
+        mine.connected_at = Some(started);
+        mine.query = Some("SELECT spiral".into());
+        let mut visible = Session::new(101, SessionState::Idle);
+        visible.user = Some("killer".into());
+        visible.database = Some("app".into());
+        visible.idle_ms = Some(60_000);
+        visible.connected_at = Some(started);
+        visible.query = Some("SELECT 1".into());
+        snap.sessions = vec![
+            mine,
+            visible,
+            // checkpointer, background writer: no user, no database
+            hidden(2, None, None),
+            hidden(3, None, None),
+            // the logical replication launcher: a user, no database
+            hidden(4, Some("postgres"), None),
+            // autovacuum worker: a database, no user
+            hidden(5, None, Some("app")),
+            // another role's clients, one of them a migration
+            hidden(20, Some("app"), Some("app")),
+            hidden(21, Some("app"), Some("app")),
+        ];
+        snap.gaps.push(crate::snapshot::Gap {
+            area: crate::snapshot::Area::OtherSessions,
+            reason: "role killer cannot see other users' session state".into(),
+            remedy: Some("GRANT pg_monitor TO killer; (or pg_read_all_stats)".into()),
+        });
+        snap
+    }
+
+    fn filters(edit: impl FnOnce(&mut Filters)) -> Filters {
+        let mut f = Filters::default();
+        edit(&mut f);
+        f
+    }
+
+    fn ids(sel: &Selection) -> Vec<i64> {
+        sel.victims.iter().map(|v| v.id).collect()
+    }
+
+    #[test]
+    fn hidden_sessions_are_never_victims_whatever_the_filter() {
+        let snap = least_privilege_pg();
+        let re = |r: &str| Some(regex::Regex::new(r).unwrap());
+        let cases = [
+            filters(|f| f.match_sql = re(".*")),
+            filters(|f| f.match_sql = re("insufficient")),
+            filters(|f| f.idle_over_ms = Some(1_000)),
+            filters(|f| f.users = vec!["app".into()]),
+            filters(|f| f.dbs = vec!["app".into()]),
+            filters(|f| f.states = vec!["other".into()]),
+            filters(|f| {
+                f.users = vec!["app".into()];
+                f.ignore_sql = re("migration");
+            }),
+            filters(|f| f.ignore_users = vec!["nobody".into()]),
+        ];
+        for f in cases {
+            let sel = select(&snap, &f, Victims::All, None, false, false).unwrap();
+            assert!(
+                sel.victims.iter().all(|v| v.id == 101),
+                "{f:?} planned {:?}",
+                ids(&sel)
+            );
+            // Server processes are recognised without backend_type, and never counted as
+            // merely unseen.
+            for v in &sel.victims {
+                assert!(![2, 3, 4, 5].contains(&v.id));
+            }
+        }
+        // The plan says how many were left alone and which grant would let spiral judge.
+        let f = filters(|f| f.users = vec!["app".into()]);
+        let sel = select(&snap, &f, Victims::All, None, false, false).unwrap();
+        assert!(sel.victims.is_empty());
+        assert_eq!(sel.unseen.len(), 1, "{:?}", sel.unseen);
+        assert_eq!(sel.unseen[0].sessions, 2);
+        assert!(sel.unseen[0].reason.contains("hides"));
+        assert_eq!(
+            sel.unseen[0].remedy.as_deref(),
+            Some("GRANT pg_monitor TO killer; (or pg_read_all_stats)")
+        );
+        // A known mismatch is not a lack of visibility: other users are simply not matched.
+        let f = filters(|f| f.users = vec!["someone-else".into()]);
+        let sel = select(&snap, &f, Victims::All, None, false, false).unwrap();
+        assert!(sel.unseen.is_empty() && sel.victims.is_empty());
+        // The visible session of spiral's own role is judged normally.
+        let f = filters(|f| f.idle_over_ms = Some(1_000));
+        let sel = select(&snap, &f, Victims::All, None, false, false).unwrap();
+        assert_eq!(ids(&sel), vec![101]);
+    }
+
+    #[test]
+    fn server_processes_are_protected_by_what_is_visible() {
+        let snap = least_privilege_pg();
+        let find = |id: i64| snap.sessions.iter().find(|s| s.id == id).unwrap();
+        assert!(protected(find(2), &snap, true).is_some());
+        assert!(protected(find(4), &snap, true).is_some(), "no database");
+        assert!(protected(find(5), &snap, true).is_some(), "no user");
+        assert!(protected(find(20), &snap, true).is_none());
+        // On MySQL a client with no default database is an ordinary client.
+        let mut my = Snapshot::empty(Engine::Mysql, Utc::now());
+        let mut x = Session::new(7, SessionState::Idle);
+        x.user = Some("app".into());
+        my.sessions.push(x.clone());
+        assert!(protected(&x, &my, false).is_none());
+    }
+
+    #[test]
+    fn unknown_start_time_or_admin_status_is_not_eligible() {
+        // PostgreSQL reuses pids: a visible session with no start time cannot be identified.
+        let mut pg = least_privilege_pg();
+        if let Some(x) = pg.sessions.iter_mut().find(|x| x.id == 101) {
+            x.connected_at = None;
+        }
+        let f = filters(|f| f.idle_over_ms = Some(1_000));
+        let sel = select(&pg, &f, Victims::All, None, false, false).unwrap();
+        assert!(sel.victims.is_empty());
+        assert!(
+            sel.unseen[0].reason.contains("start time"),
+            "{:?}",
+            sel.unseen
+        );
+        // MySQL ids only grow: no start time is needed there. An unreadable grant table
+        // makes every session possibly an admin's, unless --include-admins.
+        let mut my = snap_with_admin_unknown();
+        let f = users("shipping");
+        let sel = select(&my, &f, Victims::All, None, false, false).unwrap();
+        assert!(sel.victims.is_empty(), "{:?}", ids(&sel));
+        assert_eq!(sel.unseen.len(), 1);
+        assert!(
+            sel.unseen[0].remedy.as_deref().is_some_and(
+                |r| r.contains("GRANT SELECT ON mysql.*") && r.contains("--include-admins")
+            ),
+            "{:?}",
+            sel.unseen
+        );
+        let f = Filters {
+            include_admins: true,
+            ..users("shipping")
+        };
+        let sel = select(&my, &f, Victims::All, None, false, false).unwrap();
+        assert_eq!(ids(&sel), vec![11, 14, 10]);
+        // And the re-check spares a victim that became unjudgeable.
+        let f = users("shipping");
+        let sel = select(&snap(), &f, Victims::All, None, false, false).unwrap();
+        for x in my.sessions.iter_mut() {
+            x.admin_unknown = false;
+        }
+        assert_eq!(
+            recheck(&sel.victims[0], &Fresh::new(my.clone()), &f),
+            Recheck::Same
+        );
+        if let Some(x) = my.sessions.iter_mut().find(|x| x.id == 11) {
+            x.admin_unknown = true;
+        }
+        assert!(matches!(
+            recheck(&sel.victims[0], &Fresh::new(my), &f),
+            Recheck::Changed(_)
+        ));
+    }
+
+    fn snap_with_admin_unknown() -> Snapshot {
+        let mut s = snap();
+        for x in s.sessions.iter_mut().filter(|x| !x.is_admin) {
+            x.admin_unknown = true;
+        }
+        s
+    }
+
+    #[test]
+    fn unknown_fields_fail_closed_and_empty_ones_do_not() {
+        // A visible MySQL session with no client host is known to come from no other host:
+        // --ignore-host does not stop it. One whose activity is hidden is not cleared.
+        let mut s = snap();
+        let f = Filters {
+            ignore_hosts: vec!["10.0.0.9".into()],
+            ..users("shipping")
+        };
+        let sel = select(&s, &f, Victims::All, None, false, false).unwrap();
+        assert_eq!(ids(&sel), vec![11, 10]);
+        if let Some(x) = s.sessions.iter_mut().find(|x| x.id == 11) {
+            x.activity_hidden = true;
+        }
+        let sel = select(&s, &f, Victims::All, None, false, false).unwrap();
+        assert_eq!(ids(&sel), vec![10]);
+        // An idle session whose idle time is unknown is not "idle 0s".
+        if let Some(x) = s.sessions.iter_mut().find(|x| x.id == 10) {
+            x.idle_ms = None;
+        }
+        let sel = select(&s, &users("shipping"), Victims::All, None, false, false).unwrap();
+        assert!(sel.victims.is_empty());
+        assert_eq!(sel.unseen.iter().map(|u| u.sessions).sum::<u64>(), 2);
+    }
+
+    #[test]
+    fn the_kill_statement_rechecks_the_state_the_filters_chose() {
+        let f = users("shipping");
+        assert_eq!(
+            Still::of(&f),
+            Still::Idle {
+                for_ms: 2_000,
+                in_transaction: false
+            }
+        );
+        assert_eq!(Still::of(&f).mode(), Some("idle"));
+        let f = filters(|f| f.idle_in_transaction = true);
+        assert_eq!(Still::of(&f).mode(), Some("idle-in-transaction"));
+        let f = filters(|f| f.busy_over_ms = Some(30_000));
+        assert_eq!(Still::of(&f), Still::Active { for_ms: 30_000 });
+        let f = filters(|f| f.states = vec!["idle-in-transaction".into()]);
+        assert_eq!(Still::of(&f).mode(), Some("idle-in-transaction"));
+        let f = filters(|f| f.states = vec!["idle".into(), "idle in transaction".into()]);
+        assert_eq!(Still::of(&f).mode(), Some("idle"));
+        let f = filters(|f| f.users = vec!["shipping".into()]);
+        assert_eq!(Still::of(&f), Still::Any);
+        assert_eq!(Still::Any.mode(), None);
+    }
+
+    #[test]
+    fn recheck_needs_the_start_time_where_ids_are_reused() {
+        let mut snap = least_privilege_pg();
+        let f = filters(|f| f.idle_over_ms = Some(1_000));
+        let sel = select(&snap, &f, Victims::All, None, false, false).unwrap();
+        assert_eq!(
+            recheck(&sel.victims[0], &Fresh::new(snap.clone()), &f),
+            Recheck::Same
+        );
+        // The pid now shows no start time (hidden, or a new backend spiral cannot see).
+        if let Some(x) = snap.sessions.iter_mut().find(|x| x.id == 101) {
+            x.connected_at = None;
+        }
+        assert!(matches!(
+            recheck(&sel.victims[0], &Fresh::new(snap.clone()), &f),
+            Recheck::Changed(_)
+        ));
+        if let Some(x) = snap.sessions.iter_mut().find(|x| x.id == 101) {
+            x.connected_at = Some(Utc::now());
+            x.activity_hidden = true;
+        }
+        assert!(matches!(
+            recheck(&sel.victims[0], &Fresh::new(snap), &f),
+            Recheck::Changed(_)
+        ));
     }
 }

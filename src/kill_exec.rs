@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::cli::KillArgs;
 use crate::config::{ConnectSettings, SourceSpec};
 use crate::kill::{
-    Filters, KillTarget, Outcome, Recheck, Selection, Spared, Still, Unseen, Victim, recheck, select,
+    Filters, KillTarget, Outcome, Recheck, Selection, Spared, Still, Unseen, Victim, recheck,
+    select,
 };
 use crate::snapshot::Snapshot;
 use crate::thresholds::parse_duration_secs;
@@ -294,10 +295,7 @@ pub async fn run(
             && let Some(log) = log.as_mut()
             && let Err(e) = log.intent(&label, &victim, still)
         {
-            let done = report
-                .actions
-                .iter()
-                .any(|x| x.outcome == Outcome::Killed);
+            let done = report.actions.iter().any(|x| x.outcome == Outcome::Killed);
             if !done {
                 bail!("{e:#}: nothing was killed, so that no kill goes unrecorded");
             }
@@ -354,9 +352,7 @@ pub async fn run(
                 }
             }
         };
-        let logged = log
-            .as_mut()
-            .map_or(Ok(()), |l| l.action(&label, &action));
+        let logged = log.as_mut().map_or(Ok(()), |l| l.action(&label, &action));
         report.actions.push(action);
         if let Err(e) = logged {
             report.stopped = Some(format!("{e:#}: stopped so that every kill stays on record"));

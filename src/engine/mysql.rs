@@ -1428,6 +1428,35 @@ mod tests {
     }
 
     #[test]
+    fn admins_through_roles_at_any_depth() {
+        let holder = |user: &str, account: &str| AdminGrant {
+            member: false,
+            user: user.into(),
+            account: account.into(),
+            role: None,
+        };
+        let member = |user: &str, account: &str, role: &str| AdminGrant {
+            member: true,
+            user: user.into(),
+            account: account.into(),
+            role: Some(role.into()),
+        };
+        let grants = vec![
+            holder("root", "root@localhost"),
+            holder("dba_role", "dba_role@"),
+            holder("everything", "everything@%"),
+            member("nested_role", "nested_role@", "dba_role@"),
+            member("ops", "ops@%", "nested_role@"),
+            member("reader", "reader@%", "read_role@"),
+        ];
+        let admins = admin_users(&grants);
+        for user in ["root", "dba_role", "everything", "nested_role", "ops"] {
+            assert!(admins.contains(user), "{user}: {admins:?}");
+        }
+        assert!(!admins.contains("reader"), "{admins:?}");
+    }
+
+    #[test]
     fn grantees_and_ssl_modes() {
         assert!(matches!(ssl_mode("REQUIRED"), Ok(MySqlSslMode::Required)));
         assert!(matches!(ssl_mode("verify-ca"), Ok(MySqlSslMode::VerifyCa)));

@@ -368,3 +368,49 @@ fn to_session(p: PgSession) -> Session {
     s.is_admin = p.superuser.unwrap_or(false);
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows as a role with pg_signal_backend but not pg_read_all_stats reads them.
+    fn hidden_row(pid: i64, user: Option<&str>, db: Option<&str>) -> PgSession {
+        serde_json::from_value(serde_json::json!({
+            "pid": pid, "backend_type": null, "state": null, "user": user, "app": "",
+            "db": db, "query": "<insufficient privilege>", "backend_start": null,
+            "superuser": false,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn hidden_backends_are_unknown_not_empty() {
+        // The checkpointer: no user, no database, no backend_type shown.
+        let s = to_session(hidden_row(2210, None, None));
+        assert_eq!(s.kind, SessionKind::System);
+        assert!(s.activity_hidden);
+        // The logical replication launcher: a user but no database.
+        assert_eq!(
+            to_session(hidden_row(2214, Some("postgres"), None)).kind,
+            SessionKind::System
+        );
+        // Another role's client: the placeholder is not its query.
+        let s = to_session(hidden_row(300, Some("app"), Some("shop")));
+        assert_eq!(s.kind, SessionKind::Client);
+        assert!(s.activity_hidden);
+        assert_eq!(s.query, None);
+        assert_eq!(s.statement, None);
+        assert_eq!(s.connected_at, None);
+        // A row the role may read is not hidden.
+        let visible: PgSession = serde_json::from_value(serde_json::json!({
+            "pid": 301, "backend_type": "client backend", "state": "idle", "user": "app",
+            "db": "shop", "query": "SELECT 1", "state_ms": 5000,
+            "backend_start": "2026-11-30T10:00:00Z",
+        }))
+        .unwrap();
+        let s = to_session(visible);
+        assert!(!s.activity_hidden);
+        assert_eq!(s.idle_ms, Some(5000));
+        assert_eq!(s.query.as_deref(), Some("SELECT 1"));
+    }
+}
