@@ -603,7 +603,9 @@ impl MySqlSampler {
         };
         let mode = target.still.mode();
         let bound_ms = target.still.for_ms();
-        let result = if self.profile.mariadb {
+        // With no state condition there is nothing to check: the plain KILL (and its 1094
+        // for a thread that is gone) is the whole statement, and costs no processlist scan.
+        let result = if self.profile.mariadb && mode.is_some() {
             let how = match (managed, query_only) {
                 (false, false) => "connection",
                 (false, true) => "query",
@@ -640,7 +642,8 @@ impl MySqlSampler {
         }
     }
 
-    /// MySQL: the state check, then at once the KILL (MySQL cannot make KILL conditional).
+    /// MySQL: the state check (when there is a condition), then at once the KILL (MySQL
+    /// cannot make KILL conditional).
     async fn kill_checked_mysql(
         &mut self,
         thread: u64,
@@ -650,19 +653,21 @@ impl MySqlSampler {
         managed: bool,
     ) -> anyhow::Result<crate::kill::Outcome> {
         use crate::kill::Outcome;
-        let still = timed(
-            self.query_timeout,
-            sqlx::query(KILL_CHECK_MYSQL)
-                .bind(thread)
-                .bind(mode)
-                .bind(bound_ms)
-                .fetch_optional(&mut self.conn),
-        )
-        .await?;
-        match still.map(|r| cell(&r, "still").int()) {
-            None | Some(None) => return Ok(Outcome::Gone),
-            Some(Some(1)) => {}
-            Some(Some(_)) => return Ok(Outcome::Spared),
+        if mode.is_some() {
+            let still = timed(
+                self.query_timeout,
+                sqlx::query(KILL_CHECK_MYSQL)
+                    .bind(thread)
+                    .bind(mode)
+                    .bind(bound_ms)
+                    .fetch_optional(&mut self.conn),
+            )
+            .await?;
+            match still.map(|r| cell(&r, "still").int()) {
+                None | Some(None) => return Ok(Outcome::Gone),
+                Some(Some(1)) => {}
+                Some(Some(_)) => return Ok(Outcome::Spared),
+            }
         }
         let sql = match (managed, query_only) {
             (false, false) => KILL_CONNECTION,
