@@ -498,3 +498,66 @@ pub fn render_table(r: &KillReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{Session, SessionState};
+    use crate::snapshot::Engine;
+    use chrono::{Duration as Age, Utc};
+
+    fn session(id: i64, started: chrono::DateTime<Utc>) -> Session {
+        let mut s = Session::new(id, SessionState::Idle);
+        s.user = Some("shipping".into());
+        s.database = Some("shop".into());
+        s.connected_at = Some(started);
+        s
+    }
+
+    #[test]
+    fn a_reconnect_that_got_the_same_id_counts_as_new() {
+        let t0 = Utc::now() - Age::minutes(10);
+        let t1 = Utc::now();
+        let mut before = Snapshot::empty(Engine::Postgres, t0);
+        before.sessions = vec![session(10, t0), session(11, t0)];
+        // Both ended; the pool reconnected at once and PostgreSQL handed out pid 10 again.
+        let mut after = Snapshot::empty(Engine::Postgres, t1);
+        after.sessions = vec![session(10, t1), session(12, t1)];
+        let actions: Vec<Action> = [10, 11]
+            .into_iter()
+            .map(|id| Action {
+                victim: Victim {
+                    id,
+                    user: Some("shipping".into()),
+                    host: None,
+                    app: None,
+                    db: None,
+                    state: "idle".into(),
+                    age_ms: 600_000,
+                    connected_at: Some(t0),
+                    why: vec![],
+                    statement: format!("SELECT pg_terminate_backend({id})"),
+                },
+                outcome: Outcome::Killed,
+                note: None,
+            })
+            .collect();
+        let r = refill(&before, &after, &actions, 2, Duration::from_secs(2));
+        assert_eq!(r.new_sessions, 2, "{}", r.message);
+        assert!(r.message.contains("reconnect"), "{}", r.message);
+    }
+
+    #[test]
+    fn an_unwritable_log_is_an_error_before_anything_is_sent() {
+        let full = Path::new("/dev/full");
+        if !full.exists() {
+            return;
+        }
+        let mut log = KillLog::open(Some(full)).unwrap().unwrap();
+        let err = log
+            .write(&serde_json::json!({"intent": 1}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/dev/full"), "{err}");
+    }
+}
