@@ -10,7 +10,10 @@ use serde::Serialize;
 
 use crate::cli::KillArgs;
 use crate::config::{ConnectSettings, SourceSpec};
-use crate::kill::{Filters, Outcome, Recheck, Spared, Victim, recheck, select};
+use crate::kill::{
+    Filters, KillTarget, Outcome, Recheck, Selection, Spared, Still, Unseen, Victim, recheck,
+    select,
+};
 use crate::snapshot::Snapshot;
 use crate::thresholds::parse_duration_secs;
 
@@ -42,6 +45,10 @@ pub struct KillReport {
     pub query_only: bool,
     pub actions: Vec<Action>,
     pub spared: Vec<Spared>,
+    /// Sessions left alone because spiral could not see them well enough to judge, by why,
+    /// with the grant that would let it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unseen: Vec<Unseen>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refill: Option<Refill>,
     /// Why the run stopped before the end of the plan; what was done until then is above.
@@ -124,27 +131,57 @@ fn confirm(n: usize, target: &str, yes: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn log_line(log: &mut Option<std::fs::File>, target: &str, a: &Action) -> anyhow::Result<()> {
-    if let Some(f) = log {
-        let line = serde_json::json!({
+/// The --log file. Every kill is written (and flushed) before it is sent: a kill that
+/// cannot be put on record is not made.
+struct KillLog {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+}
+
+impl KillLog {
+    fn open(path: Option<&Path>) -> anyhow::Result<Option<KillLog>> {
+        path.map(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map(|file| KillLog {
+                    file,
+                    path: p.to_path_buf(),
+                })
+                .with_context(|| format!("cannot open --log {}", p.display()))
+        })
+        .transpose()
+    }
+
+    /// One JSON line, written whole and flushed. File writes are not buffered in user
+    /// space, so a full disk (ENOSPC) or a broken mount is reported here, not later.
+    fn write(&mut self, line: &serde_json::Value) -> anyhow::Result<()> {
+        let mut text = line.to_string();
+        text.push('\n');
+        self.file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.flush())
+            .with_context(|| format!("cannot write --log {}", self.path.display()))
+    }
+
+    /// The intent, before the statement: what is about to be ended, and how it is checked.
+    fn intent(&mut self, target: &str, v: &Victim, still: Still) -> anyhow::Result<()> {
+        self.write(&serde_json::json!({
+            "time": chrono::Utc::now(),
+            "target": target,
+            "intent": {"id": v.id, "user": v.user, "connected_at": v.connected_at,
+                       "statement": v.statement, "unless_changed": still},
+        }))
+    }
+
+    fn action(&mut self, target: &str, a: &Action) -> anyhow::Result<()> {
+        self.write(&serde_json::json!({
             "time": chrono::Utc::now(),
             "target": target,
             "action": a,
-        });
-        writeln!(f, "{line}").context("writing the --log file")?;
+        }))
     }
-    Ok(())
-}
-
-fn open_log(path: Option<&Path>) -> anyhow::Result<Option<std::fs::File>> {
-    path.map(|p| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-            .with_context(|| format!("cannot open --log {}", p.display()))
-    })
-    .transpose()
 }
 
 pub async fn run(
@@ -181,8 +218,12 @@ pub async fn run(
             (Some(s), snap, target.redacted())
         }
     };
-    let (victims, spared) =
-        select(&first, &f, a.victims, a.max, a.query_only, a.rds).map_err(anyhow::Error::msg)?;
+    let Selection {
+        victims,
+        spared,
+        unseen,
+    } = select(&first, &f, a.victims, a.max, a.query_only, a.rds).map_err(anyhow::Error::msg)?;
+    let still = Still::of(&f);
     let mut report = KillReport {
         schema: "spiral.kill/v1",
         target: label.clone(),
@@ -191,6 +232,7 @@ pub async fn run(
         query_only: a.query_only,
         actions: Vec::new(),
         spared,
+        unseen,
         refill: None,
         stopped: None,
         seconds: 0.0,
@@ -214,7 +256,7 @@ pub async fn run(
         return Ok(report);
     };
     confirm(victims.len(), &label, a.yes)?;
-    let mut log = open_log(a.log.as_deref())?;
+    let mut log = KillLog::open(a.log.as_deref())?;
     let gap = Duration::from_secs_f64(1.0 / rate);
     let mut fresh: Option<(Instant, crate::kill::Fresh)> = None;
     let mut next_slot = Instant::now();
@@ -247,7 +289,23 @@ pub async fn run(
             }
         }
         let current = fresh.as_ref().map(|(_, s)| s).context("no fresh sample")?;
-        let action = match recheck(&victim, current, &f) {
+        let recheck = recheck(&victim, current, &f);
+        // On record before it acts: if the intent cannot be written, nothing is sent.
+        if recheck == Recheck::Same
+            && let Some(log) = log.as_mut()
+            && let Err(e) = log.intent(&label, &victim, still)
+        {
+            let done = report.actions.iter().any(|x| x.outcome == Outcome::Killed);
+            if !done {
+                bail!("{e:#}: nothing was killed, so that no kill goes unrecorded");
+            }
+            report.stopped = Some(format!(
+                "{e:#}: stopped before session {} so that no kill goes unrecorded",
+                victim.id
+            ));
+            break;
+        }
+        let action = match recheck {
             Recheck::Gone => Action {
                 victim,
                 outcome: Outcome::Gone,
@@ -258,33 +316,43 @@ pub async fn run(
                 outcome: Outcome::Spared,
                 note: Some(why),
             },
-            Recheck::Same => match sampler
-                .kill(
-                    victim.id,
-                    victim.connected_at,
-                    a.query_only,
-                    a.rds || first.server.managed_kill,
-                )
-                .await
-            {
-                Ok(Outcome::Gone) => Action {
-                    victim,
-                    outcome: Outcome::Gone,
-                    note: Some("gone before the statement ran".into()),
-                },
-                Ok(outcome) => Action {
-                    victim,
-                    outcome,
-                    note: None,
-                },
-                Err(e) => Action {
-                    victim,
-                    outcome: Outcome::Failed,
-                    note: Some(crate::sanitize::for_terminal(&format!("{e:#}"))),
-                },
-            },
+            Recheck::Same => {
+                let target = KillTarget {
+                    id: victim.id,
+                    connected_at: victim.connected_at,
+                    still,
+                };
+                match sampler
+                    .kill(target, a.query_only, a.rds || first.server.managed_kill)
+                    .await
+                {
+                    Ok(Outcome::Gone) => Action {
+                        victim,
+                        outcome: Outcome::Gone,
+                        note: Some("gone before the statement ran".into()),
+                    },
+                    Ok(Outcome::Spared) => Action {
+                        victim,
+                        outcome: Outcome::Spared,
+                        note: Some(
+                            "the server found it no longer in the state it was chosen for, in the kill statement itself"
+                                .into(),
+                        ),
+                    },
+                    Ok(outcome) => Action {
+                        victim,
+                        outcome,
+                        note: None,
+                    },
+                    Err(e) => Action {
+                        victim,
+                        outcome: Outcome::Failed,
+                        note: Some(crate::sanitize::for_terminal(&format!("{e:#}"))),
+                    },
+                }
+            }
         };
-        let logged = log_line(&mut log, &label, &action);
+        let logged = log.as_mut().map_or(Ok(()), |l| l.action(&label, &action));
         report.actions.push(action);
         if let Err(e) = logged {
             report.stopped = Some(format!("{e:#}: stopped so that every kill stays on record"));
@@ -324,10 +392,17 @@ fn refill(
         .iter()
         .filter_map(|x| x.victim.app.as_deref())
         .collect();
-    let old_ids: std::collections::HashSet<i64> = before.sessions.iter().map(|s| s.id).collect();
+    // A session is known by its id and its start time together: PostgreSQL pids and SQL
+    // Server session ids come back at once, so a client that reconnected may hold the very
+    // id of the session that was just ended.
+    let old: std::collections::HashSet<(i64, Option<chrono::DateTime<chrono::Utc>>)> = before
+        .sessions
+        .iter()
+        .map(|s| (s.id, s.connected_at))
+        .collect();
     let new_sessions = after
         .client_sessions()
-        .filter(|s| !old_ids.contains(&s.id))
+        .filter(|s| !old.contains(&(s.id, s.connected_at)))
         .filter(|s| {
             s.user.as_deref().is_some_and(|u| users.contains(&u))
                 && (apps.is_empty() || s.application.as_deref().is_some_and(|p| apps.contains(&p)))
@@ -406,6 +481,15 @@ pub fn render_table(r: &KillReport) -> String {
             ));
         }
     }
+    for u in &r.unseen {
+        out.push_str(&format!(
+            "Left alone, not judged ({} sessions): {}\n",
+            u.sessions, u.reason
+        ));
+        if let Some(fix) = &u.remedy {
+            out.push_str(&format!("  to let spiral judge them: {fix}\n"));
+        }
+    }
     if let Some(f) = &r.refill {
         out.push_str(&format!("Afterwards: {}\n", f.message));
     }
@@ -413,4 +497,67 @@ pub fn render_table(r: &KillReport) -> String {
         out.push_str(&format!("STOPPED EARLY: {why}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{Session, SessionState};
+    use crate::snapshot::Engine;
+    use chrono::{Duration as Age, Utc};
+
+    fn session(id: i64, started: chrono::DateTime<Utc>) -> Session {
+        let mut s = Session::new(id, SessionState::Idle);
+        s.user = Some("shipping".into());
+        s.database = Some("shop".into());
+        s.connected_at = Some(started);
+        s
+    }
+
+    #[test]
+    fn a_reconnect_that_got_the_same_id_counts_as_new() {
+        let t0 = Utc::now() - Age::minutes(10);
+        let t1 = Utc::now();
+        let mut before = Snapshot::empty(Engine::Postgres, t0);
+        before.sessions = vec![session(10, t0), session(11, t0)];
+        // Both ended; the pool reconnected at once and PostgreSQL handed out pid 10 again.
+        let mut after = Snapshot::empty(Engine::Postgres, t1);
+        after.sessions = vec![session(10, t1), session(12, t1)];
+        let actions: Vec<Action> = [10, 11]
+            .into_iter()
+            .map(|id| Action {
+                victim: Victim {
+                    id,
+                    user: Some("shipping".into()),
+                    host: None,
+                    app: None,
+                    db: None,
+                    state: "idle".into(),
+                    age_ms: 600_000,
+                    connected_at: Some(t0),
+                    why: vec![],
+                    statement: format!("SELECT pg_terminate_backend({id})"),
+                },
+                outcome: Outcome::Killed,
+                note: None,
+            })
+            .collect();
+        let r = refill(&before, &after, &actions, 2, Duration::from_secs(2));
+        assert_eq!(r.new_sessions, 2, "{}", r.message);
+        assert!(r.message.contains("reconnect"), "{}", r.message);
+    }
+
+    #[test]
+    fn an_unwritable_log_is_an_error_before_anything_is_sent() {
+        let full = Path::new("/dev/full");
+        if !full.exists() {
+            return;
+        }
+        let mut log = KillLog::open(Some(full)).unwrap().unwrap();
+        let err = log
+            .write(&serde_json::json!({"intent": 1}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/dev/full"), "{err}");
+    }
 }

@@ -103,6 +103,26 @@ pub const QUERIES: &[Query] = &[
     },
     Query {
         engine: Engine::Mysql,
+        name: "admins_mariadb",
+        sql: include_str!("../queries/mysql/admins_mariadb.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "admins_mysql8",
+        sql: include_str!("../queries/mysql/admins_mysql8.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "kill_if_mariadb",
+        sql: include_str!("../queries/mysql/kill_if_mariadb.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "kill_check_mysql",
+        sql: include_str!("../queries/mysql/kill_check_mysql.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
         name: "variables_mariadb",
         sql: include_str!("../queries/mysql/variables_mariadb.sql"),
     },

@@ -180,6 +180,15 @@ pub struct Session {
     /// A session already rolling back: killing it again does nothing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rolling_back: bool,
+    /// The server hid what this session is doing from spiral's login (PostgreSQL shows a
+    /// role without pg_read_all_stats only the pid, user, database and application of other
+    /// users' sessions): its kind, state, times, client and query are unknown, not empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub activity_hidden: bool,
+    /// spiral's login cannot read the grants that would say whether this is an admin's
+    /// session (MySQL/MariaDB without SELECT on the mysql schema): kill spares it as one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin_unknown: bool,
 }
 
 impl Session {
@@ -208,6 +217,8 @@ impl Session {
             connected_at: None,
             is_admin: false,
             rolling_back: false,
+            activity_hidden: false,
+            admin_unknown: false,
         }
     }
 

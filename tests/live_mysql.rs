@@ -792,3 +792,286 @@ async fn connection_errors_are_one_line() {
     );
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+/// Accounts and roles a test creates beyond the stage's two users, dropped on drop (their
+/// sessions go with the stage's own cleanup, which ends every `spiral_t_*` session).
+struct ExtraAccounts {
+    admin_url: String,
+    drops: Vec<String>,
+}
+
+impl ExtraAccounts {
+    fn cleanup_sql(stage: &Stage) -> Vec<String> {
+        let n = &stage.name;
+        vec![
+            format!("DROP USER IF EXISTS '{n}_a'@'%'"),
+            format!("DROP USER IF EXISTS '{n}_b'@'%'"),
+            format!("DROP USER IF EXISTS '{n}_k'@'%'"),
+            format!("DROP ROLE IF EXISTS {n}_r"),
+        ]
+    }
+
+    async fn run(admin_url: &str, sqls: &[String]) {
+        let Ok(opts) = admin_url.parse::<MySqlConnectOptions>() else {
+            return;
+        };
+        let Ok(mut admin) = MySqlConnection::connect_with(&opts).await else {
+            return;
+        };
+        for sql in sqls {
+            let _ = admin.execute(sqlx::AssertSqlSafe(sql.clone())).await;
+        }
+    }
+}
+
+impl Drop for ExtraAccounts {
+    fn drop(&mut self) {
+        let url = self.admin_url.clone();
+        let drops = std::mem::take(&mut self.drops);
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(ExtraAccounts::run(&url, &drops));
+        })
+        .join();
+    }
+}
+
+fn action_ids(plan: &serde_json::Value) -> Vec<i64> {
+    let mut ids: Vec<i64> = plan["actions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["id"].as_i64()).collect())
+        .unwrap_or_default();
+    ids.sort_unstable();
+    ids
+}
+
+/// As a user with PROCESS and CONNECTION ADMIN (may see and end sessions, may not read the
+/// grant tables), spiral cannot tell admins apart: it spares everyone it cannot classify and
+/// says so. Once it may read the grants, users with SUPER through a role and with ALL
+/// PRIVILEGES ON *.* are spared as admins, and the plain users are ended.
+#[tokio::test]
+async fn kill_spares_admins_through_roles_and_all_privileges() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "admins").await;
+    let n = stage.name.clone();
+    let extra = ExtraAccounts {
+        admin_url: url.clone(),
+        drops: ExtraAccounts::cleanup_sql(&stage),
+    };
+    ExtraAccounts::run(&url, &extra.drops).await;
+    let mut admin = stage.admin().await;
+    for sql in [
+        format!("CREATE ROLE {n}_r"),
+        format!("GRANT SUPER ON *.* TO {n}_r"),
+        format!("CREATE USER '{n}_a'@'%'"),
+        format!("GRANT ALL ON {n}.* TO '{n}_a'@'%'"),
+        format!("GRANT {n}_r TO '{n}_a'@'%'"),
+        format!("SET DEFAULT ROLE {n}_r FOR '{n}_a'@'%'"),
+        format!("CREATE USER '{n}_b'@'%'"),
+        format!("GRANT ALL PRIVILEGES ON *.* TO '{n}_b'@'%'"),
+        format!("CREATE USER '{n}_k'@'%'"),
+        format!("GRANT PROCESS, CONNECTION ADMIN ON *.* TO '{n}_k'@'%'"),
+        format!("GRANT SELECT ON {n}.* TO '{n}_k'@'%'"),
+    ] {
+        admin.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+    }
+    let mut plain = Vec::new();
+    let mut plain_ids = Vec::new();
+    for _ in 0..2 {
+        let mut c = stage.connect(&n).await;
+        plain_ids.push(thread_id(&mut c).await);
+        plain.push(c);
+    }
+    plain_ids.sort_unstable();
+    let mut via_role = stage.connect(&format!("{n}_a")).await;
+    let mut all_privileges = stage.connect(&format!("{n}_b")).await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let target = stage.target_as(&format!("{n}_k"));
+    let kill = |execute: bool| {
+        let mut a = vec![
+            "kill".to_string(),
+            target.clone(),
+            "--idle-over".into(),
+            "1s".into(),
+        ];
+        for u in [n.clone(), format!("{n}_a"), format!("{n}_b")] {
+            a.push("--user".into());
+            a.push(u);
+        }
+        if execute {
+            a.push("--execute".into());
+            a.push("--yes".into());
+        }
+        a
+    };
+
+    // The grant tables are unreadable: nobody is taken for a non-admin.
+    let (code, plan, err) = spiral_json(kill(false)).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_ids(&plan), Vec::<i64>::new(), "{}", plan["actions"]);
+    assert_eq!(plan["unseen"][0]["sessions"], 4, "{}", plan["unseen"]);
+    assert!(
+        plan["unseen"][0]["remedy"]
+            .as_str()
+            .is_some_and(|r| r.contains("GRANT SELECT ON mysql.*")),
+        "{}",
+        plan["unseen"]
+    );
+    let (code, r, err) = spiral_json(kill(true)).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_ids(&r), Vec::<i64>::new(), "{}", r["actions"]);
+    via_role
+        .execute("SELECT 1")
+        .await
+        .expect("role admin alive");
+    all_privileges
+        .execute("SELECT 1")
+        .await
+        .expect("ALL PRIVILEGES user alive");
+
+    // With the grant tables readable, the admins are known and spared, the rest ended.
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "GRANT SELECT ON mysql.* TO '{n}_k'@'%'"
+        )))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (code, r, err) = spiral_json(kill(true)).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_ids(&r), plain_ids, "{}", r["actions"]);
+    assert!(
+        r["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["outcome"] == "killed"),
+        "{}",
+        r["actions"]
+    );
+    let spared = r["spared"].to_string();
+    for user in [format!("{n}_a"), format!("{n}_b")] {
+        assert!(
+            spared.contains(&format!("\"user\":\"{user}\"")) && spared.contains("admin"),
+            "{user}: {spared}"
+        );
+    }
+    via_role
+        .execute("SELECT 1")
+        .await
+        .expect("role admin alive");
+    all_privileges
+        .execute("SELECT 1")
+        .await
+        .expect("ALL PRIVILEGES user alive");
+    for mut c in plain {
+        assert!(c.execute("SELECT 1").await.is_err(), "plain user ended");
+    }
+    drop(extra);
+}
+
+/// The kill checks the state in the same request as the KILL (MariaDB): a thread chosen as
+/// idle that is running a statement when the kill arrives is not ended (staged
+/// deterministically by sending the idle-guarded kill at a thread that is running one).
+#[tokio::test]
+async fn kill_statement_spares_a_thread_that_is_no_longer_idle() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "midstmt").await;
+    let mut busy = stage.connect(&stage.name).await;
+    let busy_id = thread_id(&mut busy).await;
+    let running = tokio::spawn(async move { busy.execute("SELECT SLEEP(4)").await.map(|_| ()) });
+    let mut idle = stage.connect(&stage.name).await;
+    let idle_id = thread_id(&mut idle).await;
+    let mut admin = stage.admin().await;
+    wait_for(
+        &mut admin,
+        format!(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {busy_id} AND COMMAND = 'Query'"
+        ),
+        1,
+    )
+    .await;
+    let mut sampler = spiral::engine::connect(
+        &spiral::target::Target::parse(&stage.target()).unwrap(),
+        &spiral::config::ConnectSettings {
+            connect_timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(5),
+            dac: false,
+            encrypt: None,
+            trust_server_certificate: false,
+            password_stdin: false,
+        },
+    )
+    .await
+    .unwrap();
+    let idle_guard = spiral::kill::Still::Idle {
+        for_ms: 0,
+        in_transaction: false,
+    };
+    let kill = |id: i64, still: spiral::kill::Still| spiral::kill::KillTarget {
+        id,
+        connected_at: None,
+        still,
+    };
+    use spiral::kill::Outcome;
+    // Chosen as idle, running a statement now: not ended, and the statement goes on.
+    assert_eq!(
+        sampler
+            .kill(kill(busy_id, idle_guard), false, false)
+            .await
+            .unwrap(),
+        Outcome::Spared
+    );
+    // Idle, but not for as long as asked; idle, but in no transaction: not ended.
+    let long = spiral::kill::Still::Idle {
+        for_ms: 3_600_000,
+        in_transaction: false,
+    };
+    assert_eq!(
+        sampler
+            .kill(kill(idle_id, long), false, false)
+            .await
+            .unwrap(),
+        Outcome::Spared
+    );
+    let in_transaction = spiral::kill::Still::Idle {
+        for_ms: 0,
+        in_transaction: true,
+    };
+    assert_eq!(
+        sampler
+            .kill(kill(idle_id, in_transaction), false, false)
+            .await
+            .unwrap(),
+        Outcome::Spared
+    );
+    // A thread that does not exist is gone; a still idle one is ended.
+    assert_eq!(
+        sampler
+            .kill(kill(i64::from(u32::MAX) + 7, idle_guard), false, false)
+            .await
+            .unwrap(),
+        Outcome::Gone
+    );
+    assert_eq!(
+        sampler
+            .kill(kill(idle_id, idle_guard), false, false)
+            .await
+            .unwrap(),
+        Outcome::Killed
+    );
+    sampler.close().await;
+    running
+        .await
+        .unwrap()
+        .expect("the running statement was not interrupted");
+    assert!(
+        idle.execute("SELECT 1").await.is_err(),
+        "the idle one ended"
+    );
+}

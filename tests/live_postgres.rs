@@ -982,7 +982,16 @@ async fn kill_ends_exactly_the_idle_shipping_sessions() {
         6,
         "cart sessions and the report query survive"
     );
-    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 40);
+    // Each kill is on record twice: the intent before the statement, the outcome after.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        logged.lines().filter(|l| l.contains("\"intent\"")).count(),
+        40
+    );
+    assert_eq!(
+        logged.lines().filter(|l| l.contains("\"action\"")).count(),
+        40
+    );
     assert!(
         r["refill"]["message"]
             .as_str()
@@ -1066,7 +1075,15 @@ async fn kill_reports_vanished_victims_and_spares_replaced_ones() {
     .unwrap();
     let stale = chrono::Utc::now() - chrono::Duration::hours(1);
     let outcome = sampler
-        .kill(fresh_pid, Some(stale), false, false)
+        .kill(
+            spiral::kill::KillTarget {
+                id: fresh_pid,
+                connected_at: Some(stale),
+                still: spiral::kill::Still::Any,
+            },
+            false,
+            false,
+        )
         .await
         .unwrap();
     assert_eq!(outcome, spiral::kill::Outcome::Gone);
@@ -1075,4 +1092,302 @@ async fn kill_reports_vanished_victims_and_spares_replaced_ones() {
         .await
         .expect("the replacement connection survived");
     sampler.close().await;
+}
+
+fn action_ids(plan: &serde_json::Value) -> Vec<i64> {
+    plan["actions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["id"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+fn connect_settings() -> spiral::config::ConnectSettings {
+    spiral::config::ConnectSettings {
+        connect_timeout: Duration::from_secs(5),
+        query_timeout: Duration::from_secs(5),
+        dac: false,
+        encrypt: None,
+        trust_server_certificate: false,
+        password_stdin: false,
+    }
+}
+
+/// The natural "may end sessions" role: pg_signal_backend, but not pg_read_all_stats.
+/// PostgreSQL then hides other users' backend_type, backend_start, state and query, and
+/// spiral must plan no kill it cannot judge: no server process, no placeholder matched by
+/// --match-sql, no --ignore-sql failing open; the plan names the GRANT.
+#[tokio::test]
+async fn kill_as_a_signal_only_role_plans_nothing_it_cannot_see() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "lpkill").await;
+    let killer = format!("{}_plain", stage.name);
+    let mut admin = stage.admin().await;
+    for sql in [
+        format!("CREATE ROLE {killer} LOGIN"),
+        format!("GRANT pg_signal_backend TO {killer}"),
+    ] {
+        admin.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+    }
+    // Another role's idle sessions; one of them last ran a migration.
+    let mut workers = idle_sessions(&stage, 2, "worker").await;
+    let mut worker_pids = Vec::new();
+    for c in workers.iter_mut() {
+        worker_pids.push(pid(c).await);
+    }
+    let mut migration = stage.connect(&stage.name, "deploy").await;
+    let migration_pid = pid(&mut migration).await;
+    migration
+        .execute("SELECT 1 AS migration_step")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let target = stage.target(&killer);
+    let server_pids: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE usename IS NULL OR datname IS NULL",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!server_pids.is_empty(), "the checkpointer and friends");
+
+    // Matching everything plans nothing: every other backend is hidden from this role.
+    let (code, plan, err) = spiral_json(args(&["kill", &target, "--match-sql", ".*"])).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_ids(&plan), Vec::<i64>::new(), "{}", plan["actions"]);
+    let unseen = plan["unseen"].to_string();
+    assert!(unseen.contains("pg_read_all_stats"), "{unseen}");
+    // The placeholder is not a query.
+    let (_, plan, _) = spiral_json(args(&["kill", &target, "--match-sql", "insufficient"])).await;
+    assert_eq!(action_ids(&plan), Vec::<i64>::new(), "{}", plan["actions"]);
+    // --ignore-sql that cannot read the query fails closed, and the plan says how many
+    // sessions were left alone and what would let spiral judge them.
+    let (code, plan, err) = spiral_json(args(&[
+        "kill",
+        &target,
+        "--user",
+        &stage.name,
+        "--ignore-sql",
+        "migration",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_ids(&plan), Vec::<i64>::new(), "{}", plan["actions"]);
+    assert!(
+        plan["unseen"][0]["sessions"].as_u64().unwrap() >= 3,
+        "{}",
+        plan["unseen"]
+    );
+    assert!(
+        plan["unseen"][0]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("GRANT pg_monitor TO {killer}")),
+        "{}",
+        plan["unseen"]
+    );
+    let (_, text, _) = run_async(args(&[
+        "kill",
+        &target,
+        "--user",
+        &stage.name,
+        "--idle-over",
+        "1s",
+    ]))
+    .await;
+    assert!(
+        text.contains("Left alone, not judged") && text.contains("pg_read_all_stats"),
+        "{text}"
+    );
+    // Executing ends nothing.
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &target,
+        "--user",
+        &stage.name,
+        "--idle-over",
+        "1s",
+        "--execute",
+        "--yes",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_ids(&r), Vec::<i64>::new(), "{}", r["actions"]);
+    assert_eq!(count_sessions(&mut admin, &stage.name).await, 3);
+
+    // With the grant the plan names, the same role judges and ends them; the migration
+    // is spared by --ignore-sql.
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "GRANT pg_read_all_stats TO {killer}"
+        )))
+        .await
+        .unwrap();
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &target,
+        "--user",
+        &stage.name,
+        "--idle-over",
+        "1s",
+        "--ignore-sql",
+        "migration",
+        "--execute",
+        "--yes",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let mut ended = action_ids(&r);
+    ended.sort_unstable();
+    worker_pids.sort_unstable();
+    assert_eq!(ended, worker_pids, "{}", r["actions"]);
+    assert!(
+        r["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["outcome"] == "killed"),
+        "{}",
+        r["actions"]
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alive: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE usename = $1")
+        .bind(&stage.name)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(alive, vec![migration_pid as i32]);
+    // The role membership goes with the role when the stage drops it.
+    drop(workers);
+}
+
+/// The kill statement checks the state itself: a session chosen as idle that has started
+/// a statement by the time the statement runs is not ended (staged deterministically by
+/// sending the idle-guarded terminate at a session that is running a statement).
+#[tokio::test]
+async fn kill_statement_spares_a_session_that_is_no_longer_idle() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "midstmt").await;
+    let mut busy = stage.connect(&stage.name, "worker").await;
+    let busy_pid = pid(&mut busy).await;
+    let running = tokio::spawn(async move { busy.execute("SELECT pg_sleep(4)").await.map(|_| ()) });
+    let mut idle = stage.connect(&stage.name, "worker").await;
+    let idle_pid = pid(&mut idle).await;
+    let mut admin = stage.admin().await;
+    wait_for(
+        &mut admin,
+        "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(4)' AND state = 'active'",
+        1,
+    )
+    .await;
+    let mut sampler = spiral::engine::connect(
+        &spiral::target::Target::parse(&stage.target("postgres")).unwrap(),
+        &connect_settings(),
+    )
+    .await
+    .unwrap();
+    let snap = sampler.sample().await.unwrap();
+    let started = |id: i64| {
+        snap.sessions
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.connected_at)
+    };
+    let idle_guard = spiral::kill::Still::Idle {
+        for_ms: 0,
+        in_transaction: false,
+    };
+    let kill = |id: i64, still: spiral::kill::Still| spiral::kill::KillTarget {
+        id,
+        connected_at: started(id),
+        still,
+    };
+    // Chosen as idle, running a statement now: spared by the server, and it goes on.
+    let outcome = sampler
+        .kill(kill(busy_pid, idle_guard), false, false)
+        .await
+        .unwrap();
+    assert_eq!(outcome, spiral::kill::Outcome::Spared);
+    // Idle, but not yet for as long as the filter asked: spared too.
+    let outcome = sampler
+        .kill(
+            kill(
+                idle_pid,
+                spiral::kill::Still::Idle {
+                    for_ms: 3_600_000,
+                    in_transaction: false,
+                },
+            ),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, spiral::kill::Outcome::Spared);
+    // No start time: refused, never sent against a bare pid.
+    assert!(
+        sampler
+            .kill(
+                spiral::kill::KillTarget {
+                    id: idle_pid,
+                    connected_at: None,
+                    still: idle_guard,
+                },
+                false,
+                false
+            )
+            .await
+            .is_err()
+    );
+    // Still idle: ended.
+    let outcome = sampler
+        .kill(kill(idle_pid, idle_guard), false, false)
+        .await
+        .unwrap();
+    assert_eq!(outcome, spiral::kill::Outcome::Killed);
+    sampler.close().await;
+    running
+        .await
+        .unwrap()
+        .expect("the running statement was not interrupted");
+    assert!(
+        idle.execute("SELECT 1").await.is_err(),
+        "the idle one ended"
+    );
+}
+
+/// With --log, a kill is on record before it is made: a log that cannot be written
+/// (a full disk) means nothing is killed, with a one-line reason and a non-zero exit.
+#[tokio::test]
+async fn kill_refuses_when_the_log_cannot_be_written() {
+    let Some(url) = admin_url() else { return };
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "fulllog").await;
+    let _victims = idle_sessions(&stage, 3, "leaky").await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let mut admin = stage.admin().await;
+    let (code, out, err) = run_async(args(&[
+        "kill",
+        &stage.target("postgres"),
+        "--app",
+        "leaky",
+        "--idle-over",
+        "1s",
+        "--execute",
+        "--yes",
+        "--log",
+        "/dev/full",
+    ]))
+    .await;
+    assert_eq!(code, 3, "{out}{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("/dev/full") && err.contains("nothing was killed"),
+        "{err}"
+    );
+    assert_eq!(count_sessions(&mut admin, &stage.name).await, 3);
 }

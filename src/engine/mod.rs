@@ -50,18 +50,20 @@ impl LiveSampler {
         }
     }
 
-    /// Ends (or cancels) one session if it is still the connection that was selected.
+    /// Ends (or cancels) one session if it is still the connection that was selected and
+    /// still in the state it was selected for (`Outcome::Spared` when it no longer is).
     pub async fn kill(
         &mut self,
-        id: i64,
-        connected_at: Option<chrono::DateTime<chrono::Utc>>,
+        target: crate::kill::KillTarget,
         query_only: bool,
         managed: bool,
     ) -> anyhow::Result<crate::kill::Outcome> {
         match self {
-            LiveSampler::Postgres(s) => s.kill(id, connected_at, query_only).await,
-            LiveSampler::Mysql(s) => s.kill(id, query_only, managed).await,
-            LiveSampler::Mssql(s) => s.kill(id, connected_at).await,
+            LiveSampler::Postgres(s) => s.kill(target, query_only).await,
+            LiveSampler::Mysql(s) => s.kill(target, query_only, managed).await,
+            // SQL Server's kill batch checks the identity (session id and login time); its
+            // state is re-checked from the sample just before.
+            LiveSampler::Mssql(s) => s.kill(target.id, target.connected_at).await,
         }
     }
 

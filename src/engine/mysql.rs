@@ -34,6 +34,8 @@ const SERVER_INFO: &str = include_str!("../../queries/mysql/server_info.sql");
 const SETUP_MARIADB: &str = include_str!("../../queries/mysql/session_setup_mariadb.sql");
 const SETUP_MYSQL: &str = include_str!("../../queries/mysql/session_setup_mysql.sql");
 const SUPER_USERS: &str = include_str!("../../queries/mysql/super_users.sql");
+const ADMINS_MARIADB: &str = include_str!("../../queries/mysql/admins_mariadb.sql");
+const ADMINS_MYSQL8: &str = include_str!("../../queries/mysql/admins_mysql8.sql");
 const READ_ONLY: &str = include_str!("../../queries/mysql/read_only.sql");
 
 /// Privilege probes, run once at connect. A refusal here means the matching part of the
@@ -256,6 +258,9 @@ pub struct MySqlSampler {
     profile: Profile,
     gaps: Vec<Gap>,
     admins: BTreeSet<String>,
+    /// Whether `admins` is the whole list: false when this login cannot read the grant
+    /// tables, and then no session is taken for a non-admin's.
+    admins_known: bool,
     sql: SqlStr,
 }
 
@@ -370,15 +375,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         }
         profile.ps_lock_waits = probe(&mut conn, limit, PROBE_PS_LOCK_WAITS).await?;
     }
-    // Best effort: without it only root and rdsadmin count as admins.
-    let admins = match timed(limit, sqlx::query(SUPER_USERS).fetch_all(&mut conn)).await {
-        Ok(rows) => rows
-            .iter()
-            .filter_map(|r| cell(r, "grantee").text())
-            .filter_map(|g| grantee_user(&g))
-            .collect(),
-        Err(_) => BTreeSet::new(),
-    };
+    let admins = read_admins(&mut conn, limit, &profile).await?;
     let plan = plan(&profile);
     // Built only from the bundled parts above, never from input: safe to prepare as is.
     let sql = AssertSqlSafe(compose(&plan.parts)).into_sql_str();
@@ -387,9 +384,83 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         query_timeout: limit,
         profile,
         gaps: plan.gaps,
-        admins,
+        admins_known: admins.is_some(),
+        admins: admins.unwrap_or_default(),
         sql,
     })
+}
+
+/// The user names of admins (SUPER, CONNECTION ADMIN/CONNECTION_ADMIN, SYSTEM_USER, ALL
+/// PRIVILEGES ON *.*, directly or through roles), or None when this login cannot read the
+/// grant tables: then nobody can be taken for a non-admin. Only a refusal means that; a
+/// timeout or a lost connection is an error like any other at connect.
+async fn read_admins(
+    conn: &mut MySqlConnection,
+    limit: Duration,
+    profile: &Profile,
+) -> anyhow::Result<Option<BTreeSet<String>>> {
+    let sql = if profile.mariadb && profile.release >= (10, 4, 0) {
+        ADMINS_MARIADB
+    } else if profile.mysql_at_least((8, 0, 0)) {
+        ADMINS_MYSQL8
+    } else {
+        SUPER_USERS
+    };
+    match tokio::time::timeout(limit, sqlx::query(sql).fetch_all(&mut *conn)).await {
+        Err(_) => Err(EngineError::Timeout(limit.as_secs_f64()).into()),
+        Ok(Ok(rows)) => {
+            let grants: Vec<AdminGrant> = rows
+                .iter()
+                .map(|r| AdminGrant {
+                    member: cell(r, "kind").text().as_deref() == Some("member"),
+                    user: cell(r, "user").text().unwrap_or_default(),
+                    account: cell(r, "account").text().unwrap_or_default(),
+                    role: cell(r, "role").text(),
+                })
+                .collect();
+            Ok(Some(admin_users(&grants)))
+        }
+        Ok(Err(sqlx::Error::Database(_))) => Ok(None),
+        Ok(Err(e)) => Err(anyhow::Error::from(e).context("reading who holds admin privileges")),
+    }
+}
+
+/// One row of the admins query: `account` holds an admin privilege itself, or (member)
+/// was granted `role`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminGrant {
+    pub member: bool,
+    pub user: String,
+    pub account: String,
+    pub role: Option<String>,
+}
+
+/// The user names whose accounts are admins, following role grants to any depth. Sessions
+/// show a user name, not the account's host: one admin account of a name makes every
+/// session of that name an admin's (sparing too many, never too few).
+pub fn admin_users(grants: &[AdminGrant]) -> BTreeSet<String> {
+    let mut admin: BTreeSet<&str> = grants
+        .iter()
+        .filter(|g| !g.member)
+        .map(|g| g.account.as_str())
+        .collect();
+    // A fixed point: each pass adds the members of roles found admin so far.
+    loop {
+        let before = admin.len();
+        for g in grants.iter().filter(|g| g.member) {
+            if g.role.as_deref().is_some_and(|r| admin.contains(r)) {
+                admin.insert(g.account.as_str());
+            }
+        }
+        if admin.len() == before {
+            break;
+        }
+    }
+    grants
+        .iter()
+        .filter(|g| admin.contains(g.account.as_str()) && !g.user.is_empty())
+        .map(|g| g.user.clone())
+        .collect()
 }
 
 /// Runs a probe: a refusal by the server is an answer (`Access::Refused`); anything else
@@ -485,13 +556,13 @@ impl MySqlSampler {
             .iter()
             .map(|r| RawRow::from_cells(|name| cell(r, name)))
             .collect();
-        Ok(assemble(
-            &self.profile,
-            &self.gaps,
-            &self.admins,
-            &raw,
-            Utc::now(),
-        ))
+        let mut snap = assemble(&self.profile, &self.gaps, &self.admins, &raw, Utc::now());
+        if !self.admins_known {
+            for s in snap.sessions.iter_mut().filter(|s| !s.is_admin) {
+                s.admin_unknown = true;
+            }
+        }
+        Ok(snap)
     }
 
     /// A server-side stop (max_statement_time / max_execution_time) reads like the
@@ -516,50 +587,115 @@ impl MySqlSampler {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.conn.close()).await;
     }
 
-    /// Ends (or cancels) one thread. MySQL thread ids only grow, so an id is not reused
-    /// while the server runs; the caller has already re-checked it against a fresh sample.
+    /// Ends (or cancels) one thread if it is still in the state it was selected for.
+    /// MySQL thread ids only grow, so an id is not reused while the server runs; the caller
+    /// has already re-checked it against a fresh sample. The state is checked by the server
+    /// again at the KILL: in the same request on MariaDB, one round trip before on MySQL.
     pub async fn kill(
         &mut self,
-        id: i64,
+        target: crate::kill::KillTarget,
         query_only: bool,
         managed: bool,
     ) -> anyhow::Result<crate::kill::Outcome> {
         use crate::kill::Outcome;
-        let Ok(thread) = u64::try_from(id) else {
+        let Ok(thread) = u64::try_from(target.id) else {
             return Ok(Outcome::Gone);
         };
+        let mode = target.still.mode();
+        let bound_ms = target.still.for_ms();
+        // With no state condition there is nothing to check: the plain KILL (and its 1094
+        // for a thread that is gone) is the whole statement, and costs no processlist scan.
+        let result = if self.profile.mariadb && mode.is_some() {
+            let how = match (managed, query_only) {
+                (false, false) => "connection",
+                (false, true) => "query",
+                (true, false) => "rds",
+                (true, true) => "rds-query",
+            };
+            let rows = timed(
+                self.query_timeout,
+                sqlx::query(KILL_IF_MARIADB)
+                    .bind(thread)
+                    .bind(mode)
+                    .bind(bound_ms)
+                    .bind(how)
+                    .fetch_all(&mut self.conn),
+            )
+            .await;
+            rows.map(|rows| {
+                match rows.first().map(|r| cell(r, "still").int()) {
+                    Some(Some(1)) => Outcome::Killed,
+                    Some(Some(_)) => Outcome::Spared,
+                    // NULL or no row: the thread is gone.
+                    _ => Outcome::Gone,
+                }
+            })
+        } else {
+            self.kill_checked_mysql(thread, mode, bound_ms, query_only, managed)
+                .await
+        };
+        match result {
+            Ok(outcome) => Ok(outcome),
+            // 1094: unknown thread id, i.e. it ended before the statement ran.
+            Err(e) if mysql_error_number(&e) == Some(1094) => Ok(Outcome::Gone),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// MySQL: the state check (when there is a condition), then at once the KILL (MySQL
+    /// cannot make KILL conditional).
+    async fn kill_checked_mysql(
+        &mut self,
+        thread: u64,
+        mode: Option<&'static str>,
+        bound_ms: u64,
+        query_only: bool,
+        managed: bool,
+    ) -> anyhow::Result<crate::kill::Outcome> {
+        use crate::kill::Outcome;
+        if mode.is_some() {
+            let still = timed(
+                self.query_timeout,
+                sqlx::query(KILL_CHECK_MYSQL)
+                    .bind(thread)
+                    .bind(mode)
+                    .bind(bound_ms)
+                    .fetch_optional(&mut self.conn),
+            )
+            .await?;
+            match still.map(|r| cell(&r, "still").int()) {
+                None | Some(None) => return Ok(Outcome::Gone),
+                Some(Some(1)) => {}
+                Some(Some(_)) => return Ok(Outcome::Spared),
+            }
+        }
         let sql = match (managed, query_only) {
             (false, false) => KILL_CONNECTION,
             (false, true) => KILL_QUERY,
             (true, false) => RDS_KILL,
             (true, true) => RDS_KILL_QUERY,
         };
-        match timed(
+        timed(
             self.query_timeout,
             sqlx::query(sql).bind(thread).execute(&mut self.conn),
         )
-        .await
-        {
-            Ok(_) => Ok(Outcome::Killed),
-            Err(e) => {
-                let number = e
-                    .downcast_ref::<sqlx::Error>()
-                    .and_then(|s| match s {
-                        sqlx::Error::Database(db) => db.try_downcast_ref::<MySqlDatabaseError>(),
-                        _ => None,
-                    })
-                    .map(MySqlDatabaseError::number);
-                // 1094: unknown thread id, i.e. it ended before the statement ran.
-                if number == Some(1094) {
-                    Ok(Outcome::Gone)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+        .await?;
+        Ok(Outcome::Killed)
     }
 }
 
+/// The server's error number behind an error, when there is one.
+fn mysql_error_number(e: &anyhow::Error) -> Option<u16> {
+    e.downcast_ref::<sqlx::Error>()
+        .and_then(|s| match s {
+            sqlx::Error::Database(db) => db.try_downcast_ref::<MySqlDatabaseError>(),
+            _ => None,
+        })
+        .map(MySqlDatabaseError::number)
+}
+
+const KILL_IF_MARIADB: &str = include_str!("../../queries/mysql/kill_if_mariadb.sql");
+const KILL_CHECK_MYSQL: &str = include_str!("../../queries/mysql/kill_check_mysql.sql");
 const KILL_CONNECTION: &str = include_str!("../../queries/mysql/kill_connection.sql");
 const KILL_QUERY: &str = include_str!("../../queries/mysql/kill_query.sql");
 const RDS_KILL: &str = include_str!("../../queries/mysql/rds_kill.sql");
@@ -1003,12 +1139,6 @@ pub fn strip_port(host: &str) -> Option<String> {
 }
 
 /// "'shipping'@'10.%'" -> "shipping".
-fn grantee_user(grantee: &str) -> Option<String> {
-    let inner = grantee.strip_prefix('\'')?;
-    let (user, _) = inner.rsplit_once("'@")?;
-    Some(user.replace("''", "'")).filter(|u| !u.is_empty())
-}
-
 pub fn is_mariadb(version: &str, comment: &str) -> bool {
     version.to_ascii_lowercase().contains("mariadb")
         || comment.to_ascii_lowercase().contains("mariadb")
@@ -1303,10 +1433,36 @@ mod tests {
     }
 
     #[test]
+    fn admins_through_roles_at_any_depth() {
+        let holder = |user: &str, account: &str| AdminGrant {
+            member: false,
+            user: user.into(),
+            account: account.into(),
+            role: None,
+        };
+        let member = |user: &str, account: &str, role: &str| AdminGrant {
+            member: true,
+            user: user.into(),
+            account: account.into(),
+            role: Some(role.into()),
+        };
+        let grants = vec![
+            holder("root", "root@localhost"),
+            holder("dba_role", "dba_role@"),
+            holder("everything", "everything@%"),
+            member("nested_role", "nested_role@", "dba_role@"),
+            member("ops", "ops@%", "nested_role@"),
+            member("reader", "reader@%", "read_role@"),
+        ];
+        let admins = admin_users(&grants);
+        for user in ["root", "dba_role", "everything", "nested_role", "ops"] {
+            assert!(admins.contains(user), "{user}: {admins:?}");
+        }
+        assert!(!admins.contains("reader"), "{admins:?}");
+    }
+
+    #[test]
     fn grantees_and_ssl_modes() {
-        assert_eq!(grantee_user("'root'@'localhost'").as_deref(), Some("root"));
-        assert_eq!(grantee_user("'o''neil'@'%'").as_deref(), Some("o'neil"));
-        assert_eq!(grantee_user("root"), None);
         assert!(matches!(ssl_mode("REQUIRED"), Ok(MySqlSslMode::Required)));
         assert!(matches!(ssl_mode("verify-ca"), Ok(MySqlSslMode::VerifyCa)));
         assert!(matches!(ssl_mode("disable"), Ok(MySqlSslMode::Disabled)));

@@ -28,6 +28,8 @@ const SESSION_SETUP: &str = include_str!("../../queries/postgres/session_setup.s
 const VERSION: &str = include_str!("../../queries/postgres/version.sql");
 const TERMINATE: &str = include_str!("../../queries/postgres/terminate.sql");
 const CANCEL: &str = include_str!("../../queries/postgres/cancel.sql");
+/// What pg_stat_activity.query says for a backend this role may not look into.
+const HIDDEN_QUERY: &str = "<insufficient privilege>";
 
 pub struct PgSampler {
     conn: PgConnection,
@@ -222,29 +224,40 @@ impl PgSampler {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.conn.close()).await;
     }
 
-    /// Ends (or cancels) one backend if it is still the connection that was selected.
+    /// Ends (or cancels) one backend if it is still the connection that was selected and
+    /// still in the state it was selected for: both checked by the server in the statement
+    /// that sends the signal (queries/postgres/terminate.sql).
     pub async fn kill(
         &mut self,
-        id: i64,
-        connected_at: Option<DateTime<Utc>>,
+        target: crate::kill::KillTarget,
         query_only: bool,
     ) -> anyhow::Result<crate::kill::Outcome> {
         use crate::kill::Outcome;
-        let Ok(pid) = i32::try_from(id) else {
+        let Ok(pid) = i32::try_from(target.id) else {
             return Ok(Outcome::Gone);
         };
+        // pids are reused at once: without the start time the pid names no one in particular.
+        let Some(started) = target.connected_at else {
+            anyhow::bail!(
+                "backend {pid}: its start time is unknown, so spiral cannot make sure it is the session that was selected"
+            );
+        };
         let sql = if query_only { CANCEL } else { TERMINATE };
-        let row: Option<Option<bool>> = timed(
+        let for_ms = i64::try_from(target.still.for_ms()).unwrap_or(i64::MAX);
+        let row: Option<(Option<bool>, bool)> = timed(
             self.query_timeout,
-            sqlx::query_scalar(sql)
+            sqlx::query_as(sql)
                 .bind(pid)
-                .bind(connected_at)
+                .bind(started)
+                .bind(target.still.mode())
+                .bind(for_ms)
                 .fetch_optional(&mut self.conn),
         )
         .await?;
         Ok(match row {
             None => Outcome::Gone,
-            Some(Some(true)) => Outcome::Killed,
+            Some((_, false)) => Outcome::Spared,
+            Some((Some(true), true)) => Outcome::Killed,
             Some(_) => Outcome::Failed,
         })
     }
@@ -295,10 +308,17 @@ fn to_session(p: PgSession) -> Session {
         Some(s) if s.starts_with("idle in transaction") => SessionState::IdleInTransaction,
         _ => SessionState::Other,
     };
+    // Without pg_read_all_stats, PostgreSQL shows other users' backends with only pid,
+    // user, database and application: backend_type, backend_start, state and times are
+    // NULL and the query is a placeholder. Those are unknown, not empty.
+    let hidden = p.backend_type.is_none() || p.query.as_deref() == Some(HIDDEN_QUERY);
     let kind = match p.backend_type.as_deref() {
-        Some("client backend") | None => SessionKind::Client,
+        Some("client backend") => SessionKind::Client,
         Some("walsender") => SessionKind::Replication,
         Some(_) => SessionKind::System,
+        // Recognised by what is visible: every client backend has a user and a database.
+        None if p.user.is_none() || p.db.is_none() => SessionKind::System,
+        None => SessionKind::Client,
     };
     let wait_class = match (p.wait_event_type.as_deref(), p.wait_event.as_deref()) {
         (Some("Lock"), _) => Some(WaitClass::Lock),
@@ -340,9 +360,57 @@ fn to_session(p: PgSession) -> Session {
     }
     s.transaction_ms = ms(p.xact_ms);
     s.open_transactions = u32::from(p.xact_ms.is_some());
-    s.statement = p.query.as_deref().and_then(StatementKind::of_sql);
-    s.query = p.query.filter(|q| !q.is_empty());
+    let query = p.query.filter(|q| !q.is_empty() && !hidden);
+    s.statement = query.as_deref().and_then(StatementKind::of_sql);
+    s.query = query;
+    s.activity_hidden = hidden;
     s.connected_at = p.backend_start;
     s.is_admin = p.superuser.unwrap_or(false);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows as a role with pg_signal_backend but not pg_read_all_stats reads them.
+    fn hidden_row(pid: i64, user: Option<&str>, db: Option<&str>) -> PgSession {
+        serde_json::from_value(serde_json::json!({
+            "pid": pid, "backend_type": null, "state": null, "user": user, "app": "",
+            "db": db, "query": "<insufficient privilege>", "backend_start": null,
+            "superuser": false,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn hidden_backends_are_unknown_not_empty() {
+        // The checkpointer: no user, no database, no backend_type shown.
+        let s = to_session(hidden_row(2210, None, None));
+        assert_eq!(s.kind, SessionKind::System);
+        assert!(s.activity_hidden);
+        // The logical replication launcher: a user but no database.
+        assert_eq!(
+            to_session(hidden_row(2214, Some("postgres"), None)).kind,
+            SessionKind::System
+        );
+        // Another role's client: the placeholder is not its query.
+        let s = to_session(hidden_row(300, Some("app"), Some("shop")));
+        assert_eq!(s.kind, SessionKind::Client);
+        assert!(s.activity_hidden);
+        assert_eq!(s.query, None);
+        assert_eq!(s.statement, None);
+        assert_eq!(s.connected_at, None);
+        // A row the role may read is not hidden.
+        let visible: PgSession = serde_json::from_value(serde_json::json!({
+            "pid": 301, "backend_type": "client backend", "state": "idle", "user": "app",
+            "db": "shop", "query": "SELECT 1", "state_ms": 5000,
+            "backend_start": "2026-11-30T10:00:00Z",
+        }))
+        .unwrap();
+        let s = to_session(visible);
+        assert!(!s.activity_hidden);
+        assert_eq!(s.idle_ms, Some(5000));
+        assert_eq!(s.query.as_deref(), Some("SELECT 1"));
+    }
 }
