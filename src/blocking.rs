@@ -26,9 +26,7 @@ pub const DEFERRED_RECOVERY: i64 = -3;
 pub fn describe_unseen_lead(id: i64) -> String {
     match id {
         ORPHANED_DTC => "an orphaned distributed transaction (blocking session -2)".to_string(),
-        DEFERRED_RECOVERY => {
-            "a transaction in deferred recovery (blocking session -3)".to_string()
-        }
+        DEFERRED_RECOVERY => "a transaction in deferred recovery (blocking session -3)".to_string(),
         _ => format!("session {id} (not visible to spiral)"),
     }
 }

@@ -163,6 +163,16 @@ pub const QUERIES: &[Query] = &[
     },
     Query {
         engine: Engine::Mssql,
+        name: "kill_status",
+        sql: include_str!("../queries/mssql/kill_status.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "plan_cache",
+        sql: include_str!("../queries/mssql/plan_cache.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
         name: "sample",
         sql: include_str!("../queries/mssql/sample.sql"),
     },

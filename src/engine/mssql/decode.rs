@@ -562,9 +562,10 @@ fn missing_reason(
     error: Option<&ServerError>,
 ) -> (String, Option<String>) {
     match error {
-        Some(e) if e.is_permission()
-            && facts.is_azure_sql_database()
-            && set.needs_server_state_reader_on_azure() =>
+        Some(e)
+            if e.is_permission()
+                && facts.is_azure_sql_database()
+                && set.needs_server_state_reader_on_azure() =>
         {
             (
                 format!(
@@ -766,9 +767,7 @@ fn azure_limits(facts: &Facts, snap: &mut Snapshot, gaps: &mut Gaps) {
     let others_with_requests = snap
         .client_sessions()
         .any(|s| s.id != facts.own_session_id && s.state == SessionState::Active);
-    let others_connected = snap
-        .client_sessions()
-        .any(|s| s.id != facts.own_session_id);
+    let others_connected = snap.client_sessions().any(|s| s.id != facts.own_session_id);
     if others_connected && !others_with_requests {
         gaps.add(
             &[Area::Locks],
@@ -798,7 +797,9 @@ pub fn decode_plan_cache(batch: &Batch) -> Result<(Vec<PlanCacheEntry>, u64), St
             single_use: r.count("single_use_plans")?.unwrap_or(0),
             size_bytes: r.count("size_bytes")?.unwrap_or(0),
         });
-        stubs += r.count("stubs")?.unwrap_or(0);
+        if r.has("stubs") {
+            stubs += r.count("stubs")?.unwrap_or(0);
+        }
     }
     Ok((entries, stubs))
 }
@@ -939,7 +940,9 @@ fn apply_task_blockers(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
 /// session. -4/-5 (latch owner unknown) and the session itself (a parallel request waiting
 /// on its own threads) are not.
 fn is_blocker(by: i64, id: i64) -> bool {
-    (by > 0 && by != id) || by == crate::blocking::ORPHANED_DTC || by == crate::blocking::DEFERRED_RECOVERY
+    (by > 0 && by != id)
+        || by == crate::blocking::ORPHANED_DTC
+        || by == crate::blocking::DEFERRED_RECOVERY
 }
 
 fn apply_config(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
@@ -1392,11 +1395,22 @@ mod tests {
                 workers(),
                 gateways(),
                 counters("SQLServer", 812_345_678),
-                plan_cache(),
                 databases(),
+                query_store(),
             ],
             error: None,
         }
+    }
+
+    fn query_store() -> Table {
+        Table::new(
+            &["qs_database", "qs_actual_state", "qs_capture_mode"],
+            vec![vec![
+                t("shopry_shopifyproductaddons"),
+                t("READ_WRITE"),
+                t("ALL"),
+            ]],
+        )
     }
 
     #[test]
@@ -1557,9 +1571,23 @@ mod tests {
             .expect("db");
         assert!(qs.query_store_writes());
         assert_eq!(qs.read_committed_snapshot, Some(false));
-        let cache = snap.plan_cache.as_ref().expect("plan cache");
+        assert_eq!(
+            snap.query_store_capture
+                .get("shopry_shopifyproductaddons")
+                .map(String::as_str),
+            Some("all")
+        );
+        let master = snap.databases.iter().find(|d| d.name == "master");
+        assert_eq!(master.and_then(|d| d.query_store.as_deref()), Some("off"));
+        assert!(snap.plan_cache.is_none(), "read apart by the sampler");
+        let (cache, stubs) = decode_plan_cache(&Batch {
+            tables: vec![plan_cache()],
+            error: None,
+        })
+        .expect("plan cache");
         assert_eq!(cache.len(), 2);
         assert_eq!(cache[0].single_use, 140_000);
+        assert_eq!(stubs, 0);
     }
 
     #[test]
@@ -1608,7 +1636,6 @@ mod tests {
             Area::Workers,
             Area::Compiles,
             Area::Counters,
-            Area::PlanCache,
         ] {
             let g = snap.gap(area).unwrap_or_else(|| panic!("gap for {area:?}"));
             assert!(g.reason.contains("VIEW SERVER STATE"), "{}", g.reason);
@@ -1684,8 +1711,14 @@ mod tests {
                 .is_some_and(|r| r.contains("VIEW DATABASE STATE")),
             "{g:?}"
         );
-        assert!(snap.gap(Area::Workers).is_some());
-        assert!(snap.gap(Area::PlanCache).is_some());
+        // Schedulers need ##MS_ServerStateReader## there; VIEW DATABASE STATE is not enough.
+        let w = snap.gap(Area::Workers).expect("workers gap");
+        assert!(
+            w.remedy
+                .as_deref()
+                .is_some_and(|r| r.contains("##MS_ServerStateReader##")),
+            "{w:?}"
+        );
         assert!(snap.compile_gate.is_some(), "what could be read is kept");
     }
 
@@ -1711,7 +1744,8 @@ mod tests {
             "{}",
             g.reason
         );
-        assert_eq!(snap.gaps.len(), 1, "{:?}", snap.gaps);
+        assert!(snap.gap(Area::QueryText).is_some(), "no text over the DAC");
+        assert_eq!(snap.gaps.len(), 2, "{:?}", snap.gaps);
     }
 
     #[test]
