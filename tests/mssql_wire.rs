@@ -65,6 +65,18 @@ fn now() -> NaiveDateTime {
 }
 
 fn facts(version: &str, version_text: &str, sees_all: i32) -> ResultSet {
+    facts_of(version, version_text, sees_all, 3, None)
+}
+
+/// The facts row; `engine_edition` 5 is Azure SQL Database; `instance` None is a default
+/// instance (SERVERPROPERTY('InstanceName') is NULL there).
+fn facts_of(
+    version: &str,
+    version_text: &str,
+    sees_all: i32,
+    engine_edition: i32,
+    instance: Option<&str>,
+) -> ResultSet {
     ResultSet::new(
         vec![
             col("product_version", ColType::NVarChar),
@@ -76,17 +88,24 @@ fn facts(version: &str, version_text: &str, sees_all: i32) -> ResultSet {
             col("taken_at_utc", ColType::DateTime),
             col("utc_offset_min", ColType::Int),
             col("sees_all", ColType::Int),
+            col("server_name", ColType::NVarChar),
+            col("instance_name", ColType::NVarChar),
         ],
         vec![vec![
             text(version),
             text(version_text),
             text("Enterprise Edition: Core-based Licensing (64-bit)"),
-            int(3),
+            int(engine_edition),
             int(OWN_SESSION),
             text("spiral"),
             Value::DateTime(Some(now())),
             int(0),
             int(sees_all),
+            text(&match instance {
+                Some(i) => format!("DB01\\{i}"),
+                None => "DB01".to_string(),
+            }),
+            opt_text(instance),
         ]],
     )
 }
@@ -125,6 +144,8 @@ struct S {
     app: &'static str,
     login: &'static str,
     text: Option<&'static str>,
+    /// Requests of the session (MARS: more than one).
+    requests: i32,
 }
 
 impl S {
@@ -143,6 +164,7 @@ impl S {
             app,
             login,
             text: None,
+            requests: 1,
         }
     }
 
@@ -172,6 +194,7 @@ impl S {
             app,
             login,
             text: Some(text),
+            requests: 1,
         }
     }
 }
@@ -196,12 +219,51 @@ fn session_columns() -> Vec<Column> {
         col("session_login", ColType::NVarChar),
         col("session_database", ColType::NVarChar),
         col("is_sysadmin", ColType::Bit),
-        col("sql_text", ColType::NVarChar),
+        col("requests", ColType::Int),
+        col("text_key", ColType::BigInt),
     ]
 }
 
-/// The sessions result set. Over the DAC the batch asks for no query text.
-fn sessions(rows: &[S], with_text: bool) -> ResultSet {
+/// The key the batch gives a statement's text (a hash of sql_handle and offset there).
+fn text_key(sql: &str) -> i64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    sql.hash(&mut h);
+    h.finish() as i64
+}
+
+/// The query-text result set: each distinct text of the sessions once.
+fn texts(rows: &[S]) -> ResultSet {
+    let mut seen = std::collections::BTreeSet::new();
+    let rows = rows
+        .iter()
+        .filter_map(|s| s.text)
+        .filter(|t| seen.insert(*t))
+        .map(|t| vec![big(text_key(t)), text(t)])
+        .collect();
+    ResultSet::new(
+        vec![
+            col("text_key", ColType::BigInt),
+            col("query_text", ColType::NVarChar),
+        ],
+        rows,
+    )
+}
+
+/// The row a CATCH block of the batch sends for a statement that failed.
+fn failed_set(set: &str, number: i32, message: &str) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("failed_set", ColType::NVarChar),
+            col("error_number", ColType::Int),
+            col("error_message", ColType::NVarChar),
+        ],
+        vec![vec![text(set), int(number), text(message)]],
+    )
+}
+
+/// The sessions result set: one row per session, each statement named by its text key.
+fn sessions(rows: &[S]) -> ResultSet {
     // A fixed login time, as a real server reports for a connection that stays open: kill's
     // re-check compares it between samples.
     static LOGIN: std::sync::OnceLock<NaiveDateTime> = std::sync::OnceLock::new();
@@ -226,7 +288,8 @@ fn sessions(rows: &[S], with_text: bool) -> ResultSet {
                 text(s.login),
                 text("shopry_shopifyproductaddons"),
                 bit(s.login == "sa"),
-                opt_text(s.text.filter(|_| with_text)),
+                Value::Int(s.command.map(|_| s.requests)),
+                Value::BigInt(s.text.map(text_key)),
             ]
         })
         .collect();
@@ -335,16 +398,68 @@ fn counters(prefix: &str, v: &CounterValues) -> ResultSet {
     )
 }
 
-fn plan_cache(rows: &[(&str, i64, i64, i64)]) -> ResultSet {
+/// The plan-cache batch's rows: (objtype, plans, single-use plans, bytes, stubs).
+fn plan_cache(rows: &[(&str, i64, i64, i64, i64)]) -> ResultSet {
     ResultSet::new(
         vec![
             col("plan_objtype", ColType::NVarChar),
             col("plans", ColType::BigInt),
             col("single_use_plans", ColType::BigInt),
             col("size_bytes", ColType::BigInt),
+            col("stubs", ColType::BigInt),
+            col("stub_bytes", ColType::BigInt),
         ],
         rows.iter()
-            .map(|(t, plans, single, bytes)| vec![text(t), big(*plans), big(*single), big(*bytes)])
+            .map(|(t, plans, single, bytes, stubs)| {
+                vec![
+                    text(t),
+                    big(*plans),
+                    big(*single),
+                    big(*bytes),
+                    big(*stubs),
+                    big(*stubs * 400),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn cache_size(rows: &[(&str, i64, i64, i64, i64)]) -> ResultSet {
+    let entries: i64 = rows.iter().map(|r| r.1 + r.4).sum();
+    let bytes: i64 = rows.iter().map(|r| r.3 + r.4 * 400).sum();
+    ResultSet::new(
+        vec![
+            col("cache_entries", ColType::BigInt),
+            col("cache_bytes", ColType::BigInt),
+        ],
+        vec![vec![big(entries), big(bytes)]],
+    )
+}
+
+/// Waiting tasks blocked by another session: (session, blocker, wait type, wait ms).
+fn task_blockers(rows: &[(i32, i32, &str, i32)]) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("task_session_id", ColType::Int),
+            col("task_blocked_by", ColType::Int),
+            col("task_wait_type", ColType::NVarChar),
+            col("task_wait_ms", ColType::Int),
+        ],
+        rows.iter()
+            .map(|(id, by, w, ms)| vec![int(*id), int(*by), text(w), int(*ms)])
+            .collect(),
+    )
+}
+
+fn query_store(rows: &[(&str, &str, &str)]) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("qs_database", ColType::NVarChar),
+            col("qs_actual_state", ColType::NVarChar),
+            col("qs_capture_mode", ColType::NVarChar),
+        ],
+        rows.iter()
+            .map(|(db, state, mode)| vec![text(db), text(state), text(mode)])
             .collect(),
     )
 }
@@ -601,11 +716,16 @@ fn incident_sessions() -> Vec<S> {
 /// Recorded answers for one server: `respond` picks the reply by batch name.
 struct Recorded {
     sessions: Vec<S>,
+    /// Waiting tasks blocked by another session (parallel workers).
+    task_blockers: Vec<(i32, i32, &'static str, i32)>,
+    /// UOWs of orphaned distributed transactions (read only when something waits on -2).
+    orphans: Vec<&'static str>,
     workers: WorkerFigures,
     gateways: (i64, i64, i64),
     counters: fn(f64) -> CounterValues,
-    plan_cache: Vec<(&'static str, i64, i64, i64)>,
+    plan_cache: Vec<(&'static str, i64, i64, i64, i64)>,
     databases: Vec<(&'static str, bool, bool)>,
+    query_store: Vec<(&'static str, &'static str, &'static str)>,
     adhoc: bool,
     clock: Clock,
     samples: AtomicU64,
@@ -613,34 +733,53 @@ struct Recorded {
 }
 
 impl Recorded {
+    /// The result sets of one sample, in the batch's order.
+    fn sets(&self, full: bool) -> Vec<ResultSet> {
+        self.samples.fetch_add(1, Ordering::SeqCst);
+        let secs = self.clock.seconds();
+        let mut sets = vec![
+            facts(SQL_2019, SQL_2019_TEXT, 1),
+            config(self.adhoc),
+            sessions(&self.sessions),
+        ];
+        if !self.task_blockers.is_empty() {
+            sets.push(task_blockers(&self.task_blockers));
+        }
+        if full {
+            sets.push(texts(&self.sessions));
+            if !self.orphans.is_empty() {
+                sets.push(ResultSet::new(
+                    vec![col("orphaned_uow", ColType::NVarChar)],
+                    self.orphans.iter().map(|u| vec![text(u)]).collect(),
+                ));
+            }
+        }
+        sets.push(workers(self.workers));
+        sets.push(gateways(self.gateways.0, self.gateways.1, self.gateways.2));
+        sets.push(counters("MSSQL$SHOP", &(self.counters)(secs)));
+        if full {
+            sets.push(cache_size(&self.plan_cache));
+        }
+        sets.push(databases(&self.databases));
+        if full && !self.query_store.is_empty() {
+            sets.push(query_store(&self.query_store));
+        }
+        sets
+    }
+
     fn respond(&self, sql: &str) -> Reply {
         match batch_name(sql) {
             "session_setup" => Reply::Rows(vec![]),
             "kill" => {
                 self.kills.fetch_add(1, Ordering::SeqCst);
                 Reply::Rows(vec![ResultSet::new(
-                    vec![col("killed", ColType::Int)],
-                    vec![vec![int(1)]],
+                    vec![col("killed", ColType::Int), col("rolling_back", ColType::Int)],
+                    vec![vec![int(1), int(0)]],
                 )])
             }
-            "sample" | "sample_dac" => {
-                self.samples.fetch_add(1, Ordering::SeqCst);
-                let full = batch_name(sql) == "sample";
-                let secs = self.clock.seconds();
-                let mut sets = vec![
-                    facts(SQL_2019, SQL_2019_TEXT, 1),
-                    config(self.adhoc),
-                    sessions(&self.sessions, full),
-                    workers(self.workers),
-                    gateways(self.gateways.0, self.gateways.1, self.gateways.2),
-                    counters("MSSQL$SHOP", &(self.counters)(secs)),
-                ];
-                if full {
-                    sets.push(plan_cache(&self.plan_cache));
-                }
-                sets.push(databases(&self.databases));
-                Reply::Rows(sets)
-            }
+            "sample" => Reply::Rows(self.sets(true)),
+            "sample_dac" => Reply::Rows(self.sets(false)),
+            "plan_cache" => Reply::Rows(vec![plan_cache(&self.plan_cache)]),
             other => Reply::Error {
                 number: 50000,
                 class: 16,
@@ -674,9 +813,9 @@ fn incident() -> Recorded {
             optimizations: grow(900_000_000, 3_100.0, secs),
         },
         plan_cache: vec![
-            ("Adhoc", 162_000, 150_000, 11_000_000_000),
-            ("Prepared", 48_000, 31_000, 4_000_000_000),
-            ("Proc", 2_100, 90, 1_000_000_000),
+            ("Adhoc", 162_000, 150_000, 11_000_000_000, 0),
+            ("Prepared", 48_000, 31_000, 4_000_000_000, 0),
+            ("Proc", 2_100, 90, 1_000_000_000, 0),
         ],
         databases: vec![
             ("master", false, false),
@@ -686,6 +825,9 @@ fn incident() -> Recorded {
             ("shopry_shopifyproductaddons", true, false),
             ("shopry_reporting", false, true),
         ],
+        query_store: vec![("shopry_shopifyproductaddons", "READ_WRITE", "ALL")],
+        task_blockers: Vec::new(),
+        orphans: Vec::new(),
         adhoc: false,
         clock: Clock::new(),
         samples: AtomicU64::new(0),
@@ -754,13 +896,16 @@ fn healthy() -> Recorded {
             optimizations: grow(1_100_000, 4.0, secs),
         },
         plan_cache: vec![
-            ("Adhoc", 300, 120, 40_000_000),
-            ("Prepared", 400, 20, 90_000_000),
+            ("Adhoc", 300, 120, 40_000_000, 2_000),
+            ("Prepared", 400, 20, 90_000_000, 0),
         ],
         databases: vec![
             ("master", false, false),
             ("shopry_shopifyproductaddons", false, true),
         ],
+        query_store: Vec::new(),
+        task_blockers: Vec::new(),
+        orphans: Vec::new(),
         adhoc: true,
         clock: Clock::new(),
         samples: AtomicU64::new(0),
@@ -811,13 +956,29 @@ fn incident_000_is_diagnosed_end_to_end() {
         );
     }
     // The rest of the story is told too.
-    for id in [
-        "client-timeout-exceeded",
-        "read-blocked-by-writers",
-        "plan-cache-bloat",
-    ] {
+    for id in ["client-timeout-exceeded", "read-blocked-by-writers"] {
         assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
     }
+    // The plan cache is not walked while the compile gate queues: the check is unknown,
+    // and the note says why, with the size from the memory cache counters.
+    assert_eq!(
+        severity(&report, "plan-cache-bloat").as_deref(),
+        Some("unknown")
+    );
+    // Query Store: named where the waiters are, with its real state and capture mode.
+    let qds = report["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["id"] == "query-store-amplification")
+        .map(|v| v["summary"].to_string())
+        .unwrap_or_default();
+    assert!(
+        qds.contains("in shopry_shopifyproductaddons")
+            && qds.contains("read-write")
+            && qds.contains("capture mode ALL"),
+        "{qds}"
+    );
     assert_eq!(code, 2, "stderr: {stderr}");
     assert_eq!(report["engine"], "mssql");
     assert_eq!(report["exit_code"], 2);
@@ -837,10 +998,14 @@ fn incident_000_is_diagnosed_end_to_end() {
     );
     let cps = figures["compilations_per_sec"].as_f64().unwrap_or(0.0);
     assert!(cps > 1_000.0, "compilations/s {cps}");
+    let notes = report["notes"].to_string();
     assert!(
-        report["notes"].as_array().is_some_and(|n| n.is_empty()),
-        "{}",
-        report["notes"]
+        notes.contains("compile gate queues") && notes.contains("memory cache counters"),
+        "{notes}"
+    );
+    assert!(
+        report["notes"].as_array().is_some_and(|n| n.len() == 1),
+        "{notes}"
     );
     let stats = server.stats.snapshot();
     assert_eq!((stats.logins, stats.batches, stats.rpcs), (1, 3, 0));
@@ -1015,7 +1180,14 @@ fn named_instance_is_found_through_sql_browser() {
     assert_eq!(guard.requests(), 1);
     let login = &server.stats.login_infos()[0];
     assert_eq!(login.app_name, "spiral");
-    assert_eq!(server.stats.snapshot().batches, 2);
+    // A healthy server: the plan cache is walked once, in its own batch.
+    let names: Vec<String> = server
+        .stats
+        .sql_log()
+        .iter()
+        .map(|s| batch_name(s).to_string())
+        .collect();
+    assert_eq!(names, ["session_setup", "sample", "plan_cache"]);
 }
 
 #[test]
