@@ -773,7 +773,10 @@ impl Recorded {
             "kill" => {
                 self.kills.fetch_add(1, Ordering::SeqCst);
                 Reply::Rows(vec![ResultSet::new(
-                    vec![col("killed", ColType::Int), col("rolling_back", ColType::Int)],
+                    vec![
+                        col("killed", ColType::Int),
+                        col("rolling_back", ColType::Int),
+                    ],
                     vec![vec![int(1), int(0)]],
                 )])
             }
@@ -1495,4 +1498,569 @@ fn kill_ends_sessions_through_the_checked_batch() {
         log.iter()
             .any(|sql| sql.contains("login_time") && sql.contains("EXEC (@kill)"))
     );
+}
+
+// ---------------------------------------------------------------------------
+// What a real server does that the recorded happy path does not (review 2026-11-30)
+// ---------------------------------------------------------------------------
+
+/// A server whose sample reply is the recorded one reworked by `edit`: each result set
+/// becomes a statement that `edit` may cut short or fail.
+fn serve_edited(
+    recorded: Recorded,
+    edit: impl Fn(Vec<ResultSet>) -> Vec<tds_server::Statement> + Send + Sync + 'static,
+) -> TdsServer {
+    let recorded = Arc::new(recorded);
+    TdsServer::start(Behaviour::accept(move |sql| match batch_name(sql) {
+        "sample" => Reply::Statements(edit(recorded.sets(true))),
+        _ => recorded.respond(sql),
+    }))
+}
+
+fn is_set(set: &ResultSet, first_column: &str) -> bool {
+    set.columns.first().is_some_and(|c| c.name == first_column)
+}
+
+/// One sample recorded with `spiral capture`: the snapshot as spiral built it.
+fn captured(server: &TdsServer, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "spiral-mssql-wire-{}-{}",
+        std::process::id(),
+        server.port()
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("capture.jsonl");
+    let conn = target(server);
+    let mut args = vec![
+        "capture",
+        conn.as_str(),
+        "--encrypt",
+        "off",
+        "--samples",
+        "1",
+        "-o",
+    ];
+    let path = file.to_string_lossy().to_string();
+    args.push(&path);
+    args.extend_from_slice(extra);
+    let (code, _, stderr) = run(&args);
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    let snap = text
+        .lines()
+        .nth(1)
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (code, snap, stderr)
+}
+
+fn session_json(snap: &serde_json::Value, id: i64) -> Option<&serde_json::Value> {
+    snap["sessions"]
+        .as_array()?
+        .iter()
+        .find(|s| s["id"].as_i64() == Some(id))
+}
+
+fn unknown_ids(report: &serde_json::Value) -> Vec<String> {
+    report["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["severity"] == "unknown")
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+const ERROR_535: &str = "The datediff function resulted in an overflow. The number of dateparts \
+                         separating two date/time instances is too large. Try to use datediff \
+                         with a less precise datepart.";
+
+#[test]
+fn error_535_after_some_session_rows_marks_sessions_partial() {
+    // The raw form: rows of the sessions statement, then ERROR 535 mid-result, then the
+    // rest of the batch (what any statement without TRY/CATCH would do).
+    let server = serve_edited(incident(), |sets| {
+        sets.into_iter()
+            .map(|set| {
+                if is_set(&set, "session_id") {
+                    let mut cut = set.clone();
+                    cut.rows.truncate(1_000);
+                    tds_server::Statement::RowsThenError {
+                        set: cut,
+                        number: 535,
+                        class: 16,
+                        message: ERROR_535.into(),
+                    }
+                } else {
+                    tds_server::Statement::Rows(set)
+                }
+            })
+            .collect()
+    });
+    let (code, report, stderr) = triage_json(&server, "1");
+    let unknown = unknown_ids(&report);
+    for id in [
+        "blocking-chain",
+        "idle-connection-leak",
+        "idle-in-transaction",
+    ] {
+        assert!(
+            unknown.iter().any(|u| u == id),
+            "{id} not unknown: {unknown:?}"
+        );
+    }
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("partial") && notes.contains("error 535"),
+        "{notes}"
+    );
+    // What does not depend on the session list is still diagnosed.
+    assert_eq!(
+        severity(&report, "worker-thread-exhaustion").as_deref(),
+        Some("critical"),
+        "{stderr}"
+    );
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn a_statement_caught_after_some_rows_is_partial_not_shorter() {
+    // The batch's own form: the sessions statement's CATCH sends a failed_set row after the
+    // rows that made it out.
+    let server = serve_edited(incident(), |sets| {
+        let mut out = Vec::new();
+        for set in sets {
+            if is_set(&set, "session_id") {
+                let mut cut = set.clone();
+                cut.rows.truncate(1_000);
+                out.push(tds_server::Statement::Rows(cut));
+                out.push(tds_server::Statement::Rows(failed_set(
+                    "sessions", 535, ERROR_535,
+                )));
+            } else {
+                out.push(tds_server::Statement::Rows(set));
+            }
+        }
+        out
+    });
+    let (_, snap, stderr) = captured(&server, &[]);
+    let gaps = snap["gaps"].to_string();
+    assert!(
+        gaps.contains("sessions and requests is partial")
+            && gaps.contains("1,000 rows")
+            && gaps.contains("error 535"),
+        "{gaps}\n{stderr}"
+    );
+    for area in ["other-sessions", "locks"] {
+        assert!(gaps.contains(area), "{area}: {gaps}");
+    }
+    let (_, report, _) = triage_json(&server, "1");
+    assert!(
+        unknown_ids(&report).iter().any(|u| u == "blocking-chain"),
+        "{}",
+        report["verdicts"]
+    );
+}
+
+#[test]
+fn a_lock_timeout_on_query_text_loses_only_the_text() {
+    let server = serve_edited(incident(), |sets| {
+        sets.into_iter()
+            .map(|set| {
+                tds_server::Statement::Rows(if is_set(&set, "text_key") {
+                    failed_set("query_text", 1222, "Lock request time out period exceeded.")
+                } else {
+                    set
+                })
+            })
+            .collect()
+    });
+    let (code, report, stderr) = triage_json(&server, "1");
+    assert_eq!(code, 2, "{stderr}");
+    for id in [
+        "compile-gate-saturation",
+        "deadlock-cycle",
+        "client-pool-saturation",
+    ] {
+        assert_eq!(
+            severity(&report, id).as_deref(),
+            Some("critical"),
+            "{id}: sessions must be whole"
+        );
+    }
+    // Only the plan cache is unknown (not walked while the compile gate queues).
+    assert_eq!(unknown_ids(&report), ["plan-cache-bloat"]);
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("query text") && notes.contains("error 1222"),
+        "{notes}"
+    );
+    // The text is what would have been shipped 5,000 times: now it is not there at all,
+    // and the sessions still arrived in full.
+    let (_, snap, _) = captured(&server, &[]);
+    assert!(snap["sessions"].as_array().is_some_and(|s| s.len() > 5_000));
+    assert!(session_json(&snap, 512).is_some_and(|s| s["query"].is_null()));
+}
+
+#[test]
+fn query_text_arrives_once_per_statement_and_is_attached() {
+    let server = serve(incident());
+    let (_, snap, stderr) = captured(&server, &[]);
+    let s = session_json(&snap, 512).unwrap_or_else(|| panic!("512: {stderr}"));
+    assert!(
+        s["query"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("MERGE [dbo].[WidgetCache]")),
+        "{s}"
+    );
+    assert_eq!(s["statement"], "write");
+    let with_text = snap["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["query"].is_string())
+        .count();
+    assert!(with_text > 3_800, "{with_text}");
+}
+
+/// Sessions waiting on locks that no session holds: an orphaned DTC transaction.
+fn orphaned_dtc() -> Recorded {
+    let mut r = healthy();
+    for n in 0..6 {
+        let mut s = S::active(
+            300 + n,
+            "ip-10-0-1-3",
+            "app-backend-api",
+            "shopry_app",
+            "suspended",
+            "UPDATE",
+            Some(("LCK_M_X", 95_000 + n * 1_000)),
+            96_000 + n * 1_000,
+            "UPDATE [dbo].[Order] SET [State] = @p0 WHERE [Id] = @p1",
+        );
+        s.blocked_by = Some(-2);
+        r.sessions.push(s);
+    }
+    r.orphans = vec!["8F2C4C1E-1D4B-4C43-9D3A-0E5B7F1A2B3C"];
+    r
+}
+
+#[test]
+fn orphaned_distributed_transaction_is_named_and_ended_by_its_uow() {
+    let server = serve(orphaned_dtc());
+    let (_, snap, stderr) = captured(&server, &[]);
+    let s = session_json(&snap, 300).unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(s["blocked_by"], serde_json::json!([-2]));
+    assert_eq!(
+        snap["orphaned_transactions"],
+        serde_json::json!(["8F2C4C1E-1D4B-4C43-9D3A-0E5B7F1A2B3C"])
+    );
+    let (code, report, stderr) = triage_json(&server, "1");
+    let v = support::verdict(&report, "blocking-chain")
+        .unwrap_or_else(|| panic!("{}\n{stderr}", report["verdicts"]));
+    assert_eq!(v["severity"], "critical");
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("an orphaned distributed transaction"),
+        "{summary}"
+    );
+    let all = report.to_string();
+    assert!(
+        all.contains("KILL '8F2C4C1E-1D4B-4C43-9D3A-0E5B7F1A2B3C';"),
+        "{}",
+        v["actions"]
+    );
+    assert!(!all.contains("KILL -2"), "{all}");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn parallel_reader_behind_a_writer_counts_as_blocked() {
+    let mut r = healthy();
+    // The writer: idle in its open transaction, holding the lock.
+    let mut writer = S::sleeping(400, "ip-10-0-1-4", "app-backend-api", "shopry_app", 120_000);
+    writer.open_tran = 1;
+    r.sessions.push(writer);
+    // The reader: a parallel SELECT. Its coordinator waits on CXCONSUMER and names no
+    // other blocker (the batch drops "blocked by itself"); its workers wait on LCK_M_S.
+    let reader = S::active(
+        401,
+        "ip-10-0-1-4",
+        "app-backend-api",
+        "shopry_app",
+        "suspended",
+        "SELECT",
+        Some(("CXCONSUMER", 61_000)),
+        61_500,
+        "SELECT COUNT(*) FROM [dbo].[Review] WHERE [ShopId] = @p0",
+    );
+    r.sessions.push(reader);
+    r.task_blockers = vec![(401, 400, "LCK_M_S", 61_000)];
+    let server = serve(r);
+    let (_, snap, stderr) = captured(&server, &[]);
+    let s = session_json(&snap, 401).unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(s["blocked_by"], serde_json::json!([400]), "{s}");
+    assert_eq!(s["wait_type"], "LCK_M_S");
+    let (code, report, _) = triage_json(&server, "1");
+    let v = support::verdict(&report, "blocking-chain").expect("blocking-chain");
+    assert!(
+        v["summary"].as_str().is_some_and(|t| t.contains("400")),
+        "{}",
+        v["summary"]
+    );
+    assert!(matches!(code, 1 | 2));
+}
+
+#[test]
+fn a_mars_session_is_one_session() {
+    // Should a server ever send two rows for one session (several MARS requests, as the
+    // old join did), the session is still counted once: the blocked request is kept.
+    let mut r = healthy();
+    let mut first = S::active(
+        500,
+        "ip-10-0-1-0",
+        "app-backend-api",
+        "shopry_app",
+        "running",
+        "SELECT",
+        None,
+        30,
+        "SELECT 1",
+    );
+    first.requests = 2;
+    let mut second = first.clone();
+    second.status = "suspended";
+    second.wait = Some(("LCK_M_S", 20_000));
+    second.blocked_by = Some(100);
+    r.sessions.push(first);
+    r.sessions.push(second);
+    let server = serve(r);
+    let (_, snap, stderr) = captured(&server, &[]);
+    let rows: Vec<&serde_json::Value> = snap["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["id"] == 500)
+        .collect();
+    assert_eq!(rows.len(), 1, "{stderr}");
+    assert_eq!(rows[0]["blocked_by"], serde_json::json!([100]));
+}
+
+#[test]
+fn azure_sql_database_restricted_dmvs_name_the_server_state_reader_role() {
+    let recorded = Arc::new(healthy());
+    let server = TdsServer::start(Behaviour::accept(move |sql| match batch_name(sql) {
+        "sample" => {
+            let refused = "The user does not have permission to perform this action.";
+            let mut sets = recorded.sets(true);
+            sets[0] = facts_of(
+                "12.0.2000.8",
+                "Microsoft SQL Azure (RTM) - 12.0.2000.8",
+                1,
+                5,
+                None,
+            );
+            // sys.dm_exec_requests shows only spiral's own connection: everyone else
+            // looks idle.
+            if let Some(sessions) = sets.iter_mut().find(|s| is_set(s, "session_id")) {
+                for row in sessions.rows.iter_mut() {
+                    if row[0] != int(OWN_SESSION) {
+                        row[2] = text("sleeping");
+                        for c in [3, 4, 5, 6, 8, 16, 17] {
+                            row[c] = Value::Null;
+                        }
+                        row[9] = big(1_000);
+                    }
+                }
+            }
+            for set in sets.iter_mut() {
+                if is_set(set, "queued_tasks") {
+                    *set = failed_set("workers", 297, refused);
+                }
+            }
+            sets.insert(3, failed_set("task_blockers", 297, refused));
+            Reply::Rows(sets)
+        }
+        _ => recorded.respond(sql),
+    }));
+    let (code, report, stderr) = triage_json(&server, "1");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("ALTER SERVER ROLE ##MS_ServerStateReader## ADD MEMBER [spiral];"),
+        "{notes}\n{stderr}"
+    );
+    assert!(
+        notes.contains("sys.dm_exec_requests may show only spiral's own connection"),
+        "{notes}"
+    );
+    let unknown = unknown_ids(&report);
+    for id in ["worker-thread-exhaustion", "blocking-chain"] {
+        assert!(unknown.iter().any(|u| u == id), "{id}: {unknown:?}");
+    }
+    assert_eq!(report["figures"]["max_workers"], serde_json::Value::Null);
+    assert_eq!(code, 3, "nothing wrong seen, but not everything could be");
+}
+
+#[test]
+fn azure_workers_are_not_judged_against_the_host() {
+    let recorded = Arc::new(incident());
+    let server = TdsServer::start(Behaviour::accept(move |sql| match batch_name(sql) {
+        "sample" => {
+            let mut sets = recorded.sets(true);
+            sets[0] = facts_of("12.0.2000.8", "Microsoft SQL Azure (RTM)", 1, 5, None);
+            Reply::Rows(sets)
+        }
+        _ => recorded.respond(sql),
+    }));
+    let (_, report, _) = triage_json(&server, "1");
+    assert_eq!(
+        severity(&report, "worker-thread-exhaustion").as_deref(),
+        Some("unknown")
+    );
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("service objective") && notes.contains("sys.dm_db_resource_stats"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn plan_cache_stubs_are_not_single_use_plans() {
+    // 'optimize for ad hoc workloads' on: every one-off shape leaves a stub, not a plan.
+    let mut r = healthy();
+    r.plan_cache = vec![
+        ("Adhoc", 4_000, 900, 600_000_000, 60_000),
+        ("Prepared", 3_000, 200, 900_000_000, 0),
+    ];
+    let server = serve(r);
+    let (_, report, stderr) = triage_json(&server, "2");
+    assert!(
+        support::verdict(&report, "plan-cache-bloat").is_none(),
+        "{}\n{stderr}",
+        report["verdicts"]
+    );
+    let (_, snap, _) = captured(&server, &[]);
+    assert_eq!(snap["plan_cache_stubs"], 60_000);
+    // Two samples, one walk of the plan cache.
+    let walks = server
+        .stats
+        .sql_log()
+        .iter()
+        .filter(|s| batch_name(s) == "plan_cache")
+        .count();
+    assert_eq!(walks, 2, "one per run: triage, then capture");
+}
+
+#[test]
+fn a_kill_that_waits_for_its_rollback_is_not_a_failure() {
+    let recorded = Arc::new(healthy());
+    let r2 = recorded.clone();
+    let server = TdsServer::start(Behaviour::accept(move |sql| match batch_name(sql) {
+        // KILL blocks while the session rolls back a long transaction.
+        "kill" => Reply::Hang,
+        "kill_status" => Reply::Rows(vec![ResultSet::new(
+            vec![col("kill_state", ColType::Int)],
+            vec![vec![int(1)]],
+        )]),
+        _ => r2.respond(sql),
+    }));
+    let conn = target(&server);
+    let (code, r, err) = run_json(&[
+        "kill",
+        &conn,
+        "--encrypt",
+        "off",
+        "--user",
+        "shopry_app",
+        "--idle-over",
+        "3s",
+        "--max",
+        "1",
+        "--execute",
+        "--yes",
+        "--query-timeout",
+        "1s",
+    ]);
+    let outcomes: Vec<&str> = r["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["killed"], "{err}");
+    assert_eq!(code, 0, "{err}");
+    let stats = server.stats.snapshot();
+    assert!(stats.attentions >= 1, "the hung KILL was cancelled");
+    assert!(
+        server
+            .stats
+            .sql_log()
+            .iter()
+            .any(|s| batch_name(s) == "kill_status")
+    );
+}
+
+#[test]
+fn dac_checks_which_instance_answered_and_connects_to_master() {
+    let server = serve(healthy()); // answers as the default instance
+    let (browser, guard) = start_browser_responder("SHOP", server.port(), 1);
+    let conn = format!(
+        "Server=127.0.0.1\\SHOP;User Id=sa;Password={PASSWORD};Database=shopry_shopifyproductaddons"
+    );
+    let out = spiral()
+        .env("SPIRAL_SQL_BROWSER_PORT", browser.port().to_string())
+        .args([
+            "triage",
+            &conn,
+            "--dac",
+            "--encrypt",
+            "off",
+            "--samples",
+            "1",
+        ])
+        .output()
+        .expect("spiral runs");
+    let (code, _, stderr) = decode(out);
+    assert_eq!(guard.requests(), 1);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("answered by DB01 (instance MSSQLSERVER), not instance SHOP"),
+        "{stderr}"
+    );
+    assert_eq!(server.stats.login_infos()[0].database, "master");
+}
+
+#[test]
+fn dac_on_a_named_instance_never_falls_back_to_1434() {
+    // No Browser answers (a port where nothing listens).
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let port = silent.local_addr().expect("addr").port();
+    let out = spiral()
+        .env("SPIRAL_SQL_BROWSER_PORT", port.to_string())
+        .args([
+            "triage",
+            &format!("Server=127.0.0.1\\SHOP;User Id=sa;Password={PASSWORD}"),
+            "--dac",
+            "--encrypt",
+            "off",
+            "--samples",
+            "1",
+        ])
+        .output()
+        .expect("spiral runs");
+    let (code, _, stderr) = decode(out);
+    assert_eq!(code, 3);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("admin:127.0.0.1,PORT"), "{stderr}");
+}
+
+#[test]
+fn dac_is_refused_for_postgres_and_mysql() {
+    for url in ["postgres://u@127.0.0.1:1/db", "mysql://u@127.0.0.1:1/db"] {
+        let (code, _, stderr) = run(&["triage", url, "--dac", "--samples", "1"]);
+        assert_eq!(code, 3, "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("--dac is SQL Server's"), "{stderr}");
+    }
 }

@@ -542,6 +542,17 @@ fn bracket(name: &str) -> String {
 struct Gaps(Vec<Gap>);
 
 impl Gaps {
+    /// Adds the reason to the area's gap, or starts one: both reasons are worth hearing.
+    fn add_or_extend(&mut self, area: Area, reason: &str, remedy: Option<&str>) {
+        match self.0.iter_mut().find(|g| g.area == area) {
+            Some(g) => {
+                g.reason.push_str("; also, ");
+                g.reason.push_str(reason);
+            }
+            None => self.add(&[area], reason, remedy),
+        }
+    }
+
     fn add(&mut self, areas: &[Area], reason: &str, remedy: Option<&str>) {
         for &area in areas {
             if !self.0.iter().any(|g| g.area == area) {
@@ -769,8 +780,8 @@ fn azure_limits(facts: &Facts, snap: &mut Snapshot, gaps: &mut Gaps) {
         .any(|s| s.id != facts.own_session_id && s.state == SessionState::Active);
     let others_connected = snap.client_sessions().any(|s| s.id != facts.own_session_id);
     if others_connected && !others_with_requests {
-        gaps.add(
-            &[Area::Locks],
+        gaps.add_or_extend(
+            Area::Locks,
             "on Azure SQL Database sys.dm_exec_requests may show only spiral's own connection, \
              and no other session shows a request: lock waits and blockers cannot be told \
              from nothing running",
@@ -892,15 +903,32 @@ fn apply_sessions(
     snap: &mut Snapshot,
     keys: &mut Vec<Option<i64>>,
 ) -> Result<(), String> {
-    let mut sessions = Vec::with_capacity(t.rows.len());
+    let mut sessions: Vec<Session> = Vec::with_capacity(t.rows.len());
+    let mut at: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
     keys.clear();
     for r in t.rows() {
-        sessions.push(to_session(&r, facts)?);
-        keys.push(if r.has("text_key") {
+        let s = to_session(&r, facts)?;
+        let key = if r.has("text_key") {
             r.int("text_key")?
         } else {
             None
-        });
+        };
+        // One session, one row: a session with several MARS requests is one connection.
+        // The batch already picks one request per session; should two rows come anyway,
+        // the blocked one is kept, else the first.
+        match at.get(&s.id) {
+            Some(&i) => {
+                if sessions[i].blocked_by.is_empty() && !s.blocked_by.is_empty() {
+                    sessions[i] = s;
+                    keys[i] = key;
+                }
+            }
+            None => {
+                at.insert(s.id, sessions.len());
+                sessions.push(s);
+                keys.push(key);
+            }
+        }
     }
     snap.sessions = sessions;
     Ok(())
