@@ -2064,3 +2064,36 @@ fn dac_is_refused_for_postgres_and_mysql() {
         assert!(stderr.contains("--dac is SQL Server's"), "{stderr}");
     }
 }
+
+#[test]
+fn bundled_orphaned_dtc_capture_names_the_transaction_and_its_kill() {
+    let (code, r, err) = run_json(&[
+        "triage",
+        "--replay",
+        "captures/sqlserver-orphaned-dtc.jsonl",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let v = support::verdict(&r, "blocking-chain").unwrap_or_else(|| panic!("{}", r["verdicts"]));
+    assert_eq!(v["severity"], "critical");
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.starts_with("an orphaned distributed transaction (blocking session -2) leads a chain blocking 18 sessions, 2 deep"),
+        "{summary}"
+    );
+    let actions = v["actions"].to_string();
+    assert!(
+        actions.contains("KILL 'D5F1E6A2-6C1B-4E0B-9C3F-2B7A41C09E55';"),
+        "{actions}"
+    );
+    assert!(!r.to_string().contains("KILL -2"));
+    // The table view says it in words too.
+    let (_, table, _) = run(&[
+        "triage",
+        "--replay",
+        "captures/sqlserver-orphaned-dtc.jsonl",
+    ]);
+    assert!(
+        table.contains("orphaned distributed transaction"),
+        "{table}"
+    );
+}
