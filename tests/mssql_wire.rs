@@ -214,14 +214,50 @@ fn session_columns() -> Vec<Column> {
         col("elapsed_ms", ColType::Int),
         col("idle_ms", ColType::BigInt),
         col("login_time", ColType::DateTime),
-        col("host_name", ColType::NVarChar),
-        col("program_name", ColType::NVarChar),
-        col("session_login", ColType::NVarChar),
-        col("session_database", ColType::NVarChar),
+        col("client_key", ColType::BigInt),
         col("is_sysadmin", ColType::Bit),
         col("requests", ColType::Int),
         col("text_key", ColType::BigInt),
     ]
+}
+
+/// The database every recorded session is in.
+const DATABASE: &str = "shopry_shopifyproductaddons";
+
+/// The key the batch gives a client combination (host, program, login, database).
+fn client_key(s: &S) -> i64 {
+    text_key(&format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{DATABASE}",
+        s.host, s.app, s.login
+    ))
+}
+
+/// The client-names result set: each combination once.
+fn clients(rows: &[S]) -> ResultSet {
+    let mut seen = std::collections::BTreeSet::new();
+    let rows = rows
+        .iter()
+        .filter(|s| seen.insert(client_key(s)))
+        .map(|s| {
+            vec![
+                big(client_key(s)),
+                text(&s.host),
+                text(s.app),
+                text(s.login),
+                text(DATABASE),
+            ]
+        })
+        .collect();
+    ResultSet::new(
+        vec![
+            col("client_key", ColType::BigInt),
+            col("host_name", ColType::NVarChar),
+            col("program_name", ColType::NVarChar),
+            col("session_login", ColType::NVarChar),
+            col("session_database", ColType::NVarChar),
+        ],
+        rows,
+    )
 }
 
 /// The key the batch gives a statement's text (a hash of sql_handle and offset there).
@@ -283,10 +319,7 @@ fn sessions(rows: &[S]) -> ResultSet {
                 Value::Int(s.elapsed_ms),
                 Value::BigInt(s.idle_ms),
                 Value::DateTime(Some(login_time)),
-                text(&s.host),
-                text(s.app),
-                text(s.login),
-                text("shopry_shopifyproductaddons"),
+                big(client_key(s)),
                 bit(s.login == "sa"),
                 Value::Int(s.command.map(|_| s.requests)),
                 Value::BigInt(s.text.map(text_key)),
@@ -741,6 +774,7 @@ impl Recorded {
             facts(SQL_2019, SQL_2019_TEXT, 1),
             config(self.adhoc),
             sessions(&self.sessions),
+            clients(&self.sessions),
         ];
         if !self.task_blockers.is_empty() {
             sets.push(task_blockers(&self.task_blockers));
@@ -1714,6 +1748,15 @@ fn query_text_arrives_once_per_statement_and_is_attached() {
         "{s}"
     );
     assert_eq!(s["statement"], "write");
+    // Client names arrive once per combination and are attached to every session.
+    assert_eq!(s["user"], "shopry_app");
+    assert_eq!(s["application"], "app-backend-api");
+    assert_eq!(s["database"], "shopry_shopifyproductaddons");
+    assert!(
+        s["client_host"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("ip-10-0-"))
+    );
     let with_text = snap["sessions"]
         .as_array()
         .into_iter()
@@ -1866,7 +1909,7 @@ fn azure_sql_database_restricted_dmvs_name_the_server_state_reader_role() {
                 for row in sessions.rows.iter_mut() {
                     if row[0] != int(OWN_SESSION) {
                         row[2] = text("sleeping");
-                        for c in [3, 4, 5, 6, 8, 16, 17] {
+                        for c in [3, 4, 5, 6, 8, 13, 14] {
                             row[c] = Value::Null;
                         }
                         row[9] = big(1_000);

@@ -184,6 +184,7 @@ impl BatchKind {
                 Set::Facts,
                 Set::Config,
                 Set::Sessions,
+                Set::Clients,
                 Set::TaskBlockers,
                 Set::QueryText,
                 Set::Orphans,
@@ -198,6 +199,7 @@ impl BatchKind {
                 Set::Facts,
                 Set::Config,
                 Set::Sessions,
+                Set::Clients,
                 Set::TaskBlockers,
                 Set::Workers,
                 Set::Gateways,
@@ -215,6 +217,7 @@ enum Set {
     Facts,
     Config,
     Sessions,
+    Clients,
     TaskBlockers,
     QueryText,
     Orphans,
@@ -229,10 +232,11 @@ enum Set {
 
 impl Set {
     /// In the order they are applied: sessions before the sets that refine them.
-    const ALL: [Set; 13] = [
+    const ALL: [Set; 14] = [
         Set::Facts,
         Set::Config,
         Set::Sessions,
+        Set::Clients,
         Set::TaskBlockers,
         Set::QueryText,
         Set::Orphans,
@@ -250,6 +254,7 @@ impl Set {
             Set::Facts => "product_version",
             Set::Config => "config_name",
             Set::Sessions => "session_id",
+            Set::Clients => "client_key",
             Set::TaskBlockers => "task_session_id",
             Set::QueryText => "text_key",
             Set::Orphans => "orphaned_uow",
@@ -267,6 +272,7 @@ impl Set {
     fn failure_name(self) -> Option<&'static str> {
         Some(match self {
             Set::Sessions => "sessions",
+            Set::Clients => "clients",
             Set::TaskBlockers => "task_blockers",
             Set::QueryText => "query_text",
             Set::Orphans => "orphaned_uow",
@@ -283,7 +289,12 @@ impl Set {
     fn optional(self) -> bool {
         matches!(
             self,
-            Set::TaskBlockers | Set::QueryText | Set::Orphans | Set::QueryStore | Set::CacheSize
+            Set::Clients
+                | Set::TaskBlockers
+                | Set::QueryText
+                | Set::Orphans
+                | Set::QueryStore
+                | Set::CacheSize
         )
     }
 
@@ -292,6 +303,7 @@ impl Set {
             Set::Facts => "server facts",
             Set::Config => "server configuration",
             Set::Sessions => "sessions and requests",
+            Set::Clients => "client names (host, program, login, database)",
             Set::TaskBlockers => "the blockers of waiting tasks (parallel requests)",
             Set::QueryText => "query text",
             Set::Orphans => "orphaned distributed transactions",
@@ -310,6 +322,7 @@ impl Set {
         match self {
             Set::Facts | Set::Config | Set::Databases | Set::QueryStore => &[Area::Settings],
             Set::Sessions => &[Area::OtherSessions, Area::Locks],
+            Set::Clients => &[Area::OtherSessions],
             Set::TaskBlockers => &[Area::Locks],
             Set::QueryText => &[Area::QueryText],
             // The KILL for an orphaned transaction then names the lookup instead of the UOW.
@@ -635,6 +648,8 @@ pub fn decode(
     let mut gaps = Gaps::default();
     let mut texts: BTreeMap<i64, String> = BTreeMap::new();
     let mut text_keys: Vec<Option<i64>> = Vec::new();
+    let mut clients: BTreeMap<i64, Client> = BTreeMap::new();
+    let mut client_keys: Vec<Option<i64>> = Vec::new();
     let mut all_arrived = true;
 
     for &set in Set::ALL.iter().filter(|s| **s != Set::Facts) {
@@ -687,7 +702,10 @@ pub fn decode(
         }
         let applied = match set {
             Set::QueryText => collect_texts(table, &mut texts),
-            Set::Sessions => apply_sessions(table, &facts, &mut snap, &mut text_keys),
+            Set::Sessions => {
+                apply_sessions(table, &facts, &mut snap, &mut text_keys, &mut client_keys)
+            }
+            Set::Clients => collect_clients(table, &mut clients),
             _ => apply(set, table, &facts, &mut snap),
         };
         if let Err(e) = applied {
@@ -699,6 +717,19 @@ pub fn decode(
         }
     }
     attach_texts(&mut snap, &text_keys, &texts);
+    let unnamed = attach_clients(&mut snap, &client_keys, &clients);
+    // A combination that appeared between the two statements leaves one session unnamed;
+    // no combination at all (the statement failed, or never ran) leaves every one.
+    if clients.is_empty() && unnamed > 0 {
+        gaps.add(
+            Set::Clients.areas(),
+            &format!(
+                "{} arrived without client names (host, program, login, database)",
+                crate::format::plural(unnamed as u64, "session")
+            ),
+            None,
+        );
+    }
 
     // An error the batch did not catch, while every statement's result set arrived: it
     // interrupted one of them after its rows had started, and tiberius does not say which.
@@ -815,6 +846,55 @@ pub fn decode_plan_cache(batch: &Batch) -> Result<(Vec<PlanCacheEntry>, u64), St
     Ok((entries, stubs))
 }
 
+/// Who a session is: sent once per combination, named by `client_key` in the session rows.
+#[derive(Debug, Clone, Default)]
+struct Client {
+    host: Option<String>,
+    program: Option<String>,
+    login: Option<String>,
+    database: Option<String>,
+}
+
+fn collect_clients(t: &Table, clients: &mut BTreeMap<i64, Client>) -> Result<(), String> {
+    for r in t.rows() {
+        let Some(key) = r.int("client_key")? else {
+            continue;
+        };
+        clients.insert(
+            key,
+            Client {
+                host: r.text("host_name")?,
+                program: r.text("program_name")?,
+                login: r.text("session_login")?,
+                database: r.text("session_database")?,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Names each session's client; returns how many keys found no combination.
+fn attach_clients(
+    snap: &mut Snapshot,
+    keys: &[Option<i64>],
+    clients: &BTreeMap<i64, Client>,
+) -> usize {
+    let mut unnamed = 0;
+    for (s, key) in snap.sessions.iter_mut().zip(keys) {
+        let Some(key) = key else { continue };
+        match clients.get(key) {
+            Some(c) => {
+                s.client_host = c.host.clone();
+                s.application = c.program.clone();
+                s.user = c.login.clone();
+                s.database = c.database.clone();
+            }
+            None => unnamed += 1,
+        }
+    }
+    unnamed
+}
+
 fn collect_texts(t: &Table, texts: &mut BTreeMap<i64, String>) -> Result<(), String> {
     for r in t.rows() {
         if let (Some(key), Some(text)) = (r.int("text_key")?, r.text("query_text")?) {
@@ -843,7 +923,7 @@ fn apply(set: Set, t: &Table, facts: &Facts, snap: &mut Snapshot) -> Result<(), 
     match set {
         // Facts are read first; query text and sessions are applied in `decode`; the plan
         // cache comes from its own batch.
-        Set::Facts | Set::QueryText | Set::Sessions | Set::PlanCache => Ok(()),
+        Set::Facts | Set::QueryText | Set::Sessions | Set::Clients | Set::PlanCache => Ok(()),
         Set::Config => apply_config(t, snap),
         Set::TaskBlockers => apply_task_blockers(t, snap),
         Set::Orphans => {
@@ -902,14 +982,21 @@ fn apply_sessions(
     facts: &Facts,
     snap: &mut Snapshot,
     keys: &mut Vec<Option<i64>>,
+    client_keys: &mut Vec<Option<i64>>,
 ) -> Result<(), String> {
     let mut sessions: Vec<Session> = Vec::with_capacity(t.rows.len());
     let mut at: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
     keys.clear();
+    client_keys.clear();
     for r in t.rows() {
         let s = to_session(&r, facts)?;
         let key = if r.has("text_key") {
             r.int("text_key")?
+        } else {
+            None
+        };
+        let client = if r.has("client_key") {
+            r.int("client_key")?
         } else {
             None
         };
@@ -921,12 +1008,14 @@ fn apply_sessions(
                 if sessions[i].blocked_by.is_empty() && !s.blocked_by.is_empty() {
                     sessions[i] = s;
                     keys[i] = key;
+                    client_keys[i] = client;
                 }
             }
             None => {
                 at.insert(s.id, sessions.len());
                 sessions.push(s);
                 keys.push(key);
+                client_keys.push(client);
             }
         }
     }
@@ -1194,10 +1283,13 @@ fn to_session(r: &RowView, facts: &Facts) -> Result<Session, String> {
         });
     s.command = command;
     s.raw_state = status;
-    s.user = r.text("session_login")?;
-    s.client_host = r.text("host_name")?;
-    s.application = r.text("program_name")?;
-    s.database = r.text("session_database")?;
+    // Older recordings name the client in the row; the sample now sends it keyed, once.
+    if r.has("host_name") {
+        s.user = r.text("session_login")?;
+        s.client_host = r.text("host_name")?;
+        s.application = r.text("program_name")?;
+        s.database = r.text("session_database")?;
+    }
     s.connected_at = r.time("login_time")?.map(|t| facts.to_utc(t));
     s.is_admin = r.bit("is_sysadmin")?.unwrap_or(false);
     Ok(s)
