@@ -87,7 +87,8 @@ BEGIN TRY
                COUNT(*) OVER (PARTITION BY q.session_id) AS requests,
                ROW_NUMBER() OVER (
                    PARTITION BY q.session_id
-                   ORDER BY CASE WHEN q.blocking_session_id NOT IN (0, q.session_id) THEN 0 ELSE 1 END,
+                   ORDER BY CASE WHEN (q.blocking_session_id > 0 AND q.blocking_session_id <> q.session_id)
+                                      OR q.blocking_session_id IN (-2, -3) THEN 0 ELSE 1 END,
                             q.total_elapsed_time DESC, q.request_id) AS pick
         FROM sys.dm_exec_requests AS q
     ) AS r ON r.session_id = s.session_id AND r.pick = 1
