@@ -2140,3 +2140,32 @@ fn bundled_orphaned_dtc_capture_names_the_transaction_and_its_kill() {
         "{table}"
     );
 }
+
+#[test]
+fn a_failed_plan_cache_walk_costs_only_the_plan_cache() {
+    let recorded = Arc::new(healthy());
+    let server = TdsServer::start(Behaviour::accept(move |sql| match batch_name(sql) {
+        "plan_cache" => Reply::Error {
+            number: 1222,
+            class: 16,
+            message: "Lock request time out period exceeded.".into(),
+        },
+        _ => recorded.respond(sql),
+    }));
+    let (code, report, stderr) = triage_json(&server, "2");
+    assert_eq!(unknown_ids(&report), ["plan-cache-bloat"], "{stderr}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("the plan cache was not read") && notes.contains("error 1222"),
+        "{notes}"
+    );
+    assert_eq!(code, 3, "{stderr}");
+    // Tried once, not again on the next sample.
+    let walks = server
+        .stats
+        .sql_log()
+        .iter()
+        .filter(|s| batch_name(s) == "plan_cache")
+        .count();
+    assert_eq!(walks, 1);
+}

@@ -64,12 +64,12 @@ pub struct MssqlSampler {
     /// Set once the full batch has failed before returning anything (error 300 and
     /// friends): from then on each sample is the limited batch, still one round trip.
     limited_by: Option<ServerError>,
-    /// The last plan-cache walk (entries, stubs) and when it was read.
-    plan_cache: Option<(
-        std::time::Instant,
-        Vec<crate::snapshot::PlanCacheEntry>,
-        u64,
-    )>,
+    /// The last plan-cache walk (entries, stubs).
+    plan_cache: Option<(Vec<crate::snapshot::PlanCacheEntry>, u64)>,
+    /// When the plan cache was last walked or tried: failed walks are not retried sooner.
+    plan_cache_tried: Option<std::time::Instant>,
+    /// Why the last try failed, repeated until the next try: no reading is never "fine".
+    plan_cache_failed: Option<String>,
     /// Whether the instance that answered over the DAC has been checked.
     instance_checked: bool,
 }
@@ -278,6 +278,8 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         query_timeout: settings.query_timeout,
         limited_by: None,
         plan_cache: None,
+        plan_cache_tried: None,
+        plan_cache_failed: None,
         instance_checked: false,
     })
 }
@@ -590,7 +592,7 @@ impl MssqlSampler {
         let mut snap =
             decode::decode(&batch, kind, self.limited_by.as_ref()).map_err(|e| self.failed(&e))?;
         if kind == BatchKind::Full {
-            self.plan_cache_into(&mut snap, batch.cache_size()).await?;
+            self.plan_cache_into(&mut snap, batch.cache_size()).await;
         }
         Ok(snap)
     }
@@ -628,20 +630,15 @@ impl MssqlSampler {
     /// while the compile gate queues or tasks wait for a worker (it would queue with them).
     /// Otherwise the last walk is kept, or a gap says why there is none, with the cache's
     /// size from the memory cache counters.
-    async fn plan_cache_into(
-        &mut self,
-        snap: &mut Snapshot,
-        size: Option<(u64, u64)>,
-    ) -> anyhow::Result<()> {
+    async fn plan_cache_into(&mut self, snap: &mut Snapshot, size: Option<(u64, u64)>) {
         let gate = snap.compile_gate.as_ref().map_or(0, |g| g.waiters);
         let starved = snap
             .workers
             .as_ref()
             .map_or(0, |w| w.queued_tasks + w.threadpool_waiters);
         let stale = self
-            .plan_cache
-            .as_ref()
-            .is_none_or(|(at, _, _)| at.elapsed() >= PLAN_CACHE_EVERY);
+            .plan_cache_tried
+            .is_none_or(|at| at.elapsed() >= PLAN_CACHE_EVERY);
         let mut why_not = None;
         if gate > 0 {
             why_not = Some(format!(
@@ -654,15 +651,25 @@ impl MssqlSampler {
                 crate::format::plural(starved, "task")
             ));
         } else if stale {
-            let batch = self.run(&wire().plan_cache).await?;
-            match decode::decode_plan_cache(&batch) {
-                Ok((entries, stubs)) => {
-                    self.plan_cache = Some((std::time::Instant::now(), entries, stubs));
-                }
-                Err(e) => why_not = Some(format!("the plan cache query failed ({e})")),
-            }
+            self.plan_cache_tried = Some(std::time::Instant::now());
+            // The sample itself is already in hand: a walk that fails or times out costs
+            // only the plan cache (and, after a timeout, a fresh connection next time).
+            let failed = match self.run(&wire().plan_cache).await {
+                Ok(batch) => match decode::decode_plan_cache(&batch) {
+                    Ok(read) => {
+                        self.plan_cache = Some(read);
+                        None
+                    }
+                    Err(e) => Some(format!("not read: the query failed ({e})")),
+                },
+                Err(e) => Some(format!("not read ({})", one_line(&e.to_string()))),
+            };
+            self.plan_cache_failed = failed;
+            why_not = self.plan_cache_failed.clone();
+        } else {
+            why_not = self.plan_cache_failed.clone();
         }
-        if let Some((_, entries, stubs)) = &self.plan_cache {
+        if let Some((entries, stubs)) = &self.plan_cache {
             snap.plan_cache = Some(entries.clone());
             snap.plan_cache_stubs = Some(*stubs);
         } else if let Some(why) = why_not {
@@ -679,7 +686,6 @@ impl MssqlSampler {
                 remedy: None,
             });
         }
-        Ok(())
     }
 
     fn failed(&self, why: &str) -> anyhow::Error {
