@@ -24,7 +24,8 @@ pub fn terminate(snapshot: &Snapshot, id: i64) -> String {
         // `KILL -2` would be an error, or worse on a server that took it for a session.
         Engine::Mssql if id == crate::blocking::ORPHANED_DTC => {
             match snapshot.orphaned_transactions.as_slice() {
-                [] => "KILL '<UOW>'; with the UOW from: SELECT DISTINCT request_owner_guid FROM                        sys.dm_tran_locks WHERE request_session_id = -2;"
+                [] => "KILL '<UOW>'; with the UOW from: SELECT DISTINCT request_owner_guid FROM \
+                sys.dm_tran_locks WHERE request_session_id = -2;"
                     .to_string(),
                 uows => uows
                     .iter()
@@ -34,7 +35,8 @@ pub fn terminate(snapshot: &Snapshot, id: i64) -> String {
             }
         }
         Engine::Mssql if id == crate::blocking::DEFERRED_RECOVERY => {
-            "nothing to KILL: a transaction in deferred recovery ends when its database's              missing file or filegroup is brought back online or restored (see the error log)"
+            "nothing to KILL: a transaction in deferred recovery ends when its database's \
+            missing file or filegroup is brought back online or restored (see the error log)"
                 .to_string()
         }
         Engine::Postgres => format!("SELECT pg_terminate_backend({id});"),

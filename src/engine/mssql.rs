@@ -227,7 +227,10 @@ async fn plan(target: &Target, settings: &ConnectSettings) -> Result<ConnectPlan
                 None if target.instance.is_none() => browser::DEFAULT_PORT,
                 None => {
                     return Err(EngineError::Unreachable(format!(
-                        "{named}: SQL Server Browser did not name the DAC port of instance {}                          (UDP 1434 unanswered), and 1434 belongs to another instance's DAC; give                          the port as admin:{host},PORT (the error log says 'Dedicated admin                          connection support was established for listening remotely on port N')",
+                        "{named}: SQL Server Browser did not name the DAC port of instance {} \
+                        (UDP 1434 unanswered), and 1434 belongs to another instance's DAC; give \
+                        the port as admin:{host},PORT (the error log says 'Dedicated admin \
+                        connection support was established for listening remotely on port N')",
                         crate::sanitize::clean(target.instance.as_deref().unwrap_or(""))
                     )));
                 }
@@ -615,7 +618,8 @@ impl MssqlSampler {
         }
         self.client = None;
         Err(EngineError::Other(format!(
-            "{}: the dedicated admin connection on port {} was answered by {} (instance {}), not              instance {}: give that instance's DAC port as admin:{},PORT",
+            "{}: the dedicated admin connection on port {} was answered by {} (instance {}), not \
+            instance {}: give that instance's DAC port as admin:{},PORT",
             self.plan.who,
             self.plan.port.unwrap_or(browser::DEFAULT_PORT),
             crate::sanitize::clean(server.as_deref().unwrap_or("?")),
@@ -639,17 +643,17 @@ impl MssqlSampler {
         let stale = self
             .plan_cache_tried
             .is_none_or(|at| at.elapsed() >= PLAN_CACHE_EVERY);
-        let mut why_not = None;
-        if gate > 0 {
-            why_not = Some(format!(
-                "not walked while the compile gate queues ({}): reading every cached plan                  would wait with them",
+        let why_not = if gate > 0 {
+            Some(format!(
+                "not walked while the compile gate queues ({}): reading every cached plan \
+                would wait with them",
                 crate::format::plural(gate, "waiter")
-            ));
+            ))
         } else if starved > 0 {
-            why_not = Some(format!(
+            Some(format!(
                 "not walked while {} wait for a worker thread",
                 crate::format::plural(starved, "task")
-            ));
+            ))
         } else if stale {
             self.plan_cache_tried = Some(std::time::Instant::now());
             // The sample itself is already in hand: a walk that fails or times out costs
@@ -665,10 +669,10 @@ impl MssqlSampler {
                 Err(e) => Some(format!("not read ({})", one_line(&e.to_string()))),
             };
             self.plan_cache_failed = failed;
-            why_not = self.plan_cache_failed.clone();
+            self.plan_cache_failed.clone()
         } else {
-            why_not = self.plan_cache_failed.clone();
-        }
+            self.plan_cache_failed.clone()
+        };
         if let Some((entries, stubs)) = &self.plan_cache {
             snap.plan_cache = Some(entries.clone());
             snap.plan_cache_stubs = Some(*stubs);
@@ -771,7 +775,8 @@ impl MssqlSampler {
                 match self.kill_status(id, seen).await {
                     Ok(0 | 1) => Ok(Outcome::Killed),
                     Ok(_) => Err(self.failed(&format!(
-                        "KILL {id} did not return within {}s and the session is still there,                          not rolling back",
+                        "KILL {id} did not return within {}s and the session is still there, \
+                        not rolling back",
                         self.query_timeout.as_secs_f64()
                     ))),
                     Err(_) => Err(EngineError::Timeout(self.query_timeout.as_secs_f64()).into()),
