@@ -2169,3 +2169,27 @@ fn a_failed_plan_cache_walk_costs_only_the_plan_cache() {
         .count();
     assert_eq!(walks, 1);
 }
+
+#[test]
+fn printed_sql_server_statements_never_take_the_1900_sentinel_or_a_negative_id() {
+    use spiral::actions::{kill_idle_sessions, terminate};
+    use spiral::snapshot::{Engine, Snapshot};
+    let mut snap = Snapshot::empty(Engine::Mssql, Utc::now());
+    // A session that never ran a request has last_request_end_time 1900-01-01: it must
+    // not look 124 years idle to the printed KILL.
+    let kill = kill_idle_sessions(&snap, "shopry_app", Some("app-backend-api"), 300);
+    assert!(
+        kill.contains(
+            "COALESCE(NULLIF(last_request_end_time, '19000101'), NULLIF(login_time, '19000101'), GETDATE()) < DATEADD(second, -300, GETDATE())"
+        ),
+        "{kill}"
+    );
+    assert_eq!(
+        terminate(&snap, -2),
+        "KILL '<UOW>'; with the UOW from: SELECT DISTINCT request_owner_guid FROM sys.dm_tran_locks WHERE request_session_id = -2;"
+    );
+    snap.orphaned_transactions = vec!["A".into(), "B'".into()];
+    assert_eq!(terminate(&snap, -2), "KILL 'A'; KILL 'B''';");
+    assert!(terminate(&snap, -3).starts_with("nothing to KILL"));
+    assert_eq!(terminate(&snap, 77), "KILL 77;");
+}

@@ -1915,6 +1915,63 @@ mod tests {
     }
 
     #[test]
+    fn negative_blockers_kept_only_for_locks_and_tasks_refine_only_the_unblocked() {
+        let row = |id: i64, by: Option<i64>, wait: &str| {
+            session(
+                id,
+                "suspended",
+                Some("SELECT"),
+                Some((wait, 30_000)),
+                by,
+                0,
+                Some(31_000),
+                None,
+                None,
+            )
+        };
+        let mut batch = full_batch(
+            facts("15.0.2000.5", "", 3, 1),
+            vec![
+                own(61),
+                row(900, Some(-2), "LCK_M_X"),
+                row(901, Some(-3), "LCK_M_S"),
+                row(902, Some(-5), "PAGELATCH_EX"),
+                row(903, None, "CXCONSUMER"),
+                row(904, Some(900), "LCK_M_S"),
+            ],
+        );
+        batch.tables.push(Table::new(
+            &[
+                "task_session_id",
+                "task_blocked_by",
+                "task_wait_type",
+                "task_wait_ms",
+            ],
+            vec![
+                // A parallel request's workers wait on session 700's lock.
+                vec![i(903), i(700), t("LCK_M_S"), i(29_000)],
+                // A request that names its own blocker keeps it.
+                vec![i(904), i(701), t("LCK_M_S"), i(1_000)],
+                // Latch states are not a lock chain, from tasks either.
+                vec![i(902), i(-4), t("PAGELATCH_EX"), i(1_000)],
+            ],
+        ));
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        let by = |id: i64| {
+            snap.sessions
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| (s.blocked_by.clone(), s.wait_type.clone()))
+                .expect("session")
+        };
+        assert_eq!(by(900).0, vec![-2]);
+        assert_eq!(by(901).0, vec![-3]);
+        assert!(by(902).0.is_empty());
+        assert_eq!(by(903), (vec![700], Some("LCK_M_S".to_string())));
+        assert_eq!(by(904).0, vec![900]);
+    }
+
+    #[test]
     fn bracketed_logins_double_the_closing_bracket() {
         assert_eq!(bracket("DOMAIN\\svc]x"), "[DOMAIN\\svc]]x]");
     }
