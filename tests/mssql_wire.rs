@@ -807,11 +807,8 @@ impl Recorded {
             "kill" => {
                 self.kills.fetch_add(1, Ordering::SeqCst);
                 Reply::Rows(vec![ResultSet::new(
-                    vec![
-                        col("killed", ColType::Int),
-                        col("rolling_back", ColType::Int),
-                    ],
-                    vec![vec![int(1), int(0)]],
+                    vec![col("killed", ColType::Int)],
+                    vec![vec![int(1)]],
                 )])
             }
             "sample" => Reply::Rows(self.sets(true)),

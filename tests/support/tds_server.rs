@@ -28,6 +28,9 @@
 //!   (statement) parameter and hand *that* text to the same callback, and
 //!   answer with DONEINPROC / RETURNSTATUS / DONEPROC like a real server.
 //! * ATTENTION [2.2.1.6]: always acknowledged with `DONE` carrying `DONE_ATTN`.
+//! * A batch whose statements partly fail ([`Reply::Statements`]): a statement may end
+//!   with ERROR + DONE(error) before any row, or after some of its rows, as a run-time
+//!   error (535, 1222) does on a real server.
 //! * Responses are split into packets of the negotiated packet size with the
 //!   end-of-message status bit on the last one [2.2.3.1]; see [`Conn::send`].
 
