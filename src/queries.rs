@@ -188,6 +188,11 @@ pub const QUERIES: &[Query] = &[
     },
     Query {
         engine: Engine::Mssql,
+        name: "sample_sessions",
+        sql: include_str!("../queries/mssql/sample_sessions.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
         name: "session_setup",
         sql: include_str!("../queries/mssql/session_setup.sql"),
     },

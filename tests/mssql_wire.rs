@@ -812,6 +812,12 @@ impl Recorded {
                 )])
             }
             "sample" => Reply::Rows(self.sets(true)),
+            "sample_sessions" => Reply::Rows(vec![
+                facts(SQL_2019, SQL_2019_TEXT, 1),
+                sessions(&self.sessions),
+                clients(&self.sessions),
+                texts(&self.sessions),
+            ]),
             "sample_dac" => Reply::Rows(self.sets(false)),
             "plan_cache" => Reply::Rows(vec![plan_cache(&self.plan_cache)]),
             other => Reply::Error {
@@ -1129,6 +1135,26 @@ fn round_trips_and_bytes_per_sample() {
         let _ = child.kill();
         let _ = child.wait();
         eprintln!("{name}: first verdict after {elapsed:?} ({})", first.trim());
+        // kill's sessions-only read (a dry run: connect, session setup, one read).
+        let server = serve(make());
+        let (code, _, err) = run_json(&[
+            "kill",
+            &target(&server),
+            "--encrypt",
+            "off",
+            "--user",
+            "nobody",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let k = server.stats.snapshot();
+        assert_eq!(
+            k.batches, 2,
+            "{name}: session setup, then the sessions-only read"
+        );
+        eprintln!(
+            "{name}: kill's sessions-only read: {} bytes received (with connect and setup)",
+            k.bytes_out
+        );
     }
 }
 
@@ -1528,6 +1554,12 @@ fn kill_ends_sessions_through_the_checked_batch() {
     assert!(
         log.iter()
             .any(|sql| sql.contains("login_time") && sql.contains("EXEC (@kill)"))
+    );
+    // kill reads only the sessions: never the full sample, never the plan cache.
+    let names: std::collections::BTreeSet<&str> = log.iter().map(|s| batch_name(s)).collect();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["kill", "sample_sessions", "session_setup"]
     );
 }
 

@@ -35,6 +35,7 @@ use crate::target::{Secret, Target};
 const SAMPLE: &str = include_str!("../../queries/mssql/sample.sql");
 const SAMPLE_DAC: &str = include_str!("../../queries/mssql/sample_dac.sql");
 const SAMPLE_LIMITED: &str = include_str!("../../queries/mssql/sample_limited.sql");
+const SAMPLE_SESSIONS: &str = include_str!("../../queries/mssql/sample_sessions.sql");
 const SESSION_SETUP: &str = include_str!("../../queries/mssql/session_setup.sql");
 const PLAN_CACHE: &str = include_str!("../../queries/mssql/plan_cache.sql");
 
@@ -692,6 +693,21 @@ impl MssqlSampler {
         }
     }
 
+    /// The sessions alone (queries/mssql/sample_sessions.sql): what kill needs to choose
+    /// and re-check its victims, at a fraction of a full sample. Over the DAC, or after a
+    /// missing grant, the sample spiral would send anyway (those are already cheap).
+    pub async fn sample_sessions(&mut self) -> anyhow::Result<Snapshot> {
+        if self.plan.dac || self.limited_by.is_some() {
+            return self.sample().await;
+        }
+        if self.client.is_none() {
+            let client = open(&self.plan, self.connect_timeout, self.query_timeout).await?;
+            self.client = Some(Box::new(client));
+        }
+        let batch = self.run(sql_of(BatchKind::Sessions)).await?;
+        decode::decode(&batch, BatchKind::Sessions, None).map_err(|e| self.failed(&e))
+    }
+
     fn failed(&self, why: &str) -> anyhow::Error {
         EngineError::Other(format!("{}: {why}", self.plan.who)).into()
     }
@@ -827,6 +843,7 @@ fn sql_of(kind: BatchKind) -> &'static str {
         BatchKind::Full => &w.sample,
         BatchKind::Dac => &w.dac,
         BatchKind::Limited => &w.limited,
+        BatchKind::Sessions => &w.sessions,
     }
 }
 
@@ -837,6 +854,7 @@ struct WireText {
     plan_cache: String,
     dac: String,
     limited: String,
+    sessions: String,
     setup: String,
 }
 
@@ -847,6 +865,7 @@ fn wire() -> &'static WireText {
         plan_cache: without_comment_lines(PLAN_CACHE),
         dac: without_comment_lines(SAMPLE_DAC),
         limited: without_comment_lines(SAMPLE_LIMITED),
+        sessions: without_comment_lines(SAMPLE_SESSIONS),
         setup: without_comment_lines(SESSION_SETUP),
     })
 }
@@ -974,6 +993,16 @@ mod tests {
         ] {
             assert_eq!(statement(SAMPLE, start), statement(SAMPLE_DAC, start));
         }
+        for start in [
+            "SELECT\n    CAST(SERVERPROPERTY('ProductVersion')",
+            "BEGIN TRY\n    SELECT\n        CAST(s.session_id",
+            "BEGIN TRY\n    SELECT DISTINCT\n        CAST(SUBSTRING(HASHBYTES",
+            "BEGIN TRY\n    SELECT\n        CAST(w.session_id",
+            "BEGIN TRY\n    SELECT\n        CAST(SUBSTRING(HASHBYTES('SHA2_256', k.sql_handle",
+        ] {
+            assert_eq!(statement(SAMPLE, start), statement(SAMPLE_SESSIONS, start));
+        }
+        assert!(!SAMPLE_SESSIONS.contains("dm_os_schedulers"));
         assert!(!SAMPLE_DAC.contains("sys.dm_exec_sql_text"));
         assert!(!SAMPLE_DAC.contains("sys.dm_exec_cached_plans"));
         assert!(!SAMPLE.contains("sys.dm_exec_cached_plans"), "read apart");

@@ -175,6 +175,8 @@ pub enum BatchKind {
     Dac,
     /// queries/mssql/sample_limited.sql: only what any login may read.
     Limited,
+    /// queries/mssql/sample_sessions.sql: sessions only, for kill's re-checks.
+    Sessions,
 }
 
 impl BatchKind {
@@ -207,6 +209,13 @@ impl BatchKind {
                 Set::Databases,
             ],
             BatchKind::Limited => &[Set::Facts, Set::Config, Set::Databases],
+            BatchKind::Sessions => &[
+                Set::Facts,
+                Set::Sessions,
+                Set::Clients,
+                Set::TaskBlockers,
+                Set::QueryText,
+            ],
         }
     }
 }
@@ -661,6 +670,13 @@ pub fn decode(
                 continue;
             }
             let (reason, remedy) = match kind {
+                BatchKind::Sessions => (
+                    format!(
+                        "{} is not read by the sessions-only sample (kill's re-checks)",
+                        set.what()
+                    ),
+                    None,
+                ),
                 BatchKind::Dac => (
                     format!(
                         "{} is not read over the dedicated admin connection (too expensive there)",
