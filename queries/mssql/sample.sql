@@ -193,21 +193,20 @@ SET LOCK_TIMEOUT 1000;
 
 -- The unit of work (UOW) of an orphaned distributed transaction, read only when something
 -- waits on one (blocker -2): KILL '<UOW>' is how it is ended, and sys.dm_tran_locks is too
--- large to read on every sample.
-IF EXISTS (SELECT 1 FROM sys.dm_os_waiting_tasks AS wt WHERE wt.blocking_session_id = -2)
-BEGIN
-    BEGIN TRY
+-- large to read on every sample. The check is inside TRY too: Azure SQL Database's smaller
+-- tiers refuse sys.dm_os_waiting_tasks, and that must not read as a broken sample.
+BEGIN TRY
+    IF EXISTS (SELECT 1 FROM sys.dm_os_waiting_tasks AS wt WHERE wt.blocking_session_id = -2)
         SELECT DISTINCT CAST(l.request_owner_guid AS nvarchar(36)) AS orphaned_uow
         FROM sys.dm_tran_locks AS l
         WHERE l.request_session_id = -2
         OPTION (MAXDOP 1);
-    END TRY
-    BEGIN CATCH
-        SELECT CAST(N'orphaned_uow' AS nvarchar(30)) AS failed_set,
-               CAST(ERROR_NUMBER() AS int) AS error_number,
-               CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
-    END CATCH;
-END;
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'orphaned_uow' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
 
 -- Worker threads: tasks queued for a worker, active and current workers over the visible
 -- schedulers (the DAC's own scheduler is 'VISIBLE ONLINE (DAC)' and is left out), and
@@ -282,13 +281,21 @@ OPTION (MAXDOP 1);
 -- The plan cache's size from the memory cache counters: a handful of rows, cheap on any
 -- server. The per-plan breakdown (single-use plans, stubs) is queries/mssql/plan_cache.sql,
 -- a separate batch spiral sends at most once a minute, never over the DAC and never while
--- the compile gate or the worker pool is saturated.
-SELECT
-    CAST(SUM(CAST(mc.entries_count AS bigint)) AS bigint) AS cache_entries,
-    CAST(SUM(CAST(mc.pages_kb AS bigint)) * 1024 AS bigint) AS cache_bytes
-FROM sys.dm_os_memory_cache_counters AS mc
-WHERE mc.type IN (N'CACHESTORE_SQLCP', N'CACHESTORE_OBJCP')
-OPTION (MAXDOP 1);
+-- the compile gate or the worker pool is saturated. Optional, hence in TRY/CATCH: if it
+-- fails, only the size is left out.
+BEGIN TRY
+    SELECT
+        CAST(SUM(CAST(mc.entries_count AS bigint)) AS bigint) AS cache_entries,
+        CAST(SUM(CAST(mc.pages_kb AS bigint)) * 1024 AS bigint) AS cache_bytes
+    FROM sys.dm_os_memory_cache_counters AS mc
+    WHERE mc.type IN (N'CACHESTORE_SQLCP', N'CACHESTORE_OBJCP')
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'cache_size' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
 
 -- Databases: Query Store and Read Committed Snapshot. sys.databases can wait on a lock (an
 -- ALTER DATABASE in flight, incident 000); with LOCK_TIMEOUT 1000 it then fails alone after

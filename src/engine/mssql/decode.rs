@@ -285,6 +285,7 @@ impl Set {
             Set::TaskBlockers => "task_blockers",
             Set::QueryText => "query_text",
             Set::Orphans => "orphaned_uow",
+            Set::CacheSize => "cache_size",
             Set::Workers => "workers",
             Set::PlanCache => "plan_cache",
             Set::QueryStore => "query_store",
