@@ -31,6 +31,15 @@ pub fn describe_unseen_lead(id: i64) -> String {
     }
 }
 
+/// A short label for a table cell where a lead blocker is not a visible session.
+pub fn unseen_label(id: i64) -> &'static str {
+    match id {
+        ORPHANED_DTC => "orphaned DTC transaction",
+        DEFERRED_RECOVERY => "deferred recovery",
+        _ => "not visible",
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Tree {
     pub lead: i64,
