@@ -2168,6 +2168,12 @@ fn bundled_orphaned_dtc_capture_names_the_transaction_and_its_kill() {
         table.contains("orphaned distributed transaction"),
         "{table}"
     );
+    let (_, view, _) = run(&[
+        "blocking",
+        "--replay",
+        "captures/sqlserver-orphaned-dtc.jsonl",
+    ]);
+    assert!(view.contains("orphaned DTC"), "{view}");
 }
 
 #[test]
