@@ -1989,6 +1989,30 @@ mod tests {
     }
 
     #[test]
+    fn an_uncaught_error_marks_sessions_partial_only_when_it_hit_an_arrived_set() {
+        let e535 = ServerError {
+            code: 535,
+            message: "The datediff function resulted in an overflow.".into(),
+        };
+        // Every set arrived, and yet the server reported an error: one of them was cut.
+        let mut batch = full_batch(facts("15.0.2000.5", "", 3, 1), vec![own(61)]);
+        batch.error = Some(e535.clone());
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        let g = snap.gap(Area::OtherSessions).expect("partial");
+        assert!(g.reason.contains("may be partial") && g.reason.contains("535"));
+        assert!(snap.gap(Area::Locks).is_some());
+        // The error explains a set that is missing instead: the sessions are whole.
+        let mut batch = full_batch(facts("15.0.2000.5", "", 3, 1), vec![own(61)]);
+        batch
+            .tables
+            .retain(|t| t.first_column() != Some("gateway_waiters"));
+        batch.error = Some(e535);
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        assert!(snap.gap(Area::OtherSessions).is_none(), "{:?}", snap.gaps);
+        assert!(snap.gap(Area::Compiles).is_some());
+    }
+
+    #[test]
     fn bracketed_logins_double_the_closing_bracket() {
         assert_eq!(bracket("DOMAIN\\svc]x"), "[DOMAIN\\svc]]x]");
     }
