@@ -723,7 +723,7 @@ pub fn decode(
                 apply_sessions(table, &facts, &mut snap, &mut text_keys, &mut client_keys)
             }
             Set::Clients => collect_clients(table, &mut clients),
-            _ => apply(set, table, &facts, &mut snap),
+            _ => apply(set, table, &mut snap),
         };
         if let Err(e) = applied {
             gaps.add(
@@ -936,7 +936,7 @@ fn attach_texts(snap: &mut Snapshot, keys: &[Option<i64>], texts: &BTreeMap<i64,
     }
 }
 
-fn apply(set: Set, t: &Table, facts: &Facts, snap: &mut Snapshot) -> Result<(), String> {
+fn apply(set: Set, t: &Table, snap: &mut Snapshot) -> Result<(), String> {
     match set {
         // Facts are read first; query text and sessions are applied in `decode`; the plan
         // cache comes from its own batch.
@@ -988,7 +988,6 @@ fn apply(set: Set, t: &Table, facts: &Facts, snap: &mut Snapshot) -> Result<(), 
                         .insert(name, mode.to_ascii_lowercase());
                 }
             }
-            let _ = facts;
             Ok(())
         }
     }
