@@ -19,6 +19,26 @@ pub fn shell_quote(text: &str) -> String {
 /// The statement that ends one session.
 pub fn terminate(snapshot: &Snapshot, id: i64) -> String {
     match snapshot.engine {
+        // Not sessions: locks held by an orphaned distributed transaction (-2) end with
+        // KILL '<UOW>'; a transaction in deferred recovery (-3) cannot be killed at all.
+        // `KILL -2` would be an error, or worse on a server that took it for a session.
+        Engine::Mssql if id == crate::blocking::ORPHANED_DTC => {
+            match snapshot.orphaned_transactions.as_slice() {
+                [] => "KILL '<UOW>'; with the UOW from: SELECT DISTINCT request_owner_guid FROM \
+                sys.dm_tran_locks WHERE request_session_id = -2;"
+                    .to_string(),
+                uows => uows
+                    .iter()
+                    .map(|u| format!("KILL {};", literal(u)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            }
+        }
+        Engine::Mssql if id == crate::blocking::DEFERRED_RECOVERY => {
+            "nothing to KILL: a transaction in deferred recovery ends when its database's \
+            missing file or filegroup is brought back online or restored (see the error log)"
+                .to_string()
+        }
         Engine::Postgres => format!("SELECT pg_terminate_backend({id});"),
         Engine::Mysql if snapshot.server.managed_kill => format!("CALL mysql.rds_kill({id});"),
         Engine::Mysql | Engine::Mssql => format!("KILL {id};"),
@@ -72,7 +92,8 @@ pub fn kill_idle_sessions(
                 "DECLARE @k nvarchar(max) = N''; SELECT @k += N'KILL ' + CAST(session_id AS nvarchar(10)) + N'; ' \
                  FROM sys.dm_exec_sessions WHERE is_user_process = 1 AND login_name = {}{app_filter} \
                  AND status = 'sleeping' AND open_transaction_count = 0 \
-                 AND last_request_end_time < DATEADD(second, -{idle_secs}, GETDATE()); EXEC (@k);",
+                 AND COALESCE(NULLIF(last_request_end_time, '19000101'), NULLIF(login_time, '19000101'), GETDATE()) \
+                 < DATEADD(second, -{idle_secs}, GETDATE()); EXEC (@k);",
                 literal(user)
             )
         }

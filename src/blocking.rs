@@ -4,13 +4,41 @@
 //! A lead blocker blocks others and waits for nobody: it is the one session whose end
 //! releases the whole tree, so it is what the engineer must look at first. Sessions in a
 //! cycle have no lead; the cycle is reported on its own (a deadlock the server has not, or
-//! cannot, resolve). A blocker that does not appear in the snapshot (an orphaned DTC
-//! transaction, or a session hidden by permissions) is still drawn as a lead, by id.
+//! cannot, resolve). A blocker that does not appear in the snapshot (a session hidden by
+//! permissions) is still drawn as a lead, by id. SQL Server also names two lock holders
+//! that are not sessions at all: -2, an orphaned distributed transaction, and -3, a
+//! transaction in deferred recovery. They are leads like any other, with those ids
+//! (`ORPHANED_DTC`, `DEFERRED_RECOVERY`), and `describe_unseen_lead` words them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::session::Session;
 use crate::snapshot::Snapshot;
+
+/// SQL Server's blocking_session_id for locks held by an orphaned distributed (DTC)
+/// transaction: no session owns them; `KILL '<UOW>'` ends the transaction.
+pub const ORPHANED_DTC: i64 = -2;
+/// SQL Server's blocking_session_id for locks held by a transaction in deferred recovery
+/// (its rollback could not finish, e.g. a filegroup was offline at startup).
+pub const DEFERRED_RECOVERY: i64 = -3;
+
+/// How to name a lead blocker that is not a session spiral can see.
+pub fn describe_unseen_lead(id: i64) -> String {
+    match id {
+        ORPHANED_DTC => "an orphaned distributed transaction (blocking session -2)".to_string(),
+        DEFERRED_RECOVERY => "a transaction in deferred recovery (blocking session -3)".to_string(),
+        _ => format!("session {id} (not visible to spiral)"),
+    }
+}
+
+/// A short label for a table cell where a lead blocker is not a visible session.
+pub fn unseen_label(id: i64) -> &'static str {
+    match id {
+        ORPHANED_DTC => "orphaned DTC transaction",
+        DEFERRED_RECOVERY => "deferred recovery",
+        _ => "not visible",
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Tree {

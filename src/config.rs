@@ -141,8 +141,13 @@ pub fn source_spec(a: &SourceArgs, connect: &ConnectSettings) -> anyhow::Result<
         },
     };
     let mut target = Target::parse(&text).with_context(|| origin.to_string())?;
-    if connect.dac {
-        target.dac = true;
+    // --dac stays in the connect settings: the SQL Server sampler tells a port written
+    // after 'admin:' (the DAC's own) from one given with --dac (the normal listener's).
+    if connect.dac && target.engine != crate::snapshot::Engine::Mssql {
+        bail!(
+            "--dac is SQL Server's dedicated admin connection; {} has none: drop --dac",
+            target.engine.product()
+        );
     }
     if connect.password_stdin {
         target.password = Some(read_password_stdin()?);

@@ -213,7 +213,7 @@ pub async fn run(
         }
         SourceSpec::Live(target) => {
             let mut s = crate::engine::connect(target, connect).await?;
-            let mut snap = s.sample().await?;
+            let mut snap = s.sample_sessions().await?;
             snap.sanitize();
             (Some(s), snap, target.redacted())
         }
@@ -272,7 +272,7 @@ pub async fn run(
             .as_ref()
             .is_none_or(|(t, _)| t.elapsed() > Duration::from_millis(500))
         {
-            match sampler.sample().await {
+            match sampler.sample_sessions().await {
                 Ok(mut snap) => {
                     snap.sanitize();
                     fresh = Some((Instant::now(), crate::kill::Fresh::new(snap)));
@@ -369,7 +369,7 @@ pub async fn run(
     if killed > 0 && !a.query_only {
         let pause = Duration::from_secs(2);
         tokio::time::sleep(pause).await;
-        if let Ok(mut after) = sampler.sample().await {
+        if let Ok(mut after) = sampler.sample_sessions().await {
             after.sanitize();
             report.refill = Some(refill(&first, &after, &report.actions, killed, pause));
         }

@@ -183,6 +183,16 @@ pub const QUERIES: &[Query] = &[
     },
     Query {
         engine: Engine::Mssql,
+        name: "kill_status",
+        sql: include_str!("../queries/mssql/kill_status.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "plan_cache",
+        sql: include_str!("../queries/mssql/plan_cache.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
         name: "sample",
         sql: include_str!("../queries/mssql/sample.sql"),
     },
@@ -195,6 +205,11 @@ pub const QUERIES: &[Query] = &[
         engine: Engine::Mssql,
         name: "sample_limited",
         sql: include_str!("../queries/mssql/sample_limited.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "sample_sessions",
+        sql: include_str!("../queries/mssql/sample_sessions.sql"),
     },
     Query {
         engine: Engine::Mssql,

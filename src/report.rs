@@ -171,6 +171,7 @@ pub fn area_name(a: Area) -> &'static str {
         Area::PlanCache => "the plan cache",
         Area::Counters => "server counters",
         Area::Settings => "server settings",
+        Area::QueryText => "query text",
     }
 }
 

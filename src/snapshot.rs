@@ -145,6 +145,7 @@ pub struct PlanCacheEntry {
     /// Adhoc, Prepared, Proc, ...
     pub object_type: String,
     pub plans: u64,
+    /// Compiled plans used once (SQL Server: stubs not included).
     pub single_use: u64,
     pub size_bytes: u64,
 }
@@ -203,6 +204,8 @@ pub enum Area {
     PlanCache,
     Counters,
     Settings,
+    /// The text of running statements (SQL Server reads it in a step of its own).
+    QueryText,
 }
 
 /// Something spiral could not see, why, and what would fix it.
@@ -236,10 +239,22 @@ pub struct Snapshot {
     pub counters: BTreeMap<String, u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_cache: Option<Vec<PlanCacheEntry>>,
+    /// SQL Server 'Compiled Plan Stub' entries, counted apart from the plans above: what
+    /// 'optimize for ad hoc workloads' keeps of a first run instead of its plan (the remedy
+    /// working, not bloat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_cache_stubs: Option<u64>,
     #[serde(default)]
     pub guardrails: Guardrails,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub databases: Vec<DatabaseInfo>,
+    /// SQL Server Query Store capture mode by database ("all", "auto", "none", "custom").
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query_store_capture: BTreeMap<String, String>,
+    /// SQL Server: the units of work (UOW) of orphaned distributed transactions that hold
+    /// locks others wait on (blocker -2). `KILL '<UOW>'` ends one; there is no session id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orphaned_transactions: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gaps: Vec<Gap>,
 }
@@ -281,8 +296,11 @@ impl Snapshot {
             compile_gate: None,
             counters: BTreeMap::new(),
             plan_cache: None,
+            plan_cache_stubs: None,
             guardrails: Guardrails::default(),
             databases: Vec::new(),
+            query_store_capture: BTreeMap::new(),
+            orphaned_transactions: Vec::new(),
             gaps: Vec::new(),
         }
     }
@@ -333,6 +351,17 @@ impl Snapshot {
                 c(q);
             }
         }
+        for u in &mut self.orphaned_transactions {
+            c(u);
+        }
+        self.query_store_capture = std::mem::take(&mut self.query_store_capture)
+            .into_iter()
+            .map(|(mut db, mut mode)| {
+                c(&mut db);
+                c(&mut mode);
+                (db, mode)
+            })
+            .collect();
         for g in &mut self.gaps {
             c(&mut g.reason);
             for r in g.remedy.iter_mut() {

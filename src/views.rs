@@ -264,7 +264,7 @@ fn blocking(w: &Window) -> Vec<Section> {
             None => vec![
                 format!("{prefix}{id}"),
                 "?".into(),
-                "not visible".into(),
+                crate::blocking::unseen_label(id).into(),
                 String::new(),
                 String::new(),
                 String::new(),

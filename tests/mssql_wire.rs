@@ -65,6 +65,18 @@ fn now() -> NaiveDateTime {
 }
 
 fn facts(version: &str, version_text: &str, sees_all: i32) -> ResultSet {
+    facts_of(version, version_text, sees_all, 3, None)
+}
+
+/// The facts row; `engine_edition` 5 is Azure SQL Database; `instance` None is a default
+/// instance (SERVERPROPERTY('InstanceName') is NULL there).
+fn facts_of(
+    version: &str,
+    version_text: &str,
+    sees_all: i32,
+    engine_edition: i32,
+    instance: Option<&str>,
+) -> ResultSet {
     ResultSet::new(
         vec![
             col("product_version", ColType::NVarChar),
@@ -76,17 +88,24 @@ fn facts(version: &str, version_text: &str, sees_all: i32) -> ResultSet {
             col("taken_at_utc", ColType::DateTime),
             col("utc_offset_min", ColType::Int),
             col("sees_all", ColType::Int),
+            col("server_name", ColType::NVarChar),
+            col("instance_name", ColType::NVarChar),
         ],
         vec![vec![
             text(version),
             text(version_text),
             text("Enterprise Edition: Core-based Licensing (64-bit)"),
-            int(3),
+            int(engine_edition),
             int(OWN_SESSION),
             text("spiral"),
             Value::DateTime(Some(now())),
             int(0),
             int(sees_all),
+            text(&match instance {
+                Some(i) => format!("DB01\\{i}"),
+                None => "DB01".to_string(),
+            }),
+            opt_text(instance),
         ]],
     )
 }
@@ -125,6 +144,8 @@ struct S {
     app: &'static str,
     login: &'static str,
     text: Option<&'static str>,
+    /// Requests of the session (MARS: more than one).
+    requests: i32,
 }
 
 impl S {
@@ -143,6 +164,7 @@ impl S {
             app,
             login,
             text: None,
+            requests: 1,
         }
     }
 
@@ -172,6 +194,7 @@ impl S {
             app,
             login,
             text: Some(text),
+            requests: 1,
         }
     }
 }
@@ -191,17 +214,92 @@ fn session_columns() -> Vec<Column> {
         col("elapsed_ms", ColType::Int),
         col("idle_ms", ColType::BigInt),
         col("login_time", ColType::DateTime),
-        col("host_name", ColType::NVarChar),
-        col("program_name", ColType::NVarChar),
-        col("session_login", ColType::NVarChar),
-        col("session_database", ColType::NVarChar),
+        col("client_key", ColType::BigInt),
         col("is_sysadmin", ColType::Bit),
-        col("sql_text", ColType::NVarChar),
+        col("requests", ColType::Int),
+        col("text_key", ColType::BigInt),
     ]
 }
 
-/// The sessions result set. Over the DAC the batch asks for no query text.
-fn sessions(rows: &[S], with_text: bool) -> ResultSet {
+/// The database every recorded session is in.
+const DATABASE: &str = "shopry_shopifyproductaddons";
+
+/// The key the batch gives a client combination (host, program, login, database).
+fn client_key(s: &S) -> i64 {
+    text_key(&format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{DATABASE}",
+        s.host, s.app, s.login
+    ))
+}
+
+/// The client-names result set: each combination once.
+fn clients(rows: &[S]) -> ResultSet {
+    let mut seen = std::collections::BTreeSet::new();
+    let rows = rows
+        .iter()
+        .filter(|s| seen.insert(client_key(s)))
+        .map(|s| {
+            vec![
+                big(client_key(s)),
+                text(&s.host),
+                text(s.app),
+                text(s.login),
+                text(DATABASE),
+            ]
+        })
+        .collect();
+    ResultSet::new(
+        vec![
+            col("client_key", ColType::BigInt),
+            col("host_name", ColType::NVarChar),
+            col("program_name", ColType::NVarChar),
+            col("session_login", ColType::NVarChar),
+            col("session_database", ColType::NVarChar),
+        ],
+        rows,
+    )
+}
+
+/// The key the batch gives a statement's text (a hash of sql_handle and offset there).
+fn text_key(sql: &str) -> i64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    sql.hash(&mut h);
+    h.finish() as i64
+}
+
+/// The query-text result set: each distinct text of the sessions once.
+fn texts(rows: &[S]) -> ResultSet {
+    let mut seen = std::collections::BTreeSet::new();
+    let rows = rows
+        .iter()
+        .filter_map(|s| s.text)
+        .filter(|t| seen.insert(*t))
+        .map(|t| vec![big(text_key(t)), text(t)])
+        .collect();
+    ResultSet::new(
+        vec![
+            col("text_key", ColType::BigInt),
+            col("query_text", ColType::NVarChar),
+        ],
+        rows,
+    )
+}
+
+/// The row a CATCH block of the batch sends for a statement that failed.
+fn failed_set(set: &str, number: i32, message: &str) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("failed_set", ColType::NVarChar),
+            col("error_number", ColType::Int),
+            col("error_message", ColType::NVarChar),
+        ],
+        vec![vec![text(set), int(number), text(message)]],
+    )
+}
+
+/// The sessions result set: one row per session, each statement named by its text key.
+fn sessions(rows: &[S]) -> ResultSet {
     // A fixed login time, as a real server reports for a connection that stays open: kill's
     // re-check compares it between samples.
     static LOGIN: std::sync::OnceLock<NaiveDateTime> = std::sync::OnceLock::new();
@@ -221,12 +319,10 @@ fn sessions(rows: &[S], with_text: bool) -> ResultSet {
                 Value::Int(s.elapsed_ms),
                 Value::BigInt(s.idle_ms),
                 Value::DateTime(Some(login_time)),
-                text(&s.host),
-                text(s.app),
-                text(s.login),
-                text("shopry_shopifyproductaddons"),
+                big(client_key(s)),
                 bit(s.login == "sa"),
-                opt_text(s.text.filter(|_| with_text)),
+                Value::Int(s.command.map(|_| s.requests)),
+                Value::BigInt(s.text.map(text_key)),
             ]
         })
         .collect();
@@ -335,16 +431,68 @@ fn counters(prefix: &str, v: &CounterValues) -> ResultSet {
     )
 }
 
-fn plan_cache(rows: &[(&str, i64, i64, i64)]) -> ResultSet {
+/// The plan-cache batch's rows: (objtype, plans, single-use plans, bytes, stubs).
+fn plan_cache(rows: &[(&str, i64, i64, i64, i64)]) -> ResultSet {
     ResultSet::new(
         vec![
             col("plan_objtype", ColType::NVarChar),
             col("plans", ColType::BigInt),
             col("single_use_plans", ColType::BigInt),
             col("size_bytes", ColType::BigInt),
+            col("stubs", ColType::BigInt),
+            col("stub_bytes", ColType::BigInt),
         ],
         rows.iter()
-            .map(|(t, plans, single, bytes)| vec![text(t), big(*plans), big(*single), big(*bytes)])
+            .map(|(t, plans, single, bytes, stubs)| {
+                vec![
+                    text(t),
+                    big(*plans),
+                    big(*single),
+                    big(*bytes),
+                    big(*stubs),
+                    big(*stubs * 400),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn cache_size(rows: &[(&str, i64, i64, i64, i64)]) -> ResultSet {
+    let entries: i64 = rows.iter().map(|r| r.1 + r.4).sum();
+    let bytes: i64 = rows.iter().map(|r| r.3 + r.4 * 400).sum();
+    ResultSet::new(
+        vec![
+            col("cache_entries", ColType::BigInt),
+            col("cache_bytes", ColType::BigInt),
+        ],
+        vec![vec![big(entries), big(bytes)]],
+    )
+}
+
+/// Waiting tasks blocked by another session: (session, blocker, wait type, wait ms).
+fn task_blockers(rows: &[(i32, i32, &str, i32)]) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("task_session_id", ColType::Int),
+            col("task_blocked_by", ColType::Int),
+            col("task_wait_type", ColType::NVarChar),
+            col("task_wait_ms", ColType::Int),
+        ],
+        rows.iter()
+            .map(|(id, by, w, ms)| vec![int(*id), int(*by), text(w), int(*ms)])
+            .collect(),
+    )
+}
+
+fn query_store(rows: &[(&str, &str, &str)]) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("qs_database", ColType::NVarChar),
+            col("qs_actual_state", ColType::NVarChar),
+            col("qs_capture_mode", ColType::NVarChar),
+        ],
+        rows.iter()
+            .map(|(db, state, mode)| vec![text(db), text(state), text(mode)])
             .collect(),
     )
 }
@@ -601,11 +749,16 @@ fn incident_sessions() -> Vec<S> {
 /// Recorded answers for one server: `respond` picks the reply by batch name.
 struct Recorded {
     sessions: Vec<S>,
+    /// Waiting tasks blocked by another session (parallel workers).
+    task_blockers: Vec<(i32, i32, &'static str, i32)>,
+    /// UOWs of orphaned distributed transactions (read only when something waits on -2).
+    orphans: Vec<&'static str>,
     workers: WorkerFigures,
     gateways: (i64, i64, i64),
     counters: fn(f64) -> CounterValues,
-    plan_cache: Vec<(&'static str, i64, i64, i64)>,
+    plan_cache: Vec<(&'static str, i64, i64, i64, i64)>,
     databases: Vec<(&'static str, bool, bool)>,
+    query_store: Vec<(&'static str, &'static str, &'static str)>,
     adhoc: bool,
     clock: Clock,
     samples: AtomicU64,
@@ -613,6 +766,41 @@ struct Recorded {
 }
 
 impl Recorded {
+    /// The result sets of one sample, in the batch's order.
+    fn sets(&self, full: bool) -> Vec<ResultSet> {
+        self.samples.fetch_add(1, Ordering::SeqCst);
+        let secs = self.clock.seconds();
+        let mut sets = vec![
+            facts(SQL_2019, SQL_2019_TEXT, 1),
+            config(self.adhoc),
+            sessions(&self.sessions),
+            clients(&self.sessions),
+        ];
+        if !self.task_blockers.is_empty() {
+            sets.push(task_blockers(&self.task_blockers));
+        }
+        if full {
+            sets.push(texts(&self.sessions));
+            if !self.orphans.is_empty() {
+                sets.push(ResultSet::new(
+                    vec![col("orphaned_uow", ColType::NVarChar)],
+                    self.orphans.iter().map(|u| vec![text(u)]).collect(),
+                ));
+            }
+        }
+        sets.push(workers(self.workers));
+        sets.push(gateways(self.gateways.0, self.gateways.1, self.gateways.2));
+        sets.push(counters("MSSQL$SHOP", &(self.counters)(secs)));
+        if full {
+            sets.push(cache_size(&self.plan_cache));
+        }
+        sets.push(databases(&self.databases));
+        if full && !self.query_store.is_empty() {
+            sets.push(query_store(&self.query_store));
+        }
+        sets
+    }
+
     fn respond(&self, sql: &str) -> Reply {
         match batch_name(sql) {
             "session_setup" => Reply::Rows(vec![]),
@@ -623,24 +811,15 @@ impl Recorded {
                     vec![vec![int(1)]],
                 )])
             }
-            "sample" | "sample_dac" => {
-                self.samples.fetch_add(1, Ordering::SeqCst);
-                let full = batch_name(sql) == "sample";
-                let secs = self.clock.seconds();
-                let mut sets = vec![
-                    facts(SQL_2019, SQL_2019_TEXT, 1),
-                    config(self.adhoc),
-                    sessions(&self.sessions, full),
-                    workers(self.workers),
-                    gateways(self.gateways.0, self.gateways.1, self.gateways.2),
-                    counters("MSSQL$SHOP", &(self.counters)(secs)),
-                ];
-                if full {
-                    sets.push(plan_cache(&self.plan_cache));
-                }
-                sets.push(databases(&self.databases));
-                Reply::Rows(sets)
-            }
+            "sample" => Reply::Rows(self.sets(true)),
+            "sample_sessions" => Reply::Rows(vec![
+                facts(SQL_2019, SQL_2019_TEXT, 1),
+                sessions(&self.sessions),
+                clients(&self.sessions),
+                texts(&self.sessions),
+            ]),
+            "sample_dac" => Reply::Rows(self.sets(false)),
+            "plan_cache" => Reply::Rows(vec![plan_cache(&self.plan_cache)]),
             other => Reply::Error {
                 number: 50000,
                 class: 16,
@@ -674,9 +853,9 @@ fn incident() -> Recorded {
             optimizations: grow(900_000_000, 3_100.0, secs),
         },
         plan_cache: vec![
-            ("Adhoc", 162_000, 150_000, 11_000_000_000),
-            ("Prepared", 48_000, 31_000, 4_000_000_000),
-            ("Proc", 2_100, 90, 1_000_000_000),
+            ("Adhoc", 162_000, 150_000, 11_000_000_000, 0),
+            ("Prepared", 48_000, 31_000, 4_000_000_000, 0),
+            ("Proc", 2_100, 90, 1_000_000_000, 0),
         ],
         databases: vec![
             ("master", false, false),
@@ -686,6 +865,9 @@ fn incident() -> Recorded {
             ("shopry_shopifyproductaddons", true, false),
             ("shopry_reporting", false, true),
         ],
+        query_store: vec![("shopry_shopifyproductaddons", "READ_WRITE", "ALL")],
+        task_blockers: Vec::new(),
+        orphans: Vec::new(),
         adhoc: false,
         clock: Clock::new(),
         samples: AtomicU64::new(0),
@@ -754,13 +936,16 @@ fn healthy() -> Recorded {
             optimizations: grow(1_100_000, 4.0, secs),
         },
         plan_cache: vec![
-            ("Adhoc", 300, 120, 40_000_000),
-            ("Prepared", 400, 20, 90_000_000),
+            ("Adhoc", 300, 120, 40_000_000, 2_000),
+            ("Prepared", 400, 20, 90_000_000, 0),
         ],
         databases: vec![
             ("master", false, false),
             ("shopry_shopifyproductaddons", false, true),
         ],
+        query_store: Vec::new(),
+        task_blockers: Vec::new(),
+        orphans: Vec::new(),
         adhoc: true,
         clock: Clock::new(),
         samples: AtomicU64::new(0),
@@ -811,13 +996,29 @@ fn incident_000_is_diagnosed_end_to_end() {
         );
     }
     // The rest of the story is told too.
-    for id in [
-        "client-timeout-exceeded",
-        "read-blocked-by-writers",
-        "plan-cache-bloat",
-    ] {
+    for id in ["client-timeout-exceeded", "read-blocked-by-writers"] {
         assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
     }
+    // The plan cache is not walked while the compile gate queues: the check is unknown,
+    // and the note says why, with the size from the memory cache counters.
+    assert_eq!(
+        severity(&report, "plan-cache-bloat").as_deref(),
+        Some("unknown")
+    );
+    // Query Store: named where the waiters are, with its real state and capture mode.
+    let qds = report["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["id"] == "query-store-amplification")
+        .map(|v| v["summary"].to_string())
+        .unwrap_or_default();
+    assert!(
+        qds.contains("in shopry_shopifyproductaddons")
+            && qds.contains("read-write")
+            && qds.contains("capture mode ALL"),
+        "{qds}"
+    );
     assert_eq!(code, 2, "stderr: {stderr}");
     assert_eq!(report["engine"], "mssql");
     assert_eq!(report["exit_code"], 2);
@@ -837,10 +1038,14 @@ fn incident_000_is_diagnosed_end_to_end() {
     );
     let cps = figures["compilations_per_sec"].as_f64().unwrap_or(0.0);
     assert!(cps > 1_000.0, "compilations/s {cps}");
+    let notes = report["notes"].to_string();
     assert!(
-        report["notes"].as_array().is_some_and(|n| n.is_empty()),
-        "{}",
-        report["notes"]
+        notes.contains("compile gate queues") && notes.contains("memory cache counters"),
+        "{notes}"
+    );
+    assert!(
+        report["notes"].as_array().is_some_and(|n| n.len() == 1),
+        "{notes}"
     );
     let stats = server.stats.snapshot();
     assert_eq!((stats.logins, stats.batches, stats.rpcs), (1, 3, 0));
@@ -930,6 +1135,26 @@ fn round_trips_and_bytes_per_sample() {
         let _ = child.kill();
         let _ = child.wait();
         eprintln!("{name}: first verdict after {elapsed:?} ({})", first.trim());
+        // kill's sessions-only read (a dry run: connect, session setup, one read).
+        let server = serve(make());
+        let (code, _, err) = run_json(&[
+            "kill",
+            &target(&server),
+            "--encrypt",
+            "off",
+            "--user",
+            "nobody",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let k = server.stats.snapshot();
+        assert_eq!(
+            k.batches, 2,
+            "{name}: session setup, then the sessions-only read"
+        );
+        eprintln!(
+            "{name}: kill's sessions-only read: {} bytes received (with connect and setup)",
+            k.bytes_out
+        );
     }
 }
 
@@ -1015,7 +1240,14 @@ fn named_instance_is_found_through_sql_browser() {
     assert_eq!(guard.requests(), 1);
     let login = &server.stats.login_infos()[0];
     assert_eq!(login.app_name, "spiral");
-    assert_eq!(server.stats.snapshot().batches, 2);
+    // A healthy server: the plan cache is walked once, in its own batch.
+    let names: Vec<String> = server
+        .stats
+        .sql_log()
+        .iter()
+        .map(|s| batch_name(s).to_string())
+        .collect();
+    assert_eq!(names, ["session_setup", "sample", "plan_cache"]);
 }
 
 #[test]
@@ -1323,4 +1555,676 @@ fn kill_ends_sessions_through_the_checked_batch() {
         log.iter()
             .any(|sql| sql.contains("login_time") && sql.contains("EXEC (@kill)"))
     );
+    // kill reads only the sessions: never the full sample, never the plan cache.
+    let names: std::collections::BTreeSet<&str> = log.iter().map(|s| batch_name(s)).collect();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["kill", "sample_sessions", "session_setup"]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// What a real server does that the recorded happy path does not (review 2026-11-30)
+// ---------------------------------------------------------------------------
+
+/// A server whose sample reply is the recorded one reworked by `edit`: each result set
+/// becomes a statement that `edit` may cut short or fail.
+fn serve_edited(
+    recorded: Recorded,
+    edit: impl Fn(Vec<ResultSet>) -> Vec<tds_server::Statement> + Send + Sync + 'static,
+) -> TdsServer {
+    let recorded = Arc::new(recorded);
+    TdsServer::start(Behaviour::accept(move |sql| match batch_name(sql) {
+        "sample" => Reply::Statements(edit(recorded.sets(true))),
+        _ => recorded.respond(sql),
+    }))
+}
+
+fn is_set(set: &ResultSet, first_column: &str) -> bool {
+    set.columns.first().is_some_and(|c| c.name == first_column)
+}
+
+/// One sample recorded with `spiral capture`: the snapshot as spiral built it.
+fn captured(server: &TdsServer, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "spiral-mssql-wire-{}-{}",
+        std::process::id(),
+        server.port()
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("capture.jsonl");
+    let conn = target(server);
+    let mut args = vec![
+        "capture",
+        conn.as_str(),
+        "--encrypt",
+        "off",
+        "--samples",
+        "1",
+        "-o",
+    ];
+    let path = file.to_string_lossy().to_string();
+    args.push(&path);
+    args.extend_from_slice(extra);
+    let (code, _, stderr) = run(&args);
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    let snap = text
+        .lines()
+        .nth(1)
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (code, snap, stderr)
+}
+
+fn session_json(snap: &serde_json::Value, id: i64) -> Option<&serde_json::Value> {
+    snap["sessions"]
+        .as_array()?
+        .iter()
+        .find(|s| s["id"].as_i64() == Some(id))
+}
+
+fn unknown_ids(report: &serde_json::Value) -> Vec<String> {
+    report["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["severity"] == "unknown")
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+const ERROR_535: &str = "The datediff function resulted in an overflow. The number of dateparts \
+                         separating two date/time instances is too large. Try to use datediff \
+                         with a less precise datepart.";
+
+#[test]
+fn error_535_after_some_session_rows_marks_sessions_partial() {
+    // The raw form: rows of the sessions statement, then ERROR 535 mid-result, then the
+    // rest of the batch (what any statement without TRY/CATCH would do).
+    let server = serve_edited(incident(), |sets| {
+        sets.into_iter()
+            .map(|set| {
+                if is_set(&set, "session_id") {
+                    let mut cut = set.clone();
+                    cut.rows.truncate(1_000);
+                    tds_server::Statement::RowsThenError {
+                        set: cut,
+                        number: 535,
+                        class: 16,
+                        message: ERROR_535.into(),
+                    }
+                } else {
+                    tds_server::Statement::Rows(set)
+                }
+            })
+            .collect()
+    });
+    let (code, report, stderr) = triage_json(&server, "1");
+    let unknown = unknown_ids(&report);
+    for id in [
+        "blocking-chain",
+        "idle-connection-leak",
+        "idle-in-transaction",
+    ] {
+        assert!(
+            unknown.iter().any(|u| u == id),
+            "{id} not unknown: {unknown:?}"
+        );
+    }
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("partial") && notes.contains("error 535"),
+        "{notes}"
+    );
+    // What does not depend on the session list is still diagnosed.
+    assert_eq!(
+        severity(&report, "worker-thread-exhaustion").as_deref(),
+        Some("critical"),
+        "{stderr}"
+    );
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn a_statement_caught_after_some_rows_is_partial_not_shorter() {
+    // The batch's own form: the sessions statement's CATCH sends a failed_set row after the
+    // rows that made it out.
+    let server = serve_edited(incident(), |sets| {
+        let mut out = Vec::new();
+        for set in sets {
+            if is_set(&set, "session_id") {
+                let mut cut = set.clone();
+                cut.rows.truncate(1_000);
+                out.push(tds_server::Statement::Rows(cut));
+                out.push(tds_server::Statement::Rows(failed_set(
+                    "sessions", 535, ERROR_535,
+                )));
+            } else {
+                out.push(tds_server::Statement::Rows(set));
+            }
+        }
+        out
+    });
+    let (_, snap, stderr) = captured(&server, &[]);
+    let gaps = snap["gaps"].to_string();
+    assert!(
+        gaps.contains("sessions and requests is partial")
+            && gaps.contains("1,000 rows")
+            && gaps.contains("error 535"),
+        "{gaps}\n{stderr}"
+    );
+    for area in ["other-sessions", "locks"] {
+        assert!(gaps.contains(area), "{area}: {gaps}");
+    }
+    let (_, report, _) = triage_json(&server, "1");
+    assert!(
+        unknown_ids(&report).iter().any(|u| u == "blocking-chain"),
+        "{}",
+        report["verdicts"]
+    );
+}
+
+#[test]
+fn a_lock_timeout_on_query_text_loses_only_the_text() {
+    let server = serve_edited(incident(), |sets| {
+        sets.into_iter()
+            .map(|set| {
+                tds_server::Statement::Rows(if is_set(&set, "text_key") {
+                    failed_set("query_text", 1222, "Lock request time out period exceeded.")
+                } else {
+                    set
+                })
+            })
+            .collect()
+    });
+    let (code, report, stderr) = triage_json(&server, "1");
+    assert_eq!(code, 2, "{stderr}");
+    for id in [
+        "compile-gate-saturation",
+        "deadlock-cycle",
+        "client-pool-saturation",
+    ] {
+        assert_eq!(
+            severity(&report, id).as_deref(),
+            Some("critical"),
+            "{id}: sessions must be whole"
+        );
+    }
+    // Only the plan cache is unknown (not walked while the compile gate queues).
+    assert_eq!(unknown_ids(&report), ["plan-cache-bloat"]);
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("query text") && notes.contains("error 1222"),
+        "{notes}"
+    );
+    // The text is what would have been shipped 5,000 times: now it is not there at all,
+    // and the sessions still arrived in full.
+    let (_, snap, _) = captured(&server, &[]);
+    assert!(snap["sessions"].as_array().is_some_and(|s| s.len() > 5_000));
+    assert!(session_json(&snap, 512).is_some_and(|s| s["query"].is_null()));
+}
+
+#[test]
+fn query_text_arrives_once_per_statement_and_is_attached() {
+    let server = serve(incident());
+    let (_, snap, stderr) = captured(&server, &[]);
+    let s = session_json(&snap, 512).unwrap_or_else(|| panic!("512: {stderr}"));
+    assert!(
+        s["query"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("MERGE [dbo].[WidgetCache]")),
+        "{s}"
+    );
+    assert_eq!(s["statement"], "write");
+    // Client names arrive once per combination and are attached to every session.
+    assert_eq!(s["user"], "shopry_app");
+    assert_eq!(s["application"], "app-backend-api");
+    assert_eq!(s["database"], "shopry_shopifyproductaddons");
+    assert!(
+        s["client_host"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("ip-10-0-"))
+    );
+    let with_text = snap["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["query"].is_string())
+        .count();
+    assert!(with_text > 3_800, "{with_text}");
+}
+
+/// Sessions waiting on locks that no session holds: an orphaned DTC transaction.
+fn orphaned_dtc() -> Recorded {
+    let mut r = healthy();
+    for n in 0..6 {
+        let mut s = S::active(
+            300 + n,
+            "ip-10-0-1-3",
+            "app-backend-api",
+            "shopry_app",
+            "suspended",
+            "UPDATE",
+            Some(("LCK_M_X", 95_000 + n * 1_000)),
+            96_000 + n * 1_000,
+            "UPDATE [dbo].[Order] SET [State] = @p0 WHERE [Id] = @p1",
+        );
+        s.blocked_by = Some(-2);
+        r.sessions.push(s);
+    }
+    r.orphans = vec!["8F2C4C1E-1D4B-4C43-9D3A-0E5B7F1A2B3C"];
+    r
+}
+
+#[test]
+fn orphaned_distributed_transaction_is_named_and_ended_by_its_uow() {
+    let server = serve(orphaned_dtc());
+    let (_, snap, stderr) = captured(&server, &[]);
+    let s = session_json(&snap, 300).unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(s["blocked_by"], serde_json::json!([-2]));
+    assert_eq!(
+        snap["orphaned_transactions"],
+        serde_json::json!(["8F2C4C1E-1D4B-4C43-9D3A-0E5B7F1A2B3C"])
+    );
+    let (code, report, stderr) = triage_json(&server, "1");
+    let v = support::verdict(&report, "blocking-chain")
+        .unwrap_or_else(|| panic!("{}\n{stderr}", report["verdicts"]));
+    assert_eq!(v["severity"], "critical");
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("an orphaned distributed transaction"),
+        "{summary}"
+    );
+    let all = report.to_string();
+    assert!(
+        all.contains("KILL '8F2C4C1E-1D4B-4C43-9D3A-0E5B7F1A2B3C';"),
+        "{}",
+        v["actions"]
+    );
+    assert!(!all.contains("KILL -2"), "{all}");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn parallel_reader_behind_a_writer_counts_as_blocked() {
+    let mut r = healthy();
+    // The writer: idle in its open transaction, holding the lock.
+    let mut writer = S::sleeping(400, "ip-10-0-1-4", "app-backend-api", "shopry_app", 120_000);
+    writer.open_tran = 1;
+    r.sessions.push(writer);
+    // The reader: a parallel SELECT. Its coordinator waits on CXCONSUMER and names no
+    // other blocker (the batch drops "blocked by itself"); its workers wait on LCK_M_S.
+    let reader = S::active(
+        401,
+        "ip-10-0-1-4",
+        "app-backend-api",
+        "shopry_app",
+        "suspended",
+        "SELECT",
+        Some(("CXCONSUMER", 61_000)),
+        61_500,
+        "SELECT COUNT(*) FROM [dbo].[Review] WHERE [ShopId] = @p0",
+    );
+    r.sessions.push(reader);
+    r.task_blockers = vec![(401, 400, "LCK_M_S", 61_000)];
+    let server = serve(r);
+    let (_, snap, stderr) = captured(&server, &[]);
+    let s = session_json(&snap, 401).unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(s["blocked_by"], serde_json::json!([400]), "{s}");
+    assert_eq!(s["wait_type"], "LCK_M_S");
+    let (code, report, _) = triage_json(&server, "1");
+    let v = support::verdict(&report, "blocking-chain").expect("blocking-chain");
+    assert!(
+        v["summary"].as_str().is_some_and(|t| t.contains("400")),
+        "{}",
+        v["summary"]
+    );
+    assert!(matches!(code, 1 | 2));
+}
+
+#[test]
+fn a_mars_session_is_one_session() {
+    // Should a server ever send two rows for one session (several MARS requests, as the
+    // old join did), the session is still counted once: the blocked request is kept.
+    let mut r = healthy();
+    let mut first = S::active(
+        500,
+        "ip-10-0-1-0",
+        "app-backend-api",
+        "shopry_app",
+        "running",
+        "SELECT",
+        None,
+        30,
+        "SELECT 1",
+    );
+    first.requests = 2;
+    let mut second = first.clone();
+    second.status = "suspended";
+    second.wait = Some(("LCK_M_S", 20_000));
+    second.blocked_by = Some(100);
+    r.sessions.push(first);
+    r.sessions.push(second);
+    let server = serve(r);
+    let (_, snap, stderr) = captured(&server, &[]);
+    let rows: Vec<&serde_json::Value> = snap["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["id"] == 500)
+        .collect();
+    assert_eq!(rows.len(), 1, "{stderr}");
+    assert_eq!(rows[0]["blocked_by"], serde_json::json!([100]));
+}
+
+#[test]
+fn azure_sql_database_restricted_dmvs_name_the_server_state_reader_role() {
+    let recorded = Arc::new(healthy());
+    let server = TdsServer::start(Behaviour::accept(move |sql| match batch_name(sql) {
+        "sample" => {
+            let refused = "The user does not have permission to perform this action.";
+            let mut sets = recorded.sets(true);
+            sets[0] = facts_of(
+                "12.0.2000.8",
+                "Microsoft SQL Azure (RTM) - 12.0.2000.8",
+                1,
+                5,
+                None,
+            );
+            // sys.dm_exec_requests shows only spiral's own connection: everyone else
+            // looks idle.
+            if let Some(sessions) = sets.iter_mut().find(|s| is_set(s, "session_id")) {
+                for row in sessions.rows.iter_mut() {
+                    if row[0] != int(OWN_SESSION) {
+                        row[2] = text("sleeping");
+                        for c in [3, 4, 5, 6, 8, 13, 14] {
+                            row[c] = Value::Null;
+                        }
+                        row[9] = big(1_000);
+                    }
+                }
+            }
+            for set in sets.iter_mut() {
+                if is_set(set, "queued_tasks") {
+                    *set = failed_set("workers", 297, refused);
+                }
+            }
+            sets.insert(3, failed_set("task_blockers", 297, refused));
+            Reply::Rows(sets)
+        }
+        _ => recorded.respond(sql),
+    }));
+    let (code, report, stderr) = triage_json(&server, "1");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("ALTER SERVER ROLE ##MS_ServerStateReader## ADD MEMBER [spiral];"),
+        "{notes}\n{stderr}"
+    );
+    assert!(
+        notes.contains("sys.dm_exec_requests may show only spiral's own connection"),
+        "{notes}"
+    );
+    let unknown = unknown_ids(&report);
+    for id in ["worker-thread-exhaustion", "blocking-chain"] {
+        assert!(unknown.iter().any(|u| u == id), "{id}: {unknown:?}");
+    }
+    assert_eq!(report["figures"]["max_workers"], serde_json::Value::Null);
+    assert_eq!(code, 3, "nothing wrong seen, but not everything could be");
+}
+
+#[test]
+fn azure_workers_are_not_judged_against_the_host() {
+    let recorded = Arc::new(incident());
+    let server = TdsServer::start(Behaviour::accept(move |sql| match batch_name(sql) {
+        "sample" => {
+            let mut sets = recorded.sets(true);
+            sets[0] = facts_of("12.0.2000.8", "Microsoft SQL Azure (RTM)", 1, 5, None);
+            Reply::Rows(sets)
+        }
+        _ => recorded.respond(sql),
+    }));
+    let (_, report, _) = triage_json(&server, "1");
+    assert_eq!(
+        severity(&report, "worker-thread-exhaustion").as_deref(),
+        Some("unknown")
+    );
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("service objective") && notes.contains("sys.dm_db_resource_stats"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn plan_cache_stubs_are_not_single_use_plans() {
+    // 'optimize for ad hoc workloads' on: every one-off shape leaves a stub, not a plan.
+    let mut r = healthy();
+    r.plan_cache = vec![
+        ("Adhoc", 4_000, 900, 600_000_000, 60_000),
+        ("Prepared", 3_000, 200, 900_000_000, 0),
+    ];
+    let server = serve(r);
+    let (_, report, stderr) = triage_json(&server, "2");
+    assert!(
+        support::verdict(&report, "plan-cache-bloat").is_none(),
+        "{}\n{stderr}",
+        report["verdicts"]
+    );
+    let (_, snap, _) = captured(&server, &[]);
+    assert_eq!(snap["plan_cache_stubs"], 60_000);
+    // Two samples, one walk of the plan cache.
+    let walks = server
+        .stats
+        .sql_log()
+        .iter()
+        .filter(|s| batch_name(s) == "plan_cache")
+        .count();
+    assert_eq!(walks, 2, "one per run: triage, then capture");
+}
+
+#[test]
+fn a_kill_that_waits_for_its_rollback_is_not_a_failure() {
+    let recorded = Arc::new(healthy());
+    let r2 = recorded.clone();
+    let server = TdsServer::start(Behaviour::accept(move |sql| match batch_name(sql) {
+        // KILL blocks while the session rolls back a long transaction.
+        "kill" => Reply::Hang,
+        "kill_status" => Reply::Rows(vec![ResultSet::new(
+            vec![col("kill_state", ColType::Int)],
+            vec![vec![int(1)]],
+        )]),
+        _ => r2.respond(sql),
+    }));
+    let conn = target(&server);
+    let (code, r, err) = run_json(&[
+        "kill",
+        &conn,
+        "--encrypt",
+        "off",
+        "--user",
+        "shopry_app",
+        "--idle-over",
+        "3s",
+        "--max",
+        "1",
+        "--execute",
+        "--yes",
+        "--query-timeout",
+        "1s",
+    ]);
+    let outcomes: Vec<&str> = r["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["killed"], "{err}");
+    assert_eq!(code, 0, "{err}");
+    let stats = server.stats.snapshot();
+    assert!(stats.attentions >= 1, "the hung KILL was cancelled");
+    assert!(
+        server
+            .stats
+            .sql_log()
+            .iter()
+            .any(|s| batch_name(s) == "kill_status")
+    );
+}
+
+#[test]
+fn dac_checks_which_instance_answered_and_connects_to_master() {
+    let server = serve(healthy()); // answers as the default instance
+    let (browser, guard) = start_browser_responder("SHOP", server.port(), 1);
+    let conn = format!(
+        "Server=127.0.0.1\\SHOP;User Id=sa;Password={PASSWORD};Database=shopry_shopifyproductaddons"
+    );
+    let out = spiral()
+        .env("SPIRAL_SQL_BROWSER_PORT", browser.port().to_string())
+        .args([
+            "triage",
+            &conn,
+            "--dac",
+            "--encrypt",
+            "off",
+            "--samples",
+            "1",
+        ])
+        .output()
+        .expect("spiral runs");
+    let (code, _, stderr) = decode(out);
+    assert_eq!(guard.requests(), 1);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("answered by DB01 (instance MSSQLSERVER), not instance SHOP"),
+        "{stderr}"
+    );
+    assert_eq!(server.stats.login_infos()[0].database, "master");
+}
+
+#[test]
+fn dac_on_a_named_instance_never_falls_back_to_1434() {
+    // No Browser answers (a port where nothing listens).
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let port = silent.local_addr().expect("addr").port();
+    let out = spiral()
+        .env("SPIRAL_SQL_BROWSER_PORT", port.to_string())
+        .args([
+            "triage",
+            &format!("Server=127.0.0.1\\SHOP;User Id=sa;Password={PASSWORD}"),
+            "--dac",
+            "--encrypt",
+            "off",
+            "--samples",
+            "1",
+        ])
+        .output()
+        .expect("spiral runs");
+    let (code, _, stderr) = decode(out);
+    assert_eq!(code, 3);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("admin:127.0.0.1,PORT"), "{stderr}");
+}
+
+#[test]
+fn dac_is_refused_for_postgres_and_mysql() {
+    for url in ["postgres://u@127.0.0.1:1/db", "mysql://u@127.0.0.1:1/db"] {
+        let (code, _, stderr) = run(&["triage", url, "--dac", "--samples", "1"]);
+        assert_eq!(code, 3, "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("--dac is SQL Server's"), "{stderr}");
+    }
+}
+
+#[test]
+fn bundled_orphaned_dtc_capture_names_the_transaction_and_its_kill() {
+    let (code, r, err) = run_json(&[
+        "triage",
+        "--replay",
+        "captures/sqlserver-orphaned-dtc.jsonl",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let v = support::verdict(&r, "blocking-chain").unwrap_or_else(|| panic!("{}", r["verdicts"]));
+    assert_eq!(v["severity"], "critical");
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.starts_with("an orphaned distributed transaction (blocking session -2) leads a chain blocking 18 sessions, 2 deep"),
+        "{summary}"
+    );
+    let actions = v["actions"].to_string();
+    assert!(
+        actions.contains("KILL 'D5F1E6A2-6C1B-4E0B-9C3F-2B7A41C09E55';"),
+        "{actions}"
+    );
+    assert!(!r.to_string().contains("KILL -2"));
+    // The table view says it in words too.
+    let (_, table, _) = run(&[
+        "triage",
+        "--replay",
+        "captures/sqlserver-orphaned-dtc.jsonl",
+    ]);
+    assert!(
+        table.contains("orphaned distributed transaction"),
+        "{table}"
+    );
+    let (_, view, _) = run(&[
+        "blocking",
+        "--replay",
+        "captures/sqlserver-orphaned-dtc.jsonl",
+    ]);
+    assert!(view.contains("orphaned DTC"), "{view}");
+}
+
+#[test]
+fn a_failed_plan_cache_walk_costs_only_the_plan_cache() {
+    let recorded = Arc::new(healthy());
+    let server = TdsServer::start(Behaviour::accept(move |sql| match batch_name(sql) {
+        "plan_cache" => Reply::Error {
+            number: 1222,
+            class: 16,
+            message: "Lock request time out period exceeded.".into(),
+        },
+        _ => recorded.respond(sql),
+    }));
+    let (code, report, stderr) = triage_json(&server, "2");
+    assert_eq!(unknown_ids(&report), ["plan-cache-bloat"], "{stderr}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("the plan cache was not read") && notes.contains("error 1222"),
+        "{notes}"
+    );
+    assert_eq!(code, 3, "{stderr}");
+    // Tried once, not again on the next sample.
+    let walks = server
+        .stats
+        .sql_log()
+        .iter()
+        .filter(|s| batch_name(s) == "plan_cache")
+        .count();
+    assert_eq!(walks, 1);
+}
+
+#[test]
+fn printed_sql_server_statements_never_take_the_1900_sentinel_or_a_negative_id() {
+    use spiral::actions::{kill_idle_sessions, terminate};
+    use spiral::snapshot::{Engine, Snapshot};
+    let mut snap = Snapshot::empty(Engine::Mssql, Utc::now());
+    // A session that never ran a request has last_request_end_time 1900-01-01: it must
+    // not look 124 years idle to the printed KILL.
+    let kill = kill_idle_sessions(&snap, "shopry_app", Some("app-backend-api"), 300);
+    assert!(
+        kill.contains(
+            "COALESCE(NULLIF(last_request_end_time, '19000101'), NULLIF(login_time, '19000101'), GETDATE()) < DATEADD(second, -300, GETDATE())"
+        ),
+        "{kill}"
+    );
+    assert_eq!(
+        terminate(&snap, -2),
+        "KILL '<UOW>'; with the UOW from: SELECT DISTINCT request_owner_guid FROM sys.dm_tran_locks WHERE request_session_id = -2;"
+    );
+    snap.orphaned_transactions = vec!["A".into(), "B'".into()];
+    assert_eq!(terminate(&snap, -2), "KILL 'A'; KILL 'B''';");
+    assert!(terminate(&snap, -3).starts_with("nothing to KILL"));
+    assert_eq!(terminate(&snap, 77), "KILL 77;");
 }

@@ -8,10 +8,11 @@
 -- a server that may have none left. Every column is CAST to the type spiral decodes.
 -- Needs VIEW SERVER STATE (SQL Server 2022+: VIEW SERVER PERFORMANCE STATE); without it
 -- the server-state statements fail with error 300/297 and spiral reports what it could not
--- see. SQL Server 2016 or later (memory gateways, is_query_store_on).
+-- see. SQL Server 2016 or later (memory gateways, is_query_store_on, DATEDIFF_BIG).
 
--- Facts that need no permission: version, edition, this session, the server's clock, and
--- whether this login may see other sessions at all.
+-- Facts that need no permission: version, edition, this session, the server's clock,
+-- whether this login may see other sessions at all, and which instance answered (over the
+-- DAC spiral checks it is the one it asked for).
 SELECT
     CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version,
     CAST(@@VERSION AS nvarchar(512)) AS version_text,
@@ -25,7 +26,9 @@ SELECT
               THEN HAS_PERMS_BY_NAME(NULL, N'DATABASE', N'VIEW DATABASE STATE')
               ELSE COALESCE(NULLIF(HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW SERVER STATE'), 0),
                             HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW SERVER PERFORMANCE STATE'), 0)
-         END AS int) AS sees_all;
+         END AS int) AS sees_all,
+    CAST(@@SERVERNAME AS nvarchar(128)) AS server_name,
+    CAST(SERVERPROPERTY('InstanceName') AS nvarchar(128)) AS instance_name;
 
 -- Server settings. Inside EXEC so that a server without sys.configurations fails only this
 -- statement: a missing object in the outer batch would fail the whole batch.
@@ -35,74 +38,212 @@ FROM sys.configurations AS c
 WHERE c.name IN (N''max worker threads'', N''optimize for ad hoc workloads'', N''user connections'')
 OPTION (MAXDOP 1);');
 
--- Sessions and their requests. Blocking ids below 1 (-2 orphaned DTC, -3 deferred recovery,
--- -4/-5 latch owner unknown) are not sessions, and a parallel request "blocked" by its own
--- session id is waiting on its own threads: neither is a lock chain. Idle time is counted
--- in seconds because DATEDIFF in milliseconds overflows after 24 days (error 535), which
--- would fail the statement for one long-idle connection. The sysadmin flag comes from the
--- role catalog (members of a Windows group in sysadmin are not seen) because
--- IS_SRVROLEMEMBER per row may ask the domain about every login.
-SELECT
-    CAST(s.session_id AS int) AS session_id,
-    CAST(s.is_user_process AS bit) AS is_user_process,
-    CAST(COALESCE(r.status, s.status) AS nvarchar(30)) AS status,
-    CAST(r.command AS nvarchar(32)) AS command,
-    CAST(r.wait_type AS nvarchar(60)) AS wait_type,
-    CAST(r.wait_time AS int) AS wait_ms,
-    CAST(CASE WHEN r.blocking_session_id > 0 AND r.blocking_session_id <> r.session_id
-              THEN r.blocking_session_id END AS int) AS blocked_by,
-    CAST(COALESCE(r.open_transaction_count, s.open_transaction_count) AS int) AS open_transactions,
-    CAST(r.total_elapsed_time AS int) AS elapsed_ms,
-    CAST(CASE WHEN r.session_id IS NULL
-              THEN DATEDIFF(SECOND, s.last_request_end_time, GETDATE()) END AS bigint) * 1000 AS idle_ms,
-    CAST(s.login_time AS datetime) AS login_time,
-    CAST(s.host_name AS nvarchar(128)) AS host_name,
-    CAST(s.program_name AS nvarchar(128)) AS program_name,
-    CAST(s.login_name AS nvarchar(128)) AS session_login,
-    CAST(DB_NAME(COALESCE(r.database_id, s.database_id)) AS nvarchar(128)) AS session_database,
-    CAST(CASE WHEN sa.sid IS NULL THEN 0 ELSE 1 END AS bit) AS is_sysadmin,
-    CAST(LEFT(SUBSTRING(t.text, COALESCE(r.statement_start_offset, 0) / 2 + 1, 4000), 500)
-         AS nvarchar(500)) AS sql_text
-FROM sys.dm_exec_sessions AS s
-LEFT JOIN sys.dm_exec_requests AS r ON r.session_id = s.session_id
-LEFT JOIN (
-    SELECT DISTINCT p.sid
-    FROM sys.server_role_members AS rm
-    JOIN sys.server_principals AS p ON p.principal_id = rm.member_principal_id
-    WHERE rm.role_principal_id = 3 -- sysadmin
-) AS sa ON sa.sid = s.security_id
-OUTER APPLY sys.dm_exec_sql_text(r.sql_handle) AS t
-WHERE s.is_user_process = 1 OR r.session_id IS NOT NULL
-OPTION (MAXDOP 1);
+-- Sessions and their requests, one row per session. Statements that read many rows run
+-- inside TRY/CATCH: an error after some rows were sent (535, 1222) then ends with a small
+-- "failed_set" row naming the statement, and spiral marks that area partial instead of
+-- keeping a silently shorter list.
+-- * MARS: a session may have several requests; the row shows the blocked one, else the
+--   longest running, and `requests` says how many there are.
+-- * Blockers -2 (orphaned distributed transaction) and -3 (deferred recovery) are kept: the
+--   waiters are stuck on them. -4/-5 (latch owner unknown) and the session itself (a
+--   parallel request waiting on its own threads) are not a lock chain.
+-- * 1900-01-01 is the time of a session that never ran a request (last_request_end_time) or
+--   is still logging in (login_time): it means "no time", and idle time then counts from the
+--   login. DATEDIFF_BIG, because DATEDIFF returns int and overflows (error 535) past 24 days
+--   in milliseconds and past 68 years in seconds.
+-- * No query text here: text_key names the statement (8 bytes of a hash of sql_handle and
+--   offset) and a later statement sends each distinct text once.
+-- * No host, program, login or database names either: 5,000 connections come from a few
+--   hundred such combinations. client_key names the combination (8 bytes of a hash) and
+--   the next statement sends each once.
+-- The sysadmin flag comes from the role catalog (members of a Windows group in sysadmin are
+-- not seen) because IS_SRVROLEMEMBER per row may ask the domain about every login.
+BEGIN TRY
+    SELECT
+        CAST(s.session_id AS int) AS session_id,
+        CAST(s.is_user_process AS bit) AS is_user_process,
+        CAST(COALESCE(r.status, s.status) AS nvarchar(30)) AS status,
+        CAST(r.command AS nvarchar(32)) AS command,
+        CAST(r.wait_type AS nvarchar(60)) AS wait_type,
+        CAST(r.wait_time AS int) AS wait_ms,
+        CAST(CASE WHEN (r.blocking_session_id > 0 AND r.blocking_session_id <> r.session_id)
+                       OR r.blocking_session_id IN (-2, -3)
+                  THEN r.blocking_session_id END AS int) AS blocked_by,
+        CAST(COALESCE(r.open_transaction_count, s.open_transaction_count) AS int) AS open_transactions,
+        CAST(r.total_elapsed_time AS int) AS elapsed_ms,
+        CAST(CASE WHEN r.session_id IS NULL
+                  THEN DATEDIFF_BIG(MILLISECOND,
+                                    COALESCE(NULLIF(s.last_request_end_time, '19000101'),
+                                             NULLIF(s.login_time, '19000101')),
+                                    GETDATE()) END AS bigint) AS idle_ms,
+        CAST(NULLIF(s.login_time, '19000101') AS datetime) AS login_time,
+        CAST(SUBSTRING(HASHBYTES('SHA2_256', CONCAT(s.host_name, NCHAR(31), s.program_name, NCHAR(31),
+                                                    s.login_name, NCHAR(31),
+                                                    DB_NAME(COALESCE(r.database_id, s.database_id)))), 1, 8)
+             AS bigint) AS client_key,
+        CAST(CASE WHEN sa.sid IS NULL THEN 0 ELSE 1 END AS bit) AS is_sysadmin,
+        CAST(r.requests AS int) AS requests,
+        CAST(SUBSTRING(HASHBYTES('SHA2_256', r.sql_handle + CAST(r.statement_start_offset AS binary(4))), 1, 8)
+             AS bigint) AS text_key
+    FROM sys.dm_exec_sessions AS s
+    LEFT JOIN (
+        SELECT q.*,
+               COUNT(*) OVER (PARTITION BY q.session_id) AS requests,
+               ROW_NUMBER() OVER (
+                   PARTITION BY q.session_id
+                   ORDER BY CASE WHEN (q.blocking_session_id > 0 AND q.blocking_session_id <> q.session_id)
+                                      OR q.blocking_session_id IN (-2, -3) THEN 0 ELSE 1 END,
+                            q.total_elapsed_time DESC, q.request_id) AS pick
+        FROM sys.dm_exec_requests AS q
+    ) AS r ON r.session_id = s.session_id AND r.pick = 1
+    LEFT JOIN (
+        SELECT DISTINCT p.sid
+        FROM sys.server_role_members AS rm
+        JOIN sys.server_principals AS p ON p.principal_id = rm.member_principal_id
+        WHERE rm.role_principal_id = 3 -- sysadmin
+    ) AS sa ON sa.sid = s.security_id
+    WHERE s.is_user_process = 1 OR r.session_id IS NOT NULL
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'sessions' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
+
+-- Each client combination once (host, program, login, database), keyed like client_key
+-- above: the same join, so every combination a session row can name is here, save one
+-- that appeared between the two statements (that session's names then read as unknown).
+BEGIN TRY
+    SELECT DISTINCT
+        CAST(SUBSTRING(HASHBYTES('SHA2_256', CONCAT(s.host_name, NCHAR(31), s.program_name, NCHAR(31),
+                                                    s.login_name, NCHAR(31), d.name)), 1, 8)
+             AS bigint) AS client_key,
+        CAST(s.host_name AS nvarchar(128)) AS host_name,
+        CAST(s.program_name AS nvarchar(128)) AS program_name,
+        CAST(s.login_name AS nvarchar(128)) AS session_login,
+        CAST(d.name AS nvarchar(128)) AS session_database
+    FROM sys.dm_exec_sessions AS s
+    LEFT JOIN sys.dm_exec_requests AS r ON r.session_id = s.session_id
+    CROSS APPLY (SELECT DB_NAME(COALESCE(r.database_id, s.database_id)) AS name) AS d
+    WHERE s.is_user_process = 1 OR r.session_id IS NOT NULL
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'clients' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
+
+-- Waiting tasks blocked by another session, one row per session (the lock wait first,
+-- then the longest). For a parallel request sys.dm_exec_requests shows only the
+-- coordinator (CXPACKET, "blocked" by its own session): the worker threads' real blocker
+-- is here, and spiral uses it when the request itself names no other session.
+BEGIN TRY
+    SELECT
+        CAST(w.session_id AS int) AS task_session_id,
+        CAST(w.blocking_session_id AS int) AS task_blocked_by,
+        CAST(w.wait_type AS nvarchar(60)) AS task_wait_type,
+        CAST(CASE WHEN w.wait_duration_ms > 2147483647 THEN 2147483647
+                  ELSE w.wait_duration_ms END AS int) AS task_wait_ms
+    FROM (
+        SELECT wt.session_id, wt.blocking_session_id, wt.wait_type, wt.wait_duration_ms,
+               ROW_NUMBER() OVER (
+                   PARTITION BY wt.session_id
+                   ORDER BY CASE WHEN wt.wait_type LIKE N'LCK[_]M[_]%' THEN 0 ELSE 1 END,
+                            wt.wait_duration_ms DESC) AS pick
+        FROM sys.dm_os_waiting_tasks AS wt
+        WHERE wt.session_id IS NOT NULL
+          AND (wt.blocking_session_id > 0 OR wt.blocking_session_id IN (-2, -3))
+          AND wt.blocking_session_id <> wt.session_id
+    ) AS w
+    WHERE w.pick = 1
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'task_blockers' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
+
+-- Query text, each distinct statement once, keyed like text_key above. A text lookup can
+-- wait on a compile lock: under LOCK_TIMEOUT 5 a blocked lookup gives up after 5 ms (as in
+-- sp_WhoIsActive) and only the text is lost, never the sessions.
+SET LOCK_TIMEOUT 5;
+BEGIN TRY
+    SELECT
+        CAST(SUBSTRING(HASHBYTES('SHA2_256', k.sql_handle + CAST(k.statement_start_offset AS binary(4))), 1, 8)
+             AS bigint) AS text_key,
+        CAST(LEFT(SUBSTRING(q.text, k.statement_start_offset / 2 + 1, 4000), 500)
+             AS nvarchar(500)) AS query_text
+    FROM (
+        SELECT DISTINCT r.sql_handle, r.statement_start_offset
+        FROM sys.dm_exec_requests AS r
+        WHERE r.sql_handle IS NOT NULL
+    ) AS k
+    CROSS APPLY sys.dm_exec_sql_text(k.sql_handle) AS q
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'query_text' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
+SET LOCK_TIMEOUT 1000;
+
+-- The unit of work (UOW) of an orphaned distributed transaction, read only when something
+-- waits on one (blocker -2): KILL '<UOW>' is how it is ended, and sys.dm_tran_locks is too
+-- large to read on every sample. The check is inside TRY too: Azure SQL Database's smaller
+-- tiers refuse sys.dm_os_waiting_tasks, and that must not read as a broken sample.
+BEGIN TRY
+    IF EXISTS (SELECT 1 FROM sys.dm_os_waiting_tasks AS wt WHERE wt.blocking_session_id = -2)
+        SELECT DISTINCT CAST(l.request_owner_guid AS nvarchar(36)) AS orphaned_uow
+        FROM sys.dm_tran_locks AS l
+        WHERE l.request_session_id = -2
+        OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'orphaned_uow' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
 
 -- Worker threads: tasks queued for a worker, active and current workers over the visible
 -- schedulers (the DAC's own scheduler is 'VISIBLE ONLINE (DAC)' and is left out), and
 -- tasks waiting on THREADPOOL with no filter on session: a login waiting for a worker has
--- no session yet.
-SELECT
-    q.queued_tasks,
-    q.active_workers,
-    q.current_workers,
-    q.runnable_tasks,
-    tp.threadpool_waiters,
-    CAST(si.max_workers_count AS int) AS max_workers,
-    CAST(si.cpu_count AS int) AS cpu_count
-FROM (
+-- no session yet. In TRY/CATCH: Azure SQL Database refuses these DMVs to logins without
+-- ##MS_ServerStateReader## on its smaller tiers, and the error names the set.
+BEGIN TRY
     SELECT
-        CAST(SUM(CAST(sc.work_queue_count AS bigint)) AS bigint) AS queued_tasks,
-        CAST(SUM(CAST(sc.active_workers_count AS bigint)) AS bigint) AS active_workers,
-        CAST(SUM(CAST(sc.current_workers_count AS bigint)) AS bigint) AS current_workers,
-        CAST(SUM(CAST(sc.runnable_tasks_count AS bigint)) AS bigint) AS runnable_tasks
-    FROM sys.dm_os_schedulers AS sc
-    WHERE sc.status = N'VISIBLE ONLINE'
-) AS q
-CROSS JOIN (
-    SELECT CAST(COUNT_BIG(*) AS bigint) AS threadpool_waiters
-    FROM sys.dm_os_waiting_tasks AS wt
-    WHERE wt.wait_type = N'THREADPOOL'
-) AS tp
-CROSS JOIN sys.dm_os_sys_info AS si
-OPTION (MAXDOP 1);
+        q.queued_tasks,
+        q.active_workers,
+        q.current_workers,
+        q.runnable_tasks,
+        tp.threadpool_waiters,
+        CAST(si.max_workers_count AS int) AS max_workers,
+        CAST(si.cpu_count AS int) AS cpu_count
+    FROM (
+        SELECT
+            CAST(SUM(CAST(sc.work_queue_count AS bigint)) AS bigint) AS queued_tasks,
+            CAST(SUM(CAST(sc.active_workers_count AS bigint)) AS bigint) AS active_workers,
+            CAST(SUM(CAST(sc.current_workers_count AS bigint)) AS bigint) AS current_workers,
+            CAST(SUM(CAST(sc.runnable_tasks_count AS bigint)) AS bigint) AS runnable_tasks
+        FROM sys.dm_os_schedulers AS sc
+        WHERE sc.status = N'VISIBLE ONLINE'
+    ) AS q
+    CROSS JOIN (
+        SELECT CAST(COUNT_BIG(*) AS bigint) AS threadpool_waiters
+        FROM sys.dm_os_waiting_tasks AS wt
+        WHERE wt.wait_type = N'THREADPOOL'
+    ) AS tp
+    CROSS JOIN sys.dm_os_sys_info AS si
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'workers' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
 
 -- The compile gate (RESOURCE_SEMAPHORE_QUERY_COMPILE), summed over pools and gateways.
 SELECT
@@ -137,22 +278,28 @@ FROM sys.dm_exec_query_optimizer_info AS oi
 WHERE oi.counter = N'optimizations'
 OPTION (MAXDOP 1);
 
--- The plan cache by object type: how many plans, how many used once, how big. Not run on
--- the DAC (sample_dac.sql): a scan of a bloated cache is the expensive part of a sample.
-SELECT
-    CAST(cp.objtype AS nvarchar(20)) AS plan_objtype,
-    CAST(COUNT_BIG(*) AS bigint) AS plans,
-    CAST(SUM(CASE WHEN cp.usecounts = 1 THEN 1 ELSE 0 END) AS bigint) AS single_use_plans,
-    CAST(SUM(CAST(cp.size_in_bytes AS bigint)) AS bigint) AS size_bytes
-FROM sys.dm_exec_cached_plans AS cp
-GROUP BY cp.objtype
-OPTION (MAXDOP 1);
+-- The plan cache's size from the memory cache counters: a handful of rows, cheap on any
+-- server. The per-plan breakdown (single-use plans, stubs) is queries/mssql/plan_cache.sql,
+-- a separate batch spiral sends at most once a minute, never over the DAC and never while
+-- the compile gate or the worker pool is saturated. Optional, hence in TRY/CATCH: if it
+-- fails, only the size is left out.
+BEGIN TRY
+    SELECT
+        CAST(SUM(CAST(mc.entries_count AS bigint)) AS bigint) AS cache_entries,
+        CAST(SUM(CAST(mc.pages_kb AS bigint)) * 1024 AS bigint) AS cache_bytes
+    FROM sys.dm_os_memory_cache_counters AS mc
+    WHERE mc.type IN (N'CACHESTORE_SQLCP', N'CACHESTORE_OBJCP')
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'cache_size' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
 
--- Databases: Query Store and Read Committed Snapshot. Last, because sys.databases is the
--- one read here that can wait on a lock (an ALTER DATABASE in flight, incident 000); with
--- LOCK_TIMEOUT 1000 it then fails alone after a second. is_query_store_on does not tell
--- READ_WRITE from READ_ONLY (that needs sys.database_query_store_options in each
--- database); spiral reads "on" as read-write, the state that amplifies compilations.
+-- Databases: Query Store and Read Committed Snapshot. sys.databases can wait on a lock (an
+-- ALTER DATABASE in flight, incident 000); with LOCK_TIMEOUT 1000 it then fails alone after
+-- a second. is_query_store_on means only "enabled": the real state is read below.
 SELECT
     CAST(d.name AS nvarchar(128)) AS database_name,
     CAST(d.is_query_store_on AS bit) AS query_store_on,
@@ -160,3 +307,24 @@ SELECT
     CAST(d.state_desc AS nvarchar(60)) AS database_state
 FROM sys.databases AS d
 OPTION (MAXDOP 1);
+
+-- Query Store's real state in each database that has it on: actual_state is READ_ONLY when
+-- the database is read-only or the store is full, and capture mode AUTO may already be set.
+-- sys.database_query_store_options lives in each database, hence one small SELECT per
+-- database (online and open to this login), sent as one statement.
+BEGIN TRY
+    DECLARE @qs nvarchar(max);
+    SELECT @qs = COALESCE(@qs + N' UNION ALL ', N'')
+        + N'SELECT CAST(N' + QUOTENAME(d.name, N'''') + N' AS nvarchar(128)) AS qs_database, '
+        + N'CAST(o.actual_state_desc AS nvarchar(60)) AS qs_actual_state, '
+        + N'CAST(o.query_capture_mode_desc AS nvarchar(60)) AS qs_capture_mode FROM '
+        + QUOTENAME(d.name) + N'.sys.database_query_store_options AS o'
+    FROM sys.databases AS d
+    WHERE d.is_query_store_on = 1 AND d.state = 0 AND HAS_DBACCESS(d.name) = 1;
+    IF @qs IS NOT NULL EXEC (@qs + N' OPTION (MAXDOP 1);');
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'query_store' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;

@@ -5,8 +5,9 @@
 -- session, the settings and the databases. spiral then says exactly what it could not see
 -- and which grant would show it, instead of failing or calling the server healthy.
 
--- Facts that need no permission: version, edition, this session, the server's clock, and
--- whether this login may see other sessions at all.
+-- Facts that need no permission: version, edition, this session, the server's clock,
+-- whether this login may see other sessions at all, and which instance answered (over the
+-- DAC spiral checks it is the one it asked for).
 SELECT
     CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version,
     CAST(@@VERSION AS nvarchar(512)) AS version_text,
@@ -20,7 +21,9 @@ SELECT
               THEN HAS_PERMS_BY_NAME(NULL, N'DATABASE', N'VIEW DATABASE STATE')
               ELSE COALESCE(NULLIF(HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW SERVER STATE'), 0),
                             HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW SERVER PERFORMANCE STATE'), 0)
-         END AS int) AS sees_all;
+         END AS int) AS sees_all,
+    CAST(@@SERVERNAME AS nvarchar(128)) AS server_name,
+    CAST(SERVERPROPERTY('InstanceName') AS nvarchar(128)) AS instance_name;
 
 -- Server settings. Inside EXEC so that a server without sys.configurations fails only this
 -- statement: a missing object in the outer batch would fail the whole batch.
@@ -30,11 +33,9 @@ FROM sys.configurations AS c
 WHERE c.name IN (N''max worker threads'', N''optimize for ad hoc workloads'', N''user connections'')
 OPTION (MAXDOP 1);');
 
--- Databases: Query Store and Read Committed Snapshot. Last, because sys.databases is the
--- one read here that can wait on a lock (an ALTER DATABASE in flight, incident 000); with
--- LOCK_TIMEOUT 1000 it then fails alone after a second. is_query_store_on does not tell
--- READ_WRITE from READ_ONLY (that needs sys.database_query_store_options in each
--- database); spiral reads "on" as read-write, the state that amplifies compilations.
+-- Databases: Query Store and Read Committed Snapshot. sys.databases can wait on a lock (an
+-- ALTER DATABASE in flight, incident 000); with LOCK_TIMEOUT 1000 it then fails alone after
+-- a second. is_query_store_on means only "enabled": the real state is read below.
 SELECT
     CAST(d.name AS nvarchar(128)) AS database_name,
     CAST(d.is_query_store_on AS bit) AS query_store_on,

@@ -50,6 +50,16 @@ impl LiveSampler {
         }
     }
 
+    /// The sessions alone, where the engine has a cheaper read for them (SQL Server: no
+    /// workers, counters, databases or plan cache); otherwise a full sample. For `kill`,
+    /// which re-reads the sessions every half second while it works.
+    pub async fn sample_sessions(&mut self) -> anyhow::Result<Snapshot> {
+        match self {
+            LiveSampler::Mssql(s) => s.sample_sessions().await,
+            other => other.sample().await,
+        }
+    }
+
     /// Ends (or cancels) one session if it is still the connection that was selected and
     /// still in the state it was selected for (`Outcome::Spared` when it no longer is).
     pub async fn kill(

@@ -35,7 +35,12 @@ use crate::target::{Secret, Target};
 const SAMPLE: &str = include_str!("../../queries/mssql/sample.sql");
 const SAMPLE_DAC: &str = include_str!("../../queries/mssql/sample_dac.sql");
 const SAMPLE_LIMITED: &str = include_str!("../../queries/mssql/sample_limited.sql");
+const SAMPLE_SESSIONS: &str = include_str!("../../queries/mssql/sample_sessions.sql");
 const SESSION_SETUP: &str = include_str!("../../queries/mssql/session_setup.sql");
+const PLAN_CACHE: &str = include_str!("../../queries/mssql/plan_cache.sql");
+
+/// The plan-cache walk is re-read at most this often; in between the last reading is kept.
+const PLAN_CACHE_EVERY: Duration = Duration::from_secs(60);
 
 /// How long a cancel (attention) may take to be acknowledged before spiral gives up on the
 /// connection and closes it; the server then stops the work when it sees the disconnect.
@@ -48,6 +53,7 @@ const DEFAULT_PORT: u16 = 1433;
 type TdsClient = Client<Compat<TcpStream>>;
 
 const KILL_SQL: &str = include_str!("../../queries/mssql/kill.sql");
+const KILL_STATUS_SQL: &str = include_str!("../../queries/mssql/kill_status.sql");
 
 pub struct MssqlSampler {
     plan: ConnectPlan,
@@ -59,6 +65,14 @@ pub struct MssqlSampler {
     /// Set once the full batch has failed before returning anything (error 300 and
     /// friends): from then on each sample is the limited batch, still one round trip.
     limited_by: Option<ServerError>,
+    /// The last plan-cache walk (entries, stubs).
+    plan_cache: Option<(Vec<crate::snapshot::PlanCacheEntry>, u64)>,
+    /// When the plan cache was last walked or tried: failed walks are not retried sooner.
+    plan_cache_tried: Option<std::time::Instant>,
+    /// Why the last try failed, repeated until the next try: no reading is never "fine".
+    plan_cache_failed: Option<String>,
+    /// Whether the instance that answered over the DAC has been checked.
+    instance_checked: bool,
 }
 
 /// Everything needed to open (and reopen) the connection, resolved once.
@@ -70,6 +84,9 @@ struct ConnectPlan {
     port: Option<u16>,
     instance: Option<String>,
     database: Option<String>,
+    /// The named instance the target asked for (None: the default instance), checked
+    /// against the instance that answers over the DAC.
+    expected_instance: Option<String>,
     user: String,
     password: Option<Secret>,
     encryption: EncryptionLevel,
@@ -200,12 +217,25 @@ async fn plan(target: &Target, settings: &ConnectSettings) -> Result<ConnectPlan
         settings.trust_server_certificate || option_true(target, "trustservercertificate");
     let (port, instance) = if dac {
         // tiberius knows nothing of 'admin:': the DAC is a plain TDS listener on its own
-        // port, which the target names or SQL Server Browser knows.
+        // port. A port written after 'admin:' is that port; a port given with --dac is the
+        // normal listener's, so SQL Server Browser is asked for the instance's DAC port.
+        // Only the default instance may fall back to 1434: another instance's DAC listens
+        // on a dynamic port, and 1434 would reach the wrong instance's DAC.
         let port = match target.port {
-            Some(p) => p,
-            None => browser::dac_port(&host, target.instance.as_deref(), BROWSER_WAIT)
-                .await
-                .unwrap_or(browser::DEFAULT_PORT),
+            Some(p) if target.dac => p,
+            _ => match browser::dac_port(&host, target.instance.as_deref(), BROWSER_WAIT).await {
+                Some(p) => p,
+                None if target.instance.is_none() => browser::DEFAULT_PORT,
+                None => {
+                    return Err(EngineError::Unreachable(format!(
+                        "{named}: SQL Server Browser did not name the DAC port of instance {} \
+                        (UDP 1434 unanswered), and 1434 belongs to another instance's DAC; give \
+                        the port as admin:{host},PORT (the error log says 'Dedicated admin \
+                        connection support was established for listening remotely on port N')",
+                        crate::sanitize::clean(target.instance.as_deref().unwrap_or(""))
+                    )));
+                }
+            },
         };
         (Some(port), None)
     } else if target.port.is_some() {
@@ -224,7 +254,15 @@ async fn plan(target: &Target, settings: &ConnectSettings) -> Result<ConnectPlan
         host,
         port,
         instance,
-        database: target.database.clone(),
+        // The DAC connects to master, "guaranteed to be available": the application
+        // database may be the one still recovering (incident 000), and a failed open is
+        // error 4060 on the only admin connection there is.
+        database: if dac {
+            Some("master".to_string())
+        } else {
+            target.database.clone()
+        },
+        expected_instance: target.instance.clone(),
         user,
         password: target.password.clone(),
         encryption,
@@ -243,6 +281,10 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         connect_timeout: settings.connect_timeout,
         query_timeout: settings.query_timeout,
         limited_by: None,
+        plan_cache: None,
+        plan_cache_tried: None,
+        plan_cache_failed: None,
+        instance_checked: false,
     })
 }
 
@@ -547,7 +589,123 @@ impl MssqlSampler {
             }
             return Ok(snap);
         }
-        decode::decode(&batch, kind, self.limited_by.as_ref()).map_err(|e| self.failed(&e))
+        if self.plan.dac && !self.instance_checked {
+            self.check_instance(&batch)?;
+            self.instance_checked = true;
+        }
+        let mut snap =
+            decode::decode(&batch, kind, self.limited_by.as_ref()).map_err(|e| self.failed(&e))?;
+        if kind == BatchKind::Full {
+            self.plan_cache_into(&mut snap, batch.cache_size()).await;
+        }
+        Ok(snap)
+    }
+
+    /// Over the DAC, the port may belong to another instance on the same host (only one
+    /// instance can own 1434): the facts say which one answered.
+    fn check_instance(&mut self, batch: &Batch) -> anyhow::Result<()> {
+        let Some((server, answered)) = batch.answered_by() else {
+            return Ok(());
+        };
+        let wanted = self.plan.expected_instance.as_deref();
+        let same = match (wanted, answered.as_deref()) {
+            (None, None) => true,
+            (None, Some(a)) => a.eq_ignore_ascii_case(browser::DEFAULT_INSTANCE),
+            (Some(w), Some(a)) => w.eq_ignore_ascii_case(a),
+            (Some(w), None) => w.eq_ignore_ascii_case(browser::DEFAULT_INSTANCE),
+        };
+        if same {
+            return Ok(());
+        }
+        self.client = None;
+        Err(EngineError::Other(format!(
+            "{}: the dedicated admin connection on port {} was answered by {} (instance {}), not \
+            instance {}: give that instance's DAC port as admin:{},PORT",
+            self.plan.who,
+            self.plan.port.unwrap_or(browser::DEFAULT_PORT),
+            crate::sanitize::clean(server.as_deref().unwrap_or("?")),
+            crate::sanitize::clean(answered.as_deref().unwrap_or(browser::DEFAULT_INSTANCE)),
+            crate::sanitize::clean(wanted.unwrap_or(browser::DEFAULT_INSTANCE)),
+            self.plan.host
+        ))
+        .into())
+    }
+
+    /// The plan-cache walk is the costly read of a sample: at most once a minute, and not
+    /// while the compile gate queues or tasks wait for a worker (it would queue with them).
+    /// Otherwise the last walk is kept, or a gap says why there is none, with the cache's
+    /// size from the memory cache counters.
+    async fn plan_cache_into(&mut self, snap: &mut Snapshot, size: Option<(u64, u64)>) {
+        let gate = snap.compile_gate.as_ref().map_or(0, |g| g.waiters);
+        let starved = snap
+            .workers
+            .as_ref()
+            .map_or(0, |w| w.queued_tasks + w.threadpool_waiters);
+        let stale = self
+            .plan_cache_tried
+            .is_none_or(|at| at.elapsed() >= PLAN_CACHE_EVERY);
+        let why_not = if gate > 0 {
+            Some(format!(
+                "not walked while the compile gate queues ({}): reading every cached plan \
+                would wait with them",
+                crate::format::plural(gate, "waiter")
+            ))
+        } else if starved > 0 {
+            Some(format!(
+                "not walked while {} wait for a worker thread",
+                crate::format::plural(starved, "task")
+            ))
+        } else if stale {
+            self.plan_cache_tried = Some(std::time::Instant::now());
+            // The sample itself is already in hand: a walk that fails or times out costs
+            // only the plan cache (and, after a timeout, a fresh connection next time).
+            let failed = match self.run(&wire().plan_cache).await {
+                Ok(batch) => match decode::decode_plan_cache(&batch) {
+                    Ok(read) => {
+                        self.plan_cache = Some(read);
+                        None
+                    }
+                    Err(e) => Some(format!("not read: the query failed ({e})")),
+                },
+                Err(e) => Some(format!("not read ({})", one_line(&e.to_string()))),
+            };
+            self.plan_cache_failed = failed;
+            self.plan_cache_failed.clone()
+        } else {
+            self.plan_cache_failed.clone()
+        };
+        if let Some((entries, stubs)) = &self.plan_cache {
+            snap.plan_cache = Some(entries.clone());
+            snap.plan_cache_stubs = Some(*stubs);
+        } else if let Some(why) = why_not {
+            let sized = size.map_or(String::new(), |(entries, bytes)| {
+                format!(
+                    "; the memory cache counters put it at {} entries, {} MB",
+                    crate::format::thousands(entries),
+                    crate::format::thousands(bytes / (1024 * 1024))
+                )
+            });
+            snap.gaps.push(crate::snapshot::Gap {
+                area: crate::snapshot::Area::PlanCache,
+                reason: format!("the plan cache was {why}{sized}"),
+                remedy: None,
+            });
+        }
+    }
+
+    /// The sessions alone (queries/mssql/sample_sessions.sql): what kill needs to choose
+    /// and re-check its victims, at a fraction of a full sample. Over the DAC, or after a
+    /// missing grant, the sample spiral would send anyway (those are already cheap).
+    pub async fn sample_sessions(&mut self) -> anyhow::Result<Snapshot> {
+        if self.plan.dac || self.limited_by.is_some() {
+            return self.sample().await;
+        }
+        if self.client.is_none() {
+            let client = open(&self.plan, self.connect_timeout, self.query_timeout).await?;
+            self.client = Some(Box::new(client));
+        }
+        let batch = self.run(sql_of(BatchKind::Sessions)).await?;
+        decode::decode(&batch, BatchKind::Sessions, None).map_err(|e| self.failed(&e))
     }
 
     fn failed(&self, why: &str) -> anyhow::Error {
@@ -624,10 +782,47 @@ impl MssqlSampler {
                 Err(self.failed(&format!("KILL {id} failed: {}", one_line(&e.to_string()))))
             }
             Err(_) => {
-                // Tell the server to stop, then start afresh on the next statement.
+                // KILL waits for the rollback of a long transaction, so a timeout is not a
+                // failure: stop waiting, start afresh, and read where the session is now.
                 if let Some(client) = self.client.as_mut() {
                     let _ = tokio::time::timeout(CANCEL_WAIT, client.cancel_query()).await;
                 }
+                self.client = None;
+                match self.kill_status(id, seen).await {
+                    Ok(0 | 1) => Ok(Outcome::Killed),
+                    Ok(_) => Err(self.failed(&format!(
+                        "KILL {id} did not return within {}s and the session is still there, \
+                        not rolling back",
+                        self.query_timeout.as_secs_f64()
+                    ))),
+                    Err(_) => Err(EngineError::Timeout(self.query_timeout.as_secs_f64()).into()),
+                }
+            }
+        }
+    }
+
+    /// Where a session stands after a KILL that timed out: 0 gone, 1 rolling back, 2 still
+    /// there (queries/mssql/kill_status.sql), on a fresh connection.
+    async fn kill_status(
+        &mut self,
+        id: i32,
+        seen: Option<chrono::NaiveDateTime>,
+    ) -> anyhow::Result<i32> {
+        let client = open(&self.plan, self.connect_timeout, self.query_timeout).await?;
+        let client = self.client.insert(Box::new(client));
+        let work = async {
+            let stream = client.query(KILL_STATUS_SQL, &[&id, &seen]).await?;
+            let row = stream.into_row().await?;
+            Ok::<_, TdsError>(row.and_then(|r| r.try_get::<i32, _>(0).ok().flatten()))
+        };
+        match tokio::time::timeout(self.query_timeout, work).await {
+            Ok(Ok(Some(state))) => Ok(state),
+            Ok(Ok(None)) => Err(self.failed("the kill status came back empty")),
+            Ok(Err(e)) => {
+                self.client = None;
+                Err(self.failed(&one_line(&e.to_string())))
+            }
+            Err(_) => {
                 self.client = None;
                 Err(EngineError::Timeout(self.query_timeout.as_secs_f64()).into())
             }
@@ -648,6 +843,7 @@ fn sql_of(kind: BatchKind) -> &'static str {
         BatchKind::Full => &w.sample,
         BatchKind::Dac => &w.dac,
         BatchKind::Limited => &w.limited,
+        BatchKind::Sessions => &w.sessions,
     }
 }
 
@@ -655,8 +851,10 @@ fn sql_of(kind: BatchKind) -> &'static str {
 /// cached plan on the server).
 struct WireText {
     sample: String,
+    plan_cache: String,
     dac: String,
     limited: String,
+    sessions: String,
     setup: String,
 }
 
@@ -664,8 +862,10 @@ fn wire() -> &'static WireText {
     static WIRE: std::sync::OnceLock<WireText> = std::sync::OnceLock::new();
     WIRE.get_or_init(|| WireText {
         sample: without_comment_lines(SAMPLE),
+        plan_cache: without_comment_lines(PLAN_CACHE),
         dac: without_comment_lines(SAMPLE_DAC),
         limited: without_comment_lines(SAMPLE_LIMITED),
+        sessions: without_comment_lines(SAMPLE_SESSIONS),
         setup: without_comment_lines(SESSION_SETUP),
     })
 }
@@ -677,10 +877,13 @@ fn wire() -> &'static WireText {
 fn without_comment_lines(sql: &str) -> String {
     let mut lines = sql.lines();
     let mut out: Vec<&str> = lines.next().into_iter().collect();
-    out.extend(lines.filter(|l| {
-        let t = l.trim_start();
-        !t.is_empty() && !t.starts_with("--")
-    }));
+    // Indentation goes too: the text travels as UTF-16 on every sample, and the server
+    // does not need it.
+    out.extend(
+        lines
+            .map(str::trim_start)
+            .filter(|t| !t.is_empty() && !t.starts_with("--")),
+    );
     out.join("\n")
 }
 
@@ -752,7 +955,7 @@ mod tests {
         for line in SAMPLE.lines().skip(1) {
             let t = line.trim_start();
             if !t.is_empty() && !t.starts_with("--") {
-                assert!(w.contains(line), "{line}");
+                assert!(w.contains(t), "{line}");
             }
         }
         assert!(w.len() < SAMPLE.len() * 3 / 4);
@@ -781,14 +984,56 @@ mod tests {
             assert_eq!(full, statement(SAMPLE_LIMITED, start));
         }
         for start in [
-            "SELECT\n    q.queued_tasks",
+            "BEGIN TRY\n    SELECT\n        CAST(s.session_id",
+            "BEGIN TRY\n    SELECT\n        CAST(w.session_id",
+            "BEGIN TRY\n    SELECT DISTINCT\n        CAST(SUBSTRING(HASHBYTES",
+            "BEGIN TRY\n    SELECT\n        q.queued_tasks",
             "SELECT\n    CAST(SUM(CAST(g.waiter_count",
             "SELECT\n    CAST(RTRIM(pc.object_name)",
         ] {
             assert_eq!(statement(SAMPLE, start), statement(SAMPLE_DAC, start));
         }
-        assert!(!SAMPLE_DAC.contains("OUTER APPLY sys.dm_exec_sql_text"));
-        assert!(!SAMPLE_DAC.contains("FROM sys.dm_exec_cached_plans"));
-        assert!(SAMPLE.contains("FROM sys.dm_exec_cached_plans"));
+        for start in [
+            "SELECT\n    CAST(SERVERPROPERTY('ProductVersion')",
+            "BEGIN TRY\n    SELECT\n        CAST(s.session_id",
+            "BEGIN TRY\n    SELECT DISTINCT\n        CAST(SUBSTRING(HASHBYTES",
+            "BEGIN TRY\n    SELECT\n        CAST(w.session_id",
+            "BEGIN TRY\n    SELECT\n        CAST(SUBSTRING(HASHBYTES('SHA2_256', k.sql_handle",
+        ] {
+            assert_eq!(statement(SAMPLE, start), statement(SAMPLE_SESSIONS, start));
+        }
+        assert!(!SAMPLE_SESSIONS.contains("dm_os_schedulers"));
+        assert!(!SAMPLE_DAC.contains("sys.dm_exec_sql_text"));
+        assert!(!SAMPLE_DAC.contains("sys.dm_exec_cached_plans"));
+        assert!(!SAMPLE.contains("sys.dm_exec_cached_plans"), "read apart");
+        assert!(PLAN_CACHE.contains("FROM sys.dm_exec_cached_plans"));
+    }
+
+    #[test]
+    fn no_datediff_that_can_overflow_on_the_1900_sentinel() {
+        // DATEDIFF returns int: 535 past 24 days in ms, past 68 years in seconds, and a
+        // never-run session's last_request_end_time is 1900-01-01. Only DATEDIFF_BIG, or
+        // DATEDIFF over the small clock offset, may appear.
+        for (name, sql) in [
+            ("sample", SAMPLE),
+            ("sample_dac", SAMPLE_DAC),
+            ("kill", KILL_SQL),
+            ("kill_status", KILL_STATUS_SQL),
+        ] {
+            for line in sql.lines().filter(|l| !l.trim_start().starts_with("--")) {
+                if line.contains("DATEDIFF(") {
+                    assert!(
+                        line.contains("SYSUTCDATETIME(), SYSDATETIME()"),
+                        "{name}: {line}"
+                    );
+                }
+            }
+            if sql.contains("last_request_end_time") {
+                assert!(
+                    sql.contains("NULLIF(s.last_request_end_time, '19000101')"),
+                    "{name}"
+                );
+            }
+        }
     }
 }

@@ -48,7 +48,7 @@ fn blocking_chain(ctx: &Context) -> Option<Verdict> {
     };
     let lead = sessions.get(&tree.lead).copied();
     let lead_text = lead.map_or_else(
-        || format!("session {} (not visible to spiral)", tree.lead),
+        || crate::blocking::describe_unseen_lead(tree.lead),
         describe_session,
     );
     let mut summary = format!(
@@ -96,10 +96,20 @@ fn blocking_chain(ctx: &Context) -> Option<Verdict> {
         v.dedup();
     }
     d.action("Look at the lead blocker and its tree: `spiral blocking`.")
-        .action(format!(
-            "If the lead is idle, abandoned or a runaway, ending it releases the whole chain: {}",
-            crate::actions::terminate(last, tree.lead)
-        ))
+        .action(match tree.lead {
+            crate::blocking::ORPHANED_DTC => format!(
+                "No session holds these locks: a distributed transaction lost its coordinator. \
+                 Ending its unit of work rolls it back and releases the chain: {}",
+                crate::actions::terminate(last, tree.lead)
+            ),
+            crate::blocking::DEFERRED_RECOVERY => {
+                crate::actions::terminate(last, tree.lead)
+            }
+            _ => format!(
+                "If the lead is idle, abandoned or a runaway, ending it releases the whole chain: {}",
+                crate::actions::terminate(last, tree.lead)
+            ),
+        })
         .action(
             "Do not add connections or raise pool sizes while the chain stands: every new \
              request joins the queue and holds a connection.",

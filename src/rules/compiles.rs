@@ -140,12 +140,33 @@ fn query_store_amplification(ctx: &Context) -> Option<Verdict> {
     if (waiters as f64) < t.query_store_waiters {
         return None;
     }
+    // The databases the waiters are in, most waiters first: that is where Query Store is
+    // in the way, not every database that has it on.
+    let mut by_db: Vec<(String, u64)> = Vec::new();
+    for s in last
+        .client_sessions()
+        .filter(|s| s.waits_on(WaitClass::QueryStore))
+    {
+        let Some(db) = &s.database else { continue };
+        match by_db.iter_mut().find(|(d, _)| d == db) {
+            Some((_, n)) => *n += 1,
+            None => by_db.push((db.clone(), 1)),
+        }
+    }
+    by_db.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let rw: Vec<String> = last
         .databases
         .iter()
         .filter(|d| d.query_store_writes())
         .map(|d| d.name.clone())
         .collect();
+    let waiter_dbs: Vec<String> = by_db.iter().map(|(d, _)| d.clone()).collect();
+    let state_of = |name: &str| {
+        last.databases
+            .iter()
+            .find(|d| d.name == name)
+            .and_then(|d| d.query_store.clone())
+    };
     let rate = compile_rate(ctx);
     let gate_full = compile_waiters(ctx) as f64 >= t.compile_waiters_warning;
     let storm = gate_full || rate.as_ref().is_some_and(|r| compile_rate_high(ctx, r));
@@ -158,11 +179,33 @@ fn query_store_amplification(ctx: &Context) -> Option<Verdict> {
         "{} wait on Query Store (QDS_*)",
         crate::format::plural(waiters, "session")
     );
-    if !rw.is_empty() {
-        summary.push_str(&format!(
+    let target = waiter_dbs
+        .first()
+        .or(rw.first())
+        .cloned()
+        .unwrap_or_else(|| "<database>".to_string());
+    if !waiter_dbs.is_empty() {
+        summary.push_str(&format!(" in {}", crate::format::list(&waiter_dbs, 3)));
+    }
+    match state_of(&target).as_deref() {
+        Some("read_write") => summary.push_str(&format!("; Query Store is read-write on {target}")),
+        Some("read_only") => summary.push_str(&format!(
+            "; Query Store is READ_ONLY on {target} (full, or the database is read-only): it \
+             records nothing new there"
+        )),
+        Some("error") => summary.push_str(&format!("; Query Store is in ERROR on {target}")),
+        Some("on") => summary.push_str(&format!(
+            "; Query Store is on for {target} (its actual state could not be read)"
+        )),
+        _ if !rw.is_empty() && waiter_dbs.is_empty() => summary.push_str(&format!(
             " while Query Store is read-write on {}",
             crate::format::list(&rw, 3)
-        ));
+        )),
+        _ => {}
+    }
+    let capture = last.query_store_capture.get(&target).cloned();
+    if let Some(mode) = &capture {
+        summary.push_str(&format!(", capture mode {}", mode.to_ascii_uppercase()));
     }
     if let Some(r) = &rate {
         summary.push_str(&format!(", under {} compilations/s", decimal(r.per_sec)));
@@ -170,12 +213,16 @@ fn query_store_amplification(ctx: &Context) -> Option<Verdict> {
     summary.push_str(
         ": Query Store records every new plan, and that write is now part of each compilation.",
     );
-    let target = rw
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "<database>".to_string());
     let mut d = Draft::new(&QUERY_STORE, severity, summary)
         .figure(Figure::count("Query Store waiters", waiters))
+        .figure(Figure::text(
+            "waiters' databases",
+            if waiter_dbs.is_empty() {
+                "unknown".to_string()
+            } else {
+                crate::format::list(&waiter_dbs, 5)
+            },
+        ))
         .figure(Figure::text(
             "read-write on",
             if rw.is_empty() {
@@ -184,19 +231,26 @@ fn query_store_amplification(ctx: &Context) -> Option<Verdict> {
                 crate::format::list(&rw, 5)
             },
         ));
+    if let Some(mode) = &capture {
+        d = d.figure(Figure::text("capture mode", mode.to_ascii_uppercase()));
+    }
     if let Some(r) = &rate {
         d = d.figure(Figure::rate("compilations", r.per_sec));
     }
     let share = pct(waiters as f64, last.client_sessions().count() as f64);
+    let later = if capture.as_deref() == Some("auto") {
+        "Capture mode is already AUTO: when it comes back, keep it so, and fix the query \
+         shapes at the source (a new shape per request is what it has to record)."
+    } else {
+        "Later, bring it back with QUERY_CAPTURE_MODE = AUTO so ad hoc one-off shapes are \
+         not recorded."
+    };
     d.figure(Figure::percent("share of sessions", share))
         .action(format!(
             "Once connections are low (scale the clients down first: it needs exclusive access \
              and hangs under load): ALTER DATABASE [{target}] SET QUERY_STORE = OFF;"
         ))
-        .action(
-            "Later, bring it back with QUERY_CAPTURE_MODE = AUTO so ad hoc one-off shapes are \
-             not recorded.",
-        )
+        .action(later)
         .culprits(Culprits::default())
         .done()
 }

@@ -41,9 +41,16 @@ fn plan_cache_bloat(ctx: &Context) -> Option<Verdict> {
         .take(3)
         .map(|e| format!("{} {}", e.object_type, thousands(e.single_use)))
         .collect();
+    // Stubs ('optimize for ad hoc workloads') are not plans: counting them would keep this
+    // firing after the remedy it recommends is in place.
+    let stubs = last
+        .plan_cache_stubs
+        .filter(|&n| n > 0)
+        .map(|n| format!(" (plus {} plan stubs, not counted)", thousands(n)))
+        .unwrap_or_default();
     let summary = format!(
-        "{}% of the {} cached plans were used once ({}), {} MB in all: query shapes are not \
-         being reused{}.",
+        "{}% of the {} cached plans were used once ({}), {} MB in all{stubs}: query shapes are \
+         not being reused{}.",
         decimal(share),
         thousands(plans),
         kinds.join(", "),
@@ -60,7 +67,13 @@ fn plan_cache_bloat(ctx: &Context) -> Option<Verdict> {
         .figure(Figure::count("single-use plans", single))
         .figure(Figure::percent("single-use share", share))
         .figure(Figure::count("cache size (MB)", bytes / (1024 * 1024)));
-    if adhoc_off {
+    if last.server.flavor.as_deref() == Some("azure-sql-database") {
+        // No sp_configure there: the setting is the database's own.
+        d = d.action(
+            "Keep one-off shapes to a stub (database-scoped on Azure SQL Database): ALTER \
+             DATABASE SCOPED CONFIGURATION SET OPTIMIZE_FOR_AD_HOC_WORKLOADS = ON;",
+        );
+    } else if adhoc_off {
         d = d.action(
             "Turn on 'optimize for ad hoc workloads' (sp_configure; online, no restart) so \
              one-off shapes keep only a stub.",

@@ -38,6 +38,7 @@ pub fn all() -> Vec<Bundled> {
     vec![
         sqlserver_sunday_spiral(),
         sqlserver_stabilized(),
+        sqlserver_orphaned_dtc(),
         postgres_connection_leak(),
         mysql_shipping_sleepers(),
         postgres_deadlocked_pool(),
@@ -462,6 +463,157 @@ fn sqlserver_stabilized() -> Bundled {
         snapshots: (0..3)
             .map(|i| stabilized_sample(t0 + Duration::seconds(5 * i as i64), i))
             .collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SQL Server: a lock chain whose head is no session at all, but an orphaned distributed
+// transaction (blocking_session_id -2). Built from the documented behaviour (KILL doc,
+// sys.dm_exec_requests doc), not from a postmortem: the review of 2026-11-30 found spiral
+// dropped these waiters and would have printed `KILL -2`.
+
+const DTC_UOW: &str = "D5F1E6A2-6C1B-4E0B-9C3F-2B7A41C09E55";
+const ORDER_UPDATE: &str = "UPDATE [dbo].[Order] SET [State] = @p0 WHERE [Id] = @p1";
+const ORDER_SELECT: &str =
+    "SELECT [o].[Id], [o].[State] FROM [dbo].[Order] AS [o] WHERE [o].[ShopId] = @p0";
+
+fn orphaned_dtc_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
+    let mut snap = Snapshot::empty(Engine::Mssql, t);
+    snap.server = ServerInfo {
+        version: "Microsoft SQL Server 2019 (RTM-CU22) - 15.0.4322.2 (X64), Enterprise Edition: Core-based Licensing (64-bit)".into(),
+        flavor: None,
+        managed_kill: false,
+    };
+    snap.own_session_id = Some(58);
+    let secs = sample * 10;
+    let mut seq = Seq(7);
+    let mut sessions = Vec::new();
+    // The pool: 40 connections from 4 hosts, most between requests.
+    for n in 0..40i64 {
+        let host = format!("ip-10-0-2-{}", n % 4);
+        let mut s = session(
+            100 + n,
+            "orders_app",
+            &host,
+            "orders-api",
+            "orders",
+            SessionState::Idle,
+        );
+        s.raw_state = Some("sleeping".into());
+        s.idle_ms = Some(200 + seq.next(3_000));
+        sessions.push(s);
+    }
+    // 12 writers on the rows the orphaned transaction still holds: waiting on -2.
+    for n in 0..12i64 {
+        let host = format!("ip-10-0-2-{}", n % 4);
+        let wait = 150_000 + (n as u64) * 4_000 + secs * 1_000;
+        let mut s = waiting(
+            session(
+                200 + n,
+                "orders_app",
+                &host,
+                "orders-api",
+                "orders",
+                SessionState::Active,
+            ),
+            if n % 3 == 0 { "LCK_M_U" } else { "LCK_M_X" },
+            WaitClass::Lock,
+            wait,
+            wait + 300,
+            ORDER_UPDATE,
+        );
+        s.command = Some("UPDATE".into());
+        s.blocked_by = vec![-2];
+        s.open_transactions = 1;
+        sessions.push(s);
+    }
+    // Readers queued behind the first writer (RCSI is off).
+    for n in 0..6i64 {
+        let wait = 40_000 + (n as u64) * 2_000 + secs * 1_000;
+        let mut s = waiting(
+            session(
+                300 + n,
+                "reports",
+                "k8s-node-03",
+                "orders-reports",
+                "orders",
+                SessionState::Active,
+            ),
+            "LCK_M_S",
+            WaitClass::Lock,
+            wait,
+            wait + 100,
+            ORDER_SELECT,
+        );
+        s.command = Some("SELECT".into());
+        s.blocked_by = vec![200];
+        sessions.push(s);
+    }
+    let mut own = session(
+        58,
+        "spiral",
+        "oncall-laptop",
+        "spiral",
+        "master",
+        SessionState::Active,
+    );
+    own.elapsed_ms = Some(4);
+    sessions.push(own);
+    snap.sessions = sessions;
+    snap.connections = ConnectionLimits {
+        max_connections: None,
+        reserved: 0,
+        current: Some(59),
+    };
+    snap.workers = Some(Workers {
+        max_workers: 704,
+        active_workers: 38,
+        current_workers: 90,
+        queued_tasks: 0,
+        runnable_tasks: 1,
+        threadpool_waiters: 0,
+        cpu_count: Some(16),
+    });
+    snap.compile_gate = Some(CompileGate {
+        waiters: 0,
+        active: 1,
+        limit: 64,
+    });
+    snap.counters
+        .insert(counter::COMPILATIONS.into(), 4_100_000 + secs * 3);
+    snap.counters
+        .insert(counter::BATCHES.into(), 310_000_000 + secs * 400);
+    snap.counters.insert(counter::LOGINS.into(), 90_000);
+    snap.counters.insert(counter::DEADLOCKS.into(), 17);
+    snap.guardrails = Guardrails {
+        optimize_for_ad_hoc: Some(true),
+        ..Guardrails::default()
+    };
+    snap.databases = vec![DatabaseInfo {
+        name: "orders".into(),
+        query_store: Some("read_write".into()),
+        read_committed_snapshot: Some(false),
+    }];
+    snap.query_store_capture
+        .insert("orders".into(), "auto".into());
+    snap.orphaned_transactions = vec![DTC_UOW.into()];
+    snap
+}
+
+fn sqlserver_orphaned_dtc() -> Bundled {
+    let t0 = at(2026, 11, 30, 3, 12, 0);
+    Bundled {
+        file: "captures/sqlserver-orphaned-dtc.jsonl",
+        header: header(
+            Engine::Mssql,
+            "mssql://orders_app@sql-orders-01:1433/orders",
+            t0,
+            "A lock chain headed by an orphaned distributed transaction (blocking session -2): 12 writers wait on it for 2.5 min and more, 6 readers wait behind the first writer; the UOW comes from sys.dm_tran_locks.request_owner_guid. Built from the documented behaviour, not a postmortem.",
+        ),
+        snapshots: vec![
+            orphaned_dtc_sample(t0, 0),
+            orphaned_dtc_sample(t0 + Duration::seconds(10), 1),
+        ],
     }
 }
 

@@ -28,6 +28,9 @@
 //!   (statement) parameter and hand *that* text to the same callback, and
 //!   answer with DONEINPROC / RETURNSTATUS / DONEPROC like a real server.
 //! * ATTENTION [2.2.1.6]: always acknowledged with `DONE` carrying `DONE_ATTN`.
+//! * A batch whose statements partly fail ([`Reply::Statements`]): a statement may end
+//!   with ERROR + DONE(error) before any row, or after some of its rows, as a run-time
+//!   error (535, 1222) does on a real server.
 //! * Responses are split into packets of the negotiated packet size with the
 //!   end-of-message status bit on the last one [2.2.3.1]; see [`Conn::send`].
 
@@ -214,6 +217,31 @@ pub enum Reply {
     Delayed(Duration, Box<Reply>),
     /// Close the TCP connection without answering (a dying server/network).
     Disconnect,
+    /// A batch of several statements, answered in order, where some fail: what a real
+    /// server sends when a statement errors after others succeeded, or after some of its
+    /// own rows were already sent (error 535 or 1222 mid-result).
+    Statements(Vec<Statement>),
+}
+
+/// One statement's answer inside [`Reply::Statements`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    /// A result set, ended by a DONE with its row count.
+    Rows(ResultSet),
+    /// The statement failed before any row: ERROR, then DONE with the error bit.
+    Error {
+        number: u32,
+        class: u8,
+        message: String,
+    },
+    /// COLMETADATA and the rows given, then ERROR and a DONE with the error bit and no
+    /// row count: a run-time error after part of the result had streamed.
+    RowsThenError {
+        set: ResultSet,
+        number: u32,
+        class: u8,
+        message: String,
+    },
 }
 
 /// How LOGIN7 is answered.
@@ -883,6 +911,21 @@ impl Conn {
                 self.send(PT_REPLY, &out).await?;
                 Ok(Flow::Continue)
             }
+            Reply::Statements(statements) => {
+                let out = match encode_statements(&statements, rpc) {
+                    Ok(out) => out,
+                    Err(text) => {
+                        let text = format!("tds_server: bad reply: {text}");
+                        eprintln!("{text}");
+                        let mut out = Vec::new();
+                        put_message_token(&mut out, TOKEN_ERROR, 50000, 16, &text);
+                        finish(&mut out, rpc, DONE_ERROR, 0);
+                        out
+                    }
+                };
+                self.send(PT_REPLY, &out).await?;
+                Ok(Flow::Continue)
+            }
             Reply::Rows(sets) => {
                 let out = match encode_result_sets(&sets, rpc) {
                     Ok(out) => out,
@@ -1258,6 +1301,82 @@ fn encode_result_sets(sets: &[ResultSet], rpc: bool) -> Result<Vec<u8>, String> 
         finish(&mut out, true, 0, 0);
     }
     Ok(out)
+}
+
+/// Several statements in one batch reply (SQL BATCH only: each statement ends with a
+/// DONE, `DONE_MORE` on all but the last; a failed one carries `DONE_ERROR`).
+fn encode_statements(statements: &[Statement], rpc: bool) -> Result<Vec<u8>, String> {
+    if rpc {
+        return Err("Reply::Statements is for SQL batches, not RPC".to_string());
+    }
+    let mut out = Vec::new();
+    if statements.is_empty() {
+        finish(&mut out, false, 0, 0);
+        return Ok(out);
+    }
+    for (i, statement) in statements.iter().enumerate() {
+        let more = if i + 1 == statements.len() {
+            0
+        } else {
+            DONE_MORE
+        };
+        match statement {
+            Statement::Rows(set) => {
+                put_result_set(&mut out, i, set)?;
+                put_done(
+                    &mut out,
+                    TOKEN_DONE,
+                    DONE_COUNT | more,
+                    CMD_SELECT,
+                    set.rows.len() as u64,
+                );
+            }
+            Statement::Error {
+                number,
+                class,
+                message,
+            } => {
+                put_message_token(&mut out, TOKEN_ERROR, *number, *class, message);
+                put_done(&mut out, TOKEN_DONE, DONE_ERROR | more, CMD_SELECT, 0);
+            }
+            Statement::RowsThenError {
+                set,
+                number,
+                class,
+                message,
+            } => {
+                put_result_set(&mut out, i, set)?;
+                put_message_token(&mut out, TOKEN_ERROR, *number, *class, message);
+                put_done(&mut out, TOKEN_DONE, DONE_ERROR | more, CMD_SELECT, 0);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// COLMETADATA and the ROW tokens of one result set, without its DONE.
+fn put_result_set(out: &mut Vec<u8>, i: usize, set: &ResultSet) -> Result<(), String> {
+    let wires = plan_columns(set).map_err(|e| format!("result set {i}: {e}"))?;
+    put_colmetadata(out, &set.columns, &wires);
+    for (r, row) in set.rows.iter().enumerate() {
+        if row.len() != set.columns.len() {
+            return Err(format!(
+                "result set {i} row {r}: {} values for {} columns",
+                row.len(),
+                set.columns.len()
+            ));
+        }
+        out.push(TOKEN_ROW);
+        for (c, value) in row.iter().enumerate() {
+            put_value(out, wires[c], value).map_err(|e| {
+                format!(
+                    "result set {i} row {r} column '{}' ({:?}): {e}",
+                    set.columns[c].name, set.columns[c].value_type
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn plan_columns(set: &ResultSet) -> Result<Vec<Wire>, String> {

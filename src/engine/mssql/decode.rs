@@ -120,33 +120,102 @@ impl Batch {
     pub fn has_facts(&self) -> bool {
         self.table(Set::Facts).is_some()
     }
+
+    /// The statement errors the batch caught itself: each CATCH block sends one
+    /// `failed_set` row naming its statement (see queries/mssql/sample.sql). Rows of that
+    /// statement may have arrived before the error, so the set is then partial.
+    fn caught(&self, set: Set) -> Option<ServerError> {
+        let name = set.failure_name()?;
+        self.tables
+            .iter()
+            .filter(|t| t.first_column() == Some(FAILED_SET))
+            .flat_map(|t| t.rows())
+            .find(|r| r.text(FAILED_SET).ok().flatten().as_deref() == Some(name))
+            .map(|r| ServerError {
+                code: r
+                    .int("error_number")
+                    .ok()
+                    .flatten()
+                    .and_then(|c| u32::try_from(c).ok())
+                    .unwrap_or(0),
+                message: r.text("error_message").ok().flatten().unwrap_or_default(),
+            })
+    }
+
+    /// Which instance answered: (@@SERVERNAME, SERVERPROPERTY('InstanceName')), the latter
+    /// None for a default instance. None when the facts did not say.
+    pub fn answered_by(&self) -> Option<(Option<String>, Option<String>)> {
+        let t = self.table(Set::Facts)?;
+        let r = t.rows().next()?;
+        let server = r.text("server_name").ok()?;
+        let instance = r.text("instance_name").ok()?;
+        Some((server, instance))
+    }
+
+    /// The plan cache's size from the memory cache counters: (entries, bytes).
+    pub fn cache_size(&self) -> Option<(u64, u64)> {
+        let r = self.table(Set::CacheSize)?.rows().next()?;
+        Some((
+            r.count("cache_entries").ok()??,
+            r.count("cache_bytes").ok()??,
+        ))
+    }
 }
+
+/// The first column of the row a CATCH block sends for a failed statement.
+const FAILED_SET: &str = "failed_set";
 
 /// Which of the bundled batches produced a `Batch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchKind {
-    /// queries/mssql/sample.sql
+    /// queries/mssql/sample.sql (the plan cache is queries/mssql/plan_cache.sql, read
+    /// apart and attached by the sampler).
     Full,
-    /// queries/mssql/sample_dac.sql: no plan cache, no query text.
+    /// queries/mssql/sample_dac.sql: no query text, no plan cache, no Query Store options.
     Dac,
     /// queries/mssql/sample_limited.sql: only what any login may read.
     Limited,
+    /// queries/mssql/sample_sessions.sql: sessions only, for kill's re-checks.
+    Sessions,
 }
 
 impl BatchKind {
     fn sets(self) -> &'static [Set] {
         match self {
-            BatchKind::Full => &Set::ALL,
+            BatchKind::Full => &[
+                Set::Facts,
+                Set::Config,
+                Set::Sessions,
+                Set::Clients,
+                Set::TaskBlockers,
+                Set::QueryText,
+                Set::Orphans,
+                Set::Workers,
+                Set::Gateways,
+                Set::Counters,
+                Set::CacheSize,
+                Set::Databases,
+                Set::QueryStore,
+            ],
             BatchKind::Dac => &[
                 Set::Facts,
                 Set::Config,
                 Set::Sessions,
+                Set::Clients,
+                Set::TaskBlockers,
                 Set::Workers,
                 Set::Gateways,
                 Set::Counters,
                 Set::Databases,
             ],
             BatchKind::Limited => &[Set::Facts, Set::Config, Set::Databases],
+            BatchKind::Sessions => &[
+                Set::Facts,
+                Set::Sessions,
+                Set::Clients,
+                Set::TaskBlockers,
+                Set::QueryText,
+            ],
         }
     }
 }
@@ -157,23 +226,36 @@ enum Set {
     Facts,
     Config,
     Sessions,
+    Clients,
+    TaskBlockers,
+    QueryText,
+    Orphans,
     Workers,
     Gateways,
     Counters,
+    CacheSize,
     PlanCache,
     Databases,
+    QueryStore,
 }
 
 impl Set {
-    const ALL: [Set; 8] = [
+    /// In the order they are applied: sessions before the sets that refine them.
+    const ALL: [Set; 14] = [
         Set::Facts,
         Set::Config,
         Set::Sessions,
+        Set::Clients,
+        Set::TaskBlockers,
+        Set::QueryText,
+        Set::Orphans,
         Set::Workers,
         Set::Gateways,
         Set::Counters,
+        Set::CacheSize,
         Set::PlanCache,
         Set::Databases,
+        Set::QueryStore,
     ];
 
     fn first_column(self) -> &'static str {
@@ -181,12 +263,49 @@ impl Set {
             Set::Facts => "product_version",
             Set::Config => "config_name",
             Set::Sessions => "session_id",
+            Set::Clients => "client_key",
+            Set::TaskBlockers => "task_session_id",
+            Set::QueryText => "text_key",
+            Set::Orphans => "orphaned_uow",
             Set::Workers => "queued_tasks",
             Set::Gateways => "gateway_waiters",
             Set::Counters => "counter_object",
+            Set::CacheSize => "cache_entries",
             Set::PlanCache => "plan_objtype",
             Set::Databases => "database_name",
+            Set::QueryStore => "qs_database",
         }
+    }
+
+    /// The name the statement's CATCH block gives in `failed_set`.
+    fn failure_name(self) -> Option<&'static str> {
+        Some(match self {
+            Set::Sessions => "sessions",
+            Set::Clients => "clients",
+            Set::TaskBlockers => "task_blockers",
+            Set::QueryText => "query_text",
+            Set::Orphans => "orphaned_uow",
+            Set::CacheSize => "cache_size",
+            Set::Workers => "workers",
+            Set::PlanCache => "plan_cache",
+            Set::QueryStore => "query_store",
+            _ => return None,
+        })
+    }
+
+    /// Sets that are legitimately absent: no request has text, nothing waits on an
+    /// orphaned transaction, no database has Query Store on, no task is blocked. Only a
+    /// caught error makes their absence a gap.
+    fn optional(self) -> bool {
+        matches!(
+            self,
+            Set::Clients
+                | Set::TaskBlockers
+                | Set::QueryText
+                | Set::Orphans
+                | Set::QueryStore
+                | Set::CacheSize
+        )
     }
 
     fn what(self) -> &'static str {
@@ -194,24 +313,41 @@ impl Set {
             Set::Facts => "server facts",
             Set::Config => "server configuration",
             Set::Sessions => "sessions and requests",
+            Set::Clients => "client names (host, program, login, database)",
+            Set::TaskBlockers => "the blockers of waiting tasks (parallel requests)",
+            Set::QueryText => "query text",
+            Set::Orphans => "orphaned distributed transactions",
             Set::Workers => "schedulers and worker threads",
             Set::Gateways => "compile gateways",
             Set::Counters => "performance counters",
+            Set::CacheSize => "the plan cache's size",
             Set::PlanCache => "the plan cache",
             Set::Databases => "database settings",
+            Set::QueryStore => "Query Store states",
         }
     }
 
-    /// What the snapshot cannot show when this result set is missing.
+    /// What the snapshot cannot show when this result set is missing or partial.
     fn areas(self) -> &'static [Area] {
         match self {
-            Set::Facts | Set::Config | Set::Databases => &[Area::Settings],
+            Set::Facts | Set::Config | Set::Databases | Set::QueryStore => &[Area::Settings],
             Set::Sessions => &[Area::OtherSessions, Area::Locks],
+            Set::Clients => &[Area::OtherSessions],
+            Set::TaskBlockers => &[Area::Locks],
+            Set::QueryText => &[Area::QueryText],
+            // The KILL for an orphaned transaction then names the lookup instead of the UOW.
+            Set::Orphans | Set::CacheSize => &[],
             Set::Workers => &[Area::Workers],
             Set::Gateways => &[Area::Compiles],
             Set::Counters => &[Area::Counters, Area::Compiles],
             Set::PlanCache => &[Area::PlanCache],
         }
+    }
+
+    /// Server-level DMVs that Azure SQL Database refuses on its smaller tiers (Basic, S0,
+    /// S1, elastic pools) unless the login is in ##MS_ServerStateReader##.
+    fn needs_server_state_reader_on_azure(self) -> bool {
+        matches!(self, Set::Workers | Set::TaskBlockers)
     }
 }
 
@@ -222,6 +358,13 @@ struct RowView<'a> {
 }
 
 impl RowView<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.table
+            .columns
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(name))
+    }
+
     fn cell(&self, name: &str) -> Result<&Cell, String> {
         let idx = self
             .table
@@ -422,6 +565,17 @@ fn bracket(name: &str) -> String {
 struct Gaps(Vec<Gap>);
 
 impl Gaps {
+    /// Adds the reason to the area's gap, or starts one: both reasons are worth hearing.
+    fn add_or_extend(&mut self, area: Area, reason: &str, remedy: Option<&str>) {
+        match self.0.iter_mut().find(|g| g.area == area) {
+            Some(g) => {
+                g.reason.push_str("; also, ");
+                g.reason.push_str(reason);
+            }
+            None => self.add(&[area], reason, remedy),
+        }
+    }
+
     fn add(&mut self, areas: &[Area], reason: &str, remedy: Option<&str>) {
         for &area in areas {
             if !self.0.iter().any(|g| g.area == area) {
@@ -436,8 +590,32 @@ impl Gaps {
 }
 
 /// Why a result set is absent, worded for the report ("Could not see X: <reason>").
-fn missing_reason(facts: &Facts, error: Option<&ServerError>) -> (String, Option<String>) {
+fn missing_reason(
+    facts: &Facts,
+    set: Set,
+    error: Option<&ServerError>,
+) -> (String, Option<String>) {
     match error {
+        Some(e)
+            if e.is_permission()
+                && facts.is_azure_sql_database()
+                && set.needs_server_state_reader_on_azure() =>
+        {
+            (
+                format!(
+                    "login {} may not read {} ({}): on Azure SQL Database's smaller tiers \
+                     (Basic, S0, S1, elastic pools) VIEW DATABASE STATE does not cover these \
+                     server-level DMVs",
+                    facts.login_or_placeholder(),
+                    set.what(),
+                    e.describe()
+                ),
+                Some(format!(
+                    "ALTER SERVER ROLE ##MS_ServerStateReader## ADD MEMBER {}; (in master)",
+                    bracket(facts.login_or_placeholder())
+                )),
+            )
+        }
         Some(e) if e.is_permission() => (
             format!(
                 "login {} lacks {} ({})",
@@ -458,7 +636,8 @@ fn missing_reason(facts: &Facts, error: Option<&ServerError>) -> (String, Option
 /// Builds a snapshot from one batch. `limited_by` is the error that made spiral fall back
 /// to the limited batch (it explains every result set that batch does not read). Fails
 /// only when the server facts themselves are missing: without a clock and a session id
-/// there is no snapshot to speak of.
+/// there is no snapshot to speak of. The plan cache is not part of the full batch: the
+/// sampler reads it apart (`decode_plan_cache`) and attaches it or a gap.
 pub fn decode(
     batch: &Batch,
     kind: BatchKind,
@@ -477,10 +656,28 @@ pub fn decode(
     };
     snap.own_session_id = Some(facts.own_session_id);
     let mut gaps = Gaps::default();
+    let mut texts: BTreeMap<i64, String> = BTreeMap::new();
+    let mut text_keys: Vec<Option<i64>> = Vec::new();
+    let mut clients: BTreeMap<i64, Client> = BTreeMap::new();
+    let mut client_keys: Vec<Option<i64>> = Vec::new();
+    let mut all_arrived = true;
 
     for &set in Set::ALL.iter().filter(|s| **s != Set::Facts) {
+        if set == Set::PlanCache && kind == BatchKind::Full {
+            continue; // read apart, see decode_plan_cache
+        }
         if !kind.sets().contains(&set) {
+            if set.optional() && set != Set::QueryText {
+                continue;
+            }
             let (reason, remedy) = match kind {
+                BatchKind::Sessions => (
+                    format!(
+                        "{} is not read by the sessions-only sample (kill's re-checks)",
+                        set.what()
+                    ),
+                    None,
+                ),
                 BatchKind::Dac => (
                     format!(
                         "{} is not read over the dedicated admin connection (too expensive there)",
@@ -491,23 +688,88 @@ pub fn decode(
                             .to_string(),
                     ),
                 ),
-                _ => missing_reason(&facts, limited_by.or(batch.error.as_ref())),
+                _ => missing_reason(&facts, set, limited_by.or(batch.error.as_ref())),
             };
             gaps.add(set.areas(), &reason, remedy.as_deref());
             continue;
         }
+        let caught = batch.caught(set);
         let Some(table) = batch.table(set) else {
-            let (reason, remedy) = missing_reason(&facts, batch.error.as_ref());
-            gaps.add(set.areas(), &reason, remedy.as_deref());
+            if caught.is_some() || !set.optional() {
+                all_arrived &= set.optional();
+                let (reason, remedy) =
+                    missing_reason(&facts, set, caught.as_ref().or(batch.error.as_ref()));
+                gaps.add(set.areas(), &reason, remedy.as_deref());
+            }
             continue;
         };
-        if let Err(e) = apply(set, table, &facts, &mut snap) {
+        if let Some(e) = &caught {
+            // Rows arrived, then the statement failed: what arrived is kept for what it
+            // shows, but the area is partial and every check on it is unknown.
+            gaps.add(
+                set.areas(),
+                &format!(
+                    "{} is partial: the statement failed after {} ({})",
+                    set.what(),
+                    crate::format::plural(table.rows.len() as u64, "row"),
+                    e.describe()
+                ),
+                None,
+            );
+        }
+        let applied = match set {
+            Set::QueryText => collect_texts(table, &mut texts),
+            Set::Sessions => {
+                apply_sessions(table, &facts, &mut snap, &mut text_keys, &mut client_keys)
+            }
+            Set::Clients => collect_clients(table, &mut clients),
+            _ => apply(set, table, &mut snap),
+        };
+        if let Err(e) = applied {
             gaps.add(
                 set.areas(),
                 &format!("could not decode {} ({e})", set.what()),
                 None,
             );
         }
+    }
+    attach_texts(&mut snap, &text_keys, &texts);
+    let unnamed = attach_clients(&mut snap, &client_keys, &clients);
+    // A combination that appeared between the two statements leaves one session unnamed;
+    // no combination at all (the statement failed, or never ran) leaves every one.
+    if clients.is_empty() && unnamed > 0 {
+        gaps.add(
+            Set::Clients.areas(),
+            &format!(
+                "{} arrived without client names (host, program, login, database)",
+                crate::format::plural(unnamed as u64, "session")
+            ),
+            None,
+        );
+    }
+
+    // An error the batch did not catch, while every statement's result set arrived: it
+    // interrupted one of them after its rows had started, and tiberius does not say which.
+    // The session list is the one that could be cut short without a trace.
+    if let Some(e) = &batch.error
+        && all_arrived
+        && !e.is_permission()
+        && kind != BatchKind::Limited
+        && batch.table(Set::Sessions).is_some()
+    {
+        gaps.add(
+            Set::Sessions.areas(),
+            &format!(
+                "sessions and requests may be partial: the server reported an error during the \
+                 sample ({})",
+                e.describe()
+            ),
+            None,
+        );
+    }
+
+    if facts.is_azure_sql_database() {
+        azure_limits(&facts, &mut snap, &mut gaps);
     }
 
     // A login without the grant is not refused the session DMVs: it sees its own session
@@ -542,51 +804,278 @@ pub fn decode(
     Ok(snap)
 }
 
-fn apply(set: Set, t: &Table, facts: &Facts, snap: &mut Snapshot) -> Result<(), String> {
+/// Azure SQL Database is one database on a shared host, and some host-wide figures mean
+/// nothing for it.
+fn azure_limits(facts: &Facts, snap: &mut Snapshot, gaps: &mut Gaps) {
+    // dm_os_sys_info describes the host: the database's own worker limit comes from its
+    // service objective (error 10928 when reached), so exhaustion cannot be judged here.
+    if snap.workers.take().is_some() {
+        gaps.add(
+            &[Area::Workers],
+            "on Azure SQL Database the worker limit is the service objective's, not the host's \
+             max_workers_count (requests fail with error 10928 when it is reached)",
+            Some(
+                "SELECT TOP (10) end_time, max_worker_percent, max_session_percent FROM \
+                 sys.dm_db_resource_stats ORDER BY end_time DESC;",
+            ),
+        );
+    }
+    // Microsoft's documentation has said sys.dm_exec_requests is limited to the current
+    // connection there. With no other session showing a request, "nothing is blocked" and
+    // "cannot see requests" look the same: the request-based checks are unknown.
+    let others_with_requests = snap
+        .client_sessions()
+        .any(|s| s.id != facts.own_session_id && s.state == SessionState::Active);
+    let others_connected = snap.client_sessions().any(|s| s.id != facts.own_session_id);
+    if others_connected && !others_with_requests {
+        gaps.add_or_extend(
+            Area::Locks,
+            "on Azure SQL Database sys.dm_exec_requests may show only spiral's own connection, \
+             and no other session shows a request: lock waits and blockers cannot be told \
+             from nothing running",
+            None,
+        );
+    }
+}
+
+/// The plan-cache batch (queries/mssql/plan_cache.sql): the entries and the stub count, or
+/// why they could not be read.
+pub fn decode_plan_cache(batch: &Batch) -> Result<(Vec<PlanCacheEntry>, u64), String> {
+    if let Some(e) = batch.caught(Set::PlanCache).or_else(|| batch.error.clone()) {
+        return Err(e.describe());
+    }
+    let Some(t) = batch.table(Set::PlanCache) else {
+        return Err("the plan cache query returned nothing".to_string());
+    };
+    let mut entries = Vec::new();
+    let mut stubs = 0;
+    for r in t.rows() {
+        entries.push(PlanCacheEntry {
+            object_type: r.text("plan_objtype")?.unwrap_or_else(|| "?".into()),
+            plans: r.count("plans")?.unwrap_or(0),
+            single_use: r.count("single_use_plans")?.unwrap_or(0),
+            size_bytes: r.count("size_bytes")?.unwrap_or(0),
+        });
+        if r.has("stubs") {
+            stubs += r.count("stubs")?.unwrap_or(0);
+        }
+    }
+    Ok((entries, stubs))
+}
+
+/// Who a session is: sent once per combination, named by `client_key` in the session rows.
+#[derive(Debug, Clone, Default)]
+struct Client {
+    host: Option<String>,
+    program: Option<String>,
+    login: Option<String>,
+    database: Option<String>,
+}
+
+fn collect_clients(t: &Table, clients: &mut BTreeMap<i64, Client>) -> Result<(), String> {
+    for r in t.rows() {
+        let Some(key) = r.int("client_key")? else {
+            continue;
+        };
+        clients.insert(
+            key,
+            Client {
+                host: r.text("host_name")?,
+                program: r.text("program_name")?,
+                login: r.text("session_login")?,
+                database: r.text("session_database")?,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Names each session's client; returns how many keys found no combination.
+fn attach_clients(
+    snap: &mut Snapshot,
+    keys: &[Option<i64>],
+    clients: &BTreeMap<i64, Client>,
+) -> usize {
+    let mut unnamed = 0;
+    for (s, key) in snap.sessions.iter_mut().zip(keys) {
+        let Some(key) = key else { continue };
+        match clients.get(key) {
+            Some(c) => {
+                s.client_host = c.host.clone();
+                s.application = c.program.clone();
+                s.user = c.login.clone();
+                s.database = c.database.clone();
+            }
+            None => unnamed += 1,
+        }
+    }
+    unnamed
+}
+
+fn collect_texts(t: &Table, texts: &mut BTreeMap<i64, String>) -> Result<(), String> {
+    for r in t.rows() {
+        if let (Some(key), Some(text)) = (r.int("text_key")?, r.text("query_text")?) {
+            texts.insert(key, text);
+        }
+    }
+    Ok(())
+}
+
+/// Query text arrives once per distinct statement; each session names its own by key.
+fn attach_texts(snap: &mut Snapshot, keys: &[Option<i64>], texts: &BTreeMap<i64, String>) {
+    for (s, key) in snap.sessions.iter_mut().zip(keys) {
+        if s.query.is_some() {
+            continue;
+        }
+        if let Some(text) = key.and_then(|k| texts.get(&k)) {
+            s.query = Some(text.clone());
+            if s.statement.is_none() {
+                s.statement = StatementKind::of_sql(skip_parameter_list(text));
+            }
+        }
+    }
+}
+
+fn apply(set: Set, t: &Table, snap: &mut Snapshot) -> Result<(), String> {
     match set {
-        Set::Facts => Ok(()),
+        // Facts are read first; query text and sessions are applied in `decode`; the plan
+        // cache comes from its own batch.
+        Set::Facts | Set::QueryText | Set::Sessions | Set::Clients | Set::PlanCache => Ok(()),
         Set::Config => apply_config(t, snap),
-        Set::Sessions => {
-            snap.sessions = t
-                .rows()
-                .map(|r| to_session(&r, facts))
-                .collect::<Result<_, _>>()?;
+        Set::TaskBlockers => apply_task_blockers(t, snap),
+        Set::Orphans => {
+            for r in t.rows() {
+                if let Some(uow) = r.text("orphaned_uow")? {
+                    snap.orphaned_transactions.push(uow);
+                }
+            }
             Ok(())
         }
         Set::Workers => apply_workers(t, snap),
         Set::Gateways => apply_gateways(t, snap),
         Set::Counters => apply_counters(t, snap),
-        Set::PlanCache => {
-            let mut entries = Vec::new();
-            for r in t.rows() {
-                entries.push(PlanCacheEntry {
-                    object_type: r.text("plan_objtype")?.unwrap_or_else(|| "?".into()),
-                    plans: r.count("plans")?.unwrap_or(0),
-                    single_use: r.count("single_use_plans")?.unwrap_or(0),
-                    size_bytes: r.count("size_bytes")?.unwrap_or(0),
-                });
-            }
-            snap.plan_cache = Some(entries);
-            Ok(())
-        }
+        Set::CacheSize => Ok(()),
         Set::Databases => {
             let mut dbs = Vec::new();
             for r in t.rows() {
                 let Some(name) = r.text("database_name")? else {
                     continue;
                 };
+                // is_query_store_on means "enabled", not "writing": the real state comes
+                // from the Query Store set, and until then it is only "on".
                 dbs.push(DatabaseInfo {
                     name,
                     query_store: r
                         .bit("query_store_on")?
-                        .map(|on| if on { "read_write" } else { "off" }.to_string()),
+                        .map(|on| if on { "on" } else { "off" }.to_string()),
                     read_committed_snapshot: r.bit("read_committed_snapshot_on")?,
                 });
             }
             snap.databases = dbs;
             Ok(())
         }
+        Set::QueryStore => {
+            for r in t.rows() {
+                let Some(name) = r.text("qs_database")? else {
+                    continue;
+                };
+                let state = r.text("qs_actual_state")?.map(|s| s.to_ascii_lowercase());
+                if let Some(db) = snap.databases.iter_mut().find(|d| d.name == name) {
+                    db.query_store = state.or(db.query_store.take());
+                }
+                if let Some(mode) = r.text("qs_capture_mode")? {
+                    snap.query_store_capture
+                        .insert(name, mode.to_ascii_lowercase());
+                }
+            }
+            Ok(())
+        }
     }
+}
+
+fn apply_sessions(
+    t: &Table,
+    facts: &Facts,
+    snap: &mut Snapshot,
+    keys: &mut Vec<Option<i64>>,
+    client_keys: &mut Vec<Option<i64>>,
+) -> Result<(), String> {
+    let mut sessions: Vec<Session> = Vec::with_capacity(t.rows.len());
+    let mut at: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    keys.clear();
+    client_keys.clear();
+    for r in t.rows() {
+        let s = to_session(&r, facts)?;
+        let key = if r.has("text_key") {
+            r.int("text_key")?
+        } else {
+            None
+        };
+        let client = if r.has("client_key") {
+            r.int("client_key")?
+        } else {
+            None
+        };
+        // One session, one row: a session with several MARS requests is one connection.
+        // The batch already picks one request per session; should two rows come anyway,
+        // the blocked one is kept, else the first.
+        match at.get(&s.id) {
+            Some(&i) => {
+                if sessions[i].blocked_by.is_empty() && !s.blocked_by.is_empty() {
+                    sessions[i] = s;
+                    keys[i] = key;
+                    client_keys[i] = client;
+                }
+            }
+            None => {
+                at.insert(s.id, sessions.len());
+                sessions.push(s);
+                keys.push(key);
+                client_keys.push(client);
+            }
+        }
+    }
+    snap.sessions = sessions;
+    Ok(())
+}
+
+/// A parallel request's coordinator waits on its own threads (CXPACKET/CXCONSUMER); the
+/// threads' own waits say who really holds it up. Used only where the request itself
+/// names no blocker, so a serial request's own answer always wins.
+fn apply_task_blockers(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
+    for r in t.rows() {
+        let (Some(id), Some(by)) = (r.int("task_session_id")?, r.int("task_blocked_by")?) else {
+            continue;
+        };
+        if !is_blocker(by, id) {
+            continue;
+        }
+        let Some(s) = snap.sessions.iter_mut().find(|s| s.id == id) else {
+            continue;
+        };
+        if !s.blocked_by.is_empty() {
+            continue;
+        }
+        s.blocked_by = vec![by];
+        if let Some(w) = r.text("task_wait_type")? {
+            s.wait_class = Some(wait_class(&w));
+            s.wait_type = Some(w);
+        }
+        if let Some(ms) = r.int("task_wait_ms")? {
+            s.wait_ms = Some(ms.max(0) as u64);
+        }
+    }
+    Ok(())
+}
+
+/// A blocking id that is a lock chain: another session, or -2 (an orphaned distributed
+/// transaction) / -3 (a transaction in deferred recovery), which hold locks with no
+/// session. -4/-5 (latch owner unknown) and the session itself (a parallel request waiting
+/// on its own threads) are not.
+fn is_blocker(by: i64, id: i64) -> bool {
+    (by > 0 && by != id)
+        || by == crate::blocking::ORPHANED_DTC
+        || by == crate::blocking::DEFERRED_RECOVERY
 }
 
 fn apply_config(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
@@ -778,7 +1267,7 @@ fn to_session(r: &RowView, facts: &Facts) -> Result<Session, String> {
     let wait_ms = r.int("wait_ms")?;
     s.wait_ms = wait_type.as_ref().and(wait_ms).map(|v| v.max(0) as u64);
     s.wait_type = wait_type;
-    if let Some(b) = r.int("blocked_by")?.filter(|&b| b > 0 && b != id) {
+    if let Some(b) = r.int("blocked_by")?.filter(|&b| is_blocker(b, id)) {
         s.blocked_by = vec![b];
     }
     match state {
@@ -793,7 +1282,12 @@ fn to_session(r: &RowView, facts: &Facts) -> Result<Session, String> {
         || command
             .as_deref()
             .is_some_and(|c| c.to_ascii_uppercase().contains("ROLLBACK"));
-    s.query = r.text("sql_text")?;
+    // Older recordings carry the text in the row; the sample now sends it keyed, once.
+    s.query = if r.has("sql_text") {
+        r.text("sql_text")?
+    } else {
+        None
+    };
     s.statement = command
         .as_deref()
         .and_then(statement_of_command)
@@ -805,10 +1299,13 @@ fn to_session(r: &RowView, facts: &Facts) -> Result<Session, String> {
         });
     s.command = command;
     s.raw_state = status;
-    s.user = r.text("session_login")?;
-    s.client_host = r.text("host_name")?;
-    s.application = r.text("program_name")?;
-    s.database = r.text("session_database")?;
+    // Older recordings name the client in the row; the sample now sends it keyed, once.
+    if r.has("host_name") {
+        s.user = r.text("session_login")?;
+        s.client_host = r.text("host_name")?;
+        s.application = r.text("program_name")?;
+        s.database = r.text("session_database")?;
+    }
     s.connected_at = r.time("login_time")?.map(|t| facts.to_utc(t));
     s.is_admin = r.bit("is_sysadmin")?.unwrap_or(false);
     Ok(s)
@@ -1034,11 +1531,22 @@ mod tests {
                 workers(),
                 gateways(),
                 counters("SQLServer", 812_345_678),
-                plan_cache(),
                 databases(),
+                query_store(),
             ],
             error: None,
         }
+    }
+
+    fn query_store() -> Table {
+        Table::new(
+            &["qs_database", "qs_actual_state", "qs_capture_mode"],
+            vec![vec![
+                t("shopry_shopifyproductaddons"),
+                t("READ_WRITE"),
+                t("ALL"),
+            ]],
+        )
     }
 
     #[test]
@@ -1199,9 +1707,23 @@ mod tests {
             .expect("db");
         assert!(qs.query_store_writes());
         assert_eq!(qs.read_committed_snapshot, Some(false));
-        let cache = snap.plan_cache.as_ref().expect("plan cache");
+        assert_eq!(
+            snap.query_store_capture
+                .get("shopry_shopifyproductaddons")
+                .map(String::as_str),
+            Some("all")
+        );
+        let master = snap.databases.iter().find(|d| d.name == "master");
+        assert_eq!(master.and_then(|d| d.query_store.as_deref()), Some("off"));
+        assert!(snap.plan_cache.is_none(), "read apart by the sampler");
+        let (cache, stubs) = decode_plan_cache(&Batch {
+            tables: vec![plan_cache()],
+            error: None,
+        })
+        .expect("plan cache");
         assert_eq!(cache.len(), 2);
         assert_eq!(cache[0].single_use, 140_000);
+        assert_eq!(stubs, 0);
     }
 
     #[test]
@@ -1250,7 +1772,6 @@ mod tests {
             Area::Workers,
             Area::Compiles,
             Area::Counters,
-            Area::PlanCache,
         ] {
             let g = snap.gap(area).unwrap_or_else(|| panic!("gap for {area:?}"));
             assert!(g.reason.contains("VIEW SERVER STATE"), "{}", g.reason);
@@ -1326,8 +1847,14 @@ mod tests {
                 .is_some_and(|r| r.contains("VIEW DATABASE STATE")),
             "{g:?}"
         );
-        assert!(snap.gap(Area::Workers).is_some());
-        assert!(snap.gap(Area::PlanCache).is_some());
+        // Schedulers need ##MS_ServerStateReader## there; VIEW DATABASE STATE is not enough.
+        let w = snap.gap(Area::Workers).expect("workers gap");
+        assert!(
+            w.remedy
+                .as_deref()
+                .is_some_and(|r| r.contains("##MS_ServerStateReader##")),
+            "{w:?}"
+        );
         assert!(snap.compile_gate.is_some(), "what could be read is kept");
     }
 
@@ -1353,7 +1880,8 @@ mod tests {
             "{}",
             g.reason
         );
-        assert_eq!(snap.gaps.len(), 1, "{:?}", snap.gaps);
+        assert!(snap.gap(Area::QueryText).is_some(), "no text over the DAC");
+        assert_eq!(snap.gaps.len(), 2, "{:?}", snap.gaps);
     }
 
     #[test]
@@ -1400,6 +1928,87 @@ mod tests {
         ] {
             assert_eq!(wait_class(w), c, "{w}");
         }
+    }
+
+    #[test]
+    fn negative_blockers_kept_only_for_locks_and_tasks_refine_only_the_unblocked() {
+        let row = |id: i64, by: Option<i64>, wait: &str| {
+            session(
+                id,
+                "suspended",
+                Some("SELECT"),
+                Some((wait, 30_000)),
+                by,
+                0,
+                Some(31_000),
+                None,
+                None,
+            )
+        };
+        let mut batch = full_batch(
+            facts("15.0.2000.5", "", 3, 1),
+            vec![
+                own(61),
+                row(900, Some(-2), "LCK_M_X"),
+                row(901, Some(-3), "LCK_M_S"),
+                row(902, Some(-5), "PAGELATCH_EX"),
+                row(903, None, "CXCONSUMER"),
+                row(904, Some(900), "LCK_M_S"),
+            ],
+        );
+        batch.tables.push(Table::new(
+            &[
+                "task_session_id",
+                "task_blocked_by",
+                "task_wait_type",
+                "task_wait_ms",
+            ],
+            vec![
+                // A parallel request's workers wait on session 700's lock.
+                vec![i(903), i(700), t("LCK_M_S"), i(29_000)],
+                // A request that names its own blocker keeps it.
+                vec![i(904), i(701), t("LCK_M_S"), i(1_000)],
+                // Latch states are not a lock chain, from tasks either.
+                vec![i(902), i(-4), t("PAGELATCH_EX"), i(1_000)],
+            ],
+        ));
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        let by = |id: i64| {
+            snap.sessions
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| (s.blocked_by.clone(), s.wait_type.clone()))
+                .expect("session")
+        };
+        assert_eq!(by(900).0, vec![-2]);
+        assert_eq!(by(901).0, vec![-3]);
+        assert!(by(902).0.is_empty());
+        assert_eq!(by(903), (vec![700], Some("LCK_M_S".to_string())));
+        assert_eq!(by(904).0, vec![900]);
+    }
+
+    #[test]
+    fn an_uncaught_error_marks_sessions_partial_only_when_it_hit_an_arrived_set() {
+        let e535 = ServerError {
+            code: 535,
+            message: "The datediff function resulted in an overflow.".into(),
+        };
+        // Every set arrived, and yet the server reported an error: one of them was cut.
+        let mut batch = full_batch(facts("15.0.2000.5", "", 3, 1), vec![own(61)]);
+        batch.error = Some(e535.clone());
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        let g = snap.gap(Area::OtherSessions).expect("partial");
+        assert!(g.reason.contains("may be partial") && g.reason.contains("535"));
+        assert!(snap.gap(Area::Locks).is_some());
+        // The error explains a set that is missing instead: the sessions are whole.
+        let mut batch = full_batch(facts("15.0.2000.5", "", 3, 1), vec![own(61)]);
+        batch
+            .tables
+            .retain(|t| t.first_column() != Some("gateway_waiters"));
+        batch.error = Some(e535);
+        let snap = decode(&batch, BatchKind::Full, None).expect("decodes");
+        assert!(snap.gap(Area::OtherSessions).is_none(), "{:?}", snap.gaps);
+        assert!(snap.gap(Area::Compiles).is_some());
     }
 
     #[test]

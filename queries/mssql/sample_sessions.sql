@@ -1,0 +1,178 @@
+-- spiral/mssql/sample_sessions
+-- The sessions-only sample: what `kill` needs to pick its victims and re-check each one
+-- just before it is ended (every half second while it works), and nothing else: no
+-- worker, counter, database or plan-cache reads. The statements it shares with
+-- sample.sql are identical, so the same decoder reads both.
+
+-- Facts that need no permission: version, edition, this session, the server's clock,
+-- whether this login may see other sessions at all, and which instance answered (over the
+-- DAC spiral checks it is the one it asked for).
+SELECT
+    CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version,
+    CAST(@@VERSION AS nvarchar(512)) AS version_text,
+    CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition,
+    CAST(SERVERPROPERTY('EngineEdition') AS int) AS engine_edition,
+    CAST(@@SPID AS int) AS own_session_id,
+    CAST(SUSER_SNAME() AS nvarchar(128)) AS login_name,
+    CAST(GETUTCDATE() AS datetime) AS taken_at_utc,
+    CAST(DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) AS int) AS utc_offset_min,
+    CAST(CASE WHEN CAST(SERVERPROPERTY('EngineEdition') AS int) = 5
+              THEN HAS_PERMS_BY_NAME(NULL, N'DATABASE', N'VIEW DATABASE STATE')
+              ELSE COALESCE(NULLIF(HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW SERVER STATE'), 0),
+                            HAS_PERMS_BY_NAME(NULL, NULL, N'VIEW SERVER PERFORMANCE STATE'), 0)
+         END AS int) AS sees_all,
+    CAST(@@SERVERNAME AS nvarchar(128)) AS server_name,
+    CAST(SERVERPROPERTY('InstanceName') AS nvarchar(128)) AS instance_name;
+
+-- Sessions and their requests, one row per session. Statements that read many rows run
+-- inside TRY/CATCH: an error after some rows were sent (535, 1222) then ends with a small
+-- "failed_set" row naming the statement, and spiral marks that area partial instead of
+-- keeping a silently shorter list.
+-- * MARS: a session may have several requests; the row shows the blocked one, else the
+--   longest running, and `requests` says how many there are.
+-- * Blockers -2 (orphaned distributed transaction) and -3 (deferred recovery) are kept: the
+--   waiters are stuck on them. -4/-5 (latch owner unknown) and the session itself (a
+--   parallel request waiting on its own threads) are not a lock chain.
+-- * 1900-01-01 is the time of a session that never ran a request (last_request_end_time) or
+--   is still logging in (login_time): it means "no time", and idle time then counts from the
+--   login. DATEDIFF_BIG, because DATEDIFF returns int and overflows (error 535) past 24 days
+--   in milliseconds and past 68 years in seconds.
+-- * No query text here: text_key names the statement (8 bytes of a hash of sql_handle and
+--   offset) and a later statement sends each distinct text once.
+-- * No host, program, login or database names either: 5,000 connections come from a few
+--   hundred such combinations. client_key names the combination (8 bytes of a hash) and
+--   the next statement sends each once.
+-- The sysadmin flag comes from the role catalog (members of a Windows group in sysadmin are
+-- not seen) because IS_SRVROLEMEMBER per row may ask the domain about every login.
+BEGIN TRY
+    SELECT
+        CAST(s.session_id AS int) AS session_id,
+        CAST(s.is_user_process AS bit) AS is_user_process,
+        CAST(COALESCE(r.status, s.status) AS nvarchar(30)) AS status,
+        CAST(r.command AS nvarchar(32)) AS command,
+        CAST(r.wait_type AS nvarchar(60)) AS wait_type,
+        CAST(r.wait_time AS int) AS wait_ms,
+        CAST(CASE WHEN (r.blocking_session_id > 0 AND r.blocking_session_id <> r.session_id)
+                       OR r.blocking_session_id IN (-2, -3)
+                  THEN r.blocking_session_id END AS int) AS blocked_by,
+        CAST(COALESCE(r.open_transaction_count, s.open_transaction_count) AS int) AS open_transactions,
+        CAST(r.total_elapsed_time AS int) AS elapsed_ms,
+        CAST(CASE WHEN r.session_id IS NULL
+                  THEN DATEDIFF_BIG(MILLISECOND,
+                                    COALESCE(NULLIF(s.last_request_end_time, '19000101'),
+                                             NULLIF(s.login_time, '19000101')),
+                                    GETDATE()) END AS bigint) AS idle_ms,
+        CAST(NULLIF(s.login_time, '19000101') AS datetime) AS login_time,
+        CAST(SUBSTRING(HASHBYTES('SHA2_256', CONCAT(s.host_name, NCHAR(31), s.program_name, NCHAR(31),
+                                                    s.login_name, NCHAR(31),
+                                                    DB_NAME(COALESCE(r.database_id, s.database_id)))), 1, 8)
+             AS bigint) AS client_key,
+        CAST(CASE WHEN sa.sid IS NULL THEN 0 ELSE 1 END AS bit) AS is_sysadmin,
+        CAST(r.requests AS int) AS requests,
+        CAST(SUBSTRING(HASHBYTES('SHA2_256', r.sql_handle + CAST(r.statement_start_offset AS binary(4))), 1, 8)
+             AS bigint) AS text_key
+    FROM sys.dm_exec_sessions AS s
+    LEFT JOIN (
+        SELECT q.*,
+               COUNT(*) OVER (PARTITION BY q.session_id) AS requests,
+               ROW_NUMBER() OVER (
+                   PARTITION BY q.session_id
+                   ORDER BY CASE WHEN (q.blocking_session_id > 0 AND q.blocking_session_id <> q.session_id)
+                                      OR q.blocking_session_id IN (-2, -3) THEN 0 ELSE 1 END,
+                            q.total_elapsed_time DESC, q.request_id) AS pick
+        FROM sys.dm_exec_requests AS q
+    ) AS r ON r.session_id = s.session_id AND r.pick = 1
+    LEFT JOIN (
+        SELECT DISTINCT p.sid
+        FROM sys.server_role_members AS rm
+        JOIN sys.server_principals AS p ON p.principal_id = rm.member_principal_id
+        WHERE rm.role_principal_id = 3 -- sysadmin
+    ) AS sa ON sa.sid = s.security_id
+    WHERE s.is_user_process = 1 OR r.session_id IS NOT NULL
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'sessions' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
+
+-- Each client combination once (host, program, login, database), keyed like client_key
+-- above: the same join, so every combination a session row can name is here, save one
+-- that appeared between the two statements (that session's names then read as unknown).
+BEGIN TRY
+    SELECT DISTINCT
+        CAST(SUBSTRING(HASHBYTES('SHA2_256', CONCAT(s.host_name, NCHAR(31), s.program_name, NCHAR(31),
+                                                    s.login_name, NCHAR(31), d.name)), 1, 8)
+             AS bigint) AS client_key,
+        CAST(s.host_name AS nvarchar(128)) AS host_name,
+        CAST(s.program_name AS nvarchar(128)) AS program_name,
+        CAST(s.login_name AS nvarchar(128)) AS session_login,
+        CAST(d.name AS nvarchar(128)) AS session_database
+    FROM sys.dm_exec_sessions AS s
+    LEFT JOIN sys.dm_exec_requests AS r ON r.session_id = s.session_id
+    CROSS APPLY (SELECT DB_NAME(COALESCE(r.database_id, s.database_id)) AS name) AS d
+    WHERE s.is_user_process = 1 OR r.session_id IS NOT NULL
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'clients' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
+
+-- Waiting tasks blocked by another session, one row per session (the lock wait first,
+-- then the longest). For a parallel request sys.dm_exec_requests shows only the
+-- coordinator (CXPACKET, "blocked" by its own session): the worker threads' real blocker
+-- is here, and spiral uses it when the request itself names no other session.
+BEGIN TRY
+    SELECT
+        CAST(w.session_id AS int) AS task_session_id,
+        CAST(w.blocking_session_id AS int) AS task_blocked_by,
+        CAST(w.wait_type AS nvarchar(60)) AS task_wait_type,
+        CAST(CASE WHEN w.wait_duration_ms > 2147483647 THEN 2147483647
+                  ELSE w.wait_duration_ms END AS int) AS task_wait_ms
+    FROM (
+        SELECT wt.session_id, wt.blocking_session_id, wt.wait_type, wt.wait_duration_ms,
+               ROW_NUMBER() OVER (
+                   PARTITION BY wt.session_id
+                   ORDER BY CASE WHEN wt.wait_type LIKE N'LCK[_]M[_]%' THEN 0 ELSE 1 END,
+                            wt.wait_duration_ms DESC) AS pick
+        FROM sys.dm_os_waiting_tasks AS wt
+        WHERE wt.session_id IS NOT NULL
+          AND (wt.blocking_session_id > 0 OR wt.blocking_session_id IN (-2, -3))
+          AND wt.blocking_session_id <> wt.session_id
+    ) AS w
+    WHERE w.pick = 1
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'task_blockers' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
+
+-- Query text, each distinct statement once, keyed like text_key above. A text lookup can
+-- wait on a compile lock: under LOCK_TIMEOUT 5 a blocked lookup gives up after 5 ms (as in
+-- sp_WhoIsActive) and only the text is lost, never the sessions.
+SET LOCK_TIMEOUT 5;
+BEGIN TRY
+    SELECT
+        CAST(SUBSTRING(HASHBYTES('SHA2_256', k.sql_handle + CAST(k.statement_start_offset AS binary(4))), 1, 8)
+             AS bigint) AS text_key,
+        CAST(LEFT(SUBSTRING(q.text, k.statement_start_offset / 2 + 1, 4000), 500)
+             AS nvarchar(500)) AS query_text
+    FROM (
+        SELECT DISTINCT r.sql_handle, r.statement_start_offset
+        FROM sys.dm_exec_requests AS r
+        WHERE r.sql_handle IS NOT NULL
+    ) AS k
+    CROSS APPLY sys.dm_exec_sql_text(k.sql_handle) AS q
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'query_text' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
+SET LOCK_TIMEOUT 1000;
