@@ -12,6 +12,8 @@
 //! one row into typed fields whatever types the server chose (signed or unsigned ids,
 //! VARCHAR or VARBINARY, DECIMAL), and `assemble` turns the rows into a `Snapshot`.
 
+pub mod mdl;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -42,6 +44,12 @@ const READ_ONLY: &str = include_str!("../../queries/mysql/read_only.sql");
 const PROBE_PROCESS: &str = include_str!("../../queries/mysql/probe_process.sql");
 const PROBE_PS_PROCESSLIST: &str = include_str!("../../queries/mysql/probe_ps_processlist.sql");
 const PROBE_PS_LOCK_WAITS: &str = include_str!("../../queries/mysql/probe_ps_lock_waits.sql");
+const PROBE_MDL_PS: &str = include_str!("../../queries/mysql/probe_mdl_ps.sql");
+const PROBE_MDL_PLUGIN: &str = include_str!("../../queries/mysql/probe_mdl_plugin.sql");
+
+/// Read only in a sample where someone waits for a table metadata lock (see `mdl`).
+const MDL_LOCKS_PS: &str = include_str!("../../queries/mysql/mdl_locks_ps.sql");
+const MDL_LOCKS_PLUGIN: &str = include_str!("../../queries/mysql/mdl_locks_plugin.sql");
 
 /// One part of the sample statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +135,9 @@ pub struct Profile {
     pub ps_processlist: Access,
     /// MySQL 8: performance_schema.data_lock_waits and threads readable.
     pub ps_lock_waits: Access,
+    /// Where metadata-lock holders come from (performance_schema, MariaDB's
+    /// metadata_lock_info plugin, or inference from transactions and statements).
+    pub mdl: mdl::Source,
 }
 
 impl Profile {
@@ -370,6 +381,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         }
         profile.ps_lock_waits = probe(&mut conn, limit, PROBE_PS_LOCK_WAITS).await?;
     }
+    profile.mdl = mdl_source(&mut conn, limit, &profile).await?;
     // Best effort: without it only root and rdsadmin count as admins.
     let admins = match timed(limit, sqlx::query(SUPER_USERS).fetch_all(&mut conn)).await {
         Ok(rows) => rows
@@ -405,6 +417,34 @@ async fn probe(
         Ok(Err(sqlx::Error::Database(db))) => Ok(Access::Refused(db.message().to_string())),
         Ok(Err(e)) => Err(anyhow::Error::from(e).context("probing privileges")),
     }
+}
+
+/// The best source of metadata-lock holders this connection may read, tried once: the
+/// sample itself never pays for a probe.
+async fn mdl_source(
+    conn: &mut MySqlConnection,
+    limit: Duration,
+    p: &Profile,
+) -> anyhow::Result<mdl::Source> {
+    // Without PROCESS the processlist shows only spiral: there is nobody to resolve.
+    if !p.process.granted() {
+        return Ok(mdl::Source::Inferred);
+    }
+    if p.performance_schema {
+        match tokio::time::timeout(limit, sqlx::query(PROBE_MDL_PS).fetch_optional(&mut *conn))
+            .await
+        {
+            Err(_) => return Err(EngineError::Timeout(limit.as_secs_f64()).into()),
+            Ok(Ok(Some(_))) => return Ok(mdl::Source::PerformanceSchema),
+            // The instrument is off or the table is not readable: try the next source.
+            Ok(Ok(None)) | Ok(Err(sqlx::Error::Database(_))) => {}
+            Ok(Err(e)) => return Err(anyhow::Error::from(e).context("probing metadata locks")),
+        }
+    }
+    if p.mariadb && probe(conn, limit, PROBE_MDL_PLUGIN).await?.granted() {
+        return Ok(mdl::Source::LockInfoPlugin);
+    }
+    Ok(mdl::Source::Inferred)
 }
 
 /// spiral reads variables that arrived in MariaDB 10.3 (idle_transaction_timeout) and
@@ -485,13 +525,59 @@ impl MySqlSampler {
             .iter()
             .map(|r| RawRow::from_cells(|name| cell(r, name)))
             .collect();
-        Ok(assemble(
-            &self.profile,
-            &self.gaps,
-            &self.admins,
-            &raw,
-            Utc::now(),
-        ))
+        let mut snap = assemble(&self.profile, &self.gaps, &self.admins, &raw, Utc::now());
+        if mdl::anyone_waiting(&snap) {
+            let (source, locks) = self.metadata_locks().await?;
+            mdl::resolve(&mut snap, source, &locks);
+        }
+        Ok(snap)
+    }
+
+    /// The metadata locks, read only when someone waits for one. A lock table that stopped
+    /// answering (the plugin uninstalled since connect) falls back to inference; a timeout
+    /// fails the sample like any other.
+    async fn metadata_locks(&mut self) -> anyhow::Result<(mdl::Source, Vec<mdl::Lock>)> {
+        let sql = match self.profile.mdl {
+            mdl::Source::PerformanceSchema => MDL_LOCKS_PS,
+            mdl::Source::LockInfoPlugin => MDL_LOCKS_PLUGIN,
+            mdl::Source::Inferred => return Ok((mdl::Source::Inferred, Vec::new())),
+        };
+        let rows = match timed(
+            self.query_timeout,
+            sqlx::query(sql).fetch_all(&mut self.conn),
+        )
+        .await
+        {
+            Ok(rows) => rows,
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<sqlx::Error>(),
+                    Some(sqlx::Error::Database(_))
+                ) =>
+            {
+                return Ok((mdl::Source::Inferred, Vec::new()));
+            }
+            Err(e) => return Err(self.sample_error(e)),
+        };
+        let locks = rows
+            .iter()
+            .filter_map(|r| {
+                let text = |n: &str| cell(r, n).text();
+                let owner = i64::try_from(cell(r, "owner_id").uint()?).ok()?;
+                let name = text("lock_table").filter(|t| !t.is_empty())?;
+                Some(mdl::Lock {
+                    owner,
+                    table: mdl::Table {
+                        schema: text("lock_schema").filter(|t| !t.is_empty()),
+                        name,
+                    },
+                    mode: mdl::Mode::parse(&text("lock_mode")?)?,
+                    granted: text("lock_status")
+                        .is_some_and(|st| st.eq_ignore_ascii_case("GRANTED")),
+                })
+            })
+            .collect();
+        Ok((self.profile.mdl, locks))
     }
 
     /// A server-side stop (max_statement_time / max_execution_time) reads like the
