@@ -247,3 +247,123 @@ fn completions_are_current() {
         );
     }
 }
+
+/// The section of a view report with this heading.
+fn section<'a>(report: &'a serde_json::Value, heading: &str) -> &'a serde_json::Value {
+    report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["heading"]
+                .as_str()
+                .is_some_and(|h| h.starts_with(heading))
+        })
+        .unwrap_or_else(|| panic!("no section {heading}: {report}"))
+}
+
+/// Incident 000: triage says 41 readers wait behind a writer; `spiral blocking` must show
+/// them, queued behind the writer caught in the deadlock cycle.
+#[test]
+fn blocking_view_shows_the_readers_behind_the_cycle() {
+    let capture = "captures/000-sqlserver-sunday-spiral.jsonl";
+    let (_, triage, _) = support::run_json(&["triage", "--replay", capture]);
+    let readers = support::verdict(&triage, "read-blocked-by-writers").expect("verdict");
+    assert_eq!(readers["culprits"]["sessions"], serde_json::json!([182]));
+
+    let (code, view, err) = support::run_json(&["blocking", "--replay", capture]);
+    assert_eq!(code, 2, "{err}");
+    let leads = section(&view, "Lead blockers");
+    assert_eq!(
+        leads["rows"][0],
+        serde_json::json!(["182 (in a cycle)", "40", "1", "58s"])
+    );
+    let tree = section(&view, "Blocking trees");
+    let rows = tree["rows"].as_array().unwrap();
+    assert_eq!(rows[0][0], "182");
+    assert_eq!(rows[0][3], "in a cycle");
+    assert!(rows.len() > 1);
+    for row in &rows[1..] {
+        assert_eq!(row[1], "182", "every reader waits for the writer: {row}");
+        assert!(row[5].as_str().unwrap().starts_with("SELECT"), "{row}");
+    }
+    assert_eq!(tree["note"], "showing 20 of 41");
+    let cycles = section(&view, "Cycles");
+    assert_eq!(cycles["rows"][0][0], "182 -> 3453 -> 2035 -> 512 -> 182");
+
+    let (_, table, _) = run(&["blocking", "--replay", capture]);
+    assert!(
+        !table.contains("no session is blocked by a lead blocker"),
+        "{table}"
+    );
+    assert!(table.contains("└\u{a0}600"), "{table}");
+}
+
+/// A chain eleven deep with ten-digit ids (a long-running MySQL server) and a second child
+/// of the lead: every row names its parent, no row wraps at 80 columns, and a deep waiter
+/// never looks like a direct child of the lead.
+#[test]
+fn blocking_tree_stays_faithful_at_any_depth() {
+    let base: i64 = 3_000_000_001;
+    let mut sessions = vec![serde_json::json!({
+        "id": base, "user": "app", "state": "idle-in-transaction",
+        "open_transactions": 1, "idle_ms": 90_000
+    })];
+    for d in 1..=11_i64 {
+        sessions.push(serde_json::json!({
+            "id": base + d, "user": "app", "state": "active", "blocked_by": [base + d - 1],
+            "wait_ms": 60_000 - d * 1_000, "wait_class": "lock",
+            "query": "UPDATE t SET v = v + 1 WHERE id = 1"
+        }));
+    }
+    sessions.push(serde_json::json!({
+        "id": base + 100, "user": "app", "state": "active", "blocked_by": [base],
+        "wait_ms": 5_000, "wait_class": "lock", "query": "SELECT v FROM t FOR UPDATE"
+    }));
+    let header = serde_json::json!({
+        "spiral_capture": 1, "engine": "mysql", "target": "mysql://app@db/app",
+        "spiral_version": "0.1.0", "started_at": "2024-01-01T00:00:00Z"
+    });
+    let snap = serde_json::json!({
+        "engine": "mysql", "server": {"version": "8.0.35"},
+        "taken_at": "2024-01-01T00:00:00Z", "sessions": sessions
+    });
+    let file = temp_capture(&format!("{header}\n{snap}\n"));
+    let path = file.path().to_str().unwrap();
+
+    let (_, view, err) = support::run_json(&["blocking", "--replay", path]);
+    let rows = section(&view, "Blocking trees")["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .clone();
+    assert_eq!(rows.len(), 13);
+    for (i, row) in rows.iter().enumerate().skip(1).take(11) {
+        let id = base + i as i64;
+        assert!(row[0].as_str().unwrap().ends_with(&id.to_string()), "{row}");
+        assert_eq!(row[1], (id - 1).to_string(), "{row}");
+    }
+    assert_eq!(
+        rows[12][1],
+        base.to_string(),
+        "the second child hangs off the lead"
+    );
+    // Indentation grows level by level, then the level is written out.
+    assert_eq!(rows[3][0], format!("··└\u{a0}{}", base + 3));
+    assert_eq!(rows[11][0], format!("(11)└\u{a0}{}", base + 11));
+
+    let (_, table, _) = run(&["blocking", "--replay", path]);
+    let body: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("Blocking trees"))
+        .filter(|l| l.starts_with("| "))
+        .collect();
+    // Header and 13 sessions: one line each, nothing wrapped.
+    assert_eq!(body.len(), 14, "{table}");
+    for line in &body {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
+    assert!(
+        body[12].contains(&format!("(11)└\u{a0}{}", base + 11)),
+        "{table}"
+    );
+}

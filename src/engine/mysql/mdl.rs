@@ -365,10 +365,7 @@ pub fn tables_named(sql: &str, default_schema: Option<&str>) -> Vec<Table> {
             continue;
         }
         // One or more tables separated by commas, each maybe with an alias.
-        loop {
-            let Some((table, next)) = identifier(&tokens, i, default_schema) else {
-                break;
-            };
+        while let Some((table, next)) = identifier(&tokens, i, default_schema) {
             if !out.contains(&table) {
                 out.push(table);
             }
