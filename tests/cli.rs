@@ -367,3 +367,62 @@ fn blocking_tree_stays_faithful_at_any_depth() {
         "{table}"
     );
 }
+
+/// `check --only` / `--ignore` choose the verdicts judged; unknown ids are one UNKNOWN
+/// line and exit 3; the performance data follows the plugin guidelines.
+#[test]
+fn check_judges_the_chosen_verdicts() {
+    let pool = "captures/004-postgres-deadlocked-pool.jsonl";
+    let (code, out, _) = run(&["check", "--replay", pool]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.starts_with("SPIRAL CRITICAL: blocking-chain"), "{out}");
+    // Only what this service check watches: the pool is not full, so OK.
+    let (code, out, _) = run(&["check", "--replay", pool, "--only", "connection-exhaustion"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("SPIRAL OK: "), "{out}");
+    // Ignoring some keeps the others; comma lists and repeated flags both work.
+    let (code, out, _) = run(&[
+        "check",
+        "--replay",
+        pool,
+        "--ignore",
+        "blocking-chain,idle-in-transaction",
+        "--ignore",
+        "client-timeout-exceeded",
+    ]);
+    assert!(
+        out.starts_with("SPIRAL WARNING: missing-guardrails |"),
+        "{out}"
+    );
+    assert_eq!(code, 1, "{out}");
+    for flag in ["--only", "--ignore"] {
+        let (code, out, err) = run(&["check", "--replay", pool, flag, "blocking-chains"]);
+        assert_eq!(code, 3, "{out}");
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(err.is_empty(), "{err}");
+        assert!(
+            out.starts_with(&format!(
+                "SPIRAL UNKNOWN: {flag}: unknown verdict 'blocking-chains' (known: "
+            )),
+            "{out}"
+        );
+    }
+    // 'label'=value[UOM];warn;crit;min;max: units on the value only, plain numbers elsewhere.
+    let (_, out, _) = run(&["check", "--replay", pool]);
+    let perf = out.split_once(" | ").expect("performance data").1.trim();
+    for item in perf.split(' ') {
+        let (label, data) = item.split_once('=').unwrap_or_else(|| panic!("{item}"));
+        assert!(label.starts_with('\'') && label.ends_with('\''), "{item}");
+        let fields: Vec<&str> = data.split(';').collect();
+        assert_eq!(fields.len(), 5, "{item}");
+        let value = fields[0].trim_end_matches('s');
+        assert!(value.parse::<f64>().is_ok(), "{item}");
+        for f in &fields[1..] {
+            assert!(f.is_empty() || f.parse::<f64>().is_ok(), "{item}");
+        }
+    }
+    assert!(
+        perf.contains("'longest_lock_wait'=23950s;5;30;0;"),
+        "{perf}"
+    );
+}

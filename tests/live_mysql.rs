@@ -994,3 +994,81 @@ async fn metadata_lock_pile_up_idle_holder_inferred() {
 async fn metadata_lock_pile_up_running_holder_inferred() {
     metadata_lock_pile_up("mdl_run_infer", false, true).await;
 }
+
+/// A full server refuses spiral with 1040: `check` says CRITICAL connection-exhaustion
+/// (the question a monitor asks is answered), unless that verdict is not judged. A
+/// per-account limit (1226/1203) is spiral's own account at its limit, not the server:
+/// UNKNOWN.
+#[tokio::test]
+async fn check_on_a_full_server_is_critical() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let mut stage = Stage::new(&url, "full").await;
+    let mut admin = stage.admin().await;
+    let max: u64 = sqlx::query_scalar("SELECT @@GLOBAL.max_connections")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    stage.restore_max = Some(max);
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "SET GLOBAL max_connections = {LOWERED}"
+        )))
+        .await
+        .unwrap();
+    let mut sleepers = Vec::new();
+    let mut refused = false;
+    for _ in 0..LOWERED + 5 {
+        match stage.try_connect(&stage.name).await {
+            Ok(c) => sleepers.push(c),
+            Err(_) => {
+                refused = true;
+                break;
+            }
+        }
+    }
+    assert!(refused, "the server never filled up");
+    let plain = stage.target_as(&format!("{}_plain", stage.name));
+    let (code, out, err) = run_async(args(&["check", &plain, "--samples", "1"])).await;
+    assert_eq!(code, 2, "{out} {err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.starts_with("SPIRAL CRITICAL: connection-exhaustion: ") && out.contains("1040"),
+        "{out}"
+    );
+    let (code, out, _) = run_async(args(&[
+        "check",
+        &plain,
+        "--samples",
+        "1",
+        "--ignore",
+        "connection-exhaustion",
+    ]))
+    .await;
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("SPIRAL UNKNOWN: "), "{out}");
+
+    // Room again, but the account may hold one connection and already does.
+    drop(sleepers);
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "SET GLOBAL max_connections = {max}"
+        )))
+        .await
+        .unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "ALTER USER '{}_plain'@'%' WITH MAX_USER_CONNECTIONS 1",
+            stage.name
+        )))
+        .await
+        .unwrap();
+    let _one = stage.connect(&format!("{}_plain", stage.name)).await;
+    let (code, out, _) = run_async(args(&["check", &plain, "--samples", "1"])).await;
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        // 1226 for the account's own limit, 1203 for the global max_user_connections.
+        out.starts_with("SPIRAL UNKNOWN: ") && (out.contains("1226") || out.contains("1203")),
+        "{out}"
+    );
+}

@@ -492,10 +492,10 @@ fn classify_refusal(number: u16, message: &str, who: &str, user: &str) -> Engine
         1040 => EngineError::ServerFull(format!(
             "{who}: the server is full (1040 Too many connections). It keeps one extra connection for a user with SUPER (or CONNECTION_ADMIN on MySQL 8): connect as one; or use MySQL 8.0.14+'s admin_port (33062 by default, needs SERVICE_CONNECTION_ADMIN) or MariaDB's extra_port when configured; spiral needs only one connection"
         )),
-        1203 => EngineError::ServerFull(format!(
+        1203 => EngineError::LimitReached(format!(
             "{who}: user {user} already holds max_user_connections connections (1203): the per-user limit is full, not the server; connect as another user, spiral needs only one connection"
         )),
-        1226 => EngineError::ServerFull(format!(
+        1226 => EngineError::LimitReached(format!(
             "{who}: {msg} (1226): the account's own connection limit is reached; connect as another user"
         )),
         1044 => EngineError::Permission(format!("{who}: {msg}")),
@@ -1423,7 +1423,7 @@ mod tests {
             "w",
             "app",
         );
-        assert!(matches!(per_user, EngineError::ServerFull(_)));
+        assert!(matches!(per_user, EngineError::LimitReached(_)));
         assert!(per_user.to_string().contains("per-user"));
         let denied = classify_refusal(
             1045,
