@@ -20,7 +20,7 @@
 //! MariaDB's are the same for these modes): a request waits for a granted lock of another
 //! session it is incompatible with, and for a pending request that has priority over it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::session::{Session, SessionState, StatementKind};
 use crate::snapshot::Snapshot;
@@ -288,6 +288,16 @@ pub fn resolve(snap: &mut Snapshot, source: Source, reported: &[Lock]) {
         }
     }
 
+    // Entries by table name, so that a pile-up of thousands of waiters compares each only
+    // with the locks on its own table (and the any-table stand-ins).
+    let mut by_name: HashMap<String, Vec<&Entry>> = HashMap::new();
+    let mut any_table: Vec<&Entry> = Vec::new();
+    for e in &entries {
+        match &e.table {
+            Some(t) => by_name.entry(t.name.to_lowercase()).or_default().push(e),
+            None => any_table.push(e),
+        }
+    }
     let mut found: BTreeMap<i64, (BTreeSet<i64>, Option<Table>)> = BTreeMap::new();
     for p in entries
         .iter()
@@ -295,12 +305,16 @@ pub fn resolve(snap: &mut Snapshot, source: Source, reported: &[Lock]) {
     {
         let Some(want) = &p.table else { continue };
         let waited_ms = by_id.get(&p.owner).and_then(|s| s.wait_ms).unwrap_or(0);
-        for other in entries.iter().filter(|e| e.owner != p.owner) {
-            let same_table = match &other.table {
-                Some(t) => t.same(want),
-                None => true,
-            };
-            if !same_table {
+        let same_name = by_name
+            .get(&want.name.to_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for other in same_name
+            .iter()
+            .chain(&any_table)
+            .filter(|e| e.owner != p.owner)
+        {
+            if other.table.as_ref().is_some_and(|t| !t.same(want)) {
                 continue;
             }
             let blocks = if other.granted {
