@@ -561,21 +561,7 @@ impl MySqlSampler {
         };
         let locks = rows
             .iter()
-            .filter_map(|r| {
-                let text = |n: &str| cell(r, n).text();
-                let owner = i64::try_from(cell(r, "owner_id").uint()?).ok()?;
-                let name = text("lock_table").filter(|t| !t.is_empty())?;
-                Some(mdl::Lock {
-                    owner,
-                    table: mdl::Table {
-                        schema: text("lock_schema").filter(|t| !t.is_empty()),
-                        name,
-                    },
-                    mode: mdl::Mode::parse(&text("lock_mode")?)?,
-                    granted: text("lock_status")
-                        .is_some_and(|st| st.eq_ignore_ascii_case("GRANTED")),
-                })
-            })
+            .filter_map(|r| lock_from_cells(|name| cell(r, name)))
             .collect();
         Ok((self.profile.mdl, locks))
     }
@@ -791,6 +777,21 @@ impl RawRow {
             wait_ms: cell("wait_ms").uint(),
         }
     }
+}
+
+/// One row of mdl_locks_ps / mdl_locks_plugin. Rows spiral cannot use (a lock mode of
+/// another namespace, a thread with no connection) are skipped.
+pub fn lock_from_cells(cell: impl Fn(&str) -> Cell) -> Option<mdl::Lock> {
+    let text = |n: &str| cell(n).text().filter(|t| !t.is_empty());
+    Some(mdl::Lock {
+        owner: i64::try_from(cell("owner_id").uint()?).ok()?,
+        table: mdl::Table {
+            schema: text("lock_schema"),
+            name: text("lock_table")?,
+        },
+        mode: mdl::Mode::parse(&text("lock_mode")?)?,
+        granted: text("lock_status").is_some_and(|st| st.eq_ignore_ascii_case("GRANTED")),
+    })
 }
 
 /// An open InnoDB transaction, by the connection that owns it.
@@ -1785,6 +1786,69 @@ mod tests {
         assert_eq!(orphan.wait_class, Some(WaitClass::Lock));
         assert!(orphan.blocked_by.is_empty());
         assert_eq!(orphan.wait_ms, Some(4_900));
+    }
+
+    /// MySQL 8's metadata_locks as performance_schema sends them (VARBINARY text, unsigned
+    /// ids): the rows of a pile-up become the chain holder -> ALTER -> reader.
+    #[test]
+    fn mysql8_metadata_lock_rows_make_the_chain() {
+        let lock = |owner: u64, mode: &str, status: &str| {
+            let cells = [
+                ("owner_id", Cell::UInt(owner)),
+                ("lock_schema", Cell::Bytes(b"shop".to_vec())),
+                ("lock_table", Cell::Bytes(b"orders".to_vec())),
+                ("lock_mode", Cell::Bytes(mode.as_bytes().to_vec())),
+                ("lock_status", Cell::Bytes(status.as_bytes().to_vec())),
+            ];
+            lock_from_cells(|name| {
+                cells
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, c)| c.clone())
+                    .unwrap_or(Cell::Null)
+            })
+        };
+        let rows: Vec<mdl::Lock> = [
+            lock(3_000_000_010, "SHARED_READ", "GRANTED"),
+            lock(3_000_000_011, "SHARED_UPGRADABLE", "GRANTED"),
+            lock(3_000_000_011, "EXCLUSIVE", "PENDING"),
+            lock(3_000_000_012, "SHARED_READ", "PENDING"),
+            lock(3_000_000_013, "INTENTION_EXCLUSIVE", "GRANTED"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        assert_eq!(rows.len(), 4, "a mode of another namespace is skipped");
+        assert_eq!(rows[0].table.schema.as_deref(), Some("shop"));
+        assert!(rows[0].granted && !rows[2].granted);
+
+        let mut snap = Snapshot::empty(Engine::Mysql, Utc::now());
+        let mut holder = Session::new(3_000_000_010, SessionState::IdleInTransaction);
+        holder.open_transactions = 1;
+        let waiting = |id: i64, query: &str| {
+            let mut s = Session::new(id, SessionState::Active);
+            s.wait_type = Some("Waiting for table metadata lock".into());
+            s.wait_class = Some(WaitClass::Lock);
+            s.wait_ms = Some(9_000);
+            s.query = Some(query.into());
+            s
+        };
+        snap.sessions = vec![
+            holder,
+            waiting(3_000_000_011, "ALTER TABLE orders ADD COLUMN c INT"),
+            waiting(3_000_000_012, "SELECT * FROM orders"),
+        ];
+        assert!(mdl::anyone_waiting(&snap));
+        mdl::resolve(&mut snap, mdl::Source::PerformanceSchema, &rows);
+        assert_eq!(find(&snap, 3_000_000_011).blocked_by, vec![3_000_000_010]);
+        assert_eq!(find(&snap, 3_000_000_012).blocked_by, vec![3_000_000_011]);
+        assert_eq!(
+            find(&snap, 3_000_000_012).blocked_by_note.as_deref(),
+            Some("metadata lock on shop.orders (performance_schema.metadata_locks)")
+        );
+        let graph = crate::blocking::BlockingGraph::of(&snap);
+        assert_eq!(graph.trees[0].lead, 3_000_000_010);
+        assert_eq!(graph.trees[0].depth, 2);
     }
 
     #[test]
