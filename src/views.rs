@@ -327,6 +327,20 @@ fn blocking(w: &Window) -> Vec<Section> {
         }
     }
     left_out(&mut trees, total_rows);
+    // Edges the engine worked out (metadata locks) say how, under the tree: an inferred
+    // lead is a suspect, and the engineer must see that before ending it.
+    let how = g
+        .trees
+        .iter()
+        .chain(&g.behind_cycles)
+        .flat_map(|t| &t.members)
+        .find_map(|(id, _)| sessions.get(id).and_then(|s| s.blocked_by_note.as_deref()));
+    if let Some(how) = how {
+        trees.note = Some(match trees.note.take() {
+            Some(n) => format!("{n}; {how}"),
+            None => how.to_string(),
+        });
+    }
     let mut summary = Section::new(
         "Lead blockers",
         &["lead", "blocked", "depth", "longest wait"],

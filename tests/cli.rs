@@ -318,7 +318,8 @@ fn blocking_tree_stays_faithful_at_any_depth() {
     }
     sessions.push(serde_json::json!({
         "id": base + 100, "user": "app", "state": "active", "blocked_by": [base],
-        "wait_ms": 5_000, "wait_class": "lock", "query": "SELECT v FROM t FOR UPDATE"
+        "wait_ms": 5_000, "wait_class": "lock", "query": "SELECT v FROM t FOR UPDATE",
+        "blocked_by_note": "metadata lock on app.t: holder inferred"
     }));
     let header = serde_json::json!({
         "spiral_capture": 1, "engine": "mysql", "target": "mysql://app@db/app",
@@ -350,6 +351,11 @@ fn blocking_tree_stays_faithful_at_any_depth() {
     // Indentation grows level by level, then the level is written out.
     assert_eq!(rows[3][0], format!("··└\u{a0}{}", base + 3));
     assert_eq!(rows[11][0], format!("(11)└\u{a0}{}", base + 11));
+    // How an edge was found, when the engine had to work it out, is said under the tree.
+    assert_eq!(
+        section(&view, "Blocking trees")["note"],
+        "metadata lock on app.t: holder inferred"
+    );
 
     let (_, table, _) = run(&["blocking", "--replay", path]);
     let body: Vec<&str> = table
