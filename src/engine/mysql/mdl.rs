@@ -41,10 +41,10 @@ impl Source {
                 format!("metadata lock on {table} (performance_schema.metadata_locks)")
             }
             Source::LockInfoPlugin => format!(
-                "metadata lock on {table} (holders from information_schema.METADATA_LOCK_INFO; the waiter's table read from its statement)"
+                "metadata lock on {table} (holders from information_schema.METADATA_LOCK_INFO, the waiter's table from its statement)"
             ),
             Source::Inferred => format!(
-                "metadata lock on {table}: holder inferred from open transactions older than the wait and running statements on the table (spiral cannot see which tables a transaction holds: load the metadata_lock_info plugin on MariaDB or enable performance_schema to know)"
+                "metadata lock on {table}: holder inferred (open transactions older than the wait, running statements on the table); to see it exactly, load metadata_lock_info (MariaDB) or enable performance_schema"
             ),
         }
     }
