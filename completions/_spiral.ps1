@@ -353,6 +353,8 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
             [CompletionResult]::new('--warning', '--warning', [CompletionResultType]::ParameterName, 'Warning bound on a metric, e.g. connections=80%, blocked=5, longest_lock_wait=10s, idle_in_transaction=3, queued_tasks=1')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Critical bound on a metric (same forms as --warning)')
             [CompletionResult]::new('--critical', '--critical', [CompletionResultType]::ParameterName, 'Critical bound on a metric (same forms as --warning)')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Judge only these verdicts (ids as in `spiral playbook`; repeat the flag or separate with commas), e.g. --only connection-exhaustion,blocking-chain')
+            [CompletionResult]::new('--ignore', '--ignore', [CompletionResultType]::ParameterName, 'Never judge these verdicts (same form as --only), e.g. --ignore missing-guardrails')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
             [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long')

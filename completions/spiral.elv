@@ -338,6 +338,8 @@ set edit:completion:arg-completer[spiral] = {|@words|
             cand --warning 'Warning bound on a metric, e.g. connections=80%, blocked=5, longest_lock_wait=10s, idle_in_transaction=3, queued_tasks=1'
             cand -c 'Critical bound on a metric (same forms as --warning)'
             cand --critical 'Critical bound on a metric (same forms as --warning)'
+            cand --only 'Judge only these verdicts (ids as in `spiral playbook`; repeat the flag or separate with commas), e.g. --only connection-exhaustion,blocking-chain'
+            cand --ignore 'Never judge these verdicts (same form as --only), e.g. --ignore missing-guardrails'
             cand --format 'Output format'
             cand --client-timeout 'The caller''s (or proxy''s) timeout: requests running longer are wasted work'
             cand --idle-over 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long'

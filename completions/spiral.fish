@@ -330,6 +330,8 @@ complete -c spiral -n "__fish_spiral_using_subcommand check" -l interval -d 'Tim
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l timeout -d 'Give up and report UNKNOWN after this long, whatever the server does' -r
 complete -c spiral -n "__fish_spiral_using_subcommand check" -s w -l warning -d 'Warning bound on a metric, e.g. connections=80%, blocked=5, longest_lock_wait=10s, idle_in_transaction=3, queued_tasks=1' -r
 complete -c spiral -n "__fish_spiral_using_subcommand check" -s c -l critical -d 'Critical bound on a metric (same forms as --warning)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l only -d 'Judge only these verdicts (ids as in `spiral playbook`; repeat the flag or separate with commas), e.g. --only connection-exhaustion,blocking-chain' -r
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l ignore -d 'Never judge these verdicts (same form as --only), e.g. --ignore missing-guardrails' -r
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''

@@ -244,6 +244,14 @@ async fn capture(settings: &Settings, a: &CaptureArgs) -> anyhow::Result<u8> {
 /// The monitoring-plugin command. Unlike the others it reports every failure on stdout as
 /// its one `SPIRAL UNKNOWN: ...` line, because that line is what the monitor shows.
 fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
+    let judged = match crate::check::Judged::new(&a.only, &a.ignore) {
+        Ok(j) => j,
+        Err(e) => {
+            let line = crate::check::unknown(&crate::sanitize::for_terminal(&e));
+            print(&line.text)?;
+            return Ok(line.exit_code);
+        }
+    };
     let outcome = (|| -> anyhow::Result<crate::check::CheckLine> {
         let parse = |list: &[String]| -> anyhow::Result<Vec<crate::gauge::Level>> {
             list.iter()
@@ -270,6 +278,7 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
                 &settings.thresholds,
                 &warn,
                 &crit,
+                &judged,
             ))
         };
         let deadline = std::time::Duration::from_secs_f64(limit.max(0.1));
@@ -283,9 +292,7 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
             }
         })
     })();
-    let line = outcome.unwrap_or_else(|e| {
-        crate::check::unknown(&crate::sanitize::for_terminal(&format!("{e:#}")))
-    });
+    let line = outcome.unwrap_or_else(|e| crate::check::failed(&e, &judged));
     print(&line.text)?;
     Ok(line.exit_code)
 }

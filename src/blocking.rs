@@ -62,6 +62,12 @@ pub struct BlockingGraph {
     pub cycles: Vec<Vec<i64>>,
     /// Every blocked client session.
     pub blocked: BTreeSet<i64>,
+    /// Sessions queued behind a member of a cycle (and not in one themselves): one tree
+    /// per cycle member that has such waiters, rooted at that member. They are not lead
+    /// blockers (a cycle has no lead, and ending a member is the deadlock rule's call), but
+    /// they are the crowd the engineer sees: incident 000's 41 readers waited on one
+    /// writer caught in a cycle.
+    pub behind_cycles: Vec<Tree>,
 }
 
 impl BlockingGraph {
@@ -99,7 +105,14 @@ impl BlockingGraph {
 
         let mut trees: Vec<Tree> = leads
             .into_iter()
-            .map(|lead| build_tree(lead, &waiters, &wait_ms))
+            .map(|lead| build_tree(lead, &waiters, &wait_ms, &BTreeSet::new()))
+            .collect();
+        let in_cycles: BTreeSet<i64> = cycles.iter().flatten().copied().collect();
+        let behind_cycles: Vec<Tree> = cycles
+            .iter()
+            .flatten()
+            .map(|&member| build_tree(member, &waiters, &wait_ms, &in_cycles))
+            .filter(|t| !t.members.is_empty())
             .collect();
         trees.sort_by(|a, b| {
             b.blocked_count()
@@ -111,6 +124,7 @@ impl BlockingGraph {
             trees,
             cycles,
             blocked,
+            behind_cycles,
         }
     }
 
@@ -129,9 +143,17 @@ impl BlockingGraph {
     }
 }
 
-fn build_tree(lead: i64, waiters: &BTreeMap<i64, Vec<i64>>, wait_ms: &HashMap<i64, u64>) -> Tree {
+/// The tree below `lead`, depth first; sessions in `exclude` (the cycles, for a tree
+/// rooted at a cycle member) are not walked into.
+fn build_tree(
+    lead: i64,
+    waiters: &BTreeMap<i64, Vec<i64>>,
+    wait_ms: &HashMap<i64, u64>,
+    exclude: &BTreeSet<i64>,
+) -> Tree {
     let mut members = Vec::new();
-    let mut seen = BTreeSet::from([lead]);
+    let mut seen = exclude.clone();
+    seen.insert(lead);
     // Depth-first so that the display reads as a tree; an explicit stack because chains
     // thousands deep (incident 000 had 5,000 sessions) must not overflow ours.
     let mut stack: Vec<(i64, usize)> = waiters
@@ -312,5 +334,9 @@ mod tests {
         let g = BlockingGraph::of(&snap);
         assert_eq!(g.cycles, vec![vec![182, 3453, 2035, 512]]);
         assert!(g.trees.is_empty(), "a cycle has no lead blocker");
+        // 77 waits behind cycle member 512; the cycle itself is not walked into again.
+        assert_eq!(g.behind_cycles.len(), 1);
+        assert_eq!(g.behind_cycles[0].lead, 512);
+        assert_eq!(g.behind_cycles[0].members, vec![(77, 1)]);
     }
 }

@@ -5,6 +5,7 @@
 //! such a check can run every minute. The status is the worse of the verdicts and of the
 //! metric thresholds given with `--warning` / `--critical`.
 
+use crate::engine::EngineError;
 use crate::format::thousands;
 use crate::gauge::{Gauge, Level};
 use crate::report::KeyFigures;
@@ -51,6 +52,46 @@ fn bounds_for(
     (pick(warn).or(dw), pick(crit).or(dc))
 }
 
+/// Which verdicts a check judges: `--only ID...` keeps those, `--ignore ID...` drops
+/// those. A monitor that owns blocking elsewhere, or a service check for the pool alone,
+/// must not go red for what it does not watch.
+#[derive(Debug, Clone, Default)]
+pub struct Judged {
+    only: Vec<String>,
+    ignore: Vec<String>,
+}
+
+impl Judged {
+    /// Every id must name a verdict spiral has: a typo would silently judge nothing.
+    pub fn new(only: &[String], ignore: &[String]) -> Result<Judged, String> {
+        let check = |flag: &str, ids: &[String]| -> Result<Vec<String>, String> {
+            ids.iter()
+                .map(|id| id.trim().to_ascii_lowercase())
+                .map(|id| match crate::rules::rule(&id) {
+                    Some(_) => Ok(id),
+                    None => {
+                        let known: Vec<&str> = crate::rules::RULES.iter().map(|r| r.id).collect();
+                        Err(format!(
+                            "{flag}: unknown verdict '{}' (known: {})",
+                            crate::sanitize::clean(&id),
+                            known.join(", ")
+                        ))
+                    }
+                })
+                .collect()
+        };
+        Ok(Judged {
+            only: check("--only", only)?,
+            ignore: check("--ignore", ignore)?,
+        })
+    }
+
+    pub fn judges(&self, id: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|o| o == id))
+            && !self.ignore.iter().any(|i| i == id)
+    }
+}
+
 pub struct CheckLine {
     pub text: String,
     pub exit_code: u8,
@@ -63,13 +104,13 @@ pub fn line(
     t: &Thresholds,
     warn: &[Level],
     crit: &[Level],
+    judged: &Judged,
 ) -> CheckLine {
     let f = KeyFigures::of(window);
     let usable = f.usable_connections;
-    let mut status = assessment.worst();
-    let mut reasons: Vec<String> = assessment
-        .verdicts
-        .iter()
+    let verdicts = || assessment.verdicts.iter().filter(|v| judged.judges(v.id));
+    let mut status = verdicts().map(|v| v.severity).max().unwrap_or(Severity::Ok);
+    let mut reasons: Vec<String> = verdicts()
         .filter(|v| v.severity >= Severity::Unknown)
         .map(|v| v.id.to_string())
         .collect();
@@ -96,22 +137,29 @@ pub fn line(
             }
             reasons.push(format!("{label}={}", m.show(v)));
         }
-        let fmt = |x: Option<f64>| x.map(|x| m.show(x).replace(',', "")).unwrap_or_default();
+        // The plugin guidelines' form: 'label'=value[UOM];warn;crit;min;max, the unit on
+        // the value only and every other field a plain number.
+        // Connections are whole: 65.6 of 82 slots is reached at 66, so say 66.
+        let fmt = |x: Option<f64>| {
+            x.map(|x| perf_number(if m == Gauge::Connections { x.ceil() } else { x }))
+                .unwrap_or_default()
+        };
         let max = if m == Gauge::Connections {
             usable.map(|u| u.to_string()).unwrap_or_default()
         } else {
             String::new()
         };
         perf.push(format!(
-            "'{label}'={};{};{};0;{max}",
-            m.show(v).replace(',', ""),
+            "'{label}'={}{};{};{};0;{max}",
+            perf_number(v),
+            perf_unit(m),
             fmt(w),
             fmt(c)
         ));
     }
     perf.push(format!("'idle'={};;;0;", f.idle_sessions));
     if let Some(r) = f.compilations_per_sec {
-        perf.push(format!("'compilations_per_sec'={r:.1};;;0;"));
+        perf.push(format!("'compilations_per_sec'={};;;0;", perf_number(r)));
     }
     let (word, code) = match status {
         Severity::Critical => ("CRITICAL", 2),
@@ -131,6 +179,44 @@ pub fn line(
         text: format!("SPIRAL {word}: {what} | {}", perf.join(" ")),
         exit_code: code,
     }
+}
+
+/// A number as performance data wants it: no thousands separator, no unit, at most three
+/// decimals and no trailing zeros.
+fn perf_number(x: f64) -> String {
+    if !x.is_finite() {
+        return String::new();
+    }
+    let text = format!("{x:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The unit of measure on a gauge's value ("s" for seconds; counts have none).
+fn perf_unit(m: Gauge) -> &'static str {
+    match m {
+        Gauge::LongestLockWait => "s",
+        _ => "",
+    }
+}
+
+/// The line for a check whose sampling failed. A server that refused spiral because every
+/// slot is taken has answered the question a monitor asks: it is CRITICAL
+/// connection-exhaustion (when that verdict is judged), not UNKNOWN.
+pub fn failed(e: &anyhow::Error, judged: &Judged) -> CheckLine {
+    let text = crate::sanitize::for_terminal(&format!("{e:#}"));
+    let full = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<EngineError>(),
+            Some(EngineError::ServerFull(_))
+        )
+    });
+    if full && judged.judges("connection-exhaustion") {
+        return CheckLine {
+            text: format!("SPIRAL CRITICAL: connection-exhaustion: {text}"),
+            exit_code: 2,
+        };
+    }
+    unknown(&text)
 }
 
 /// The line for a check that could not assess anything.
@@ -156,5 +242,47 @@ mod tests {
         assert!(parse_bound("blocked=5%").is_err());
         assert!(parse_bound("cpu=5").unwrap_err().contains("unknown metric"));
         assert!(parse_bound("blocked").is_err());
+    }
+
+    #[test]
+    fn perf_numbers_are_plain() {
+        assert_eq!(perf_number(30.0), "30");
+        assert_eq!(perf_number(12.25), "12.25");
+        assert_eq!(perf_number(1234.5678), "1234.568");
+        assert_eq!(perf_number(0.0), "0");
+        assert_eq!(perf_unit(Gauge::LongestLockWait), "s");
+        assert_eq!(perf_unit(Gauge::Connections), "");
+    }
+
+    #[test]
+    fn judged_ids_are_validated() {
+        let j = Judged::new(&["blocking-chain".into()], &[]).unwrap();
+        assert!(j.judges("blocking-chain") && !j.judges("idle-connection-leak"));
+        let j = Judged::new(&[], &["Missing-Guardrails".into()]).unwrap();
+        assert!(!j.judges("missing-guardrails") && j.judges("blocking-chain"));
+        let e = Judged::new(&[], &["blocking".into()]).unwrap_err();
+        assert!(
+            e.starts_with("--ignore: unknown verdict 'blocking' (known: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_full_server_is_critical_unless_ignored() {
+        let full = anyhow::Error::from(EngineError::ServerFull("db: the server is full".into()))
+            .context("connecting");
+        let line = failed(&full, &Judged::default());
+        assert_eq!(line.exit_code, 2);
+        assert!(
+            line.text.starts_with(
+                "SPIRAL CRITICAL: connection-exhaustion: connecting: db: the server is full"
+            ),
+            "{}",
+            line.text
+        );
+        let ignored = Judged::new(&[], &["connection-exhaustion".into()]).unwrap();
+        assert_eq!(failed(&full, &ignored).exit_code, 3);
+        let role = anyhow::Error::from(EngineError::LimitReached("role limit".into()));
+        assert_eq!(failed(&role, &Judged::default()).exit_code, 3);
     }
 }

@@ -372,6 +372,15 @@ pub struct CheckArgs {
     /// Critical bound on a metric (same forms as --warning).
     #[arg(short, long, value_name = "METRIC=VALUE")]
     pub critical: Vec<String>,
+
+    /// Judge only these verdicts (ids as in `spiral playbook`; repeat the flag or separate
+    /// with commas), e.g. --only connection-exhaustion,blocking-chain.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Never judge these verdicts (same form as --only), e.g. --ignore missing-guardrails.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub ignore: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

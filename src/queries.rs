@@ -177,6 +177,26 @@ pub const QUERIES: &[Query] = &[
         sql: include_str!("../queries/mysql/lock_waits_mysql8.sql"),
     },
     Query {
+        engine: Engine::Mysql,
+        name: "probe_mdl_ps",
+        sql: include_str!("../queries/mysql/probe_mdl_ps.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "probe_mdl_plugin",
+        sql: include_str!("../queries/mysql/probe_mdl_plugin.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "mdl_locks_ps",
+        sql: include_str!("../queries/mysql/mdl_locks_ps.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "mdl_locks_plugin",
+        sql: include_str!("../queries/mysql/mdl_locks_plugin.sql"),
+    },
+    Query {
         engine: Engine::Mssql,
         name: "kill",
         sql: include_str!("../queries/mssql/kill.sql"),

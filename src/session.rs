@@ -154,6 +154,11 @@ pub struct Session {
     /// Sessions this one waits for (several under PostgreSQL's lock queue semantics).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_by: Vec<i64>,
+    /// How `blocked_by` was found when the server does not say it outright, e.g. a
+    /// metadata-lock holder read from METADATA_LOCK_INFO or inferred from open transactions.
+    /// None when the server reported the blocker itself (pg_blocking_pids, the DMVs, InnoDB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by_note: Option<String>,
     /// How long the current statement has been running (active sessions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<u64>,
@@ -208,6 +213,7 @@ impl Session {
             wait_class: None,
             wait_ms: None,
             blocked_by: Vec::new(),
+            blocked_by_note: None,
             elapsed_ms: None,
             idle_ms: None,
             transaction_ms: None,
@@ -265,6 +271,7 @@ impl Session {
             &mut self.raw_state,
             &mut self.command,
             &mut self.wait_type,
+            &mut self.blocked_by_note,
             &mut self.query,
         ]
         .into_iter()

@@ -232,22 +232,47 @@ fn workers(w: &Window) -> Vec<Section> {
     vec![s]
 }
 
+/// How deep the session column indents before it writes the depth as a number: past
+/// this, indentation would eat the row (and the terminal table would wrap it).
+const MAX_INDENT: usize = 4;
+
+/// The session cell of a tree row: the lead bare, each waiter under it marked with its
+/// level. No ordinary spaces: a terminal table that wraps a cell trims leading spaces,
+/// which made deep waiters look like direct children of the lead.
+fn tree_cell(id: i64, depth: usize) -> String {
+    const NBSP: char = '\u{a0}';
+    match depth {
+        0 => id.to_string(),
+        d if d <= MAX_INDENT => format!("{}└{NBSP}{id}", "·".repeat(d - 1)),
+        d => format!("({d})└{NBSP}{id}"),
+    }
+}
+
 fn blocking(w: &Window) -> Vec<Section> {
     let last = w.last();
     let g = BlockingGraph::of(last);
     let sessions = index(last);
     let mut trees = Section::new(
         "Blocking trees (lead blocker first)",
-        &["session", "user", "host", "state", "waiting", "statement"],
+        &[
+            "session",
+            "waits for",
+            "user",
+            "state",
+            "waiting",
+            "statement",
+        ],
     );
     // Short cells: a tree of thousands of sessions must stay one line per session at 80
-    // columns; `spiral connections` has the applications, JSON has everything.
-    let describe = |id: i64, prefix: String| -> Vec<String> {
-        match sessions.get(&id) {
+    // columns, long ids and deep levels included; `spiral connections` has the hosts and
+    // applications, JSON has everything. "waits for" names each row's parent, so the tree
+    // reads right at any depth.
+    let describe = |id: i64, depth: usize, parent: Option<i64>, root_state: Option<&str>| {
+        let mut row = match sessions.get(&id) {
             Some(s) => vec![
-                format!("{prefix}{id}"),
-                truncate(s.user_or_unknown(), 12),
-                truncate(s.host_or_unknown(), 15),
+                tree_cell(id, depth),
+                String::new(),
+                truncate(s.user_or_unknown(), 10),
                 match s.state {
                     SessionState::IdleInTransaction => "idle in tx".to_string(),
                     other => other.label().to_string(),
@@ -258,49 +283,88 @@ fn blocking(w: &Window) -> Vec<Section> {
                     .unwrap_or_default(),
                 s.query
                     .as_deref()
-                    .map(|q| truncate(q, 18))
+                    .map(|q| truncate(q, 14))
                     .unwrap_or_default(),
             ],
             None => vec![
-                format!("{prefix}{id}"),
+                tree_cell(id, depth),
+                String::new(),
                 "?".into(),
                 crate::blocking::unseen_label(id).into(),
                 String::new(),
                 String::new(),
-                String::new(),
             ],
+        };
+        row[1] = parent.map(|p| p.to_string()).unwrap_or_default();
+        if let Some(st) = root_state {
+            row[3] = st.to_string();
         }
+        row
     };
+    // Lead trees first, then the crowds queued behind deadlock cycles.
+    let roots = g
+        .trees
+        .iter()
+        .map(|t| (t, None))
+        .chain(g.behind_cycles.iter().map(|t| (t, Some("in a cycle"))));
     let mut total_rows = 0;
-    for t in &g.trees {
+    for (t, root_state) in roots {
         total_rows += 1 + t.members.len();
         if trees.rows.len() >= ROWS {
             continue;
         }
-        trees.row(describe(t.lead, String::new()));
+        trees.row(describe(t.lead, 0, None, root_state));
+        // Depth first: a row's parent is the nearest row above it one level up.
+        let mut path: Vec<i64> = vec![t.lead];
         for (id, depth) in &t.members {
+            path.truncate(*depth);
+            let parent = path.last().copied();
+            path.push(*id);
             if trees.rows.len() >= ROWS {
-                break;
+                continue;
             }
-            trees.row(describe(*id, format!("{}└ ", "  ".repeat(depth - 1))));
+            trees.row(describe(*id, *depth, parent, None));
         }
     }
     left_out(&mut trees, total_rows);
+    // Edges the engine worked out (metadata locks) say how, under the tree: an inferred
+    // lead is a suspect, and the engineer must see that before ending it.
+    let how = g
+        .trees
+        .iter()
+        .chain(&g.behind_cycles)
+        .flat_map(|t| &t.members)
+        .find_map(|(id, _)| sessions.get(id).and_then(|s| s.blocked_by_note.as_deref()));
+    if let Some(how) = how {
+        trees.note = Some(match trees.note.take() {
+            Some(n) => format!("{n}; {how}"),
+            None => how.to_string(),
+        });
+    }
     let mut summary = Section::new(
         "Lead blockers",
         &["lead", "blocked", "depth", "longest wait"],
     );
-    for t in g.trees.iter().take(ROWS) {
+    let summarised = g.trees.iter().map(|t| (t, t.lead.to_string())).chain(
+        g.behind_cycles
+            .iter()
+            .map(|t| (t, format!("{} (in a cycle)", t.lead))),
+    );
+    for (t, lead) in summarised.take(ROWS) {
         summary.row(vec![
-            t.lead.to_string(),
+            lead,
             thousands(t.blocked_count() as u64),
             t.depth.to_string(),
             duration_ms(t.longest_wait_ms),
         ]);
     }
-    left_out(&mut summary, g.trees.len());
-    if g.trees.is_empty() {
+    left_out(&mut summary, g.trees.len() + g.behind_cycles.len());
+    if g.trees.is_empty() && g.behind_cycles.is_empty() {
         summary.note = Some("no session is blocked by a lead blocker".into());
+    } else if g.trees.is_empty() {
+        summary.note = Some(
+            "no lead blocker: the blocked sessions queue behind a deadlock cycle (below)".into(),
+        );
     }
     let mut out = vec![summary, trees];
     if !g.cycles.is_empty() {

@@ -247,3 +247,188 @@ fn completions_are_current() {
         );
     }
 }
+
+/// The section of a view report with this heading.
+fn section<'a>(report: &'a serde_json::Value, heading: &str) -> &'a serde_json::Value {
+    report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["heading"]
+                .as_str()
+                .is_some_and(|h| h.starts_with(heading))
+        })
+        .unwrap_or_else(|| panic!("no section {heading}: {report}"))
+}
+
+/// Incident 000: triage says 41 readers wait behind a writer; `spiral blocking` must show
+/// them, queued behind the writer caught in the deadlock cycle.
+#[test]
+fn blocking_view_shows_the_readers_behind_the_cycle() {
+    let capture = "captures/000-sqlserver-sunday-spiral.jsonl";
+    let (_, triage, _) = support::run_json(&["triage", "--replay", capture]);
+    let readers = support::verdict(&triage, "read-blocked-by-writers").expect("verdict");
+    assert_eq!(readers["culprits"]["sessions"], serde_json::json!([182]));
+
+    let (code, view, err) = support::run_json(&["blocking", "--replay", capture]);
+    assert_eq!(code, 2, "{err}");
+    let leads = section(&view, "Lead blockers");
+    assert_eq!(
+        leads["rows"][0],
+        serde_json::json!(["182 (in a cycle)", "40", "1", "58s"])
+    );
+    let tree = section(&view, "Blocking trees");
+    let rows = tree["rows"].as_array().unwrap();
+    assert_eq!(rows[0][0], "182");
+    assert_eq!(rows[0][3], "in a cycle");
+    assert!(rows.len() > 1);
+    for row in &rows[1..] {
+        assert_eq!(row[1], "182", "every reader waits for the writer: {row}");
+        assert!(row[5].as_str().unwrap().starts_with("SELECT"), "{row}");
+    }
+    assert_eq!(tree["note"], "showing 20 of 41");
+    let cycles = section(&view, "Cycles");
+    assert_eq!(cycles["rows"][0][0], "182 -> 3453 -> 2035 -> 512 -> 182");
+
+    let (_, table, _) = run(&["blocking", "--replay", capture]);
+    assert!(
+        !table.contains("no session is blocked by a lead blocker"),
+        "{table}"
+    );
+    assert!(table.contains("└\u{a0}600"), "{table}");
+}
+
+/// A chain eleven deep with ten-digit ids (a long-running MySQL server) and a second child
+/// of the lead: every row names its parent, no row wraps at 80 columns, and a deep waiter
+/// never looks like a direct child of the lead.
+#[test]
+fn blocking_tree_stays_faithful_at_any_depth() {
+    let base: i64 = 3_000_000_001;
+    let mut sessions = vec![serde_json::json!({
+        "id": base, "user": "app", "state": "idle-in-transaction",
+        "open_transactions": 1, "idle_ms": 90_000
+    })];
+    for d in 1..=11_i64 {
+        sessions.push(serde_json::json!({
+            "id": base + d, "user": "app", "state": "active", "blocked_by": [base + d - 1],
+            "wait_ms": 60_000 - d * 1_000, "wait_class": "lock",
+            "query": "UPDATE t SET v = v + 1 WHERE id = 1"
+        }));
+    }
+    sessions.push(serde_json::json!({
+        "id": base + 100, "user": "app", "state": "active", "blocked_by": [base],
+        "wait_ms": 5_000, "wait_class": "lock", "query": "SELECT v FROM t FOR UPDATE",
+        "blocked_by_note": "metadata lock on app.t: holder inferred"
+    }));
+    let header = serde_json::json!({
+        "spiral_capture": 1, "engine": "mysql", "target": "mysql://app@db/app",
+        "spiral_version": "0.1.0", "started_at": "2024-01-01T00:00:00Z"
+    });
+    let snap = serde_json::json!({
+        "engine": "mysql", "server": {"version": "8.0.35"},
+        "taken_at": "2024-01-01T00:00:00Z", "sessions": sessions
+    });
+    let file = temp_capture(&format!("{header}\n{snap}\n"));
+    let path = file.path().to_str().unwrap();
+
+    let (_, view, err) = support::run_json(&["blocking", "--replay", path]);
+    let rows = section(&view, "Blocking trees")["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .clone();
+    assert_eq!(rows.len(), 13);
+    for (i, row) in rows.iter().enumerate().skip(1).take(11) {
+        let id = base + i as i64;
+        assert!(row[0].as_str().unwrap().ends_with(&id.to_string()), "{row}");
+        assert_eq!(row[1], (id - 1).to_string(), "{row}");
+    }
+    assert_eq!(
+        rows[12][1],
+        base.to_string(),
+        "the second child hangs off the lead"
+    );
+    // Indentation grows level by level, then the level is written out.
+    assert_eq!(rows[3][0], format!("··└\u{a0}{}", base + 3));
+    assert_eq!(rows[11][0], format!("(11)└\u{a0}{}", base + 11));
+    // How an edge was found, when the engine had to work it out, is said under the tree.
+    assert_eq!(
+        section(&view, "Blocking trees")["note"],
+        "metadata lock on app.t: holder inferred"
+    );
+
+    let (_, table, _) = run(&["blocking", "--replay", path]);
+    let body: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("Blocking trees"))
+        .filter(|l| l.starts_with("| "))
+        .collect();
+    // Header and 13 sessions: one line each, nothing wrapped.
+    assert_eq!(body.len(), 14, "{table}");
+    for line in &body {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
+    assert!(
+        body[12].contains(&format!("(11)└\u{a0}{}", base + 11)),
+        "{table}"
+    );
+}
+
+/// `check --only` / `--ignore` choose the verdicts judged; unknown ids are one UNKNOWN
+/// line and exit 3; the performance data follows the plugin guidelines.
+#[test]
+fn check_judges_the_chosen_verdicts() {
+    let pool = "captures/004-postgres-deadlocked-pool.jsonl";
+    let (code, out, _) = run(&["check", "--replay", pool]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.starts_with("SPIRAL CRITICAL: blocking-chain"), "{out}");
+    // Only what this service check watches: the pool is not full, so OK.
+    let (code, out, _) = run(&["check", "--replay", pool, "--only", "connection-exhaustion"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("SPIRAL OK: "), "{out}");
+    // Ignoring some keeps the others; comma lists and repeated flags both work.
+    let (code, out, _) = run(&[
+        "check",
+        "--replay",
+        pool,
+        "--ignore",
+        "blocking-chain,idle-in-transaction",
+        "--ignore",
+        "client-timeout-exceeded",
+    ]);
+    assert!(
+        out.starts_with("SPIRAL WARNING: missing-guardrails |"),
+        "{out}"
+    );
+    assert_eq!(code, 1, "{out}");
+    for flag in ["--only", "--ignore"] {
+        let (code, out, err) = run(&["check", "--replay", pool, flag, "blocking-chains"]);
+        assert_eq!(code, 3, "{out}");
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(err.is_empty(), "{err}");
+        assert!(
+            out.starts_with(&format!(
+                "SPIRAL UNKNOWN: {flag}: unknown verdict 'blocking-chains' (known: "
+            )),
+            "{out}"
+        );
+    }
+    // 'label'=value[UOM];warn;crit;min;max: units on the value only, plain numbers elsewhere.
+    let (_, out, _) = run(&["check", "--replay", pool]);
+    let perf = out.split_once(" | ").expect("performance data").1.trim();
+    for item in perf.split(' ') {
+        let (label, data) = item.split_once('=').unwrap_or_else(|| panic!("{item}"));
+        assert!(label.starts_with('\'') && label.ends_with('\''), "{item}");
+        let fields: Vec<&str> = data.split(';').collect();
+        assert_eq!(fields.len(), 5, "{item}");
+        let value = fields[0].trim_end_matches('s');
+        assert!(value.parse::<f64>().is_ok(), "{item}");
+        for f in &fields[1..] {
+            assert!(f.is_empty() || f.parse::<f64>().is_ok(), "{item}");
+        }
+    }
+    assert!(
+        perf.contains("'longest_lock_wait'=23950s;5;30;0;"),
+        "{perf}"
+    );
+}

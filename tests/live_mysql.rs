@@ -33,6 +33,8 @@ struct Stage {
     admin_url: String,
     name: String,
     restore_max: Option<u64>,
+    /// The metadata_lock_info plugin was installed by this test: uninstall it afterwards.
+    uninstall_plugin: bool,
 }
 
 impl Stage {
@@ -41,6 +43,7 @@ impl Stage {
             admin_url: admin_url.to_string(),
             name: format!("spiral_t_{name}"),
             restore_max: None,
+            uninstall_plugin: false,
         };
         stage.cleanup_now().await;
         let mut admin = stage.admin().await;
@@ -136,6 +139,9 @@ impl Stage {
                 .execute(sqlx::AssertSqlSafe(format!("KILL {id}")))
                 .await;
         }
+        if self.uninstall_plugin {
+            let _ = admin.execute("UNINSTALL SONAME 'metadata_lock_info'").await;
+        }
         if let Some(max) = self.restore_max {
             let _ = admin
                 .execute(sqlx::AssertSqlSafe(format!(
@@ -159,6 +165,7 @@ impl Drop for Stage {
             admin_url: self.admin_url.clone(),
             name: self.name.clone(),
             restore_max: self.restore_max,
+            uninstall_plugin: self.uninstall_plugin,
         };
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -1073,5 +1080,278 @@ async fn kill_statement_spares_a_thread_that_is_no_longer_idle() {
     assert!(
         idle.execute("SELECT 1").await.is_err(),
         "the idle one ended"
+    );
+}
+
+/// Whether MariaDB's metadata_lock_info plugin is loaded now.
+async fn mdl_plugin_loaded(admin: &mut MySqlConnection) -> bool {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'",
+    )
+    .fetch_one(admin)
+    .await
+    .unwrap();
+    n > 0
+}
+
+/// The metadata-lock pile-up: a session holds t (sleeping inside its transaction after
+/// reading it, or still running a long read of it inside one), a migration's ALTER TABLE
+/// waits for the lock, and `readers` SELECTs queue behind the ALTER. spiral must draw the
+/// chain holder -> ALTER -> readers, name the holder in blocking-chain, and `kill
+/// --blocking-leaders` must plan the holder and nobody else. With the plugin the holder is
+/// read from METADATA_LOCK_INFO; without it, inferred (and the evidence says so).
+async fn metadata_lock_pile_up(name: &str, plugin: bool, running_holder: bool) {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let mut stage = Stage::new(&url, name).await;
+    let mut admin = stage.admin().await;
+    let loaded = mdl_plugin_loaded(&mut admin).await;
+    if plugin && !loaded {
+        if let Err(e) = admin.execute("INSTALL SONAME 'metadata_lock_info'").await {
+            eprintln!("SKIPPED: cannot install metadata_lock_info ({e})");
+            return;
+        }
+        stage.uninstall_plugin = true;
+    } else if !plugin && loaded {
+        eprintln!("SKIPPED: metadata_lock_info is loaded by someone else; inference untestable");
+        return;
+    }
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE {}.u (id int PRIMARY KEY, v int) ENGINE=InnoDB",
+            stage.name
+        )))
+        .await
+        .unwrap();
+    let mut holder = stage.connect(&stage.name).await;
+    let holder_id = thread_id(&mut holder).await;
+    holder.execute("BEGIN").await.unwrap();
+    holder.execute("SELECT * FROM t").await.unwrap();
+    let mut keep = Vec::new();
+    if running_holder {
+        tokio::spawn(async move {
+            let _ = holder.execute("SELECT SLEEP(40) FROM t LIMIT 1").await;
+            drop(holder);
+        });
+        wait_for(
+            &mut admin,
+            format!("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {holder_id} AND STATE = 'User sleep'"),
+            1,
+        )
+        .await;
+    } else {
+        keep.push(holder);
+    }
+    let mut alter = stage.connect(&stage.name).await;
+    let alter_id = thread_id(&mut alter).await;
+    tokio::spawn(async move {
+        let _ = alter.execute("SET SESSION lock_wait_timeout = 40").await;
+        let _ = alter.execute("ALTER TABLE t ADD COLUMN c INT").await;
+        tokio::time::sleep(Duration::from_secs(40)).await;
+        drop(alter);
+    });
+    let waiting = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND STATE = 'Waiting for table metadata lock'",
+        stage.name
+    );
+    wait_for(&mut admin, waiting.clone(), 1).await;
+    // A bystander: a transaction on another table that began after the ALTER started to
+    // wait cannot hold what the ALTER wants, inferred or not.
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    let mut bystander = stage.connect(&stage.name).await;
+    bystander.execute("BEGIN").await.unwrap();
+    bystander
+        .execute("INSERT INTO u VALUES (1, 1)")
+        .await
+        .unwrap();
+    keep.push(bystander);
+    let readers = 3;
+    for _ in 0..readers {
+        let mut c = stage.connect(&stage.name).await;
+        tokio::spawn(async move {
+            let _ = c.execute("SET SESSION lock_wait_timeout = 40").await;
+            let _ = c.execute("SELECT * FROM t WHERE id = 1").await;
+            tokio::time::sleep(Duration::from_secs(40)).await;
+            drop(c);
+        });
+    }
+    wait_for(&mut admin, waiting, 1 + readers).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    let target = stage.target();
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &target,
+        "--samples",
+        "1",
+        "-T",
+        "blocked_warning_wait=1s",
+        "-T",
+        "blocked_critical_wait=1s",
+    ]))
+    .await;
+    let chain =
+        verdict(&r, "blocking-chain").unwrap_or_else(|| panic!("{err} {:?}", verdict_ids(&r)));
+    assert_eq!(chain["severity"], "critical", "{chain}");
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        chain["culprits"]["sessions"],
+        serde_json::json!([holder_id]),
+        "{chain}"
+    );
+    let summary = chain["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&holder_id.to_string()) && summary.contains("blocking 4 sessions"),
+        "{summary}"
+    );
+    let how = chain["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["label"] == "how the blockers were found")
+        .unwrap_or_else(|| panic!("{chain}"))["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    if plugin {
+        assert!(how.contains("METADATA_LOCK_INFO"), "{how}");
+    } else {
+        assert!(how.contains("inferred"), "{how}");
+    }
+    assert!(how.contains(&format!("{}.t", stage.name)), "{how}");
+
+    // The tree: the ALTER in the middle, the readers under it.
+    let (_, view, err) = spiral_json(args(&["blocking", &target, "--samples", "1"])).await;
+    let tree = view["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["heading"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Blocking trees"))
+        })
+        .unwrap_or_else(|| panic!("{err} {view}"));
+    let first_cells: Vec<String> = tree["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(first_cells[0], holder_id.to_string(), "{first_cells:?}");
+    assert!(
+        first_cells[1].ends_with(&alter_id.to_string()),
+        "{first_cells:?}"
+    );
+    assert_eq!(first_cells.len() as i64, 2 + readers, "{first_cells:?}");
+
+    // kill --blocking-leaders plans exactly the holder (a dry run).
+    let (code, plan, err) = spiral_json(args(&["kill", &target, "--blocking-leaders"])).await;
+    assert_eq!(code, 0, "{err}");
+    let ids: Vec<i64> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [holder_id], "{plan}");
+    drop(keep);
+}
+
+#[tokio::test]
+async fn metadata_lock_pile_up_idle_holder_plugin() {
+    metadata_lock_pile_up("mdl_idle_plugin", true, false).await;
+}
+
+#[tokio::test]
+async fn metadata_lock_pile_up_running_holder_plugin() {
+    metadata_lock_pile_up("mdl_run_plugin", true, true).await;
+}
+
+#[tokio::test]
+async fn metadata_lock_pile_up_idle_holder_inferred() {
+    metadata_lock_pile_up("mdl_idle_infer", false, false).await;
+}
+
+#[tokio::test]
+async fn metadata_lock_pile_up_running_holder_inferred() {
+    metadata_lock_pile_up("mdl_run_infer", false, true).await;
+}
+
+/// A full server refuses spiral with 1040: `check` says CRITICAL connection-exhaustion
+/// (the question a monitor asks is answered), unless that verdict is not judged. A
+/// per-account limit (1226/1203) is spiral's own account at its limit, not the server:
+/// UNKNOWN.
+#[tokio::test]
+async fn check_on_a_full_server_is_critical() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let mut stage = Stage::new(&url, "full").await;
+    let mut admin = stage.admin().await;
+    let max: u64 = sqlx::query_scalar("SELECT @@GLOBAL.max_connections")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    stage.restore_max = Some(max);
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "SET GLOBAL max_connections = {LOWERED}"
+        )))
+        .await
+        .unwrap();
+    let mut sleepers = Vec::new();
+    let mut refused = false;
+    for _ in 0..LOWERED + 5 {
+        match stage.try_connect(&stage.name).await {
+            Ok(c) => sleepers.push(c),
+            Err(_) => {
+                refused = true;
+                break;
+            }
+        }
+    }
+    assert!(refused, "the server never filled up");
+    let plain = stage.target_as(&format!("{}_plain", stage.name));
+    let (code, out, err) = run_async(args(&["check", &plain, "--samples", "1"])).await;
+    assert_eq!(code, 2, "{out} {err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.starts_with("SPIRAL CRITICAL: connection-exhaustion: ") && out.contains("1040"),
+        "{out}"
+    );
+    let (code, out, _) = run_async(args(&[
+        "check",
+        &plain,
+        "--samples",
+        "1",
+        "--ignore",
+        "connection-exhaustion",
+    ]))
+    .await;
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("SPIRAL UNKNOWN: "), "{out}");
+
+    // Room again, but the account may hold one connection and already does.
+    drop(sleepers);
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "SET GLOBAL max_connections = {max}"
+        )))
+        .await
+        .unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "ALTER USER '{}_plain'@'%' WITH MAX_USER_CONNECTIONS 1",
+            stage.name
+        )))
+        .await
+        .unwrap();
+    let _one = stage.connect(&format!("{}_plain", stage.name)).await;
+    let (code, out, _) = run_async(args(&["check", &plain, "--samples", "1"])).await;
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        // 1226 for the account's own limit, 1203 for the global max_user_connections.
+        out.starts_with("SPIRAL UNKNOWN: ") && (out.contains("1226") || out.contains("1203")),
+        "{out}"
     );
 }

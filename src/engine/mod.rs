@@ -23,8 +23,15 @@ pub enum EngineError {
     Unreachable(String),
     #[error("{0}")]
     Auth(String),
+    /// The server refused the connection because all its slots are taken: the server is
+    /// full, which `check` reports as CRITICAL connection-exhaustion.
     #[error("{0}")]
     ServerFull(String),
+    /// A limit on spiral's own way in was reached (the account's or role's connection
+    /// limit, the database's, SQL Server's single DAC), not the server's: says nothing
+    /// about the server itself.
+    #[error("{0}")]
+    LimitReached(String),
     #[error("{0}")]
     Permission(String),
     #[error("query timed out after {0}s; the server was asked to stop it")]

@@ -420,7 +420,7 @@ fn login_refused(plan: &ConnectPlan, code: u32, message: &str) -> EngineError {
 fn login_error(who: &str, dac: bool, user: &str, code: u32, message: &str) -> EngineError {
     let msg = one_line(message);
     match code {
-        17810 => EngineError::ServerFull(format!(
+        17810 => EngineError::LimitReached(format!(
             "{who}: DAC already in use (only one per instance): someone (maybe another spiral) \
              holds it (error 17810). Find it from a normal connection: SELECT s.session_id, \
              s.login_name, s.host_name FROM sys.dm_exec_sessions s JOIN sys.endpoints e ON \
@@ -938,7 +938,7 @@ mod tests {
         );
         assert!(matches!(
             login_error("x", true, "sa", 17810, "m"),
-            EngineError::ServerFull(_)
+            EngineError::LimitReached(_)
         ));
         let e = login_error("x", true, "ops", 18456, "Login failed for user 'ops'.").to_string();
         assert!(e.contains("sysadmin") && e.contains("18456"), "{e}");

@@ -12,6 +12,8 @@
 //! one row into typed fields whatever types the server chose (signed or unsigned ids,
 //! VARCHAR or VARBINARY, DECIMAL), and `assemble` turns the rows into a `Snapshot`.
 
+pub mod mdl;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -44,6 +46,12 @@ const READ_ONLY: &str = include_str!("../../queries/mysql/read_only.sql");
 const PROBE_PROCESS: &str = include_str!("../../queries/mysql/probe_process.sql");
 const PROBE_PS_PROCESSLIST: &str = include_str!("../../queries/mysql/probe_ps_processlist.sql");
 const PROBE_PS_LOCK_WAITS: &str = include_str!("../../queries/mysql/probe_ps_lock_waits.sql");
+const PROBE_MDL_PS: &str = include_str!("../../queries/mysql/probe_mdl_ps.sql");
+const PROBE_MDL_PLUGIN: &str = include_str!("../../queries/mysql/probe_mdl_plugin.sql");
+
+/// Read only in a sample where someone waits for a table metadata lock (see `mdl`).
+const MDL_LOCKS_PS: &str = include_str!("../../queries/mysql/mdl_locks_ps.sql");
+const MDL_LOCKS_PLUGIN: &str = include_str!("../../queries/mysql/mdl_locks_plugin.sql");
 
 /// One part of the sample statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +137,9 @@ pub struct Profile {
     pub ps_processlist: Access,
     /// MySQL 8: performance_schema.data_lock_waits and threads readable.
     pub ps_lock_waits: Access,
+    /// Where metadata-lock holders come from (performance_schema, MariaDB's
+    /// metadata_lock_info plugin, or inference from transactions and statements).
+    pub mdl: mdl::Source,
 }
 
 impl Profile {
@@ -375,6 +386,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         }
         profile.ps_lock_waits = probe(&mut conn, limit, PROBE_PS_LOCK_WAITS).await?;
     }
+    profile.mdl = mdl_source(&mut conn, limit, &profile).await?;
     let admins = read_admins(&mut conn, limit, &profile).await?;
     let plan = plan(&profile);
     // Built only from the bundled parts above, never from input: safe to prepare as is.
@@ -478,6 +490,34 @@ async fn probe(
     }
 }
 
+/// The best source of metadata-lock holders this connection may read, tried once: the
+/// sample itself never pays for a probe.
+async fn mdl_source(
+    conn: &mut MySqlConnection,
+    limit: Duration,
+    p: &Profile,
+) -> anyhow::Result<mdl::Source> {
+    // Without PROCESS the processlist shows only spiral: there is nobody to resolve.
+    if !p.process.granted() {
+        return Ok(mdl::Source::Inferred);
+    }
+    if p.performance_schema {
+        match tokio::time::timeout(limit, sqlx::query(PROBE_MDL_PS).fetch_optional(&mut *conn))
+            .await
+        {
+            Err(_) => return Err(EngineError::Timeout(limit.as_secs_f64()).into()),
+            Ok(Ok(Some(_))) => return Ok(mdl::Source::PerformanceSchema),
+            // The instrument is off or the table is not readable: try the next source.
+            Ok(Ok(None)) | Ok(Err(sqlx::Error::Database(_))) => {}
+            Ok(Err(e)) => return Err(anyhow::Error::from(e).context("probing metadata locks")),
+        }
+    }
+    if p.mariadb && probe(conn, limit, PROBE_MDL_PLUGIN).await?.granted() {
+        return Ok(mdl::Source::LockInfoPlugin);
+    }
+    Ok(mdl::Source::Inferred)
+}
+
 /// spiral reads variables that arrived in MariaDB 10.3 (idle_transaction_timeout) and
 /// MySQL 5.7.8 (max_execution_time); older servers would fail every sample.
 fn check_supported(p: &Profile, who: &str) -> anyhow::Result<()> {
@@ -523,10 +563,10 @@ fn classify_refusal(number: u16, message: &str, who: &str, user: &str) -> Engine
         1040 => EngineError::ServerFull(format!(
             "{who}: the server is full (1040 Too many connections). It keeps one extra connection for a user with SUPER (or CONNECTION_ADMIN on MySQL 8): connect as one; or use MySQL 8.0.14+'s admin_port (33062 by default, needs SERVICE_CONNECTION_ADMIN) or MariaDB's extra_port when configured; spiral needs only one connection"
         )),
-        1203 => EngineError::ServerFull(format!(
+        1203 => EngineError::LimitReached(format!(
             "{who}: user {user} already holds max_user_connections connections (1203): the per-user limit is full, not the server; connect as another user, spiral needs only one connection"
         )),
-        1226 => EngineError::ServerFull(format!(
+        1226 => EngineError::LimitReached(format!(
             "{who}: {msg} (1226): the account's own connection limit is reached; connect as another user"
         )),
         1044 => EngineError::Permission(format!("{who}: {msg}")),
@@ -562,7 +602,44 @@ impl MySqlSampler {
                 s.admin_unknown = true;
             }
         }
+        if mdl::anyone_waiting(&snap) {
+            let (source, locks) = self.metadata_locks().await?;
+            mdl::resolve(&mut snap, source, &locks);
+        }
         Ok(snap)
+    }
+
+    /// The metadata locks, read only when someone waits for one. A lock table that stopped
+    /// answering (the plugin uninstalled since connect) falls back to inference; a timeout
+    /// fails the sample like any other.
+    async fn metadata_locks(&mut self) -> anyhow::Result<(mdl::Source, Vec<mdl::Lock>)> {
+        let sql = match self.profile.mdl {
+            mdl::Source::PerformanceSchema => MDL_LOCKS_PS,
+            mdl::Source::LockInfoPlugin => MDL_LOCKS_PLUGIN,
+            mdl::Source::Inferred => return Ok((mdl::Source::Inferred, Vec::new())),
+        };
+        let rows = match timed(
+            self.query_timeout,
+            sqlx::query(sql).fetch_all(&mut self.conn),
+        )
+        .await
+        {
+            Ok(rows) => rows,
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<sqlx::Error>(),
+                    Some(sqlx::Error::Database(_))
+                ) =>
+            {
+                return Ok((mdl::Source::Inferred, Vec::new()));
+            }
+            Err(e) => return Err(self.sample_error(e)),
+        };
+        let locks = rows
+            .iter()
+            .filter_map(|r| lock_from_cells(|name| cell(r, name)))
+            .collect();
+        Ok((self.profile.mdl, locks))
     }
 
     /// A server-side stop (max_statement_time / max_execution_time) reads like the
@@ -841,6 +918,21 @@ impl RawRow {
             wait_ms: cell("wait_ms").uint(),
         }
     }
+}
+
+/// One row of mdl_locks_ps / mdl_locks_plugin. Rows spiral cannot use (a lock mode of
+/// another namespace, a thread with no connection) are skipped.
+pub fn lock_from_cells(cell: impl Fn(&str) -> Cell) -> Option<mdl::Lock> {
+    let text = |n: &str| cell(n).text().filter(|t| !t.is_empty());
+    Some(mdl::Lock {
+        owner: i64::try_from(cell("owner_id").uint()?).ok()?,
+        table: mdl::Table {
+            schema: text("lock_schema"),
+            name: text("lock_table")?,
+        },
+        mode: mdl::Mode::parse(&text("lock_mode")?)?,
+        granted: text("lock_status").is_some_and(|st| st.eq_ignore_ascii_case("GRANTED")),
+    })
 }
 
 /// An open InnoDB transaction, by the connection that owns it.
@@ -1493,7 +1585,7 @@ mod tests {
             "w",
             "app",
         );
-        assert!(matches!(per_user, EngineError::ServerFull(_)));
+        assert!(matches!(per_user, EngineError::LimitReached(_)));
         assert!(per_user.to_string().contains("per-user"));
         let denied = classify_refusal(
             1045,
@@ -1855,6 +1947,69 @@ mod tests {
         assert_eq!(orphan.wait_class, Some(WaitClass::Lock));
         assert!(orphan.blocked_by.is_empty());
         assert_eq!(orphan.wait_ms, Some(4_900));
+    }
+
+    /// MySQL 8's metadata_locks as performance_schema sends them (VARBINARY text, unsigned
+    /// ids): the rows of a pile-up become the chain holder -> ALTER -> reader.
+    #[test]
+    fn mysql8_metadata_lock_rows_make_the_chain() {
+        let lock = |owner: u64, mode: &str, status: &str| {
+            let cells = [
+                ("owner_id", Cell::UInt(owner)),
+                ("lock_schema", Cell::Bytes(b"shop".to_vec())),
+                ("lock_table", Cell::Bytes(b"orders".to_vec())),
+                ("lock_mode", Cell::Bytes(mode.as_bytes().to_vec())),
+                ("lock_status", Cell::Bytes(status.as_bytes().to_vec())),
+            ];
+            lock_from_cells(|name| {
+                cells
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, c)| c.clone())
+                    .unwrap_or(Cell::Null)
+            })
+        };
+        let rows: Vec<mdl::Lock> = [
+            lock(3_000_000_010, "SHARED_READ", "GRANTED"),
+            lock(3_000_000_011, "SHARED_UPGRADABLE", "GRANTED"),
+            lock(3_000_000_011, "EXCLUSIVE", "PENDING"),
+            lock(3_000_000_012, "SHARED_READ", "PENDING"),
+            lock(3_000_000_013, "INTENTION_EXCLUSIVE", "GRANTED"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        assert_eq!(rows.len(), 4, "a mode of another namespace is skipped");
+        assert_eq!(rows[0].table.schema.as_deref(), Some("shop"));
+        assert!(rows[0].granted && !rows[2].granted);
+
+        let mut snap = Snapshot::empty(Engine::Mysql, Utc::now());
+        let mut holder = Session::new(3_000_000_010, SessionState::IdleInTransaction);
+        holder.open_transactions = 1;
+        let waiting = |id: i64, query: &str| {
+            let mut s = Session::new(id, SessionState::Active);
+            s.wait_type = Some("Waiting for table metadata lock".into());
+            s.wait_class = Some(WaitClass::Lock);
+            s.wait_ms = Some(9_000);
+            s.query = Some(query.into());
+            s
+        };
+        snap.sessions = vec![
+            holder,
+            waiting(3_000_000_011, "ALTER TABLE orders ADD COLUMN c INT"),
+            waiting(3_000_000_012, "SELECT * FROM orders"),
+        ];
+        assert!(mdl::anyone_waiting(&snap));
+        mdl::resolve(&mut snap, mdl::Source::PerformanceSchema, &rows);
+        assert_eq!(find(&snap, 3_000_000_011).blocked_by, vec![3_000_000_010]);
+        assert_eq!(find(&snap, 3_000_000_012).blocked_by, vec![3_000_000_011]);
+        assert_eq!(
+            find(&snap, 3_000_000_012).blocked_by_note.as_deref(),
+            Some("metadata lock on shop.orders (performance_schema.metadata_locks)")
+        );
+        let graph = crate::blocking::BlockingGraph::of(&snap);
+        assert_eq!(graph.trees[0].lead, 3_000_000_010);
+        assert_eq!(graph.trees[0].depth, 2);
     }
 
     #[test]

@@ -123,6 +123,17 @@ fn classify_pg(e: sqlx::Error, who: &str, user: &str) -> EngineError {
             "28P01" | "28000" => EngineError::Auth(format!(
                 "{who}: authentication failed for user {user} ({msg}); check the password (URL, PGPASSWORD or ~/.pgpass)"
             )),
+            // The same SQLSTATE for a role's or a database's CONNECTION LIMIT: spiral's
+            // account is at its limit, the server is not full. Told apart by the message
+            // (English; a server with translated messages reads as full).
+            "53300"
+                if msg.starts_with("too many connections for role")
+                    || msg.starts_with("too many connections for database") =>
+            {
+                EngineError::LimitReached(format!(
+                    "{who}: {msg}: the CONNECTION LIMIT of the role or database is reached, not the server's; connect as another role, spiral needs only one connection"
+                ))
+            }
             "53300" => EngineError::ServerFull(format!(
                 "{who}: the server is full ({msg}). Superusers (and on 16+ members of pg_use_reserved_connections) have reserved slots: connect as one; spiral needs only one connection"
             )),

@@ -81,6 +81,15 @@ fn blocking_chain(ctx: &Context) -> Option<Verdict> {
     if let Some(q) = lead.and_then(|l| l.query.as_deref()) {
         d = d.figure(Figure::text("lead's statement", truncate(q, 120)));
     }
+    // When the engine had to work the edges out (metadata locks), say how: an inferred
+    // lead is a suspect, and the engineer must know that before ending it.
+    if let Some(note) = tree
+        .members
+        .iter()
+        .find_map(|(id, _)| sessions.get(id).and_then(|s| s.blocked_by_note.as_deref()))
+    {
+        d = d.figure(Figure::text("how the blockers were found", note));
+    }
     let mut users = Vec::new();
     let mut hosts = Vec::new();
     let mut apps = Vec::new();
