@@ -11,6 +11,7 @@ use anyhow::{Context as _, bail};
 
 use crate::cli::{Encrypt, Format, GlobalArgs, SamplingArgs, SourceArgs};
 use crate::target::{Secret, Target};
+
 use crate::thresholds::{Thresholds, parse_duration_secs};
 
 /// Settings every command shares.
@@ -140,14 +141,20 @@ pub fn source_spec(a: &SourceArgs, connect: &ConnectSettings) -> anyhow::Result<
             },
         },
     };
+    crate::redact::register_target_text(&text);
     let mut target = Target::parse(&text).with_context(|| origin.to_string())?;
     if connect.dac {
         target.dac = true;
     }
     if connect.password_stdin {
         target.password = Some(read_password_stdin()?);
-    } else if target.password.is_none() {
-        target.password = env_nonempty(target.password_env()).map(Secret::new);
+        target.password_from = Some("--password-stdin".into());
+    }
+    // What the target leaves out comes from where psql/mysql would take it (PGHOST,
+    // ~/.pgpass, ~/.my.cnf, MYSQL_PWD, ...), so the label names the server really used.
+    crate::credentials::complete(&mut target, &crate::credentials::process_env);
+    for note in &target.notes {
+        eprintln!("spiral: {}", crate::sanitize::for_terminal(note));
     }
     Ok(SourceSpec::Live(target))
 }
