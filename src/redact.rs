@@ -28,15 +28,9 @@ fn registry() -> &'static Mutex<Vec<String>> {
 
 /// Remembers a secret so that `scrub` hides it wherever it shows up later.
 pub fn register(secret: &str) {
-    let mut forms = vec![secret.to_string()];
-    // The forms a secret takes once printed: cleaned of control characters (a stray one
-    // must not defeat the match), percent-encoded (URLs), trimmed.
-    forms.push(crate::sanitize::clean(secret));
-    forms.push(percent_encode(secret));
-    forms.push(secret.trim().to_string());
     let mut list = registry().lock().unwrap_or_else(|p| p.into_inner());
-    for f in forms {
-        if f.chars().count() >= MIN_REGISTERED_LEN && !list.contains(&f) {
+    for f in forms_of(secret) {
+        if !list.contains(&f) {
             list.push(f);
         }
     }
@@ -44,43 +38,61 @@ pub fn register(secret: &str) {
     list.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
+/// The forms a secret takes once printed: as is, cleaned of control characters (a stray
+/// one must not defeat the match), percent-encoded (URLs), trimmed.
+fn forms_of(secret: &str) -> Vec<String> {
+    [
+        secret.to_string(),
+        crate::sanitize::clean(secret),
+        percent_encode(secret),
+        secret.trim().to_string(),
+    ]
+    .into_iter()
+    .filter(|f| f.chars().count() >= MIN_REGISTERED_LEN)
+    .collect()
+}
+
 /// Registers the password inside a target as typed (before, or without, parsing it):
 /// command-line words and environment values that look like targets.
 pub fn register_target_text(text: &str) {
-    if let Ok(t) = crate::target::Target::parse(text)
-        && let Some(p) = &t.password
-    {
-        register(p.expose());
-    }
-    for p in loose_passwords(text) {
+    for p in secrets_in_target_text(text) {
         register(&p);
     }
 }
 
-/// Everything that could be a password in a target-like string, read generously: the
-/// userinfo up to the LAST '@' (passwords with '/', '@', spaces), and `password=` values.
-fn loose_passwords(text: &str) -> Vec<String> {
+/// The passwords a target-like string holds: the parsed one when it parses; otherwise
+/// everything that could be one, read generously (the userinfo up to the LAST '@', the
+/// text between ':'s when ':' was typed for '@', `password=` values).
+pub fn secrets_in_target_text(text: &str) -> Vec<String> {
+    let mut out = raw_userinfo_password(text);
+    // `password=` values, up to every later '&' or ';' and to the end: a value with an
+    // unencoded '&' reads like further parameters.
+    out.extend(pair_stretches(text));
+    match crate::target::Target::parse(text) {
+        Ok(t) => out.extend(t.password.map(|p| p.expose().to_string())),
+        Err(_) => out.extend(loose_passwords(text)),
+    }
+    out
+}
+
+/// The password part of `scheme://user:PASSWORD@host` as typed (percent-escapes and
+/// all), up to the last '@'; or of `user:PASSWORD@host` with the scheme forgotten.
+fn raw_userinfo_password(text: &str) -> Vec<String> {
+    let rest = match text.find("://") {
+        Some(i) => &text[i + 3..],
+        None => text,
+    };
+    match rest.rfind('@') {
+        Some(at) => rest[..at]
+            .find(':')
+            .map(|colon| vec![rest[colon + 1..at].to_string()])
+            .unwrap_or_default(),
+        None => Vec::new(),
+    }
+}
+
+fn pair_stretches(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    if !text.contains("://")
-        && let Some(at) = text.rfind('@')
-        && let Some(colon) = text[..at].find(':')
-    {
-        out.push(text[colon + 1..at].to_string());
-    }
-    if let Some(i) = text.find("://") {
-        let rest = &text[i + 3..];
-        if let Some(at) = rest.rfind('@')
-            && let Some(colon) = rest[..at].find(':')
-        {
-            out.push(rest[colon + 1..at].to_string());
-        }
-        // `user:pw:host`, ':' typed for '@'.
-        let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        let parts: Vec<&str> = authority.split(':').collect();
-        if parts.len() >= 3 && !authority.contains(['@', '[']) {
-            out.push(parts[1..parts.len() - 1].join(":"));
-        }
-    }
     for cap in pair_re().captures_iter(text) {
         if let Some(v) = cap.get(3) {
             out.push(
@@ -88,6 +100,73 @@ fn loose_passwords(text: &str) -> Vec<String> {
                     .trim_matches(|c| c == '"' || c == '\'')
                     .to_string(),
             );
+            let rest = &text[v.start()..];
+            for (j, _) in rest.match_indices(['&', ';']) {
+                out.push(rest[..j].to_string());
+            }
+            out.push(rest.to_string());
+        }
+    }
+    out
+}
+
+/// `scrub` with these secrets in place of the registered ones.
+pub fn scrub_with(text: &str, secrets: &[String]) -> String {
+    let mut forms: Vec<String> = secrets.iter().flat_map(|s| forms_of(s)).collect();
+    forms.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    scrub_patterns(replace_known(text.to_string(), &forms))
+}
+
+/// Masks every occurrence of every secret, overlapping ones merged, so that replacing
+/// one secret can never break up another and leave part of it showing.
+fn replace_known(text: String, secrets: &[String]) -> String {
+    let mut ranges: Vec<(usize, usize)> = secrets
+        .iter()
+        .flat_map(|s| {
+            text.match_indices(s.as_str())
+                .map(|(i, m)| (i, i + m.len()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if ranges.is_empty() {
+        return text;
+    }
+    ranges.sort();
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    let mut current: Option<(usize, usize)> = None;
+    for (start, end) in ranges {
+        match current {
+            Some((s, e)) if start <= e => current = Some((s, e.max(end))),
+            Some((s, e)) => {
+                out.push_str(&text[pos..s]);
+                out.push_str(MASK);
+                pos = e;
+                current = Some((start, end));
+            }
+            None => current = Some((start, end)),
+        }
+    }
+    if let Some((s, e)) = current {
+        out.push_str(&text[pos..s]);
+        out.push_str(MASK);
+        pos = e;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+/// What could be a password in a target that does not parse: the text between the
+/// first ':' after the scheme and every later ':' (':' typed for '@', the password
+/// perhaps holding '/' or '?').
+fn loose_passwords(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(i) = text.find("://") {
+        let rest = &text[i + 3..];
+        if let Some(first) = rest.find(':') {
+            for (j, _) in rest.match_indices(':').skip(1) {
+                out.push(rest[first + 1..j].to_string());
+            }
         }
     }
     out
@@ -109,7 +188,7 @@ fn url_re() -> Option<&'static regex::Regex> {
     static RE: OnceLock<Option<regex::Regex>> = OnceLock::new();
     // scheme://user:PASSWORD@ — the password runs to the LAST '@' before a space or quote:
     // unencoded '@' and '/' in passwords are common.
-    RE.get_or_init(|| regex::Regex::new(r#"(?i)([a-z][a-z0-9+.-]*://[^:/@\s'"]*:)[^\s'"]*@"#).ok())
+    RE.get_or_init(|| regex::Regex::new(r#"(?i)([a-z][a-z0-9+.-]*://[^:/@[ \t\r\n]'"]*:)[^[ \t\r\n]'"]*@"#).ok())
         .as_ref()
 }
 
@@ -117,7 +196,7 @@ fn bare_userinfo_re() -> Option<&'static regex::Regex> {
     static RE: OnceLock<Option<regex::Regex>> = OnceLock::new();
     // user:PASSWORD@host with the scheme forgotten, as a word of its own.
     RE.get_or_init(|| {
-        regex::Regex::new(r#"((?:^|[\s'"(])[A-Za-z0-9_.-]+:)(?:[^\s'"/][^\s'"]*)?@([A-Za-z0-9\[])"#).ok()
+        regex::Regex::new(r#"((?:^|[[ \t\r\n]'"(])[A-Za-z0-9_.-]+:)(?:[^[ \t\r\n]'"/][^[ \t\r\n]'"]*)?@([A-Za-z0-9\[])"#).ok()
     })
     .as_ref()
 }
@@ -127,7 +206,7 @@ fn colon_typo_re() -> Option<&'static regex::Regex> {
     // scheme://user:PASSWORD:host — ':' typed for '@'. `admin:` (SQL Server DAC) is a
     // host prefix, not a user.
     RE.get_or_init(|| {
-        regex::Regex::new(r#"(?i)([a-z][a-z0-9+.-]*://(?:[^:/@\s'"\[]*):)([^:/@\s'"]+)(:[^:/@\s'"]+)"#)
+        regex::Regex::new(r#"(?i)([a-z][a-z0-9+.-]*://(?:[^:/@[ \t\r\n]'"\[]*):)([^:/@[ \t\r\n]'"]+)(:[^:/@[ \t\r\n]'"]+)"#)
             .ok()
     })
     .as_ref()
@@ -137,7 +216,7 @@ fn pair_re() -> &'static regex::Regex {
     static RE: OnceLock<regex::Regex> = OnceLock::new();
     RE.get_or_init(|| {
         regex::Regex::new(
-            r#"(?i)\b(password|passwd|pwd|sslpassword|access_token|secret)(\s*[=:]\s*)("[^"]*"?|'[^']*'?|[^;&'"\n]*)"#,
+            r#"(?i)(?-u:\b)(password|passwd|pwd|sslpassword|access_token|secret)([ \t\r\n]*[=:][ \t\r\n]*)("[^"]*"?|'[^']*'?|[^;&'"\n]*)"#,
         )
         .unwrap_or_else(|_| regex::Regex::new("$^").expect("trivial regex"))
     })
@@ -146,15 +225,14 @@ fn pair_re() -> &'static regex::Regex {
 /// Hides every registered secret and everything that looks like a credential. Apply it
 /// to text that is already cleaned of control characters (see `sanitize::for_terminal`).
 pub fn scrub(text: &str) -> String {
-    let mut out = text.to_string();
-    {
+    let out = {
         let list = registry().lock().unwrap_or_else(|p| p.into_inner());
-        for s in list.iter() {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), MASK);
-            }
-        }
-    }
+        replace_known(text.to_string(), &list)
+    };
+    scrub_patterns(out)
+}
+
+fn scrub_patterns(mut out: String) -> String {
     if let Some(re) = url_re() {
         out = re.replace_all(&out, "${1}***@").into_owned();
     }
@@ -195,18 +273,18 @@ fn sql_secret_re() -> Option<&'static regex::Regex> {
     static RE: OnceLock<Option<regex::Regex>> = OnceLock::new();
     RE.get_or_init(|| {
         regex::Regex::new(concat!(
-            r"(?is)\b(?:",
+            r"(?is)(?-u:\b)(?:",
             // PostgreSQL CREATE/ALTER ROLE|USER ... [ENCRYPTED] PASSWORD '...';
             // SQL Server CREATE/ALTER LOGIN ... PASSWORD = '...', OLD_PASSWORD = '...',
             // ... ENCRYPTION BY PASSWORD = '...'; MySQL SET PASSWORD = '...',
             // PASSWORD('...'), MASTER_PASSWORD='...', SOURCE_PASSWORD='...'
-            r"\w*password",
+            r"[a-z0-9_]*password",
             // MySQL/MariaDB IDENTIFIED BY '...', IDENTIFIED WITH plugin BY|AS '...',
             // IDENTIFIED VIA plugin USING '...'
-            r"|identified(?:\s+(?:with|via)\s+[\w'`]+)?\s+(?:by|as|using)(?:\s+password)?",
+            r"|identified(?:\s+(?:with|via)\s+[a-z0-9_'`]+)?\s+(?:by|as|using)(?:\s+password)?",
             // SQL Server credentials: SECRET = '...'
             r"|secret",
-            r")\s*(?:=\s*)?(?:\(\s*)?(?:password\s*\(\s*)?(?:n|e|_\w+\s*)?(?:'|\$\w*\$)"
+            r")\s*(?:=\s*)?(?:\(\s*)?(?:password\s*\(\s*)?(?:n|e|_[a-z0-9_]+\s*)?(?:'|\$[a-z0-9_]*\$)"
         ))
         .ok()
     })
@@ -219,7 +297,7 @@ fn sql_proc_re() -> Option<&'static regex::Regex> {
     // hidden, up to the end of the statement.
     RE.get_or_init(|| {
         regex::Regex::new(
-            r"(?i)\b(?:sp_addlogin|sp_password|sp_addlinkedsrvlogin|sp_addapprole|sp_approlepassword|sp_setapprole|sp_adduser|sp_change_users_login)\b",
+            r"(?i)(?-u:\b)(?:sp_addlogin|sp_password|sp_addlinkedsrvlogin|sp_addapprole|sp_approlepassword|sp_setapprole|sp_adduser|sp_change_users_login)(?-u:\b)",
         )
         .ok()
     })
@@ -292,12 +370,18 @@ pub fn mask_sql_secrets(sql: &str) -> Cow<'_, str> {
 }
 
 /// Where the literal opened just before `start` ends (the index of its closing quote, or
-/// the text's length). A doubled quote and a backslash escape both continue the literal:
-/// reading `\'` as an escape where the server would not only hides a little more.
+/// the text's length). A doubled quote continues the literal; whether a backslash escapes
+/// the quote after it depends on the server (MySQL yes, PostgreSQL's standard strings
+/// no), so the literal is taken to end at the later of the two readings: hiding a little
+/// more is the safe mistake.
 fn literal_end(sql: &str, start: usize, quote: char) -> usize {
+    literal_end_with(sql, start, quote, true).max(literal_end_with(sql, start, quote, false))
+}
+
+fn literal_end_with(sql: &str, start: usize, quote: char, backslash_escapes: bool) -> usize {
     let mut chars = sql[start..].char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        if c == '\\' {
+        if c == '\\' && backslash_escapes {
             chars.next();
         } else if c == quote {
             if chars.peek().map(|(_, n)| *n) == Some(quote) {
@@ -411,11 +495,15 @@ mod tests {
 
     #[test]
     fn loose_reading_of_malformed_targets() {
-        let pw = loose_passwords("postgres://u:a/b c{d}@h/db");
+        let pw = secrets_in_target_text("postgres://u:a/b c{d}@h/db");
         assert!(pw.contains(&"a/b c{d}".to_string()), "{pw:?}");
-        let pw = loose_passwords("postgres://u:s3cr3tpw:5432/db");
+        let pw = secrets_in_target_text("postgres://u:s3cr3tpw:5432/db");
         assert!(pw.contains(&"s3cr3tpw".to_string()), "{pw:?}");
-        let pw = loose_passwords("Server=h;Password=\"x;y\"");
+        let pw = secrets_in_target_text("Server=h;Password=\"x;y\"");
         assert!(pw.contains(&"x;y".to_string()), "{pw:?}");
+        let pw = secrets_in_target_text("u:hunter2@db/x");
+        assert!(pw.contains(&"hunter2".to_string()), "{pw:?}");
+        let pw = secrets_in_target_text("mysql://h/d?user=u&password=ab&cd=ef");
+        assert!(pw.contains(&"ab&cd=ef".to_string()), "{pw:?}");
     }
 }

@@ -262,7 +262,7 @@ fn parse_url(text: &str) -> Result<Target, TargetError> {
     let query_key_has_at = query
         .split('&')
         .any(|kv| kv.split('=').next().is_some_and(|k| k.contains('@')));
-    if !authority.contains('@') && (path.contains('@') || query_key_has_at) {
+    if path.contains('@') || (!authority.contains('@') && query_key_has_at) {
         return Err(unencoded());
     }
     let (userinfo, hostport) = match authority.rfind('@') {
@@ -286,7 +286,21 @@ fn parse_url(text: &str) -> Result<Target, TargetError> {
         t.database = Some(decode(db));
     }
     for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        // psql refuses a parameter without '=' too: it is most often the tail of a value
+        // cut at an unencoded '&', and using the head alone would be a silent surprise.
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            TargetError::Malformed(
+                "a URL parameter has no '=': if a value holds '&', percent-encode it as %26"
+                    .into(),
+            )
+        })?;
+        if v.is_empty() {
+            // Also most often the tail of a value cut at an unencoded '&'.
+            return Err(TargetError::Malformed(
+                "a URL parameter has an empty value: if a value holds '&', percent-encode it as %26"
+                    .into(),
+            ));
+        }
         apply_url_option(&mut t, &decode(k), &decode(v))?;
     }
     if t.password.is_some() {
@@ -396,6 +410,18 @@ fn check_host(host: &str) -> Result<(), TargetError> {
     if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(TargetError::Malformed(
             "the host name holds a space or a control character".into(),
+        ));
+    }
+    // A socket directory is a path; anything else is a DNS name or an address, and a
+    // character no host name has means a password or a parameter slipped into it.
+    if !host.starts_with('/')
+        && !host
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':'))
+    {
+        return Err(TargetError::Malformed(
+            "the host name holds a character no host name has ('/', '?', '=', '&', ...): is a password or parameter unencoded?"
+                .into(),
         ));
     }
     Ok(())
@@ -616,7 +642,26 @@ fn parse_jdbc_sqlserver(rest: &str) -> Result<Target, TargetError> {
         None => (rest, ""),
     };
     let mut t = Target::empty(Engine::Mssql);
-    parse_hostport(&mut t, hostpart.trim_end_matches('/'), ':')?;
+    // Microsoft's form has no path or query, but URL habits creep in: `/db?user=..`.
+    let (hostpart, tail) = match hostpart.find(['/', '?']) {
+        Some(i) => (&hostpart[..i], &hostpart[i..]),
+        None => (hostpart, ""),
+    };
+    parse_hostport(&mut t, hostpart, ':')?;
+    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+    let db = path.trim_matches('/');
+    if !db.is_empty() {
+        t.database = Some(decode(db));
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            TargetError::Malformed(
+                "a URL parameter has no '=': if a value holds '&', percent-encode it as %26"
+                    .into(),
+            )
+        })?;
+        apply_url_option(&mut t, &decode(k), &decode(v))?;
+    }
     for (k, v) in split_ado(props)? {
         match k.to_ascii_lowercase().as_str() {
             "servername" => parse_hostport(&mut t, &v, ':')?,
