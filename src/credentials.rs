@@ -85,7 +85,7 @@ fn complete_postgres(t: &mut Target, env: EnvFn<'_>) {
         .or_else(|| env("PGPASSFILE").map(PathBuf::from))
         .or_else(|| home(env).map(|h| h.join(".pgpass")));
     let Some(file) = file else {
-        t.password_from = Some("no password: none in the target, PGPASSWORD unset".into());
+        t.password_from = Some("none (the target has none and PGPASSWORD is unset)".into());
         return;
     };
     let host = t.host.clone().unwrap_or_default();
@@ -100,13 +100,13 @@ fn complete_postgres(t: &mut Target, env: EnvFn<'_>) {
         }
         PassLookup::NoMatch => {
             t.password_from = Some(format!(
-                "no password: none in the target, PGPASSWORD unset, and no line of {} matches {wanted}",
+                "none (the target has none, PGPASSWORD is unset, and no line of {} matches {wanted})",
                 file.display()
             ));
         }
         PassLookup::Missing => {
             t.password_from = Some(format!(
-                "no password: none in the target, PGPASSWORD unset, no {}",
+                "none (the target has none, PGPASSWORD is unset, and there is no {})",
                 file.display()
             ));
         }
@@ -116,7 +116,7 @@ fn complete_postgres(t: &mut Target, env: EnvFn<'_>) {
                 file.display()
             );
             t.notes.push(msg.clone());
-            t.password_from = Some(format!("no password: {msg}"));
+            t.password_from = Some(format!("none ({msg})"));
         }
     }
 }
@@ -319,7 +319,7 @@ fn complete_mysql(t: &mut Target, env: EnvFn<'_>) {
         t.password_from = Some("MYSQL_PWD".into());
     } else {
         t.password_from = Some(format!(
-            "no password: none in the target, none in {file_name} [client], MYSQL_PWD unset"
+            "none (the target has none, {file_name} [client] has none, MYSQL_PWD is unset)"
         ));
     }
 }

@@ -435,7 +435,7 @@ fn classify_mysql(e: sqlx::Error, who: &str, user: &str, target: &Target) -> Eng
         let password_from = target
             .password_from
             .as_deref()
-            .unwrap_or("no password given");
+            .unwrap_or("none");
         return classify_refusal(my.number(), my.message(), who, user, password_from);
     }
     if matches!(e, sqlx::Error::Protocol(_) | sqlx::Error::Decode(_)) {

@@ -132,7 +132,7 @@ fn classify_pg(e: sqlx::Error, who: &str, user: &str, port: u16, target: &Target
     let password_from = target
         .password_from
         .as_deref()
-        .unwrap_or("no password given");
+        .unwrap_or("none");
     if let sqlx::Error::Database(db) = &e {
         let code = db.code().map(|c| c.to_string()).unwrap_or_default();
         let msg = db.message().to_string();
