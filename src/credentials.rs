@@ -50,7 +50,11 @@ const PG_SOCKET_DIRS: [&str; 3] = ["/var/run/postgresql", "/run/postgresql", "/t
 
 fn complete_postgres(t: &mut Target, env: EnvFn<'_>) {
     if t.port.is_none() {
-        t.port = Some(env("PGPORT").and_then(|p| p.trim().parse().ok()).unwrap_or(5432));
+        t.port = Some(
+            env("PGPORT")
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or(5432),
+        );
     }
     let port = t.port.unwrap_or(5432);
     if t.host.is_none() {
@@ -158,9 +162,7 @@ pub fn pgpass_lookup(file: &Path, host: &str, port: u16, db: &str, user: &str) -
     };
     let port = port.to_string();
     let host_ok = |field: &str| {
-        field == "*"
-            || field == host
-            || (field == "localhost" && pgpass_host(host) == "localhost")
+        field == "*" || field == host || (field == "localhost" && pgpass_host(host) == "localhost")
     };
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
@@ -193,8 +195,8 @@ fn split_pgpass(line: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
-                if let Some(n) = chars.next() {
-                    fields.last_mut().map(|f| f.push(n));
+                if let (Some(n), Some(f)) = (chars.next(), fields.last_mut()) {
+                    f.push(n);
                 }
             }
             ':' if fields.len() < 5 => fields.push(String::new()),
@@ -257,7 +259,12 @@ fn cnf_value(raw: &str) -> String {
     let raw = raw.trim();
     let quote = raw.chars().next().filter(|c| *c == '"' || *c == '\'');
     let Some(q) = quote else {
-        return raw.split(" #").next().unwrap_or_default().trim().to_string();
+        return raw
+            .split(" #")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
     };
     let mut out = String::new();
     let mut chars = raw[1..].chars();
@@ -382,7 +389,10 @@ mod tests {
         complete(&mut t, &env);
         assert!(t.password.is_none());
         let why = t.password_from.unwrap();
-        assert!(why.contains("no line of") && why.contains("db1:5432:x:bob"), "{why}");
+        assert!(
+            why.contains("no line of") && why.contains("db1:5432:x:bob"),
+            "{why}"
+        );
     }
 
     #[cfg(unix)]
@@ -392,7 +402,10 @@ mod tests {
         let file = dir.path().join("pgpass");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert_eq!(pgpass_lookup(&file, "h", 5432, "d", "u"), PassLookup::TooOpen);
+        assert_eq!(
+            pgpass_lookup(&file, "h", 5432, "d", "u"),
+            PassLookup::TooOpen
+        );
     }
 
     #[test]

@@ -188,8 +188,10 @@ fn url_re() -> Option<&'static regex::Regex> {
     static RE: OnceLock<Option<regex::Regex>> = OnceLock::new();
     // scheme://user:PASSWORD@ — the password runs to the LAST '@' before a space or quote:
     // unencoded '@' and '/' in passwords are common.
-    RE.get_or_init(|| regex::Regex::new(r#"(?i)([a-z][a-z0-9+.-]*://[^:/@[ \t\r\n]'"]*:)[^[ \t\r\n]'"]*@"#).ok())
-        .as_ref()
+    RE.get_or_init(|| {
+        regex::Regex::new(r#"(?i)([a-z][a-z0-9+.-]*://[^:/@[ \t\r\n]'"]*:)[^[ \t\r\n]'"]*@"#).ok()
+    })
+    .as_ref()
 }
 
 fn bare_userinfo_re() -> Option<&'static regex::Regex> {
@@ -255,7 +257,10 @@ fn scrub_patterns(mut out: String) -> String {
     out = pair_re()
         .replace_all(&out, |c: &regex::Captures<'_>| {
             let v = c[3].trim_end_matches(')').trim();
-            if v.is_empty() || v == MASK || v.eq_ignore_ascii_case("yes") || v.eq_ignore_ascii_case("no")
+            if v.is_empty()
+                || v == MASK
+                || v.eq_ignore_ascii_case("yes")
+                || v.eq_ignore_ascii_case("no")
             {
                 // "(using password: YES)" and empty values carry nothing.
                 c[0].to_string()
@@ -409,17 +414,29 @@ mod tests {
     fn url_and_pair_forms() {
         assert_eq!(scrub("'postgres://u:p@ss@h/db'"), "'postgres://u:***@h/db'");
         assert_eq!(scrub("postgres://u:a/b{x}@h/db"), "postgres://u:***@h/db");
-        assert_eq!(scrub("postgres://u:s3cret:5432/db"), "postgres://u:***:5432/db");
+        assert_eq!(
+            scrub("postgres://u:s3cret:5432/db"),
+            "postgres://u:***:5432/db"
+        );
         assert_eq!(scrub("mssql://admin:db01:1433"), "mssql://admin:db01:1433");
-        assert_eq!(scrub("Server=h;Password=a b;X=1"), "Server=h;Password=***;X=1");
+        assert_eq!(
+            scrub("Server=h;Password=a b;X=1"),
+            "Server=h;Password=***;X=1"
+        );
         assert_eq!(scrub("Server=h;Pwd=\"x;y\";X=1"), "Server=h;Pwd=***;X=1");
         assert_eq!(
             scrub("jdbc:mysql://h/db?user=u&password=pw"),
             "jdbc:mysql://h/db?user=u&password=***"
         );
         assert_eq!(scrub("(using password: YES)"), "(using password: YES)");
-        assert_eq!(scrub("postgres://[::1]:5432/db"), "postgres://[::1]:5432/db");
-        assert_eq!(scrub("subcommand 'u:hunter2@db/x'"), "subcommand 'u:***@db/x'");
+        assert_eq!(
+            scrub("postgres://[::1]:5432/db"),
+            "postgres://[::1]:5432/db"
+        );
+        assert_eq!(
+            scrub("subcommand 'u:hunter2@db/x'"),
+            "subcommand 'u:***@db/x'"
+        );
         assert_eq!(scrub("at 10:30 e.g. a:b"), "at 10:30 e.g. a:b");
     }
 
@@ -431,13 +448,20 @@ mod tests {
         register("ctl\u{1}Zq8pw");
         assert_eq!(scrub("got ctlZq8pw"), "got ***");
         register("abc");
-        assert_eq!(scrub("abcdef"), "abcdef", "short secrets are not searched for");
+        assert_eq!(
+            scrub("abcdef"),
+            "abcdef",
+            "short secrets are not searched for"
+        );
     }
 
     #[test]
     fn sql_password_literals() {
         let cases = [
-            ("ALTER ROLE app PASSWORD 'hunter2'", "ALTER ROLE app PASSWORD '***'"),
+            (
+                "ALTER ROLE app PASSWORD 'hunter2'",
+                "ALTER ROLE app PASSWORD '***'",
+            ),
             (
                 "create user app with encrypted password 'it''s' valid until 'infinity'",
                 "create user app with encrypted password '***' valid until 'infinity'",
@@ -467,8 +491,14 @@ mod tests {
                 "CHANGE MASTER TO MASTER_PASSWORD='hunter2'",
                 "CHANGE MASTER TO MASTER_PASSWORD='***'",
             ),
-            ("ALTER ROLE app PASSWORD 'trunc", "ALTER ROLE app PASSWORD '***"),
-            ("alter role app password $p$hunter2$p$", "alter role app password $p$***$p$"),
+            (
+                "ALTER ROLE app PASSWORD 'trunc",
+                "ALTER ROLE app PASSWORD '***",
+            ),
+            (
+                "alter role app password $p$hunter2$p$",
+                "alter role app password $p$***$p$",
+            ),
             (
                 "EXEC sp_executesql N'ALTER LOGIN x WITH PASSWORD = ''hunter2'''",
                 "EXEC sp_executesql N'ALTER LOGIN x WITH PASSWORD = ''***'''",
@@ -478,7 +508,10 @@ mod tests {
                 "ALTER USER u IDENTIFIED VIA ed25519 USING PASSWORD('***')",
             ),
             ("SELECT 'password' FROM t", "SELECT 'password' FROM t"),
-            ("ALTER ROLE app PASSWORD NULL", "ALTER ROLE app PASSWORD NULL"),
+            (
+                "ALTER ROLE app PASSWORD NULL",
+                "ALTER ROLE app PASSWORD NULL",
+            ),
             (
                 "CREATE USER a IDENTIFIED WITH 'caching_sha2_password' BY 'hunter2'",
                 "CREATE USER a IDENTIFIED WITH 'caching_sha2_password' BY '***'",

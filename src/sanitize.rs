@@ -89,9 +89,52 @@ fn skip_until_string_end(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// Error text for a terminal or a monitor: control characters stripped, then secrets
+/// hidden, one line. Server error messages reach the user through here, and a hostile
+/// server (or a proxy) must not be able to write escape sequences into the engineer's
+/// terminal. Cleaning comes first: a control character inside a password must not break
+/// the pattern that recognises it.
+pub fn for_terminal(text: &str) -> String {
+    let line = crate::redact::scrub(&clean(text))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    without_repeated_causes(&line)
+}
+
+/// `{e:#}` prints each cause after its parent, and a driver's error often already ends
+/// with its source's text ("error communicating with database: Connection reset by peer
+/// (os error 104): Connection reset by peer (os error 104)"): a cause repeated word for
+/// word is printed once.
+fn without_repeated_causes(line: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for part in line.split(": ") {
+        if part.len() >= 8 && kept.contains(&part) {
+            continue;
+        }
+        kept.push(part);
+    }
+    kept.join(": ")
+}
+
+/// Hides passwords in free text (see `redact::scrub`).
+pub fn redact_secrets(text: &str) -> String {
+    crate::redact::scrub(&clean(text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::clean;
+
+    #[test]
+    fn an_os_error_is_printed_once() {
+        assert_eq!(
+            super::for_terminal(
+                "sampling: error communicating with database: Connection reset by peer (os error 104): Connection reset by peer (os error 104)"
+            ),
+            "sampling: error communicating with database: Connection reset by peer (os error 104)"
+        );
+    }
 
     #[test]
     fn plain_text_is_untouched() {
@@ -115,21 +158,4 @@ mod tests {
         assert_eq!(clean("select\r\n\t1"), "select 1");
         assert_eq!(clean("abc\u{202e}fed"), "abcfed");
     }
-}
-
-/// Error text for a terminal or a monitor: control characters stripped, then secrets
-/// hidden, one line. Server error messages reach the user through here, and a hostile
-/// server (or a proxy) must not be able to write escape sequences into the engineer's
-/// terminal. Cleaning comes first: a control character inside a password must not break
-/// the pattern that recognises it.
-pub fn for_terminal(text: &str) -> String {
-    crate::redact::scrub(&clean(text))
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Hides passwords in free text (see `redact::scrub`).
-pub fn redact_secrets(text: &str) -> String {
-    crate::redact::scrub(&clean(text))
 }

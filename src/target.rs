@@ -290,8 +290,7 @@ fn parse_url(text: &str) -> Result<Target, TargetError> {
         // cut at an unencoded '&', and using the head alone would be a silent surprise.
         let (k, v) = pair.split_once('=').ok_or_else(|| {
             TargetError::Malformed(
-                "a URL parameter has no '=': if a value holds '&', percent-encode it as %26"
-                    .into(),
+                "a URL parameter has no '=': if a value holds '&', percent-encode it as %26".into(),
             )
         })?;
         if v.is_empty() {
@@ -558,8 +557,14 @@ fn ado_engine(pairs: &[(String, String)]) -> (Engine, Option<String>) {
     };
     match (port.is_some() || has(&["port"]), uid) {
         (true, true) => chosen(Engine::Mysql, "Port= and Uid= are Connector/NET's keys"),
-        (true, false) => chosen(Engine::Postgres, "Port= with User Id= is how Npgsql strings are written"),
-        (false, true) => chosen(Engine::Mysql, "Uid= is how Connector/NET strings name the user"),
+        (true, false) => chosen(
+            Engine::Postgres,
+            "Port= with User Id= is how Npgsql strings are written",
+        ),
+        (false, true) => chosen(
+            Engine::Mysql,
+            "Uid= is how Connector/NET strings name the user",
+        ),
         // Plain Server=;User Id=;Password=: the SqlClient string ADO.NET is mostly used for.
         (false, false) => (Engine::Mssql, None),
     }
@@ -608,7 +613,9 @@ fn split_ado(text: &str) -> Result<Vec<(String, String)>, TargetError> {
                     // target it may be part of a password.
                     let key = key.trim();
                     let named = key.len() <= 30
-                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '_');
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '_');
                     return Err(TargetError::BadConnectionString(if named {
                         format!("unclosed quote in the value of {key}")
                     } else {
@@ -656,8 +663,7 @@ fn parse_jdbc_sqlserver(rest: &str) -> Result<Target, TargetError> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').ok_or_else(|| {
             TargetError::Malformed(
-                "a URL parameter has no '=': if a value holds '&', percent-encode it as %26"
-                    .into(),
+                "a URL parameter has no '=': if a value holds '&', percent-encode it as %26".into(),
             )
         })?;
         apply_url_option(&mut t, &decode(k), &decode(v))?;

@@ -66,7 +66,11 @@ struct OwnPg {
 
 fn pg_bin(name: &str) -> Option<PathBuf> {
     let in_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     let mut versioned: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .map(|rd| {
@@ -76,7 +80,10 @@ fn pg_bin(name: &str) -> Option<PathBuf> {
         })
         .unwrap_or_default();
     versioned.sort();
-    in_path.into_iter().chain(versioned.into_iter().rev()).find(|p| p.exists())
+    in_path
+        .into_iter()
+        .chain(versioned.into_iter().rev())
+        .find(|p| p.exists())
 }
 
 /// PostgreSQL refuses to run as root: then the server runs as the `postgres` user.
@@ -259,23 +266,35 @@ async fn pgpass_line_for_the_server_used_is_the_one_sent() {
     let (code, _, err) = run_env(&triage, &[("PGPASSFILE", file)]);
     assert_eq!(code, 3);
     assert!(
-        err.contains("no line of") && err.contains(&format!("127.0.0.1:{port}:postgres:spiral_app")),
+        err.contains("no line of")
+            && err.contains(&format!("127.0.0.1:{port}:postgres:spiral_app")),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 
     // A file others may read is ignored, as psql does, and the user is told.
-    write_private(&pgpass, &format!("*:*:*:*:right-pw\\:1\n"), 0o644);
+    write_private(&pgpass, "*:*:*:*:right-pw\\:1\n", 0o644);
     let (code, _, err) = run_env(&triage, &[("PGPASSFILE", file)]);
     assert_eq!(code, 3);
     assert!(err.contains("readable by group or others"), "{err}");
 
     // PGHOST/PGPORT/PGUSER/PGDATABASE complete a bare postgres://, and the label shows
     // the host and port really used.
-    write_private(&pgpass, &format!("127.0.0.1:{port}:postgres:spiral_app:right-pw\\:1\n"), 0o600);
+    write_private(
+        &pgpass,
+        &format!("127.0.0.1:{port}:postgres:spiral_app:right-pw\\:1\n"),
+        0o600,
+    );
     let port_text = port.to_string();
     let (code, out, err) = run_env(
-        &["--format", "json", "triage", "postgres://", "--samples", "1"],
+        &[
+            "--format",
+            "json",
+            "triage",
+            "postgres://",
+            "--samples",
+            "1",
+        ],
         &[
             ("PGHOST", "127.0.0.1"),
             ("PGPORT", &port_text),
@@ -315,7 +334,11 @@ fn local_socket_and_errors_that_say_what_to_do() {
     let _lock = live_lock();
     let pg: url::Url = pg_url.parse().unwrap();
     let pg_port = pg.port().unwrap_or(5432);
-    let user = if pg.username().is_empty() { "postgres" } else { pg.username() };
+    let user = if pg.username().is_empty() {
+        "postgres"
+    } else {
+        pg.username()
+    };
     let db = pg.path().trim_start_matches('/');
 
     // A socket directory as libpq's host parameter, printed as such.
@@ -336,7 +359,10 @@ fn local_socket_and_errors_that_say_what_to_do() {
     let t = format!("postgres://spiral_no_such_role@127.0.0.1:{pg_port}/{db}");
     let (code, _, err) = run_env(&["triage", &t, "--samples", "1"], &[]);
     assert_eq!(code, 3);
-    assert!(err.contains("does not exist") && !err.contains("password"), "{err}");
+    assert!(
+        err.contains("does not exist") && !err.contains("password"),
+        "{err}"
+    );
 
     // A postgres:// URL at a MySQL port asks the right question, without driver internals.
     if let Some(my) = live_url("SPIRAL_TEST_MYSQL_URL", "MariaDB/MySQL") {
@@ -445,7 +471,14 @@ async fn my_cnf_mysql_pwd_and_connector_net_strings() {
     let home_path = home.path().to_str().unwrap();
     let cnf = home.path().join(".my.cnf");
     let bare = format!("mysql://127.0.0.1:{port}");
-    let triage = ["--format", "json", "triage", bare.as_str(), "--samples", "1"];
+    let triage = [
+        "--format",
+        "json",
+        "triage",
+        bare.as_str(),
+        "--samples",
+        "1",
+    ];
 
     // ~/.my.cnf [client] supplies user and password (quoted: it holds '&' and a space).
     write_private(
@@ -470,7 +503,10 @@ async fn my_cnf_mysql_pwd_and_connector_net_strings() {
     );
     let (code, _, err) = run_env(&triage, &[("HOME", home_path), ("MYSQL_PWD", MY_PW)]);
     assert_eq!(code, 3);
-    assert!(err.contains("Access denied") && err.contains(".my.cnf [client]"), "{err}");
+    assert!(
+        err.contains("Access denied") && err.contains(".my.cnf [client]"),
+        "{err}"
+    );
     assert!(!err.contains("wrong-one"), "{err}");
 
     // MYSQL_PWD alone.
@@ -542,8 +578,14 @@ fn malformed_targets_say_what_is_wrong_and_never_echo_the_password() {
         ("postgres://app:pa/ss@db/x", "percent-encode"),
         ("postgres://app:pa?ss@db/x", "percent-encode"),
         ("postgres://postgres://app:hunter22@db/x", "two URLs"),
-        ("postgres://app:hunter22:db/x", "':' typed where '@' belongs"),
-        ("postgres://app:hunter22:5432/x", "':' typed where '@' belongs"),
+        (
+            "postgres://app:hunter22:db/x",
+            "':' typed where '@' belongs",
+        ),
+        (
+            "postgres://app:hunter22:5432/x",
+            "':' typed where '@' belongs",
+        ),
         ("app:hunter22@db/x", "no scheme"),
         ("mysql://db/x?user=app&password=hun&ter22", "%26"),
         ("postgres://db/x?host=a,b", "one host"),

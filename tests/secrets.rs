@@ -50,8 +50,8 @@ struct Secret {
 
 fn secret(rng: &mut Rng) -> Secret {
     const SEPARATORS: &[&str] = &[
-        "/", " ", "{", "}", "&", "@", ":", "?", "#", "%", "+", "=", "!", "$", "\u{1}", "\t", "\u{1b}",
-        ",", ".", "-", "~", "*", "(", ")", "[", "]", "|", "^",
+        "/", " ", "{", "}", "&", "@", ":", "?", "#", "%", "+", "=", "!", "$", "\u{1}", "\t",
+        "\u{1b}", ",", ".", "-", "~", "*", "(", ")", "[", "]", "|", "^",
     ];
     let mut words = Vec::new();
     let mut text = String::new();
@@ -82,7 +82,14 @@ fn percent_encode(s: &str) -> String {
 /// One generated target holding `pw`. Hosts are 127.0.0.2 (nothing listens there) or
 /// port 9, so a target that parses is refused at once and never reaches a real server.
 fn target(rng: &mut Rng, pw: &str) -> String {
-    let scheme = rng.pick(&["postgres", "postgresql", "mysql", "mariadb", "mssql", "sqlserver"]);
+    let scheme = rng.pick(&[
+        "postgres",
+        "postgresql",
+        "mysql",
+        "mariadb",
+        "mssql",
+        "sqlserver",
+    ]);
     let user = rng.pick(&["app", "sa", "root", "ops_user"]);
     let host = rng.pick(&["127.0.0.2", "127.0.0.1:9", "127.0.0.2:9"]);
     let db = rng.pick(&["shop", "test", "orders"]);
@@ -101,7 +108,10 @@ fn target(rng: &mut Rng, pw: &str) -> String {
             pw.replace('"', "\"\"")
         ),
         8 => format!("jdbc:{scheme}://{host}/{db}?user={user}&password={pw}"),
-        9 => format!("{scheme}://{host}/{db}?user={user}&password={}", percent_encode(pw)),
+        9 => format!(
+            "{scheme}://{host}/{db}?user={user}&password={}",
+            percent_encode(pw)
+        ),
         10 => format!("{scheme}://{user}:{pw}@{host}"),
         11 => format!(" {scheme}://{user}:{pw}@{host}/{db}\n"),
         _ => format!("Host=127.0.0.2;Port=9;Username={user};Password='{pw}'"),
@@ -187,11 +197,53 @@ fn no_secret_in_the_binarys_output() {
 #[test]
 fn target_parsing_never_panics() {
     const PIECES: &[&str] = &[
-        "postgres://", "mysql://", "mssql://", "jdbc:", "jdbc:sqlserver://", "admin:", "tcp:",
-        "@", ":", "/", "?", "&", "=", ";", "\"", "'", "\\", "[", "]", "::1", ",", "%", "%4", "%zz",
-        "%40", "é", "\u{202e}", "\u{0}", "\u{1b}[31m", " ", "host", "1433", "65536", "-1",
-        "Server=", "Password=", "Host=", "Port=", "Uid=", "user=", "password=", "socket=",
-        "host=/tmp", "host=a,b", "\n", "日本", "\u{feff}",
+        "postgres://",
+        "mysql://",
+        "mssql://",
+        "jdbc:",
+        "jdbc:sqlserver://",
+        "admin:",
+        "tcp:",
+        "@",
+        ":",
+        "/",
+        "?",
+        "&",
+        "=",
+        ";",
+        "\"",
+        "'",
+        "\\",
+        "[",
+        "]",
+        "::1",
+        ",",
+        "%",
+        "%4",
+        "%zz",
+        "%40",
+        "é",
+        "\u{202e}",
+        "\u{0}",
+        "\u{1b}[31m",
+        " ",
+        "host",
+        "1433",
+        "65536",
+        "-1",
+        "Server=",
+        "Password=",
+        "Host=",
+        "Port=",
+        "Uid=",
+        "user=",
+        "password=",
+        "socket=",
+        "host=/tmp",
+        "host=a,b",
+        "\n",
+        "日本",
+        "\u{feff}",
     ];
     let mut rng = Rng(0x5eed_0003);
     let cases = 50_000;

@@ -113,7 +113,10 @@ pub fn classify_connect_error(e: sqlx::Error, who: &str) -> EngineError {
             EngineError::Unreachable(format!("{who}: TLS handshake failed ({t})"))
         }
         sqlx::Error::PoolTimedOut => EngineError::Unreachable(format!("{who}: timed out")),
-        other => EngineError::Other(format!("{who}: {}", without_source_location(&other.to_string()))),
+        other => EngineError::Other(format!(
+            "{who}: {}",
+            without_source_location(&other.to_string())
+        )),
     }
 }
 
@@ -137,5 +140,8 @@ pub fn other_engine_hint(wanted: Engine, port: u16) -> String {
     if engine == wanted {
         return String::new();
     }
-    format!(" (port {port} is where {} usually listens: if that is the server, write {scheme})", engine.name())
+    format!(
+        " (port {port} is where {} usually listens: if that is the server, write {scheme})",
+        engine.name()
+    )
 }

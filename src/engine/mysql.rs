@@ -432,10 +432,7 @@ fn classify_mysql(e: sqlx::Error, who: &str, user: &str, target: &Target) -> Eng
     if let sqlx::Error::Database(db) = &e
         && let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>()
     {
-        let password_from = target
-            .password_from
-            .as_deref()
-            .unwrap_or("none");
+        let password_from = target.password_from.as_deref().unwrap_or("none");
         return classify_refusal(my.number(), my.message(), who, user, password_from);
     }
     if matches!(e, sqlx::Error::Protocol(_) | sqlx::Error::Decode(_)) {
@@ -1335,7 +1332,13 @@ mod tests {
 
     #[test]
     fn refusals_are_one_line_and_typed() {
-        let full = classify_refusal(1040, "Too many connections", "app@db:3306", "app", "MYSQL_PWD");
+        let full = classify_refusal(
+            1040,
+            "Too many connections",
+            "app@db:3306",
+            "app",
+            "MYSQL_PWD",
+        );
         assert!(matches!(full, EngineError::ServerFull(_)));
         let text = full.to_string();
         for needle in ["SUPER", "admin_port", "33062", "extra_port"] {

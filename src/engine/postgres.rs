@@ -80,6 +80,12 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
             opts.get_username(),
             crate::sanitize::clean(&dir.display().to_string())
         ),
+        None if opts.get_host().contains(':') => format!(
+            "{}@[{}]:{}",
+            opts.get_username(),
+            opts.get_host(),
+            opts.get_port()
+        ),
         None => format!(
             "{}@{}:{}",
             opts.get_username(),
@@ -100,7 +106,9 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
                 .into());
             }
             Ok(Err(e)) => {
-                return Err(classify_pg(e, &who, opts.get_username(), opts.get_port(), target).into());
+                return Err(
+                    classify_pg(e, &who, opts.get_username(), opts.get_port(), target).into(),
+                );
             }
             Ok(Ok(c)) => c,
         };
@@ -129,10 +137,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
 /// Turns sqlx's connect errors into the one-line explanations an engineer needs: what
 /// happened and what to do, never the driver's source locations.
 fn classify_pg(e: sqlx::Error, who: &str, user: &str, port: u16, target: &Target) -> EngineError {
-    let password_from = target
-        .password_from
-        .as_deref()
-        .unwrap_or("none");
+    let password_from = target.password_from.as_deref().unwrap_or("none");
     if let sqlx::Error::Database(db) = &e {
         let code = db.code().map(|c| c.to_string()).unwrap_or_default();
         let msg = db.message().to_string();
