@@ -191,7 +191,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 fn print(text: &str) -> anyhow::Result<()> {
     // The last net: whatever a report quotes (a label, a server message, a statement),
     // nothing that looks like a credential reaches stdout.
-    let text = &crate::redact::scrub(text);
+    let text = &crate::redact::scrub_document(text);
     let mut out = std::io::stdout().lock();
     let result = out.write_all(text.as_bytes()).and_then(|_| {
         if !text.ends_with('\n') {

@@ -46,6 +46,10 @@ fn forms_of(secret: &str) -> Vec<String> {
         crate::sanitize::clean(secret),
         percent_encode(secret),
         secret.trim().to_string(),
+        // Inside a JSON string.
+        serde_json::to_string(secret)
+            .map(|j| j.trim_matches('"').to_string())
+            .unwrap_or_default(),
     ]
     .into_iter()
     .filter(|f| f.chars().count() >= MIN_REGISTERED_LEN)
@@ -272,6 +276,40 @@ fn scrub_patterns(mut out: String) -> String {
     out
 }
 
+/// `scrub` for a whole document about to be printed. A JSON document is scrubbed string
+/// by string, so that a mask can never break its quoting; anything else as text.
+pub fn scrub_document(text: &str) -> String {
+    let trimmed = text.trim_start();
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text)
+    {
+        if scrub_json(&mut value) {
+            let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
+            if text.ends_with('\n') {
+                out.push('\n');
+            }
+            return out;
+        }
+        return text.to_string();
+    }
+    scrub(text)
+}
+
+/// Scrubs every string in place; true when one changed.
+fn scrub_json(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => {
+            let clean = scrub(s);
+            let changed = clean != *s;
+            *s = clean;
+            changed
+        }
+        serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, v| scrub_json(v) | c),
+        serde_json::Value::Object(map) => map.values_mut().fold(false, |c, v| scrub_json(v) | c),
+        _ => false,
+    }
+}
+
 /// The keywords after which SQL carries a password literal, as a regex that ends right
 /// before the literal's opening quote (or dollar quote).
 fn sql_secret_re() -> Option<&'static regex::Regex> {
@@ -289,7 +327,7 @@ fn sql_secret_re() -> Option<&'static regex::Regex> {
             r"|identified(?:\s+(?:with|via)\s+[a-z0-9_'`]+)?\s+(?:by|as|using)(?:\s+password)?",
             // SQL Server credentials: SECRET = '...'
             r"|secret",
-            r")\s*(?:=\s*)?(?:\(\s*)?(?:password\s*\(\s*)?(?:n|e|_[a-z0-9_]+\s*)?(?:'|\$[a-z0-9_]*\$)"
+            r#")\s*(?:=\s*)?(?:\(\s*)?(?:password\s*\(\s*)?(?:n|e|_[a-z0-9_]+\s*)?(?:'|"|\$[a-z0-9_]*\$)"#
         ))
         .ok()
     })
@@ -327,7 +365,10 @@ pub fn mask_sql_secrets(sql: &str) -> Cow<'_, str> {
         }
         let end = m.end();
         let opener = &sql[m.start()..end];
-        if opener.ends_with('\'') {
+        if opener.ends_with('"') {
+            // MySQL's double-quoted strings (IDENTIFIED BY "...").
+            hide.push((end, literal_end(sql, end, '"')));
+        } else if opener.ends_with('\'') {
             let start = end;
             // `''secret''` inside an outer literal (sp_executesql N'... PASSWORD = ''x''').
             if sql[start..].starts_with('\'') && !sql[start + 1..].starts_with('\'') {
@@ -438,6 +479,18 @@ mod tests {
             "subcommand 'u:***@db/x'"
         );
         assert_eq!(scrub("at 10:30 e.g. a:b"), "at 10:30 e.g. a:b");
+    }
+
+    #[test]
+    fn json_documents_stay_json() {
+        let doc =
+            "{\n  \"q\": \"x password=\\\"abc\\\" y\",\n  \"t\": \"postgres://u:pw@h/d\"\n}\n";
+        let out = scrub_document(doc);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["t"], "postgres://u:***@h/d");
+        assert!(!v["q"].as_str().unwrap().contains("abc"), "{out}");
+        let plain = "{\n  \"a\": 1\n}\n";
+        assert_eq!(scrub_document(plain), plain);
     }
 
     #[test]

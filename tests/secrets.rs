@@ -294,3 +294,80 @@ fn sql_password_literals_are_masked() {
     }
     eprintln!("sql_password_literals_are_masked: {cases} generated statements");
 }
+
+/// A statement that carries a password, as a server shows it: the last statement of an
+/// idle PostgreSQL session. Neither the report nor a capture holds the password; the
+/// capture shows the statement masked, which proves the session was seen.
+#[test]
+fn passwords_in_server_query_text_are_masked_in_output_and_captures() {
+    let Some(url) = support::live_url("SPIRAL_TEST_PG_URL", "PostgreSQL") else {
+        return;
+    };
+    let _lock = support::live_lock();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    use sqlx::{Connection, Executor};
+    const ROLE: &str = "spiral_t_pwmask";
+    const PW: &str = "Sup3r-Secret-Pw";
+    let mut conn = rt.block_on(sqlx::PgConnection::connect(&url)).unwrap();
+    let setup = [
+        format!("DROP ROLE IF EXISTS {ROLE}"),
+        format!("CREATE ROLE {ROLE} NOLOGIN"),
+        format!("ALTER ROLE {ROLE} PASSWORD '{PW}'"),
+    ];
+    for sql in &setup {
+        rt.block_on(conn.execute(sqlx::AssertSqlSafe(sql.clone())))
+            .unwrap();
+    }
+    // The session stays open and idle: pg_stat_activity keeps its last statement.
+    struct Cleanup<'a>(&'a str);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            let url = self.0.to_string();
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                        let _ = c.execute("DROP ROLE IF EXISTS spiral_t_pwmask").await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+    let _cleanup = Cleanup(&url);
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("c.jsonl");
+    let capture = capture.to_str().unwrap();
+    for args in [
+        vec![
+            "--format",
+            "json",
+            "connections",
+            url.as_str(),
+            "--samples",
+            "1",
+        ],
+        vec!["triage", url.as_str(), "--samples", "1"],
+        vec!["capture", url.as_str(), "--samples", "1", "-o", capture],
+    ] {
+        let (code, out, err) = decode(spiral().args(&args).output().unwrap());
+        assert!(code < 3, "{args:?}: exit {code}: {err}");
+        assert!(
+            !out.contains(PW) && !err.contains(PW),
+            "{args:?}: {out} {err}"
+        );
+    }
+    let text = std::fs::read_to_string(capture).unwrap();
+    assert!(!text.contains(PW), "the capture holds the password");
+    assert!(
+        text.contains(&format!("ALTER ROLE {ROLE} PASSWORD '***'")),
+        "the capture shows the masked statement"
+    );
+    rt.block_on(conn.close()).unwrap();
+}
