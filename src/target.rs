@@ -157,10 +157,16 @@ impl Target {
             out.push('/');
             out.push_str(&encode(db));
         }
-        if let Some(dir) = socket.or(self.option("socket")) {
+        let socket_param = match (socket, self.option("socket")) {
+            (Some(dir), _) => Some(("host", dir)),
+            (None, Some(path)) => Some(("socket", path)),
+            _ => None,
+        };
+        if let Some((key, path)) = socket_param {
             out.push_str(if self.database.is_some() { "?" } else { "/?" });
-            out.push_str("host=");
-            out.push_str(&crate::sanitize::clean(dir));
+            out.push_str(key);
+            out.push('=');
+            out.push_str(&crate::sanitize::clean(path));
         }
         // By construction the password is not in there; a user or database name that
         // happens to contain it must not print it either.
@@ -728,6 +734,91 @@ mod tests {
         assert_eq!((t.engine, t.port), (Engine::Mysql, Some(3307)));
         assert_eq!(t.user.as_deref(), Some("shipping"));
         assert!(!t.redacted().contains("pw"));
+    }
+
+    #[test]
+    fn libpq_parameters_and_sockets() {
+        let t =
+            Target::parse("postgres:///shop?host=/var/run/postgresql&port=5433&user=app").unwrap();
+        assert_eq!(t.host.as_deref(), Some("/var/run/postgresql"));
+        assert_eq!((t.port, t.user.as_deref()), (Some(5433), Some("app")));
+        assert_eq!(
+            t.redacted(),
+            "postgres://app@:5433/shop?host=/var/run/postgresql"
+        );
+        // The printed form reads back to the same server.
+        let again = Target::parse(&t.redacted()).unwrap();
+        assert_eq!((again.host, again.port), (t.host, t.port));
+        let t =
+            Target::parse("mysql://root@localhost/test?socket=/run/mysqld/mysqld.sock").unwrap();
+        assert!(
+            t.redacted()
+                .ends_with("/test?socket=/run/mysqld/mysqld.sock")
+        );
+        assert!(Target::parse("postgres://db/x?host=a,b").is_err());
+    }
+
+    #[test]
+    fn connection_strings_by_their_keys() {
+        let engine = |s: &str| Target::parse(s).map(|t| (t.engine, t.notes.len()));
+        assert_eq!(
+            engine("Server=db;Port=3306;Uid=app;Pwd=x;Database=shop"),
+            Ok((Engine::Mysql, 0))
+        );
+        assert_eq!(engine("Server=db;Uid=app;Pwd=x"), Ok((Engine::Mysql, 1)));
+        assert_eq!(
+            engine("Server=db;Port=3310;Uid=app"),
+            Ok((Engine::Mysql, 1))
+        );
+        assert_eq!(
+            engine("Server=db;Port=5433;User Id=app;Password=x"),
+            Ok((Engine::Postgres, 1))
+        );
+        assert_eq!(
+            engine("Server=db;User Id=sa;Password=x"),
+            Ok((Engine::Mssql, 0))
+        );
+        assert_eq!(
+            engine("Server=db,1433;Uid=sa;Pwd=x"),
+            Ok((Engine::Mssql, 0))
+        );
+        assert_eq!(
+            engine("Data Source=db;Initial Catalog=x;Uid=sa"),
+            Ok((Engine::Mssql, 0))
+        );
+        assert_eq!(
+            engine("Server=db;Uid=app;CharSet=utf8mb4"),
+            Ok((Engine::Mysql, 0))
+        );
+        let t = Target::parse("Server=db;Port=3306;Uid=app;Pwd=x").unwrap();
+        assert_eq!(t.redacted(), "mysql://app:***@db:3306");
+    }
+
+    #[test]
+    fn passwords_with_url_characters() {
+        for (url, pw) in [
+            ("postgres://u:a&b@h/d", "a&b"),
+            ("postgres://u:a+b@h/d", "a+b"),
+            ("postgres://u:a%26b%2Fc@h/d", "a&b/c"),
+            ("postgres://u:p@ss@h/d", "p@ss"),
+            ("postgres://u:a:b@h/d", "a:b"),
+            ("postgres://u:100%@h/d", "100%"),
+        ] {
+            let t = Target::parse(url).unwrap();
+            assert_eq!(t.password.as_ref().map(Secret::expose), Some(pw), "{url}");
+            assert_eq!(t.host.as_deref(), Some("h"));
+        }
+        for bad in [
+            "postgres://u:a/b@h/d",
+            "postgres://u:a?b@h/d",
+            "postgres://postgres://u:pw@h/d",
+            "postgres://u:pw:h/d",
+            "postgres://u:pw:5432/d",
+            "u:pw@h/d",
+            "postgres://h/d?password=a&b",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
