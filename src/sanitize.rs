@@ -89,6 +89,34 @@ fn skip_until_string_end(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn plain_text_is_untouched() {
+        assert_eq!(
+            clean("SELECT * FROM t WHERE a = 'é'"),
+            "SELECT * FROM t WHERE a = 'é'"
+        );
+    }
+
+    #[test]
+    fn escape_sequences_are_removed_whole() {
+        assert_eq!(clean("a\u{1b}[31;1mred\u{1b}[0m b"), "ared b");
+        assert_eq!(clean("x\u{1b}]0;pwned title\u{7}y"), "xy");
+        assert_eq!(clean("x\u{1b}]8;;http://e\u{1b}\\link"), "xlink");
+        assert_eq!(clean("bell\u{7}\u{8}\u{8}"), "bell");
+        assert_eq!(clean("trailing\u{1b}"), "trailing");
+    }
+
+    #[test]
+    fn line_breaks_become_one_space_and_bidi_is_dropped() {
+        assert_eq!(clean("select\r\n\t1"), "select 1");
+        assert_eq!(clean("abc\u{202e}fed"), "abcfed");
+    }
+}
+
 /// Error text for a terminal or a monitor: control characters stripped, then secrets
 /// hidden, one line. Server error messages reach the user through here, and a hostile
 /// server (or a proxy) must not be able to write escape sequences into the engineer's
@@ -117,45 +145,34 @@ fn without_repeated_causes(line: &str) -> String {
     kept.join(": ")
 }
 
-/// Hides passwords in free text (see `redact::scrub`).
+/// Hides passwords in free text (see `redact::scrub`, which has the patterns and tests).
 pub fn redact_secrets(text: &str) -> String {
     crate::redact::scrub(&clean(text))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::clean;
+mod redact_tests {
+    use super::for_terminal;
+
+    #[test]
+    fn secrets_are_hidden_after_cleaning() {
+        assert_eq!(
+            for_terminal("bad: 'postgres://u:hun\u{1}ter2@h/db'"),
+            "bad: 'postgres://u:***@h/db'"
+        );
+        assert_eq!(
+            for_terminal("Server=db;Password=hunter2;User Id=sa"),
+            "Server=db;Password=***;User Id=sa"
+        );
+    }
 
     #[test]
     fn an_os_error_is_printed_once() {
         assert_eq!(
-            super::for_terminal(
+            for_terminal(
                 "sampling: error communicating with database: Connection reset by peer (os error 104): Connection reset by peer (os error 104)"
             ),
             "sampling: error communicating with database: Connection reset by peer (os error 104)"
         );
-    }
-
-    #[test]
-    fn plain_text_is_untouched() {
-        assert_eq!(
-            clean("SELECT * FROM t WHERE a = 'é'"),
-            "SELECT * FROM t WHERE a = 'é'"
-        );
-    }
-
-    #[test]
-    fn escape_sequences_are_removed_whole() {
-        assert_eq!(clean("a\u{1b}[31;1mred\u{1b}[0m b"), "ared b");
-        assert_eq!(clean("x\u{1b}]0;pwned title\u{7}y"), "xy");
-        assert_eq!(clean("x\u{1b}]8;;http://e\u{1b}\\link"), "xlink");
-        assert_eq!(clean("bell\u{7}\u{8}\u{8}"), "bell");
-        assert_eq!(clean("trailing\u{1b}"), "trailing");
-    }
-
-    #[test]
-    fn line_breaks_become_one_space_and_bidi_is_dropped() {
-        assert_eq!(clean("select\r\n\t1"), "select 1");
-        assert_eq!(clean("abc\u{202e}fed"), "abcfed");
     }
 }
