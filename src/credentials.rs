@@ -48,18 +48,31 @@ fn os_user(env: EnvFn<'_>) -> Option<String> {
 /// libpq's socket directories, in the order Debian/Red Hat and source builds use them.
 const PG_SOCKET_DIRS: [&str; 3] = ["/var/run/postgresql", "/run/postgresql", "/tmp"];
 
+/// libpq takes comma-separated lists in PGHOST/PGPORT and tries them in turn; spiral
+/// holds one connection to one server, so it takes the first and says so.
+fn first_of_list(t: &mut Target, name: &str, value: Option<String>) -> Option<String> {
+    let value = value?;
+    match value.split_once(',') {
+        Some((first, _)) => {
+            t.notes.push(format!(
+                "{name} lists several servers; spiral connects to one, the first"
+            ));
+            Some(first.trim().to_string())
+        }
+        None => Some(value),
+    }
+}
+
 fn complete_postgres(t: &mut Target, env: EnvFn<'_>) {
     if t.port.is_none() {
-        t.port = Some(
-            env("PGPORT")
-                .and_then(|p| p.trim().parse().ok())
-                .unwrap_or(5432),
-        );
+        let port = first_of_list(t, "PGPORT", env("PGPORT"));
+        t.port = Some(port.and_then(|p| p.trim().parse().ok()).unwrap_or(5432));
     }
     let port = t.port.unwrap_or(5432);
     if t.host.is_none() {
         // libpq: PGHOSTADDR/PGHOST, else the local socket, as psql does.
-        t.host = env("PGHOSTADDR").or_else(|| env("PGHOST")).or_else(|| {
+        let given = env("PGHOSTADDR").or_else(|| env("PGHOST"));
+        t.host = first_of_list(t, "PGHOST", given).or_else(|| {
             PG_SOCKET_DIRS
                 .iter()
                 .find(|d| Path::new(d).join(format!(".s.PGSQL.{port}")).exists())
@@ -421,6 +434,15 @@ mod tests {
         complete(&mut t, &env);
         assert_eq!(t.redacted(), "postgres://ops:***@db9:6000/shop");
         assert_eq!(t.password_from.as_deref(), Some("PGPASSWORD"));
+        // A libpq host list: the first, said out loud.
+        let lists = env_of(&[("PGHOST", "db1,db2"), ("PGPORT", "5433,5434")]);
+        let mut listed = Target::parse("postgres://app@/x").unwrap();
+        complete(&mut listed, &lists);
+        assert_eq!(
+            (listed.host.as_deref(), listed.port),
+            (Some("db1"), Some(5433))
+        );
+        assert_eq!(listed.notes.len(), 2);
         // What the target names wins.
         let mut t = Target::parse("postgres://app@db1:5433/x").unwrap();
         complete(&mut t, &env);
