@@ -239,24 +239,31 @@ pub fn scrub(text: &str) -> String {
 }
 
 fn scrub_patterns(mut out: String) -> String {
-    if let Some(re) = url_re() {
+    // Cheap tests first: most strings (a verdict, a user name) hold none of the shapes,
+    // and a report has thousands of them.
+    let has_scheme = out.contains("://");
+    let has_at = out.contains('@');
+    let lower = out.to_ascii_lowercase();
+    let has_key = ["password", "passwd", "pwd", "secret", "access_token"]
+        .iter()
+        .any(|k| lower.contains(k));
+    if has_scheme
+        && has_at
+        && let Some(re) = url_re()
+    {
         out = re.replace_all(&out, "${1}***@").into_owned();
     }
-    if let Some(re) = bare_userinfo_re() {
+    if has_at && let Some(re) = bare_userinfo_re() {
         out = re.replace_all(&out, "${1}***@${2}").into_owned();
     }
+    if !has_key {
+        if has_scheme && let Some(re) = colon_typo_re() {
+            return colon_typo(re, out);
+        }
+        return out;
+    }
     if let Some(re) = colon_typo_re() {
-        out = re
-            .replace_all(&out, |c: &regex::Captures<'_>| {
-                let head = &c[1];
-                // `mssql://admin:host:1433` is the DAC prefix, not user:password:port.
-                if head.to_ascii_lowercase().ends_with("://admin:") || c[2].contains("***") {
-                    c[0].to_string()
-                } else {
-                    format!("{head}***{}", &c[3])
-                }
-            })
-            .into_owned();
+        out = colon_typo(re, out);
     }
     out = pair_re()
         .replace_all(&out, |c: &regex::Captures<'_>| {
@@ -274,6 +281,20 @@ fn scrub_patterns(mut out: String) -> String {
         })
         .into_owned();
     out
+}
+
+/// `scheme://user:PASSWORD:host`, ':' typed for '@'.
+fn colon_typo(re: &regex::Regex, out: String) -> String {
+    re.replace_all(&out, |c: &regex::Captures<'_>| {
+        let head = &c[1];
+        // `mssql://admin:host:1433` is the DAC prefix, not user:password:port.
+        if head.to_ascii_lowercase().ends_with("://admin:") || c[2].contains("***") {
+            c[0].to_string()
+        } else {
+            format!("{head}***{}", &c[3])
+        }
+    })
+    .into_owned()
 }
 
 /// `scrub` for a whole document about to be printed. A JSON document is scrubbed string
