@@ -11,7 +11,6 @@ use anyhow::{Context as _, bail};
 
 use crate::cli::{Encrypt, Format, GlobalArgs, SamplingArgs, SourceArgs};
 use crate::target::{Secret, Target};
-
 use crate::thresholds::{Thresholds, parse_duration_secs};
 
 /// Settings every command shares.
