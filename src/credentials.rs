@@ -41,8 +41,41 @@ fn home(env: EnvFn<'_>) -> Option<PathBuf> {
     env("HOME").map(PathBuf::from)
 }
 
+/// The login name, as libpq and libmysqlclient take it: USER/LOGNAME, else the password
+/// database's entry for the effective user.
 fn os_user(env: EnvFn<'_>) -> Option<String> {
-    env("USER").or_else(|| env("LOGNAME"))
+    env("USER").or_else(|| env("LOGNAME")).or_else(passwd_name)
+}
+
+#[cfg(unix)]
+fn passwd_name() -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: getpwuid_r writes into `pwd` and `buf`, both owned here and large enough as
+    // declared; `result` is either null or points at `pwd`, whose strings live in `buf`.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(
+            libc::geteuid(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        );
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(pwd.pw_name)
+            .to_str()
+            .ok()
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+    }
+}
+
+#[cfg(not(unix))]
+fn passwd_name() -> Option<String> {
+    None
 }
 
 /// libpq's socket directories, in the order Debian/Red Hat and source builds use them.
