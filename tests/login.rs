@@ -109,6 +109,10 @@ impl OwnPg {
     /// None (with the reason printed) when initdb is not installed.
     fn start() -> Option<OwnPg> {
         let (Some(initdb), Some(postgres)) = (pg_bin("initdb"), pg_bin("postgres")) else {
+            assert!(
+                std::env::var("SPIRAL_REQUIRE_LIVE").as_deref() != Ok("1"),
+                "SPIRAL_REQUIRE_LIVE=1 but initdb/postgres are not installed"
+            );
             eprintln!("SKIPPED: no initdb/postgres binaries for a scram-authenticated PostgreSQL");
             return None;
         };
