@@ -41,17 +41,20 @@ pub fn main_entry() -> ExitCode {
         );
     }));
     let code = match std::panic::catch_unwind(|| {
-        let cli = match Cli::try_parse() {
+        let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        register_secrets(&argv);
+        if let Some(msg) = help_flag_misuse(&argv) {
+            eprintln!("spiral: {msg}");
+            return UNKNOWN;
+        }
+        let cli = match Cli::try_parse_from(&argv) {
             Ok(cli) => cli,
             Err(e) => return usage_error(e),
         };
         match run(cli) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!(
-                    "spiral: {}",
-                    crate::sanitize::for_terminal(&format!("{e:#}"))
-                );
+                eprintln!("spiral: {}", error_line(&e));
                 UNKNOWN
             }
         }
@@ -60,6 +63,73 @@ pub fn main_entry() -> ExitCode {
         Err(_) => UNKNOWN,
     };
     ExitCode::from(code)
+}
+
+/// Every password the command line or the environment carries, registered before
+/// anything can echo it (clap's errors quote the word they did not understand).
+fn register_secrets(argv: &[std::ffi::OsString]) {
+    for arg in argv.iter().skip(1) {
+        let arg = arg.to_string_lossy();
+        if arg.contains("://") || arg.contains('=') || arg.contains('@') {
+            crate::redact::register_target_text(&arg);
+        }
+    }
+    for var in ["SPIRAL_URL", "DATABASE_URL"] {
+        if let Ok(v) = std::env::var(var) {
+            crate::redact::register_target_text(&v);
+        }
+    }
+    for var in ["PGPASSWORD", "MYSQL_PWD", "SQLCMDPASSWORD"] {
+        if let Ok(v) = std::env::var(var) {
+            crate::redact::register(&v);
+        }
+    }
+}
+
+/// `-h` is help to clap and the host to psql and mysql. `spiral check -h db01` printed
+/// help and exited 0, which a monitor reads as OK: help is printed only when asked for
+/// alone (`spiral -h`, `spiral triage -h`); anything else beside it is an error.
+fn help_flag_misuse(argv: &[std::ffi::OsString]) -> Option<String> {
+    let args: Vec<String> = argv
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let short_h = |a: &str| a.starts_with("-h");
+    if !args.iter().any(|a| short_h(a)) {
+        return None;
+    }
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .chain(["help".to_string()])
+        .collect();
+    let help_only = args
+        .iter()
+        .all(|a| a == "-h" || a == "--help" || names.contains(a));
+    if help_only {
+        return None;
+    }
+    Some(
+        "-h means help here, not host: give the target as one URL, e.g. postgres://user@HOST:5432/db or mysql://user@HOST:3306/db (see `spiral --help`)"
+            .to_string(),
+    )
+}
+
+/// An error as one line: each cause once (a driver's message often repeats its source's,
+/// like an OS error), control characters stripped, secrets hidden.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if parts.iter().any(|p| p.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    crate::sanitize::for_terminal(&parts.join(": "))
 }
 
 /// clap's errors are several lines with a usage block and exit 2. Help and version still
@@ -119,6 +189,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn print(text: &str) -> anyhow::Result<()> {
+    // The last net: whatever a report quotes (a label, a server message, a statement),
+    // nothing that looks like a credential reaches stdout.
+    let text = &crate::redact::scrub_document(text);
     let mut out = std::io::stdout().lock();
     let result = out.write_all(text.as_bytes()).and_then(|_| {
         if !text.ends_with('\n') {
@@ -292,7 +365,7 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
             }
         })
     })();
-    let line = outcome.unwrap_or_else(|e| crate::check::failed(&e, &judged));
+    let line = outcome.unwrap_or_else(|e| crate::check::failed(&e, &error_line(&e), &judged));
     print(&line.text)?;
     Ok(line.exit_code)
 }

@@ -202,8 +202,8 @@ fn perf_unit(m: Gauge) -> &'static str {
 /// The line for a check whose sampling failed. A server that refused spiral because every
 /// slot is taken has answered the question a monitor asks: it is CRITICAL
 /// connection-exhaustion (when that verdict is judged), not UNKNOWN.
-pub fn failed(e: &anyhow::Error, judged: &Judged) -> CheckLine {
-    let text = crate::sanitize::for_terminal(&format!("{e:#}"));
+/// `text` is the error as one printable line (sanitized, secrets masked, causes once).
+pub fn failed(e: &anyhow::Error, text: &str, judged: &Judged) -> CheckLine {
     let full = e.chain().any(|c| {
         matches!(
             c.downcast_ref::<EngineError>(),
@@ -216,7 +216,7 @@ pub fn failed(e: &anyhow::Error, judged: &Judged) -> CheckLine {
             exit_code: 2,
         };
     }
-    unknown(&text)
+    unknown(text)
 }
 
 /// The line for a check that could not assess anything.
@@ -271,7 +271,7 @@ mod tests {
     fn a_full_server_is_critical_unless_ignored() {
         let full = anyhow::Error::from(EngineError::ServerFull("db: the server is full".into()))
             .context("connecting");
-        let line = failed(&full, &Judged::default());
+        let line = failed(&full, "connecting: db: the server is full", &Judged::default());
         assert_eq!(line.exit_code, 2);
         assert!(
             line.text.starts_with(
@@ -281,8 +281,8 @@ mod tests {
             line.text
         );
         let ignored = Judged::new(&[], &["connection-exhaustion".into()]).unwrap();
-        assert_eq!(failed(&full, &ignored).exit_code, 3);
+        assert_eq!(failed(&full, "full", &ignored).exit_code, 3);
         let role = anyhow::Error::from(EngineError::LimitReached("role limit".into()));
-        assert_eq!(failed(&role, &Judged::default()).exit_code, 3);
+        assert_eq!(failed(&role, "role limit", &Judged::default()).exit_code, 3);
     }
 }

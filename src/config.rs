@@ -140,6 +140,7 @@ pub fn source_spec(a: &SourceArgs, connect: &ConnectSettings) -> anyhow::Result<
             },
         },
     };
+    crate::redact::register_target_text(&text);
     let mut target = Target::parse(&text).with_context(|| origin.to_string())?;
     // --dac stays in the connect settings: the SQL Server sampler tells a port written
     // after 'admin:' (the DAC's own) from one given with --dac (the normal listener's).
@@ -151,8 +152,13 @@ pub fn source_spec(a: &SourceArgs, connect: &ConnectSettings) -> anyhow::Result<
     }
     if connect.password_stdin {
         target.password = Some(read_password_stdin()?);
-    } else if target.password.is_none() {
-        target.password = env_nonempty(target.password_env()).map(Secret::new);
+        target.password_from = Some("--password-stdin".into());
+    }
+    // What the target leaves out comes from where psql/mysql would take it (PGHOST,
+    // ~/.pgpass, ~/.my.cnf, MYSQL_PWD, ...), so the label names the server really used.
+    crate::credentials::complete(&mut target, &crate::credentials::process_env);
+    for note in &target.notes {
+        eprintln!("spiral: {}", crate::sanitize::for_terminal(note));
     }
     Ok(SourceSpec::Live(target))
 }

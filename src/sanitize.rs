@@ -117,62 +117,62 @@ mod tests {
     }
 }
 
-/// Error text for a terminal or a monitor: secrets hidden, control characters stripped,
-/// one line. Server error messages reach the user through here, and a hostile server (or a
-/// proxy) must not be able to write escape sequences into the engineer's terminal.
+/// Error text for a terminal or a monitor: control characters stripped, then secrets
+/// hidden, one line. Server error messages reach the user through here, and a hostile
+/// server (or a proxy) must not be able to write escape sequences into the engineer's
+/// terminal. Cleaning comes first: a control character inside a password must not break
+/// the pattern that recognises it.
 pub fn for_terminal(text: &str) -> String {
-    clean(&redact_secrets(text))
+    let line = crate::redact::scrub(&clean(text))
         .split_whitespace()
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    without_repeated_causes(&line)
 }
 
-/// Hides passwords in free text (error messages that echo an argument): `scheme://user:pw@`
-/// becomes `scheme://user:***@`, and `Password=...`/`pwd=...` pairs lose their value.
+/// `{e:#}` prints each cause after its parent, and a driver's error often already ends
+/// with its source's text ("error communicating with database: Connection reset by peer
+/// (os error 104): Connection reset by peer (os error 104)"): a cause repeated word for
+/// word is printed once.
+fn without_repeated_causes(line: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for part in line.split(": ") {
+        if part.len() >= 8 && kept.contains(&part) {
+            continue;
+        }
+        kept.push(part);
+    }
+    kept.join(": ")
+}
+
+/// Hides passwords in free text (see `redact::scrub`, which has the patterns and tests).
 pub fn redact_secrets(text: &str) -> String {
-    use std::sync::OnceLock;
-    static URL: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    static PAIR: OnceLock<Option<regex::Regex>> = OnceLock::new();
-    // The password runs to the LAST '@' before the path: an unencoded '@' in it is common.
-    let url = URL.get_or_init(|| regex::Regex::new(r"(://[^:/@\s]*:)[^/\s]*@").ok());
-    let pair = PAIR.get_or_init(|| {
-        regex::Regex::new(r#"(?i)\b(password|pwd|pass)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^;&'"]*)"#).ok()
-    });
-    let mut out = text.to_string();
-    if let Some(re) = url {
-        out = re.replace_all(&out, "${1}***@").into_owned();
-    }
-    if let Some(re) = pair {
-        out = re.replace_all(&out, "${1}${2}***").into_owned();
-    }
-    out
+    crate::redact::scrub(&clean(text))
 }
 
 #[cfg(test)]
 mod redact_tests {
-    use super::redact_secrets;
+    use super::for_terminal;
 
     #[test]
-    fn passwords_are_hidden() {
+    fn secrets_are_hidden_after_cleaning() {
         assert_eq!(
-            redact_secrets("'postgres://u:p@ss@h/db'"),
-            "'postgres://u:***@h/db'"
+            for_terminal("bad: 'postgres://u:hun\u{1}ter2@h/db'"),
+            "bad: 'postgres://u:***@h/db'"
         );
         assert_eq!(
-            redact_secrets("Server=h;Password=a b;X=1"),
-            "Server=h;Password=***;X=1"
+            for_terminal("Server=db;Password=hunter2;User Id=sa"),
+            "Server=db;Password=***;User Id=sa"
         );
+    }
+
+    #[test]
+    fn an_os_error_is_printed_once() {
         assert_eq!(
-            redact_secrets("unrecognized subcommand 'postgres://app:hunter2@db/x'"),
-            "unrecognized subcommand 'postgres://app:***@db/x'"
-        );
-        assert_eq!(
-            redact_secrets("bad: Server=db;Password=hunter2;User Id=sa"),
-            "bad: Server=db;Password=***;User Id=sa"
-        );
-        assert_eq!(
-            redact_secrets("jdbc:mysql://h/db?user=u&password=pw"),
-            "jdbc:mysql://h/db?user=u&password=***"
+            for_terminal(
+                "sampling: error communicating with database: Connection reset by peer (os error 104): Connection reset by peer (os error 104)"
+            ),
+            "sampling: error communicating with database: Connection reset by peer (os error 104)"
         );
     }
 }

@@ -279,6 +279,11 @@ impl Session {
         {
             c(text);
         }
+        // Statements like ALTER ROLE ... PASSWORD '...' must not reach a screen or a
+        // capture: masked here, where the text enters the snapshot, for every consumer.
+        if let Some(q) = &mut self.query {
+            crate::redact::mask_sql_in_place(q);
+        }
     }
 }
 

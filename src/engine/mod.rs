@@ -123,7 +123,8 @@ where
     }
 }
 
-/// Network-level connect failures, the same for every sqlx engine.
+/// Network-level connect failures, the same for every sqlx engine. The OS error is
+/// printed once: sqlx's own Display repeats its source.
 pub fn classify_connect_error(e: sqlx::Error, who: &str) -> EngineError {
     match &e {
         sqlx::Error::Io(io) => EngineError::Unreachable(format!("{who}: cannot connect ({io})")),
@@ -131,6 +132,35 @@ pub fn classify_connect_error(e: sqlx::Error, who: &str) -> EngineError {
             EngineError::Unreachable(format!("{who}: TLS handshake failed ({t})"))
         }
         sqlx::Error::PoolTimedOut => EngineError::Unreachable(format!("{who}: timed out")),
-        other => EngineError::Other(format!("{who}: {other}")),
+        other => EngineError::Other(format!(
+            "{who}: {}",
+            without_source_location(&other.to_string())
+        )),
     }
+}
+
+/// Drops a trailing `(sqlx_postgres::connection::tls:95)`: a driver's source location
+/// tells the engineer nothing.
+pub fn without_source_location(text: &str) -> String {
+    match text.rfind(" (sqlx_") {
+        Some(i) if text.ends_with(')') => text[..i].to_string(),
+        _ => text.to_string(),
+    }
+}
+
+/// When a port is another engine's usual one, the likeliest mistake is the scheme.
+pub fn other_engine_hint(wanted: Engine, port: u16) -> String {
+    let (engine, scheme) = match port {
+        3306 | 3307 | 33060 => (Engine::Mysql, "mysql://"),
+        5432 | 6432 => (Engine::Postgres, "postgres://"),
+        1433 => (Engine::Mssql, "mssql://"),
+        _ => return String::new(),
+    };
+    if engine == wanted {
+        return String::new();
+    }
+    format!(
+        " (port {port} is where {} usually listens: if that is the server, write {scheme})",
+        engine.name()
+    )
 }

@@ -339,13 +339,16 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
     .await
     {
         Err(_) => {
+            // A PostgreSQL or SQL Server port accepts the connection and waits for the
+            // client to speak first, where a MySQL server greets at once.
             return Err(EngineError::Unreachable(format!(
-                "{who} did not answer within {}s",
-                settings.connect_timeout.as_secs_f64()
+                "{who} did not answer within {}s{}",
+                settings.connect_timeout.as_secs_f64(),
+                super::other_engine_hint(Engine::Mysql, opts.get_port())
             ))
             .into());
         }
-        Ok(Err(e)) => return Err(classify_mysql(e, &who, &user).into()),
+        Ok(Err(e)) => return Err(classify_mysql(e, &who, &user, target).into()),
         Ok(Ok(c)) => c,
     };
     let limit = settings.query_timeout;
@@ -536,25 +539,39 @@ fn check_supported(p: &Profile, who: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn classify_mysql(e: sqlx::Error, who: &str, user: &str) -> EngineError {
+fn classify_mysql(e: sqlx::Error, who: &str, user: &str, target: &Target) -> EngineError {
     if let sqlx::Error::Database(db) = &e
         && let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>()
     {
-        return classify_refusal(my.number(), my.message(), who, user);
+        let password_from = target.password_from.as_deref().unwrap_or("none");
+        return classify_refusal(my.number(), my.message(), who, user, password_from);
+    }
+    if matches!(e, sqlx::Error::Protocol(_) | sqlx::Error::Decode(_)) {
+        return EngineError::Unreachable(format!(
+            "{who} answered, but not in MySQL's protocol: is this a MySQL or MariaDB server?{}",
+            super::other_engine_hint(Engine::Mysql, target.port.unwrap_or(3306))
+        ));
     }
     classify_connect_error(e, who)
 }
 
 /// The server's refusals at connect, as the one line an engineer needs.
-fn classify_refusal(number: u16, message: &str, who: &str, user: &str) -> EngineError {
+fn classify_refusal(
+    number: u16,
+    message: &str,
+    who: &str,
+    user: &str,
+    password_from: &str,
+) -> EngineError {
     let msg = one_line(message);
     match number {
         // The message ends in "(using password: YES)", which reads like a leaked secret
         // and says nothing the hint does not; the account the server matched stays.
+        // MySQL answers 1045 for a missing account too, on purpose: both are named.
         1045 => {
             let msg = msg.split(" (using password").next().unwrap_or_default();
             EngineError::Auth(format!(
-                "{who}: {msg} (1045): check the user and password (URL, MYSQL_PWD or --password-stdin)"
+                "{who}: {msg} (1045). Password used: {password_from}. Check the password, and that the account {user} exists for this host"
             ))
         }
         1130 => EngineError::Auth(format!(
@@ -1563,7 +1580,13 @@ mod tests {
 
     #[test]
     fn refusals_are_one_line_and_typed() {
-        let full = classify_refusal(1040, "Too many connections", "app@db:3306", "app");
+        let full = classify_refusal(
+            1040,
+            "Too many connections",
+            "app@db:3306",
+            "app",
+            "MYSQL_PWD",
+        );
         assert!(matches!(full, EngineError::ServerFull(_)));
         let text = full.to_string();
         for needle in ["SUPER", "admin_port", "33062", "extra_port"] {
@@ -1575,7 +1598,8 @@ mod tests {
                 1045,
                 "Access denied for user 'app'@'10.0.0.1' (using password: YES)",
                 "w",
-                "app"
+                "app",
+                "MYSQL_PWD"
             ),
             EngineError::Auth(_)
         ));
@@ -1584,6 +1608,7 @@ mod tests {
             "User app already has more than 'max_user_connections' active connections",
             "w",
             "app",
+            "MYSQL_PWD",
         );
         assert!(matches!(per_user, EngineError::LimitReached(_)));
         assert!(per_user.to_string().contains("per-user"));
@@ -1592,10 +1617,11 @@ mod tests {
             "Access denied for user 'app'@'10.0.0.1' (using password: YES)",
             "w",
             "app",
+            "MYSQL_PWD",
         );
         assert_eq!(
             denied.to_string(),
-            "w: Access denied for user 'app'@'10.0.0.1' (1045): check the user and password (URL, MYSQL_PWD or --password-stdin)"
+            "w: Access denied for user 'app'@'10.0.0.1' (1045). Password used: MYSQL_PWD. Check the password, and that the account app exists for this host"
         );
     }
 

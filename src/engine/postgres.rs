@@ -38,13 +38,17 @@ pub struct PgSampler {
 }
 
 pub fn options(target: &Target) -> anyhow::Result<PgConnectOptions> {
-    // new() reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE and ~/.pgpass;
-    // what the target names explicitly wins.
-    let mut o = PgConnectOptions::new()
+    // `credentials::complete` has already applied PGHOST, PGPORT, PGUSER, PGDATABASE,
+    // PGPASSWORD and the password file, matched against the server actually used; sqlx's
+    // own .pgpass lookup would run before the target is applied, so it is skipped.
+    // new_without_pgpass() still reads PGSSLMODE, PGSSLROOTCERT and friends.
+    let mut o = PgConnectOptions::new_without_pgpass()
         .application_name("spiral")
         .statement_cache_capacity(4);
-    if let Some(h) = &target.host {
-        o = o.host(h);
+    match target.host.as_deref() {
+        Some(dir) if dir.starts_with('/') => o = o.socket(dir),
+        Some(h) => o = o.host(h),
+        None => {}
     }
     if let Some(p) = target.port {
         o = o.port(p);
@@ -72,24 +76,42 @@ pub fn options(target: &Target) -> anyhow::Result<PgConnectOptions> {
 
 pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Result<PgSampler> {
     let opts = options(target)?;
-    let who = format!(
-        "{}@{}:{}",
-        opts.get_username(),
-        opts.get_host(),
-        opts.get_port()
-    );
+    let who = match opts.get_socket() {
+        Some(dir) => format!(
+            "{}@{} (socket)",
+            opts.get_username(),
+            crate::sanitize::clean(&dir.display().to_string())
+        ),
+        None if opts.get_host().contains(':') => format!(
+            "{}@[{}]:{}",
+            opts.get_username(),
+            opts.get_host(),
+            opts.get_port()
+        ),
+        None => format!(
+            "{}@{}:{}",
+            opts.get_username(),
+            opts.get_host(),
+            opts.get_port()
+        ),
+    };
     let mut conn =
         match tokio::time::timeout(settings.connect_timeout, PgConnection::connect_with(&opts))
             .await
         {
             Err(_) => {
                 return Err(EngineError::Unreachable(format!(
-                    "{who} did not answer within {}s",
-                    settings.connect_timeout.as_secs_f64()
+                    "{who} did not answer within {}s{}",
+                    settings.connect_timeout.as_secs_f64(),
+                    super::other_engine_hint(Engine::Postgres, opts.get_port())
                 ))
                 .into());
             }
-            Ok(Err(e)) => return Err(classify_pg(e, &who, opts.get_username()).into()),
+            Ok(Err(e)) => {
+                return Err(
+                    classify_pg(e, &who, opts.get_username(), opts.get_port(), target).into(),
+                );
+            }
             Ok(Ok(c)) => c,
         };
     let timeout_ms = settings.query_timeout.as_millis().to_string();
@@ -114,14 +136,18 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
     })
 }
 
-/// Turns sqlx's connect errors into the one-line explanations an engineer needs.
-fn classify_pg(e: sqlx::Error, who: &str, user: &str) -> EngineError {
+/// Turns sqlx's connect errors into the one-line explanations an engineer needs: what
+/// happened and what to do, never the driver's source locations.
+fn classify_pg(e: sqlx::Error, who: &str, user: &str, port: u16, target: &Target) -> EngineError {
+    let password_from = target.password_from.as_deref().unwrap_or("none");
     if let sqlx::Error::Database(db) = &e {
         let code = db.code().map(|c| c.to_string()).unwrap_or_default();
         let msg = db.message().to_string();
         return match code.as_str() {
-            "28P01" | "28000" => EngineError::Auth(format!(
-                "{who}: authentication failed for user {user} ({msg}); check the password (URL, PGPASSWORD or ~/.pgpass)"
+            // With password authentication the server says "password authentication
+            // failed" for a missing role too, on purpose: both are named.
+            "28P01" => EngineError::Auth(format!(
+                "{who}: {msg}. Password used: {password_from}. Check the password, and that role {user} exists"
             )),
             // The same SQLSTATE for a role's or a database's CONNECTION LIMIT: spiral's
             // account is at its limit, the server is not full. Told apart by the message
@@ -134,12 +160,28 @@ fn classify_pg(e: sqlx::Error, who: &str, user: &str) -> EngineError {
                     "{who}: {msg}: the CONNECTION LIMIT of the role or database is reached, not the server's; connect as another role, spiral needs only one connection"
                 ))
             }
+            "28000" if msg.contains("does not exist") => EngineError::Auth(format!(
+                "{who}: role {user} does not exist on this server: connect as an existing role (the user in the target, or PGUSER)"
+            )),
+            "28000" if msg.contains("pg_hba") => EngineError::Auth(format!(
+                "{who}: {msg}: the server's pg_hba.conf does not let {user} in from here (a DBA adds a line, or connect from an allowed host)"
+            )),
+            "28000" => EngineError::Auth(format!("{who}: {msg} (SQLSTATE 28000)")),
             "53300" => EngineError::ServerFull(format!(
                 "{who}: the server is full ({msg}). Superusers (and on 16+ members of pg_use_reserved_connections) have reserved slots: connect as one; spiral needs only one connection"
             )),
-            "3D000" => EngineError::Other(format!("{who}: {msg}")),
+            "3D000" => EngineError::Other(format!(
+                "{who}: {msg}: name an existing database in the target (or PGDATABASE)"
+            )),
             _ => EngineError::Other(format!("{who}: {msg} (SQLSTATE {code})")),
         };
+    }
+    if matches!(e, sqlx::Error::Protocol(_) | sqlx::Error::Decode(_)) {
+        // Something answered, in another protocol (MySQL greets first, with its version).
+        return EngineError::Unreachable(format!(
+            "{who} answered, but not in PostgreSQL's protocol: is this a PostgreSQL server?{}",
+            super::other_engine_hint(Engine::Postgres, port)
+        ));
     }
     classify_connect_error(e, who)
 }
