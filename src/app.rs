@@ -175,6 +175,9 @@ async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
     let mut report = TriageReport::build(&label, &collected.window, assessment, all);
     if collected.failed.is_some() {
         mark_incomplete(&mut report.status, &mut report.exit_code);
+        // The report's "one sample only: ask for more" advice does not apply: more were
+        // asked for and the server did not answer.
+        report.notes.retain(|n| !n.starts_with("One sample only"));
         // Checks still waiting for the sample that never came were not assessed.
         for state in report.checks.values_mut() {
             if *state == crate::rules::CheckState::Pending {
@@ -429,7 +432,9 @@ fn refused(e: &anyhow::Error) -> crate::check::CheckLine {
     let text = format!("{e:#}");
     if full {
         crate::check::CheckLine {
-            text: format!("SPIRAL CRITICAL: connection-exhaustion: the server refused spiral's connection: {text}"),
+            text: format!(
+                "SPIRAL CRITICAL: connection-exhaustion: the server refused spiral's connection: {text}"
+            ),
             exit_code: 2,
         }
     } else {

@@ -248,12 +248,13 @@ impl CaptureReader {
     pub fn next_snapshot(&mut self) -> Result<Option<Snapshot>, CaptureError> {
         loop {
             self.line_no += 1;
-            let read = read_line_bounded(&mut self.reader, &mut self.buf, MAX_LINE_BYTES)
-                .map_err(|source| CaptureError::Read {
+            let read = read_line_bounded(&mut self.reader, &mut self.buf, MAX_LINE_BYTES).map_err(
+                |source| CaptureError::Read {
                     path: self.path.clone(),
                     line: self.line_no,
                     source,
-                })?;
+                },
+            )?;
             match read {
                 LineRead::Eof => {
                     if self.yielded == 0 {
@@ -350,10 +351,11 @@ fn parse_header(path: &Path, line: &[u8]) -> Result<Header, CaptureError> {
         path: path.to_path_buf(),
         found: crate::format::truncate(&crate::sanitize::clean(&field.to_string()), 40),
     };
-    let version = field.as_u64().ok_or_else(bad_version)?;
-    if version == 0 {
-        return Err(bad_version());
-    }
+    // Zero, negative, fractional or beyond 32 bits: not a version any spiral wrote.
+    let version = field
+        .as_u64()
+        .filter(|v| (1..=u64::from(u32::MAX)).contains(v))
+        .ok_or_else(bad_version)?;
     if version > u64::from(FORMAT_VERSION) {
         return Err(CaptureError::TooNew {
             path: path.to_path_buf(),
@@ -455,9 +457,8 @@ impl PendingCapture {
                     attempt += 1;
                 }
                 Err(e) => {
-                    return Err(e).with_context(|| {
-                        format!("cannot create capture {}", dest.display())
-                    });
+                    return Err(e)
+                        .with_context(|| format!("cannot create capture {}", dest.display()));
                 }
             }
         }

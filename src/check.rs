@@ -198,6 +198,9 @@ mod tests {
         };
         let l = incomplete(crit, "sample 2 of 2 failed");
         assert_eq!(l.exit_code, 2);
-        assert!(l.text.starts_with("SPIRAL CRITICAL: blocking-chain; then: sample 2"));
+        assert!(
+            l.text
+                .starts_with("SPIRAL CRITICAL: blocking-chain; then: sample 2")
+        );
     }
 }

@@ -146,7 +146,9 @@ impl Poller {
                         self.attempt = 0;
                         self.answered = true;
                         self.full = full_server_note(&snap).map(|n| {
-                            format!("{n}; it disconnects between polls so an administrator can log in")
+                            format!(
+                                "{n}; it disconnects between polls so an administrator can log in"
+                            )
                         });
                         if self.full.is_some()
                             && let Some(s) = sampler.take()

@@ -251,7 +251,10 @@ pub async fn run(
         if poller.full_server().is_some() != was_full {
             match poller.full_server() {
                 Some(note) => log(note.to_string()),
-                None => log("the server has free connection slots again; spiral keeps its connection".into()),
+                None => log(
+                    "the server has free connection slots again; spiral keeps its connection"
+                        .into(),
+                ),
             }
             was_full = !was_full;
         }
@@ -291,8 +294,7 @@ pub async fn run(
                     "captured by spiral stalk: {}",
                     held.clone().unwrap_or_default()
                 ));
-                let (path, mut writer) =
-                    crate::capture::create_unique(&plan.dir, &stem, &header)?;
+                let (path, mut writer) = crate::capture::create_unique(&plan.dir, &stem, &header)?;
                 // The poll that fired is the first sample: it is the evidence.
                 writer.write(&snap)?;
                 let mut written = 1;

@@ -218,3 +218,584 @@ fn watch_says_when_the_server_stops_answering_and_keeps_trying() {
         "backoff doubles: {blind:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Faults: a server that freezes mid-run, signals while a sample is in flight, a resolver
+// that never answers. The frozen server is a PostgreSQL instance of the test's own (initdb
+// into a temp dir, its own port on 127.0.0.1), never the shared one.
+
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+
+/// A throwaway PostgreSQL instance that can be frozen with SIGSTOP. Dropping it always
+/// thaws it and stops it, also when an assertion failed.
+struct OwnPostgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+}
+
+impl OwnPostgres {
+    /// None (with the reason printed) when this machine cannot run one: no PostgreSQL
+    /// binaries, no `postgres` OS user, or not root (initdb refuses to run as root, so the
+    /// test runs it as `postgres`).
+    fn start() -> Option<OwnPostgres> {
+        let skip = |why: &str| {
+            if std::env::var("SPIRAL_REQUIRE_LIVE").as_deref() == Ok("1") {
+                panic!("the frozen-server tests cannot run: {why}");
+            }
+            eprintln!("SKIPPED: frozen-server test: {why}");
+            None
+        };
+        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path().join("bin"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        versions.retain(|b| b.join("initdb").exists() && b.join("pg_ctl").exists());
+        versions.sort();
+        let Some(bin) = versions.pop() else {
+            return skip("no /usr/lib/postgresql/*/bin/initdb");
+        };
+        // SAFETY: getuid has no preconditions.
+        if unsafe { libc::getuid() } != 0 {
+            return skip("not root (needed to run initdb as the postgres user)");
+        }
+        let ids = Command::new("id").args(["-u", "postgres"]).output().ok()?;
+        let uid: u32 = match String::from_utf8_lossy(&ids.stdout).trim().parse() {
+            Ok(u) => u,
+            Err(_) => return skip("no postgres OS user"),
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("spiral-own-pg")
+            .tempdir()
+            .unwrap();
+        std::os::unix::fs::chown(dir.path(), Some(uid), None).unwrap();
+        // A free port: bound by the OS, released, then given to the postmaster.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = OwnPostgres { dir, bin, port };
+        let data = pg.data();
+        pg.as_postgres(&[
+            "initdb",
+            "-D",
+            data.to_str().unwrap(),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ]);
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=20",
+            pg.dir.path().display()
+        );
+        pg.as_postgres(&[
+            "pg_ctl",
+            "-D",
+            data.to_str().unwrap(),
+            "-o",
+            &opts,
+            "-l",
+            pg.dir.path().join("log").to_str().unwrap(),
+            "-w",
+            "start",
+        ]);
+        Some(pg)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn as_postgres(&self, args: &[&str]) {
+        let tool = self.bin.join(args[0]);
+        let out = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(&tool)
+            .args(&args[1..])
+            .output()
+            .expect("runuser runs");
+        assert!(
+            out.status.success(),
+            "{} failed: {}{}",
+            args[0],
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// One value from the instance, through psql (not frozen at the time).
+    fn query(&self, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-U", "postgres", "-d"])
+            .arg("postgres")
+            .args(["-p", &self.port.to_string(), "-c", sql])
+            .output()
+            .expect("psql runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits until spiral's session has finished its first sample (it sits idle with the
+    /// sample statement as its last query), so the freeze lands between samples.
+    fn wait_for_first_sample(&self, child: &mut Child) {
+        for _ in 0..600 {
+            let n = self.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'spiral' \
+                 AND state = 'idle' AND query LIKE '-- spiral: one PostgreSQL sample%'",
+            );
+            if n == "1" {
+                return;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("spiral ended before its first sample: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("spiral never took its first sample");
+    }
+
+    /// The postmaster and every process it started.
+    fn processes(&self) -> Vec<i32> {
+        let pidfile =
+            std::fs::read_to_string(self.data().join("postmaster.pid")).unwrap_or_default();
+        let Some(Ok(master)) = pidfile.lines().next().map(|l| l.trim().parse::<i32>()) else {
+            return Vec::new();
+        };
+        let mut pids = vec![master];
+        for entry in std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()) {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // The parent pid is the second field after the parenthesised command name.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<i32>().ok());
+            if ppid == Some(master) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    fn signal_all(&self, sig: i32) {
+        for pid in self.processes() {
+            // SAFETY: plain kill(2) on processes this test started.
+            unsafe { libc::kill(pid, sig) };
+        }
+    }
+
+    fn freeze(&self) {
+        self.signal_all(libc::SIGSTOP);
+    }
+
+    fn thaw(&self) {
+        self.signal_all(libc::SIGCONT);
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.thaw();
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args([
+                "-D",
+                self.data().to_str().unwrap_or(""),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+    }
+}
+
+/// Thaws the instance when a step ends, whatever happened in it.
+struct Thaw<'a>(&'a OwnPostgres);
+
+impl Drop for Thaw<'_> {
+    fn drop(&mut self) {
+        self.0.thaw();
+    }
+}
+
+/// Waits for a child, killing it (and failing) if it is still running after a generous
+/// bound: the point is that it ends by itself, not how fast.
+fn finish(mut child: Child, what: &str) -> (i32, String, String) {
+    for _ in 0..1200 {
+        if child.try_wait().unwrap().is_some() {
+            return support::decode(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let (_, out, err) = support::decode(child.wait_with_output().unwrap());
+    panic!("{what} did not end within 60s: {out} {err}");
+}
+
+fn start(args: &[&str]) -> Child {
+    support::spiral()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn send(child: &Child, sig: i32) {
+    // SAFETY: plain kill(2) on the child this test started.
+    unsafe { libc::kill(child.id() as i32, sig) };
+}
+
+#[test]
+fn a_server_that_freezes_after_the_first_sample_is_never_ok() {
+    let Some(pg) = OwnPostgres::start() else {
+        return;
+    };
+    let url = pg.url();
+    let frozen = |args: &[&str], what: &str| -> (i32, String, String) {
+        let mut child = start(args);
+        pg.wait_for_first_sample(&mut child);
+        let _thaw = Thaw(&pg);
+        pg.freeze();
+        finish(child, what)
+    };
+
+    // check: the second sample times out; before the fix this said SPIRAL OK, exit 0.
+    let (code, out, err) = frozen(
+        &[
+            "check",
+            &url,
+            "--samples",
+            "3",
+            "--interval",
+            "1s",
+            "--query-timeout",
+            "2s",
+            "--timeout",
+            "30s",
+        ],
+        "check",
+    );
+    assert_eq!(code, 3, "{out} {err}");
+    assert!(
+        out.starts_with("SPIRAL UNKNOWN: NOT ASSESSED: sample 2 of 3 failed"),
+        "{out}"
+    );
+    assert!(out.contains("timed out"), "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+
+    // check --timeout shorter than the query timeout: the deadline answers.
+    let (code, out, _) = frozen(
+        &[
+            "check",
+            &url,
+            "--samples",
+            "2",
+            "--interval",
+            "1s",
+            "--timeout",
+            "3s",
+        ],
+        "check --timeout",
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("SPIRAL UNKNOWN: no assessment of"), "{out}");
+
+    // triage: the report says what could not be assessed and exits 3.
+    let (code, out, err) = frozen(
+        &[
+            "--format",
+            "json",
+            "triage",
+            &url,
+            "--samples",
+            "3",
+            "--interval",
+            "1s",
+            "--query-timeout",
+            "2s",
+        ],
+        "triage",
+    );
+    assert_eq!(code, 3, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["status"], "unknown", "{out}");
+    assert_eq!(r["exit_code"], 3);
+    assert_eq!(r["window"]["samples"], 1, "{out}");
+    let note = r["notes"][0].as_str().unwrap();
+    assert!(
+        note.starts_with("NOT ASSESSED: sample 2 of 3 failed"),
+        "{note}"
+    );
+    assert!(
+        r["checks"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|s| s != "pending"),
+        "rate checks that never got their sample are unknown, not pending: {}",
+        r["checks"]
+    );
+
+    // The same in words: no "every check passed".
+    let (code, out, _) = frozen(
+        &[
+            "triage",
+            &url,
+            "--samples",
+            "2",
+            "--interval",
+            "1s",
+            "--query-timeout",
+            "2s",
+        ],
+        "triage (table)",
+    );
+    assert_eq!(code, 3);
+    // After the first look, the final report leads with UNKNOWN.
+    let report = out
+        .split("\nAfter ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(report.contains("\nUNKNOWN  spiral triage of"), "{out}");
+    assert!(!report.contains("every check passed"), "{out}");
+    assert!(!report.contains("One sample only"), "{out}");
+    assert!(
+        report.contains("Note: NOT ASSESSED: sample 2 of 2 failed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn one_signal_ends_a_command_while_a_sample_is_in_flight() {
+    let Some(pg) = OwnPostgres::start() else {
+        return;
+    };
+    let url = pg.url();
+    let dir = tempfile::tempdir().unwrap();
+    // The query timeout is long, so the sample really is in flight when the signal comes.
+    let in_flight = |args: &[&str], sig: i32, what: &str| -> (i32, String, String) {
+        let mut child = start(args);
+        pg.wait_for_first_sample(&mut child);
+        let _thaw = Thaw(&pg);
+        pg.freeze();
+        // Past the 1 s interval: the second sample has been sent to the frozen server.
+        std::thread::sleep(Duration::from_millis(1_800));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{what} ended by itself"
+        );
+        send(&child, sig);
+        finish(child, what)
+    };
+    let hang = ["--query-timeout", "60s", "--interval", "1s"];
+
+    // capture: Ctrl-C keeps what was written, as a valid capture.
+    let file = dir.path().join("frozen.jsonl");
+    let mut args = vec![
+        "capture",
+        &url,
+        "--samples",
+        "10",
+        "-o",
+        file.to_str().unwrap(),
+    ];
+    args.extend(hang);
+    let (code, _, err) = in_flight(&args, libc::SIGINT, "capture");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("wrote 1 snapshots") && err.contains("stopped by Ctrl-C"),
+        "{err}"
+    );
+    let (code, r, err) = run_json(&["triage", "--replay", file.to_str().unwrap()]);
+    assert!(code <= 2, "the capture replays: {err}");
+    assert_eq!(r["window"]["samples"], 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file is left behind"
+    );
+
+    // triage: SIGTERM assesses what it has and says why it stopped.
+    let mut args = vec!["--format", "json", "triage", &url, "--samples", "10"];
+    args.extend(hang);
+    let (code, out, err) = in_flight(&args, libc::SIGTERM, "triage");
+    assert!(code <= 2, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        r["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Stopped by SIGTERM after 1 sample"),
+        "{out}"
+    );
+
+    // watch (plain output) and stalk: SIGHUP and Ctrl-C end them.
+    let mut args = vec!["watch", &url];
+    args.extend(hang);
+    let (code, out, err) = in_flight(&args, libc::SIGHUP, "watch");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("\n---\n").count(), 1, "{out}");
+    let out_dir = dir.path().join("stalk");
+    let mut args = vec![
+        "stalk",
+        &url,
+        "--when",
+        "blocking-chain",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ];
+    args.extend(hang);
+    let (code, _, err) = in_flight(&args, libc::SIGINT, "stalk");
+    assert_eq!(code, 0, "{err}");
+
+    // check: a signal is an UNKNOWN line, never OK.
+    let mut args = vec!["check", &url, "--samples", "3", "--timeout", "5m"];
+    args.extend(hang);
+    let (code, out, _) = in_flight(&args, libc::SIGINT, "check");
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("SPIRAL UNKNOWN:"), "{out}");
+}
+
+#[test]
+fn ctrl_c_while_connecting_to_a_server_that_never_answers() {
+    // A listener that accepts and never says a word: the connect hangs.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("postgres://app@{}/db", listener.local_addr().unwrap());
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming().flatten() {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("never.jsonl");
+    std::fs::write(&file, "the earlier capture\n").unwrap();
+    for args in [
+        vec!["triage", url.as_str()],
+        vec![
+            "capture",
+            url.as_str(),
+            "--force",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        vec![
+            "stalk",
+            url.as_str(),
+            "--when",
+            "blocking-chain",
+            "-o",
+            dir.path().to_str().unwrap(),
+        ],
+    ] {
+        let mut full = args.clone();
+        full.extend(["--connect-timeout", "5m"]);
+        let before = held.lock().unwrap().len();
+        let mut child = start(&full);
+        // Signals are caught before any connect starts: wait until this one has begun.
+        while held.lock().unwrap().len() == before {
+            assert!(child.try_wait().unwrap().is_none(), "{args:?} ended early");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        send(&child, libc::SIGINT);
+        let (code, _, err) = finish(child, args[0]);
+        assert_eq!(code, 3, "{args:?}: {err}");
+        assert!(
+            err.contains("Ctrl-C") || err.contains("never answered"),
+            "{err}"
+        );
+    }
+    // The interrupted capture (with --force) left the earlier one alone.
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "the earlier capture\n"
+    );
+}
+
+/// Runs spiral in a mount and network namespace of its own whose resolver is a local port
+/// that takes the question and never answers (5 tries of 30 s each: 150 s per lookup).
+#[test]
+fn a_resolver_that_never_answers_does_not_outlive_the_bounds() {
+    let have = |tool: &str, arg: &str| Command::new(tool).arg(arg).output().is_ok();
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 || !have("unshare", "--version") || !have("socat", "-V") {
+        if std::env::var("SPIRAL_REQUIRE_LIVE").as_deref() == Ok("1") {
+            panic!("the resolver test needs root, unshare and socat");
+        }
+        eprintln!("SKIPPED: resolver test: needs root, unshare and socat");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions timeout:30 attempts:5\n",
+    )
+    .unwrap();
+    let script = r#"
+        ip link set lo up || exit 97
+        mount --bind "$RESOLV" /etc/resolv.conf || exit 97
+        socat -u UDP-RECV:53,bind=127.0.0.1 /dev/null & u=$!
+        socat -u TCP-LISTEN:53,bind=127.0.0.1,reuseaddr /dev/null & t=$!
+        sleep 0.3
+        "$SPIRAL" "$@"; rc=$?
+        kill $u $t 2>/dev/null
+        exit $rc
+    "#;
+    for args in [
+        [
+            "check",
+            "postgres://app@db.never-resolves.test/x",
+            "--timeout",
+            "2s",
+        ],
+        [
+            "check",
+            "mysql://app@db.never-resolves.test/x",
+            "--timeout",
+            "2s",
+        ],
+        [
+            "triage",
+            "postgres://app@db.never-resolves.test/x",
+            "--connect-timeout",
+            "2s",
+        ],
+    ] {
+        let child = Command::new("unshare")
+            .args(["-m", "-n", "sh", "-c", script, "sh"])
+            .args(args)
+            .env("RESOLV", &resolv)
+            .env("SPIRAL", env!("CARGO_BIN_EXE_spiral"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (code, out, err) = finish(child, args[0]);
+        if code == 97 {
+            eprintln!("SKIPPED: resolver test: cannot set up the namespace: {err}");
+            return;
+        }
+        assert_eq!(code, 3, "{args:?}: {out} {err}");
+        if args[0] == "check" {
+            assert!(out.starts_with("SPIRAL UNKNOWN: no assessment"), "{out}");
+        } else {
+            assert!(err.contains("did not answer within 2s"), "{err}");
+        }
+    }
+}
