@@ -349,7 +349,16 @@ fn parse_header(path: &Path, line: &[u8]) -> Result<Header, CaptureError> {
         .ok_or_else(|| bad("no \"spiral_capture\" version field".into()))?;
     let bad_version = || CaptureError::BadVersion {
         path: path.to_path_buf(),
-        found: crate::format::truncate(&crate::sanitize::clean(&field.to_string()), 40),
+        // Shown as the reader typed it, minus anything a terminal would act on.
+        found: match field {
+            serde_json::Value::String(s) => format!(
+                "\"{}\"",
+                crate::format::truncate(&crate::sanitize::clean(s), 40)
+            ),
+            serde_json::Value::Array(_) => "(a list)".to_string(),
+            serde_json::Value::Object(_) => "(an object)".to_string(),
+            other => other.to_string(),
+        },
     };
     // Zero, negative, fractional or beyond 32 bits: not a version any spiral wrote.
     let version = field

@@ -247,3 +247,163 @@ fn completions_are_current() {
         );
     }
 }
+
+/// A capture header for hand-made captures.
+const HEADER: &str = "{\"spiral_capture\":1,\"engine\":\"postgres\",\"target\":\"postgres://x\",\"spiral_version\":\"0.1.0\",\"started_at\":\"2025-01-01T00:00:00Z\"}";
+
+/// Terminal control characters and bidi overrides, raw or as JSON escapes.
+fn has_control(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }) || text.contains("\\u001b")
+        || text.contains("\\u0007")
+        || text.contains("\\u202e")
+}
+
+#[test]
+fn captures_are_never_emptied_or_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("incident.jsonl");
+    std::fs::write(&file, "the evidence\n").unwrap();
+    // Refused before any connection is made (nothing listens on port 1 anyway).
+    let line = fails(&[
+        "capture",
+        "postgres://app@127.0.0.1:1/db",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        line.contains("already exists") && line.contains("--force"),
+        "{line}"
+    );
+    // --force replaces it only with a capture that has a snapshot: a failed connection
+    // leaves the earlier file as it was, and no temp file behind.
+    let line = fails(&[
+        "capture",
+        "postgres://app@127.0.0.1:1/db",
+        "--force",
+        "--connect-timeout",
+        "2s",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(line.contains("127.0.0.1"), "{line}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "the evidence\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn endless_and_oversized_input_is_refused_by_line() {
+    let line = fails(&["triage", "--replay", "/dev/zero"]);
+    assert!(
+        line.contains("/dev/zero:1: line is longer than 64 KiB"),
+        "{line}"
+    );
+    // check --timeout bounds a replay too, and says UNKNOWN on stdout.
+    let (code, out, _) = run(&["check", "--replay", "/dev/zero", "--timeout", "5s"]);
+    assert_eq!(code, 3);
+    assert!(
+        out.starts_with("SPIRAL UNKNOWN: /dev/zero:1: line is longer"),
+        "{out}"
+    );
+    // A snapshot line past the cap, after a good one: named by its line number.
+    let good = std::fs::read_to_string("captures/004-postgres-deadlocked-pool.jsonl").unwrap();
+    let mut text: String = good.lines().take(2).map(|l| format!("{l}\n")).collect();
+    text.push_str(&"x".repeat(33 << 20));
+    text.push('\n');
+    let f = temp_capture(&text);
+    let line = fails(&["triage", "--replay", f.path().to_str().unwrap()]);
+    assert!(line.contains(":3: line is longer than 32 MiB"), "{line}");
+}
+
+#[test]
+fn capture_versions_times_and_gzip_are_checked() {
+    for (version, want) in [
+        ("0", "version 0 is not valid"),
+        ("-1", "version -1 is not valid"),
+        ("1.5", "version 1.5 is not valid"),
+        ("99999999999", "version 99999999999 is not valid"),
+        ("\"1\"", "version \"1\" is not valid"),
+        ("2", "capture format 2 is newer"),
+    ] {
+        let f = temp_capture(&format!(
+            "{{\"spiral_capture\":{version},\"engine\":\"postgres\",\"target\":\"x\",\"spiral_version\":\"9\",\"started_at\":\"2025-01-01T00:00:00Z\"}}\n"
+        ));
+        let line = fails(&["triage", "--replay", f.path().to_str().unwrap()]);
+        assert!(line.contains(want), "{version}: {line}");
+    }
+    let good = std::fs::read_to_string("captures/004-postgres-deadlocked-pool.jsonl").unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    for (order, what) in [([0, 2, 1], "reversed"), ([0, 1, 1], "equal")] {
+        let text: String = order.iter().map(|&i| format!("{}\n", lines[i])).collect();
+        let f = temp_capture(&text);
+        let line = fails(&["triage", "--replay", f.path().to_str().unwrap()]);
+        assert!(
+            line.contains(":3: snapshot taken at") && line.contains("not after the previous one"),
+            "{what}: {line}"
+        );
+    }
+    let gz = temp_capture("\u{1f}\u{8b}\u{8}\0\0\0\0\0");
+    let mut bytes = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    bytes.extend_from_slice(&[0xff; 64]);
+    std::fs::write(gz.path(), bytes).unwrap();
+    let line = fails(&["triage", "--replay", gz.path().to_str().unwrap()]);
+    assert!(
+        line.contains("is gzip-compressed") && line.contains("gunzip"),
+        "{line}"
+    );
+}
+
+#[test]
+fn hostile_capture_text_never_reaches_the_terminal() {
+    let good = std::fs::read_to_string("captures/004-postgres-deadlocked-pool.jsonl").unwrap();
+    let mut lines: Vec<String> = good.lines().map(String::from).collect();
+    // OSC 52 (writes the clipboard), a screen clear and a right-to-left override, in a
+    // field whose parse error quotes the value, and in the header's target and note.
+    let payload = r"\u001b]52;c;ZWNobyBvd25lZA==\u0007\u001b[2J\u001bc\u202egnp.exe";
+    lines.insert(2, format!("{{\"engine\":\"{payload}\",\"sessions\":[]}}"));
+    lines[0] = lines[0].replacen("\"target\":\"", &format!("\"target\":\"{payload}"), 1);
+    let f = temp_capture(&(lines.join("\n") + "\n"));
+    for format in ["table", "json", "markdown", "slack"] {
+        let (code, out, err) = run(&[
+            "triage",
+            "--replay",
+            f.path().to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        assert_eq!(code, 2, "{format}: {err}");
+        assert!(
+            out.contains("line 3"),
+            "{format}: the skipped line is noted: {out}"
+        );
+        assert!(
+            !has_control(&out) && !has_control(&err),
+            "{format}: {out}{err}"
+        );
+        assert!(
+            !out.contains("52;c;"),
+            "{format}: the escape's text survived"
+        );
+    }
+    let (_, out, _) = run(&["check", "--replay", f.path().to_str().unwrap()]);
+    assert!(!has_control(&out), "{out}");
+    // Error messages: a file name carrying escapes, and a header that is nothing but them.
+    let (_, _, err) = run(&[
+        "triage",
+        "--replay",
+        "/nonexistent/\u{1b}]52;c;eA==\u{7}\u{202e}.jsonl",
+    ]);
+    assert!(
+        err.contains("cannot open capture") && !has_control(&err),
+        "{err:?}"
+    );
+    let bad = temp_capture(&format!("{{\"spiral_capture\":\"{payload}\"}}\n"));
+    let (_, _, err) = run(&["triage", "--replay", bad.path().to_str().unwrap()]);
+    assert!(
+        err.contains("is not valid") && !has_control(&err),
+        "{err:?}"
+    );
+    let _ = HEADER;
+}
