@@ -407,3 +407,78 @@ fn hostile_capture_text_never_reaches_the_terminal() {
     );
     let _ = HEADER;
 }
+
+/// The binary against generated hostile captures (the reader itself gets 22,000 inputs in
+/// `capture::fuzz`): whatever the input, no panic, stdout and stderr free of control
+/// characters, and either a report (exit 0-2) or one error line with exit 3.
+#[test]
+fn generated_hostile_captures_end_cleanly() {
+    let mut state: u64 = 0x0dd_ba11_5ca1_ab1e;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let nasty: [&[u8]; 8] = [
+        b"\x1b]52;c;ZWNobyBvd25lZA==\x07",
+        b"\x1b[2J",
+        b"\xe2\x80\xae",
+        b"\\u001b[31m",
+        b"\\u202e",
+        b"\n",
+        b"\0",
+        b"\xc2\x9b",
+    ];
+    let seed = std::fs::read_to_string("captures/004-postgres-deadlocked-pool.jsonl").unwrap();
+    let seed: Vec<u8> = seed
+        .lines()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into_bytes();
+    let dir = tempfile::tempdir().unwrap();
+    let mut runs = 0;
+    for i in 0..150 {
+        let mut input = seed.clone();
+        for _ in 0..1 + next() % 3 {
+            let at = (next() as usize) % (input.len() + 1);
+            match next() % 4 {
+                0 => input.truncate(at),
+                1 => {
+                    let end = (at + (next() as usize % 40)).min(input.len());
+                    input.drain(at..end);
+                }
+                _ => {
+                    let piece = nasty[(next() as usize) % nasty.len()];
+                    input.splice(at..at, piece.iter().copied());
+                }
+            }
+        }
+        let path = dir.path().join(format!("fuzz-{i}.jsonl"));
+        std::fs::write(&path, &input).unwrap();
+        let format = ["table", "json", "markdown", "slack"][i % 4];
+        let (code, out, err) = run(&[
+            "triage",
+            "--replay",
+            path.to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        runs += 1;
+        assert!((0..=3).contains(&code), "input {i}: exit {code}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("internal error"),
+            "input {i}: {err}"
+        );
+        assert!(
+            !has_control(&out) && !has_control(&err),
+            "input {i} ({format}): {out:?} {err:?}"
+        );
+        if code == 3 {
+            assert_eq!(err.lines().count(), 1, "input {i}: {err}");
+            assert!(out.is_empty(), "input {i}: {out}");
+        }
+    }
+    assert_eq!(runs, 150);
+}
