@@ -799,3 +799,123 @@ fn a_resolver_that_never_answers_does_not_outlive_the_bounds() {
         }
     }
 }
+
+/// POOL's snapshots repeated, 200 ms apart: several triggers in the same second.
+fn capture_within_one_second(dir: &std::path::Path) -> PathBuf {
+    let text = std::fs::read_to_string(POOL).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    let snaps: Vec<&str> = lines.collect();
+    let taken = regex::Regex::new(r#""taken_at":"[^"]*""#).unwrap();
+    for i in 0..8 {
+        let at = format!("\"taken_at\":\"2025-03-01T10:00:00.{:03}Z\"", i * 100);
+        out.push_str(&taken.replace(snaps[i % snaps.len()], at.as_str()));
+        out.push('\n');
+    }
+    let path = dir.join("same-second.jsonl");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn stalk_never_overwrites_a_capture_taken_in_the_same_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = capture_within_one_second(dir.path());
+    let out_dir = dir.path().join("out");
+    let (code, stdout, stderr) = run(&[
+        "stalk",
+        "--replay",
+        input.to_str().unwrap(),
+        "--when",
+        "connections>0",
+        "--cycles",
+        "1",
+        "--samples",
+        "1",
+        "--cooldown",
+        "0s",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 8, "one file per capture: {names:?}");
+    assert_eq!(stdout.lines().count(), 8);
+    assert!(names.contains(&"spiral-postgres-20250301T100000Z.jsonl".to_string()));
+    assert!(names.contains(&"spiral-postgres-20250301T100000Z-8.jsonl".to_string()));
+    for n in &names {
+        let text = std::fs::read_to_string(out_dir.join(n)).unwrap();
+        assert_eq!(text.lines().count(), 2, "{n}: header and its one sample");
+    }
+}
+
+#[test]
+fn stalk_with_no_cooldown_still_keeps_the_minimum_interval() {
+    let Some(url) = support::live_url("SPIRAL_TEST_PG_URL", "PostgreSQL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // One other client, so that `connections>0` holds on every poll.
+    let mut other = Command::new("psql")
+        .args([url.as_str(), "-X", "-q", "-c", "SELECT pg_sleep(8)"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // Before the fix this polled in a tight loop (200 samples in 0.24 s).
+    let (code, stdout, stderr) = run(&[
+        "stalk",
+        &url,
+        "--when",
+        "connections>0",
+        "--cycles",
+        "1",
+        "--samples",
+        "1",
+        "--cooldown",
+        "0s",
+        "--interval",
+        "500ms",
+        "--for",
+        "3s",
+        "-o",
+        dir.path().to_str().unwrap(),
+        "--quiet",
+    ]);
+    let _ = other.kill();
+    let _ = other.wait();
+    assert_eq!(code, 0, "{stderr}");
+    let files = std::fs::read_dir(dir.path()).unwrap().count();
+    // 3 s at one poll per 500 ms at most: 7, whatever the machine's speed.
+    assert!((1..=7).contains(&files), "{files} captures in 3 s: {stdout}");
+    assert_eq!(stdout.lines().count(), files);
+}
+
+#[test]
+fn a_refused_login_is_not_retried() {
+    let Some(url) = support::live_url("SPIRAL_TEST_PG_URL", "PostgreSQL") else {
+        return;
+    };
+    // The same server, as a role that does not exist: refused at every attempt.
+    let mut parsed = url::Url::parse(&url).unwrap();
+    parsed.set_username("spiral_no_such_role").unwrap();
+    let nobody = parsed.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["stalk", nobody.as_str(), "--when", "blocking-chain", "-o", dir.path().to_str().unwrap()],
+        vec!["watch", nobody.as_str()],
+    ] {
+        let child = start(&args);
+        let (code, _, err) = finish(child, args[0]);
+        assert_eq!(code, 3, "{args:?}: {err}");
+        assert!(
+            err.contains("spiral_no_such_role") && err.contains("does not retry"),
+            "{args:?}: {err}"
+        );
+    }
+}
