@@ -211,7 +211,10 @@ fn login_refused(e: &anyhow::Error) -> bool {
 /// superuser slots inside max_connections).
 pub fn full_server_note(s: &Snapshot) -> Option<String> {
     let max = s.connections.max_connections?;
-    let current = s.connections.current?;
+    // PostgreSQL gives no server-side count: its client sessions plus spiral's own.
+    let current = s.connections.current.unwrap_or_else(|| {
+        s.client_sessions().count() as u64 + u64::from(s.own_session_id.is_some())
+    });
     let admin_extra = u64::from(s.engine == Engine::Mysql);
     (current >= max + admin_extra).then(|| {
         format!(
@@ -241,6 +244,9 @@ mod tests {
         // PostgreSQL counts its reserved slots inside max_connections.
         assert!(full_server_note(&snap(Engine::Postgres, 100, 99)).is_none());
         assert!(full_server_note(&snap(Engine::Postgres, 100, 100)).is_some());
+        let mut counted = snap(Engine::Postgres, 2, 0);
+        counted.connections.current = None;
+        assert!(full_server_note(&counted).is_none());
         let mut unknown = snap(Engine::Mssql, 10, 10);
         unknown.connections.max_connections = None;
         assert!(full_server_note(&unknown).is_none());

@@ -892,7 +892,10 @@ fn stalk_with_no_cooldown_still_keeps_the_minimum_interval() {
     assert_eq!(code, 0, "{stderr}");
     let files = std::fs::read_dir(dir.path()).unwrap().count();
     // 3 s at one poll per 500 ms at most: 7, whatever the machine's speed.
-    assert!((1..=7).contains(&files), "{files} captures in 3 s: {stdout}");
+    assert!(
+        (1..=7).contains(&files),
+        "{files} captures in 3 s: {stdout}"
+    );
     assert_eq!(stdout.lines().count(), files);
 }
 
@@ -907,7 +910,14 @@ fn a_refused_login_is_not_retried() {
     let nobody = parsed.to_string();
     let dir = tempfile::tempdir().unwrap();
     for args in [
-        vec!["stalk", nobody.as_str(), "--when", "blocking-chain", "-o", dir.path().to_str().unwrap()],
+        vec![
+            "stalk",
+            nobody.as_str(),
+            "--when",
+            "blocking-chain",
+            "-o",
+            dir.path().to_str().unwrap(),
+        ],
         vec!["watch", nobody.as_str()],
     ] {
         let child = start(&args);
@@ -918,4 +928,183 @@ fn a_refused_login_is_not_retried() {
             "{args:?}: {err}"
         );
     }
+}
+
+/// A MariaDB/MySQL made full for one test: its max_connections lowered and filled with
+/// sleeping sessions of a user of its own. Dropping it ends them and puts everything back.
+struct FullServer {
+    host: String,
+    port: String,
+    admin: String,
+    password: Option<String>,
+    restore_max: Option<String>,
+    sleepers: Vec<Child>,
+}
+
+const FULL_USER: &str = "spiral_t_fullslot";
+
+impl FullServer {
+    fn sql_as(&self, user: &str, q: &str) -> Result<String, String> {
+        let mut cmd = Command::new("mariadb");
+        cmd.args([
+            "-h", &self.host, "-P", &self.port, "-u", user, "-N", "-B", "-e", q,
+        ]);
+        if user == self.admin
+            && let Some(p) = &self.password
+        {
+            cmd.env("MYSQL_PWD", p);
+        }
+        let out = cmd.output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
+    fn sql(&self, q: &str) -> String {
+        self.sql_as(&self.admin, q)
+            .unwrap_or_else(|e| panic!("{q}: {e}"))
+    }
+
+    fn sleeper(&self) -> Child {
+        Command::new("mariadb")
+            .args(["-h", &self.host, "-P", &self.port, "-u", FULL_USER])
+            .args(["-N", "-B", "-e", "SELECT SLEEP(60)"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+}
+
+impl Drop for FullServer {
+    fn drop(&mut self) {
+        for c in &mut self.sleepers {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // The admin login may need a moment to find a free slot again.
+        for _ in 0..50 {
+            if self.sql_as(&self.admin, "SELECT 1").is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Some(max) = &self.restore_max {
+            let _ = self.sql_as(&self.admin, &format!("SET GLOBAL max_connections = {max}"));
+        }
+        let ids = self
+            .sql_as(
+                &self.admin,
+                &format!(
+                    "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '{FULL_USER}'"
+                ),
+            )
+            .unwrap_or_default();
+        for id in ids.lines() {
+            let _ = self.sql_as(&self.admin, &format!("KILL {id}"));
+        }
+        let _ = self.sql_as(
+            &self.admin,
+            &format!("DROP USER IF EXISTS '{FULL_USER}'@'%'"),
+        );
+    }
+}
+
+#[test]
+fn watch_gives_back_the_last_admin_slot_of_a_full_mariadb() {
+    let Some(url) = support::live_url("SPIRAL_TEST_MYSQL_URL", "MariaDB/MySQL") else {
+        return;
+    };
+    if Command::new("mariadb").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: full-server test: the mariadb client is not installed");
+        return;
+    }
+    let _lock = support::live_lock();
+    let parsed = url::Url::parse(&url).unwrap();
+    let mut full = FullServer {
+        host: parsed.host_str().unwrap_or("127.0.0.1").to_string(),
+        port: parsed.port().unwrap_or(3306).to_string(),
+        admin: parsed.username().to_string(),
+        password: parsed.password().map(str::to_string),
+        restore_max: None,
+        sleepers: Vec::new(),
+    };
+    full.sql(&format!("DROP USER IF EXISTS '{FULL_USER}'@'%'"));
+    full.sql(&format!("CREATE USER '{FULL_USER}'@'%'"));
+    let max = full.sql("SELECT @@GLOBAL.max_connections");
+    // A leftover of a crashed run (this test lowers it to a handful) goes back to default.
+    let max = if max.parse::<u64>().unwrap_or(0) < 20 {
+        "151".to_string()
+    } else {
+        max
+    };
+    full.restore_max = Some(max);
+    let connected: u64 = full
+        .sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED'")
+        .parse()
+        .unwrap();
+    // A few free ordinary slots (MariaDB's floor is 10); the sleepers fill them, and the
+    // two extra ones are refused.
+    full.sql(&format!("SET GLOBAL max_connections = {}", connected + 4));
+    let lowered: u64 = full.sql("SELECT @@GLOBAL.max_connections").parse().unwrap();
+    for _ in 0..(lowered + 2).saturating_sub(connected) {
+        let s = full.sleeper();
+        full.sleepers.push(s);
+    }
+    let status = "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED'";
+    for _ in 0..100 {
+        if full
+            .sql_as(&full.admin, status)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            == Some(lowered + 1)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Full: max_connections ordinary sessions (the admin check above took the extra slot).
+    let mut watch = start(&["watch", &url, "--interval", "1s"]);
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut said = None;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while said.is_none() && std::time::Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+            && line.starts_with("!! the server is full")
+        {
+            said = Some(line);
+        }
+    }
+    // Between watch's polls the administrator's own login gets in.
+    let mut admin_got_in = false;
+    for _ in 0..40 {
+        if full.sql_as(&full.admin, "SELECT 1").is_ok() {
+            admin_got_in = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let said = said.expect("watch says the server is full");
+    assert!(said.contains("last administrator slot"), "{said}");
+    assert!(said.contains("disconnects between polls"), "{said}");
+    assert!(
+        admin_got_in,
+        "the administrator could not log in while watch ran"
+    );
 }
