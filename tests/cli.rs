@@ -482,3 +482,23 @@ fn generated_hostile_captures_end_cleanly() {
     }
     assert_eq!(runs, 150);
 }
+
+#[test]
+fn check_timeout_bounds_a_replay_that_never_arrives() {
+    // A FIFO with no writer: opening it blocks the command's thread, which no async
+    // deadline can interrupt; the watchdog still answers UNKNOWN.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("never.jsonl");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a NUL-terminated path in our own temp dir.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (code, out, err) = run(&[
+        "check",
+        "--replay",
+        fifo.to_str().unwrap(),
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(out, "SPIRAL UNKNOWN: no assessment within 1s (watchdog)\n");
+}

@@ -1108,3 +1108,98 @@ fn watch_gives_back_the_last_admin_slot_of_a_full_mariadb() {
         "the administrator could not log in while watch ran"
     );
 }
+
+/// The pid of the process whose parent is `parent`.
+fn child_of(parent: u32) -> Option<i32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .find_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u32>()
+                .ok()?;
+            (ppid == parent).then_some(pid)
+        })
+}
+
+#[test]
+fn watch_gives_the_terminal_back_whatever_signal_ends_it() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: watch signal test: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (sig, name) in [
+        (libc::SIGTERM, "term"),
+        (libc::SIGHUP, "hup"),
+        (libc::SIGINT, "int"),
+    ] {
+        let session = format!("spiral-sig-{name}-{}", std::process::id());
+        let stty = dir.path().join(format!("stty-{name}"));
+        // The shell records the terminal's modes after watch ends.
+        let cmd = format!(
+            "{} watch --replay {POOL} --interval 1s; stty -a > {}; sleep 30",
+            env!("CARGO_BIN_EXE_spiral"),
+            stty.display()
+        );
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &cmd,
+        ]);
+        let pane: u32 = tmux(&["display-message", "-p", "-t", &session, "#{pane_pid}"])
+            .trim()
+            .parse()
+            .unwrap();
+        let mut watch = None;
+        for _ in 0..100 {
+            let screen = tmux(&["capture-pane", "-t", &session, "-p"]);
+            if screen.contains("LEAD BLOCKERS") {
+                watch = child_of(pane);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let Some(pid) = watch else {
+            tmux(&["kill-session", "-t", &session]);
+            panic!("watch never drew its screen");
+        };
+        // SAFETY: kill(2) on the watch this test started.
+        unsafe { libc::kill(pid, sig) };
+        let mut modes = String::new();
+        for _ in 0..100 {
+            modes = std::fs::read_to_string(&stty).unwrap_or_default();
+            if !modes.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let alternate = tmux(&["display-message", "-p", "-t", &session, "#{alternate_on}"]);
+        tmux(&["kill-session", "-t", &session]);
+        assert!(!modes.is_empty(), "{name}: watch did not end");
+        // Raw mode turns these off; a restored terminal has them on again.
+        for flag in ["icanon", "echo", "isig"] {
+            assert!(
+                modes.split_whitespace().any(|w| w == flag),
+                "{name}: {flag} is still off: {modes}"
+            );
+        }
+        assert_eq!(
+            alternate.trim(),
+            "0",
+            "{name}: still on the alternate screen"
+        );
+    }
+}
