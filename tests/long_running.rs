@@ -1203,3 +1203,26 @@ fn watch_gives_the_terminal_back_whatever_signal_ends_it() {
         );
     }
 }
+
+#[test]
+fn stalk_that_never_got_an_answer_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1: every poll is refused; --for ends the run.
+    let (code, stdout, stderr) = run(&[
+        "stalk",
+        "postgres://app@127.0.0.1:1/db",
+        "--when",
+        "blocking-chain",
+        "--for",
+        "2s",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stdout.is_empty());
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("spiral: the server never answered") && last.contains("127.0.0.1:1"),
+        "{stderr}"
+    );
+}
