@@ -2,7 +2,7 @@
 //!
 //! The signals are caught on a thread of their own, so they are seen even while the
 //! command's thread waits on a sample that will never come back (a frozen server) or reads
-//! a file. The first one sets a flag that every wait in the program watches (`stopped`),
+//! a file. The first one raises a flag that every wait in the program watches (`stopped`),
 //! so the command stops, writes what it has (a capture, a partial assessment) and restores
 //! the terminal. A listener that started after the signal still sees it, which is what
 //! lost Ctrl-Cs pressed while a sample was in flight before. A second signal means the
@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Wakes every `stopped()` waiter, on whichever runtime it runs.
+static WAKE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// Set while `watch` has the terminal in raw mode on the alternate screen.
 static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
@@ -58,13 +60,15 @@ fn listen(ready: std::sync::mpsc::Sender<()>) {
                 _ = term.recv() => libc::SIGTERM,
                 _ = hup.recv() => libc::SIGHUP,
             };
+            // The first signal names the stop; it is stored before the flag is raised.
+            let _ = SIGNAL.compare_exchange(0, which, Ordering::SeqCst, Ordering::SeqCst);
             if REQUESTED.swap(true, Ordering::SeqCst) {
                 // The second signal: stop now.
                 restore_terminal();
                 eprintln!("spiral: stopped by a second signal");
                 std::process::exit(i32::from(crate::app::UNKNOWN));
             }
-            SIGNAL.store(which, Ordering::SeqCst);
+            WAKE.notify_waiters();
         }
     });
 }
@@ -83,12 +87,18 @@ pub fn name() -> &'static str {
     }
 }
 
-/// Resolves once a stop is asked for (at once if it already was).
+/// Resolves once a stop is asked for (at once if it already was). Unlike a fresh signal
+/// listener, it cannot miss a signal that arrived before the wait began.
 pub async fn stopped() {
-    // A flag polled every 20 ms: cheap, and unlike a fresh signal listener it cannot miss
-    // a signal that arrived before the wait began.
-    while !requested() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    loop {
+        let wake = WAKE.notified();
+        tokio::pin!(wake);
+        // Registered before the flag is read, so a signal in between still wakes us.
+        wake.as_mut().enable();
+        if requested() {
+            return;
+        }
+        wake.await;
     }
 }
 

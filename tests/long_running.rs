@@ -1135,6 +1135,10 @@ fn watch_gives_the_terminal_back_whatever_signal_ends_it() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    // A tmux server of this test's own: sessions of other tests starting and ending on the
+    // default server cannot race with these.
+    let socket = format!("spiral-sig-{}", std::process::id());
+    let t = |args: &[&str]| -> String { tmux(&[&["-L", socket.as_str()], args].concat()) };
     for (sig, name) in [
         (libc::SIGTERM, "term"),
         (libc::SIGHUP, "hup"),
@@ -1148,24 +1152,33 @@ fn watch_gives_the_terminal_back_whatever_signal_ends_it() {
             env!("CARGO_BIN_EXE_spiral"),
             stty.display()
         );
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "100",
-            "-y",
-            "30",
-            &cmd,
-        ]);
-        let pane: u32 = tmux(&["display-message", "-p", "-t", &session, "#{pane_pid}"])
-            .trim()
-            .parse()
-            .unwrap();
+        // Another test's tmux server may be shutting down as this one starts: retry.
+        let mut pane: Option<u32> = None;
+        for _ in 0..20 {
+            t(&[
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                &cmd,
+            ]);
+            pane = t(&["display-message", "-p", "-t", &session, "#{pane_pid}"])
+                .trim()
+                .parse()
+                .ok();
+            if pane.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let pane = pane.expect("tmux starts a session");
         let mut watch = None;
         for _ in 0..100 {
-            let screen = tmux(&["capture-pane", "-t", &session, "-p"]);
+            let screen = t(&["capture-pane", "-t", &session, "-p"]);
             if screen.contains("LEAD BLOCKERS") {
                 watch = child_of(pane);
                 break;
@@ -1173,7 +1186,7 @@ fn watch_gives_the_terminal_back_whatever_signal_ends_it() {
             std::thread::sleep(Duration::from_millis(100));
         }
         let Some(pid) = watch else {
-            tmux(&["kill-session", "-t", &session]);
+            t(&["kill-session", "-t", &session]);
             panic!("watch never drew its screen");
         };
         // SAFETY: kill(2) on the watch this test started.
@@ -1186,8 +1199,8 @@ fn watch_gives_the_terminal_back_whatever_signal_ends_it() {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let alternate = tmux(&["display-message", "-p", "-t", &session, "#{alternate_on}"]);
-        tmux(&["kill-session", "-t", &session]);
+        let alternate = t(&["display-message", "-p", "-t", &session, "#{alternate_on}"]);
+        t(&["kill-session", "-t", &session]);
         assert!(!modes.is_empty(), "{name}: watch did not end");
         // Raw mode turns these off; a restored terminal has them on again.
         for flag in ["icanon", "echo", "isig"] {
