@@ -1215,6 +1215,10 @@ fn watch_gives_the_terminal_back_whatever_signal_ends_it() {
             "{name}: still on the alternate screen"
         );
     }
+    t(&["kill-server"]);
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let _ = std::fs::remove_file(format!("/tmp/tmux-{uid}/{socket}"));
 }
 
 #[test]
