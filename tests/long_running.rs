@@ -1053,18 +1053,27 @@ fn watch_gives_back_the_last_admin_slot_of_a_full_mariadb() {
         let s = full.sleeper();
         full.sleepers.push(s);
     }
+    // Other clients of the shared server come and go: top up until the admin's own query
+    // is the one in the extra slot (every ordinary slot taken).
     let status = "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED'";
+    let mut filled = false;
     for _ in 0..100 {
-        if full
+        let now = full
             .sql_as(&full.admin, status)
             .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            == Some(lowered + 1)
-        {
+            .and_then(|v| v.parse::<u64>().ok());
+        if now.is_some_and(|n| n > lowered) {
+            filled = true;
             break;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        // The admin's own query counts too: at `lowered` it holds an ordinary slot.
+        if now.is_some_and(|n| n <= lowered) {
+            let s = full.sleeper();
+            full.sleepers.push(s);
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
+    assert!(filled, "could not fill the server");
     // Full: max_connections ordinary sessions (the admin check above took the extra slot).
     let mut watch = start(&["watch", &url, "--interval", "1s"]);
     let stdout = watch.stdout.take().unwrap();
@@ -1100,6 +1109,14 @@ fn watch_gives_back_the_last_admin_slot_of_a_full_mariadb() {
     }
     let _ = watch.kill();
     let _ = watch.wait();
+    // A check that cannot get in because the server is full knows why: CRITICAL.
+    let ordinary = format!("mysql://{FULL_USER}@{}:{}/", full.host, full.port);
+    let (code, out, _) = run(&["check", &ordinary, "--timeout", "20s"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.starts_with("SPIRAL CRITICAL: connection-exhaustion: the server refused"),
+        "{out}"
+    );
     let said = said.expect("watch says the server is full");
     assert!(said.contains("last administrator slot"), "{said}");
     assert!(said.contains("disconnects between polls"), "{said}");
