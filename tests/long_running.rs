@@ -361,6 +361,8 @@ impl OwnPostgres {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("spiral never took its first sample");
     }
 
