@@ -5,8 +5,9 @@
 //! a file. The first one raises a flag that every wait in the program watches (`stopped`),
 //! so the command stops, writes what it has (a capture, a partial assessment) and restores
 //! the terminal. A listener that started after the signal still sees it, which is what
-//! lost Ctrl-Cs pressed while a sample was in flight before. A second signal means the
-//! graceful stop is not happening: the terminal is restored and the process exits at once.
+//! lost Ctrl-Cs pressed while a sample was in flight before. A second signal, or 5 s without
+//! the graceful stop finishing, means it is not happening: the terminal is restored and the
+//! process exits at once (code 3).
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -19,6 +20,8 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// Set while `watch` has the terminal in raw mode on the alternate screen.
 static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
+/// How long a graceful stop may take before the process ends regardless.
+const GRACE: Duration = Duration::from_secs(5);
 
 /// Starts catching SIGINT, SIGTERM and SIGHUP. Without it (e.g. for `kill`, which must
 /// stop dead on Ctrl-C) the default actions apply.
@@ -54,23 +57,36 @@ fn listen(ready: std::sync::mpsc::Sender<()>) {
             return;
         };
         let _ = ready.send(());
+        // Armed by the first signal: a graceful stop takes well under this (assess, write,
+        // close with a 1 s limit); past it the command's thread is stuck (a blocking read
+        // of a FIFO given as --replay, say) and the process ends anyway.
+        let grace = tokio::time::sleep(Duration::MAX);
+        tokio::pin!(grace);
         loop {
             let which = tokio::select! {
                 _ = int.recv() => libc::SIGINT,
                 _ = term.recv() => libc::SIGTERM,
                 _ = hup.recv() => libc::SIGHUP,
+                _ = &mut grace, if requested() => {
+                    stop_now("did not stop within 5 s of the signal; stopping now");
+                }
             };
             // The first signal names the stop; it is stored before the flag is raised.
             let _ = SIGNAL.compare_exchange(0, which, Ordering::SeqCst, Ordering::SeqCst);
             if REQUESTED.swap(true, Ordering::SeqCst) {
-                // The second signal: stop now.
-                restore_terminal();
-                eprintln!("spiral: stopped by a second signal");
-                std::process::exit(i32::from(crate::app::UNKNOWN));
+                stop_now("stopped by a second signal");
             }
+            grace.as_mut().reset(tokio::time::Instant::now() + GRACE);
             WAKE.notify_waiters();
         }
     });
+}
+
+/// Ends the process at once, giving the terminal back first.
+fn stop_now(why: &str) -> ! {
+    restore_terminal();
+    eprintln!("spiral: {why}");
+    std::process::exit(i32::from(crate::app::UNKNOWN));
 }
 
 /// Whether a stop was asked for.

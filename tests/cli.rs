@@ -502,3 +502,54 @@ fn check_timeout_bounds_a_replay_that_never_arrives() {
     assert_eq!(code, 3, "{err}");
     assert_eq!(out, "SPIRAL UNKNOWN: no assessment within 1s (watchdog)\n");
 }
+
+#[test]
+fn one_ctrl_c_ends_even_a_command_stuck_in_a_blocking_read() {
+    // triage of a FIFO with no writer blocks in open(2): no wait in spiral can see the
+    // signal there, so the signal thread ends the process after its grace period.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("stuck.jsonl");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a NUL-terminated path in our own temp dir.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut child = spiral()
+        .args(["triage", "--replay", fifo.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the signal thread is up (before it, Ctrl-C has its default action).
+    let tasks = format!("/proc/{}/task", child.id());
+    let listening = || {
+        std::fs::read_dir(&tasks)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|c| c.trim() == "spiral-signals")
+            })
+    };
+    for _ in 0..200 {
+        if listening() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(listening(), "the signal thread never started");
+    // SAFETY: kill(2) on the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    for _ in 0..600 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        panic!("one Ctrl-C did not end triage within 30 s");
+    }
+    let (code, _, err) = support::decode(child.wait_with_output().unwrap());
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("stopping now"), "{err}");
+}
