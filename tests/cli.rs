@@ -310,11 +310,11 @@ fn endless_and_oversized_input_is_refused_by_line() {
     // A snapshot line past the cap, after a good one: named by its line number.
     let good = std::fs::read_to_string("captures/004-postgres-deadlocked-pool.jsonl").unwrap();
     let mut text: String = good.lines().take(2).map(|l| format!("{l}\n")).collect();
-    text.push_str(&"x".repeat(33 << 20));
+    text.push_str(&"x".repeat(17 << 20));
     text.push('\n');
     let f = temp_capture(&text);
     let line = fails(&["triage", "--replay", f.path().to_str().unwrap()]);
-    assert!(line.contains(":3: line is longer than 32 MiB"), "{line}");
+    assert!(line.contains(":3: line is longer than 16 MiB"), "{line}");
 }
 
 #[test]
