@@ -408,7 +408,7 @@ fn hostile_capture_text_never_reaches_the_terminal() {
     let _ = HEADER;
 }
 
-/// The binary against generated hostile captures (the reader itself gets 22,000 inputs in
+/// The binary against generated hostile captures (the reader itself gets 21,500 inputs in
 /// `capture::fuzz`): whatever the input, no panic, stdout and stderr free of control
 /// characters, and either a report (exit 0-2) or one error line with exit 3.
 #[test]
