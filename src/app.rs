@@ -97,8 +97,22 @@ fn usage_error(e: clap::Error) -> u8 {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let settings = Settings::from_args(&cli.global)?;
     // Every sampling command ends promptly on Ctrl-C, SIGTERM or SIGHUP with what it has.
-    // `kill` keeps the default action: stopping dead is the safe thing mid-kill.
-    if !matches!(cli.command, Command::Kill(_)) {
+    // `kill` keeps the default action (stopping dead is the safe thing mid-kill), and so do
+    // the commands that only print.
+    if matches!(
+        cli.command,
+        Command::Triage(_)
+            | Command::Waits(_)
+            | Command::Workers(_)
+            | Command::Blocking(_)
+            | Command::Connections(_)
+            | Command::Compiles(_)
+            | Command::Plancache(_)
+            | Command::Capture(_)
+            | Command::Check(_)
+            | Command::Stalk(_)
+            | Command::Watch(_)
+    ) {
         crate::signals::install();
     }
     match cli.command {
