@@ -518,25 +518,19 @@ fn one_ctrl_c_ends_even_a_command_stuck_in_a_blocking_read() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the signal thread is up (before it, Ctrl-C has its default action).
-    let tasks = format!("/proc/{}/task", child.id());
-    let listening = || {
-        std::fs::read_dir(&tasks)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|t| {
-                std::fs::read_to_string(t.path().join("comm"))
-                    .is_ok_and(|c| c.trim() == "spiral-signals")
-            })
+    // Wait until triage is blocked opening the FIFO: the signal handlers are in place
+    // before any command starts (before them, Ctrl-C would have its default action).
+    let wchan = format!("/proc/{}/wchan", child.id());
+    let blocked = || {
+        std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("partner") || w.contains("fifo"))
     };
-    for _ in 0..200 {
-        if listening() {
+    for _ in 0..500 {
+        if blocked() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(listening(), "the signal thread never started");
+    assert!(blocked(), "triage never blocked on the FIFO");
     // SAFETY: kill(2) on the child this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     for _ in 0..600 {
