@@ -552,6 +552,30 @@ fn a_server_that_freezes_after_the_first_sample_is_never_ok() {
         r["checks"]
     );
 
+    // The focused views follow the same rule.
+    let (code, out, err) = frozen(
+        &[
+            "--format",
+            "json",
+            "blocking",
+            &url,
+            "--samples",
+            "2",
+            "--interval",
+            "1s",
+            "--query-timeout",
+            "2s",
+        ],
+        "blocking view",
+    );
+    assert_eq!(code, 3, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["status"], "unknown", "{out}");
+    assert!(
+        r["notes"][0].as_str().unwrap().starts_with("NOT ASSESSED"),
+        "{out}"
+    );
+
     // The same in words: no "every check passed".
     let (code, out, _) = frozen(
         &[
