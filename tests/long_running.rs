@@ -1135,6 +1135,26 @@ fn watch_gives_back_the_last_admin_slot_of_a_full_mariadb() {
     }
     let _ = watch.kill();
     let _ = watch.wait();
+    // stalk says the same in its log.
+    let out_dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&[
+        "stalk",
+        &url,
+        "--when",
+        "blocking-chain",
+        "--for",
+        "3s",
+        "--interval",
+        "1s",
+        "-o",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("spiral stalk: the server is full")
+            && err.contains("disconnects between polls"),
+        "{err}"
+    );
     // A check that cannot get in because the server is full knows why: CRITICAL.
     let ordinary = format!("mysql://{FULL_USER}@{}:{}/", full.host, full.port);
     let (code, out, _) = run(&["check", &ordinary, "--timeout", "20s"]);
