@@ -493,8 +493,15 @@ impl PendingCapture {
             std::fs::rename(&self.temp, &self.dest)
         } else {
             // A hard link fails when the destination exists, where rename would replace it.
-            std::fs::hard_link(&self.temp, &self.dest)
-                .and_then(|_| std::fs::remove_file(&self.temp))
+            match std::fs::hard_link(&self.temp, &self.dest) {
+                Ok(()) => std::fs::remove_file(&self.temp),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+                // A file system without hard links: check, then rename.
+                Err(_) if std::fs::symlink_metadata(&self.dest).is_err() => {
+                    std::fs::rename(&self.temp, &self.dest)
+                }
+                Err(e) => Err(e),
+            }
         };
         match result {
             Ok(()) => Ok(self.dest),
@@ -539,6 +546,43 @@ pub fn create_unique(
         "cannot find a free capture name for {stem} in {}",
         dir.display()
     )
+}
+
+#[cfg(test)]
+mod pending_tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_capture_never_replaces_a_file_without_force() {
+        let dir = std::env::temp_dir().join(format!("spiral-pending-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join("c.jsonl");
+        let _ = std::fs::remove_file(&dest);
+        let (pending, mut file) = PendingCapture::create(&dest, false).unwrap();
+        file.write_all(b"new\n").unwrap();
+        // Someone else wrote the destination while the capture ran.
+        std::fs::write(&dest, "theirs\n").unwrap();
+        let err = pending.finish().unwrap_err().to_string();
+        assert!(err.contains("it is kept as"), "{err}");
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "theirs\n");
+        // With --force it is replaced, and no temp file is left.
+        assert!(PendingCapture::create(&dest, false).is_err());
+        let (pending, mut file) = PendingCapture::create(&dest, true).unwrap();
+        file.write_all(b"new\n").unwrap();
+        assert_eq!(pending.finish().unwrap(), dest);
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            left.len(),
+            2,
+            "the kept temp of the first capture and c.jsonl: {left:?}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 /// The capture reader against generated hostile input: mutated real captures and garbage.
