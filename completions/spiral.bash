@@ -229,7 +229,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__capture)
-            opts="-o -T -q -h -V --replay --samples --interval --output --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-o -T -q -h -V --replay --samples --interval --output --force --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -209,7 +209,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand plancache" -s V -l version
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l samples -d 'How many snapshots to record' -r
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l interval -d 'Time between snapshots' -r
-complete -c spiral -n "__fish_spiral_using_subcommand capture" -s o -l output -d 'The capture file to write' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -s o -l output -d 'The capture file to write. An existing file is left alone unless --force' -r -F
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''
@@ -222,6 +222,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand capture" -l query-timeout 
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l force -d 'Replace an existing capture file (only once the new capture has a snapshot)'
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'

@@ -15,7 +15,7 @@ use crate::cli::{
     CaptureArgs, CheckArgs, Cli, Command, CompletionTarget, SamplingArgs, StalkArgs, WatchArgs,
 };
 use crate::config::{Sampling, Settings};
-use crate::report::{TriageReport, exit_code};
+use crate::report::TriageReport;
 use crate::rules::evaluate;
 use crate::source::{Source, collect};
 use crate::views::View;
@@ -166,6 +166,25 @@ fn usage_error(e: clap::Error) -> u8 {
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let settings = Settings::from_args(&cli.global)?;
+    // Every sampling command ends promptly on Ctrl-C, SIGTERM or SIGHUP with what it has.
+    // `kill` keeps the default action (stopping dead is the safe thing mid-kill), and so do
+    // the commands that only print.
+    if matches!(
+        cli.command,
+        Command::Triage(_)
+            | Command::Waits(_)
+            | Command::Workers(_)
+            | Command::Blocking(_)
+            | Command::Connections(_)
+            | Command::Compiles(_)
+            | Command::Plancache(_)
+            | Command::Capture(_)
+            | Command::Check(_)
+            | Command::Stalk(_)
+            | Command::Watch(_)
+    ) {
+        crate::signals::install();
+    }
     match cli.command {
         Command::Triage(a) => with_runtime(triage(&settings, &a)),
         Command::Waits(a) => with_runtime(view(&settings, &a, View::Waits)),
@@ -208,7 +227,7 @@ fn print(text: &str) -> anyhow::Result<()> {
 
 async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
     let spec = Sampling::from_args(a, &settings.connect)?;
-    let mut source = Source::open(&spec, &settings.connect).await?;
+    let mut source = open_source(&spec, settings).await?;
     let renderer = crate::render::renderer(settings.format, settings.color);
     // The first look: gauge verdicts from the first sample, so the engineer reads something
     // within a second of connecting. Only for people (table) on a live multi-sample run.
@@ -217,7 +236,8 @@ async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
         && settings.format == crate::cli::Format::Table
         && !settings.quiet;
     let label = source.label.clone();
-    let window = collect(&mut source, settings.progress, |w| {
+    let live = source.is_live();
+    let collected = collect(&mut source, settings.progress, |w| {
         if first_look {
             let assessment = evaluate(w, &settings.thresholds);
             let report = TriageReport::build(&label, w, assessment, Vec::new());
@@ -233,11 +253,25 @@ async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
         source.notes()
     };
     source.close().await;
-    let (window, failed) = window?;
-    notes.extend(failed);
-    let assessment = evaluate(&window, &settings.thresholds);
-    let code = exit_code(&assessment) as u8;
-    let report = TriageReport::build(&label, &window, assessment, notes);
+    let collected = collected?;
+    // What ended the window early comes first: it qualifies everything else.
+    let mut all = collected.notes();
+    all.extend(full_note(&collected.window).filter(|_| live));
+    all.append(&mut notes);
+    let assessment = evaluate(&collected.window, &settings.thresholds);
+    let mut report = TriageReport::build(&label, &collected.window, assessment, all);
+    if collected.failed.is_some() {
+        mark_incomplete(&mut report.status, &mut report.exit_code);
+        // The report's "one sample only: ask for more" advice does not apply: more were
+        // asked for and the server did not answer.
+        report.notes.retain(|n| !n.starts_with("One sample only"));
+        // Checks still waiting for the sample that never came were not assessed.
+        for state in report.checks.values_mut() {
+            if *state == crate::rules::CheckState::Pending {
+                *state = crate::rules::CheckState::Unknown;
+            }
+        }
+    }
     if first_look {
         print(&format!(
             "\nAfter {}:\n",
@@ -245,13 +279,41 @@ async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
         ))?;
     }
     print(&renderer.triage(&report))?;
-    Ok(code)
+    Ok(report.exit_code as u8)
+}
+
+/// A window cut short by a failed sample is never healthy: the status becomes UNKNOWN
+/// (exit 3) unless something worse was already found.
+fn mark_incomplete(status: &mut crate::verdict::Severity, exit_code: &mut i32) {
+    if *status < crate::verdict::Severity::Unknown {
+        *status = crate::verdict::Severity::Unknown;
+        *exit_code = i32::from(UNKNOWN);
+    }
+}
+
+/// Said when spiral's connection may be the last administrator slot of a full server.
+fn full_note(window: &crate::window::Window) -> Option<String> {
+    crate::poller::full_server_note(window.last())
+        .map(|n| format!("{n}; it gives it back as soon as this command ends."))
+}
+
+/// Opens the source unless a stop is asked for while connecting.
+async fn open_source(spec: &Sampling, settings: &Settings) -> anyhow::Result<Source> {
+    crate::signals::unless_stopped(Source::open(spec, &settings.connect))
+        .await
+        .unwrap_or_else(|| {
+            anyhow::bail!(
+                "stopped by {} while connecting: nothing to assess",
+                crate::signals::name()
+            )
+        })
 }
 
 async fn view(settings: &Settings, a: &SamplingArgs, which: View) -> anyhow::Result<u8> {
     let spec = Sampling::from_args(a, &settings.connect)?;
-    let mut source = Source::open(&spec, &settings.connect).await?;
-    let window = collect(&mut source, settings.progress, |_| {}).await;
+    let mut source = open_source(&spec, settings).await?;
+    let live = source.is_live();
+    let collected = collect(&mut source, settings.progress, |_| {}).await;
     let mut notes = if settings.quiet {
         Vec::new()
     } else {
@@ -259,32 +321,49 @@ async fn view(settings: &Settings, a: &SamplingArgs, which: View) -> anyhow::Res
     };
     let label = source.label.clone();
     source.close().await;
-    let (window, failed) = window?;
-    notes.extend(failed);
-    let assessment = evaluate(&window, &settings.thresholds);
-    let report = crate::views::build(
+    let collected = collected?;
+    let mut all = collected.notes();
+    all.extend(full_note(&collected.window).filter(|_| live));
+    all.append(&mut notes);
+    let assessment = evaluate(&collected.window, &settings.thresholds);
+    let mut report = crate::views::build(
         which,
         &label,
-        &window,
+        &collected.window,
         &assessment,
         &settings.thresholds,
-        notes,
+        all,
     );
+    if collected.failed.is_some() {
+        mark_incomplete(&mut report.status, &mut report.exit_code);
+    }
     print(&crate::render::renderer(settings.format, settings.color).view(&report))?;
     Ok(report.exit_code as u8)
 }
 
 async fn capture(settings: &Settings, a: &CaptureArgs) -> anyhow::Result<u8> {
     let spec = Sampling::build(&a.source, a.samples, &a.interval, &settings.connect)?;
-    // The output file first: an unwritable path must not cost the server a connection.
-    let file = std::fs::File::create(&a.output)
-        .with_context(|| format!("cannot create capture {}", a.output.display()))?;
-    let mut source = Source::open(&spec, &settings.connect).await?;
+    // The output file first: an unwritable or taken path must not cost the server a
+    // connection. The capture goes to a new file beside it and replaces nothing until done.
+    let (pending, file) = crate::capture::PendingCapture::create(&a.output, a.force)?;
+    let mut source = match open_source(&spec, settings).await {
+        Ok(s) => s,
+        Err(e) => {
+            pending.abandon();
+            return Err(e);
+        }
+    };
     let header = Header::new(source.engine, &source.label, chrono::Utc::now());
     let mut writer = CaptureWriter::new(Box::new(file), &header)?;
     let mut written = 0u32;
+    let mut stopped = false;
     let result: anyhow::Result<()> = async {
-        while let Some(snap) = source.next().await? {
+        loop {
+            let Some(next) = crate::signals::unless_stopped(source.next()).await else {
+                stopped = true;
+                break;
+            };
+            let Some(snap) = next? else { break };
             writer.write(&snap)?;
             written += 1;
             if source.remaining() == Some(0) {
@@ -294,6 +373,7 @@ async fn capture(settings: &Settings, a: &CaptureArgs) -> anyhow::Result<u8> {
             if !wait.is_zero()
                 && !crate::source::pause(wait, settings.progress, source.remaining()).await
             {
+                stopped = true;
                 break;
             }
         }
@@ -301,21 +381,46 @@ async fn capture(settings: &Settings, a: &CaptureArgs) -> anyhow::Result<u8> {
     }
     .await;
     source.close().await;
-    if !settings.quiet {
-        eprintln!(
-            "spiral: wrote {written} snapshots to {}",
-            a.output.display()
-        );
-    }
-    result?;
+    drop(writer);
     if written == 0 {
+        pending.abandon();
+        result?;
+        if stopped {
+            anyhow::bail!(
+                "stopped by {} before the first sample: no capture written",
+                crate::signals::name()
+            );
+        }
         anyhow::bail!("no snapshot was written");
     }
+    // Whatever ended the capture, the snapshots taken are evidence: keep them.
+    let path = pending.finish()?;
+    if !settings.quiet {
+        let why = if stopped {
+            format!(" (stopped by {})", crate::signals::name())
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "spiral: wrote {written} snapshots to {}{why}",
+            crate::sanitize::clean(&path.display().to_string())
+        );
+    }
+    result.map_err(|e| {
+        e.context(format!(
+            "the capture stopped after {written} snapshots (kept in {})",
+            path.display()
+        ))
+    })?;
     Ok(0)
 }
 
 /// The monitoring-plugin command. Unlike the others it reports every failure on stdout as
 /// its one `SPIRAL UNKNOWN: ...` line, because that line is what the monitor shows.
+///
+/// `--timeout` bounds the whole process: an async deadline ends the work (DNS lookups,
+/// connects, samples, a replay) and a watchdog thread prints the UNKNOWN line and exits
+/// should the command's own thread be stuck past it.
 fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
     let judged = match crate::check::Judged::new(&a.only, &a.ignore) {
         Ok(j) => j,
@@ -325,6 +430,23 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
             return Ok(line.exit_code);
         }
     };
+    let limit = crate::thresholds::parse_duration_secs(&a.timeout).ok();
+    let watchdog = limit.map(|secs| {
+        let text = crate::check::unknown(&format!(
+            "no assessment within {} (watchdog)",
+            crate::format::duration_secs(secs)
+        ))
+        .text;
+        // The async deadline answers first; the watchdog only for a stuck thread.
+        let grace = std::time::Duration::from_millis(1500);
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.1)) + grace);
+            if claim_output() {
+                let _ = print(&text);
+                std::process::exit(i32::from(UNKNOWN));
+            }
+        })
+    });
     let outcome = (|| -> anyhow::Result<crate::check::CheckLine> {
         let parse = |list: &[String]| -> anyhow::Result<Vec<crate::gauge::Level>> {
             list.iter()
@@ -340,44 +462,80 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
             crate::config::SourceSpec::Replay(p) => p.display().to_string(),
         };
         let work = async {
-            let mut source = Source::open(&spec, &settings.connect).await?;
-            let window = collect(&mut source, false, |_| {}).await;
+            let mut source = match Source::open(&spec, &settings.connect).await {
+                Ok(s) => s,
+                Err(e) => return Ok(crate::check::failed(&e, &error_line(&e), &judged)),
+            };
+            let collected = collect(&mut source, false, |_| {}).await;
             source.close().await;
-            let (window, _) = window?;
-            let assessment = evaluate(&window, &settings.thresholds);
-            Ok::<_, anyhow::Error>(crate::check::line(
-                &window,
+            let collected = collected?;
+            let assessment = evaluate(&collected.window, &settings.thresholds);
+            let line = crate::check::line(
+                &collected.window,
                 &assessment,
                 &settings.thresholds,
                 &warn,
                 &crit,
                 &judged,
-            ))
+            );
+            Ok::<_, anyhow::Error>(match (&collected.failed, collected.interrupted) {
+                (Some(why), _) => crate::check::incomplete(line, why),
+                (None, Some(sig)) => crate::check::incomplete(
+                    line,
+                    &format!("stopped by {sig} before the last sample"),
+                ),
+                (None, None) => line,
+            })
         };
         let deadline = std::time::Duration::from_secs_f64(limit.max(0.1));
         with_runtime(async move {
-            match tokio::time::timeout(deadline, work).await {
-                Ok(r) => r,
-                Err(_) => Ok(crate::check::unknown(&format!(
-                    "no assessment of {label} within {}",
-                    crate::format::duration_secs(limit)
+            tokio::select! {
+                r = tokio::time::timeout(deadline, work) => match r {
+                    Ok(r) => r,
+                    Err(_) => Ok(crate::check::unknown(&format!(
+                        "no assessment of {label} within {}",
+                        crate::format::duration_secs(limit)
+                    ))),
+                },
+                _ = crate::signals::stopped() => Ok(crate::check::unknown(&format!(
+                    "stopped by {} before an assessment of {label}",
+                    crate::signals::name()
                 ))),
             }
         })
     })();
     let line = outcome.unwrap_or_else(|e| crate::check::failed(&e, &error_line(&e), &judged));
-    print(&line.text)?;
+    if !claim_output() {
+        // The watchdog is printing its line and ending the process.
+        loop {
+            std::thread::park();
+        }
+    }
+    drop(watchdog);
+    print(&crate::sanitize::for_terminal(&line.text))?;
     Ok(line.exit_code)
+}
+
+/// Whether this thread may print check's one line (the other contender is the watchdog).
+fn claim_output() -> bool {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static CLAIMED: AtomicBool = AtomicBool::new(false);
+    !CLAIMED.swap(true, Ordering::SeqCst)
 }
 
 /// One thread: spiral holds one connection and waits on it; a pool of workers would only
 /// compete with the dying server for CPU on the host we run from.
 fn with_runtime<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(f)
+        .context("cannot start the async runtime")?;
+    let out = rt.block_on(f);
+    // A DNS lookup runs on a blocking thread that nothing can cancel. Waiting for it at
+    // shutdown kept commands alive for the resolver's whole timeout after their own
+    // deadline had passed; the process is about to exit, so leave it behind.
+    rt.shutdown_background();
+    out
 }
 
 async fn kill(
@@ -452,9 +610,22 @@ async fn stalk(settings: &Settings, a: &StalkArgs) -> anyhow::Result<u8> {
     };
     let spec = crate::config::source_spec(&a.source, &settings.connect)?;
     let mut poller = crate::poller::Poller::open(&spec, &settings.connect)?;
+    let poller_is_live = poller.is_live();
     let result = crate::stalk::run(&mut poller, &plan, &settings.thresholds, settings.quiet).await;
+    let answered = poller.answered();
+    let last_error = poller.last_error().map(str::to_string);
     poller.close().await;
     result?;
+    // A stalker that never got an answer watched nothing: a runbook must not read that
+    // as "no spiral happened".
+    if poller_is_live && !answered {
+        anyhow::bail!(
+            "the server never answered, so nothing was watched{}",
+            last_error
+                .map(|e| format!(" (last error: {e})"))
+                .unwrap_or_default()
+        );
+    }
     Ok(0)
 }
 

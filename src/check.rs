@@ -219,6 +219,28 @@ pub fn failed(e: &anyhow::Error, text: &str, judged: &Judged) -> CheckLine {
     unknown(text)
 }
 
+/// The line for a window that ended before its last sample (a sample failed or timed
+/// out). That is never healthy: OK becomes UNKNOWN, and a worse status keeps its word but
+/// says what could not be assessed.
+pub fn incomplete(line: CheckLine, why: &str) -> CheckLine {
+    let (head, perf) = match line.text.split_once(" | ") {
+        Some((h, p)) => (h, format!(" | {p}")),
+        None => (line.text.as_str(), String::new()),
+    };
+    let seen = head.split_once(": ").map(|(_, w)| w).unwrap_or(head);
+    if line.exit_code == 0 {
+        CheckLine {
+            text: format!("SPIRAL UNKNOWN: {why}; before that: {seen}{perf}"),
+            exit_code: 3,
+        }
+    } else {
+        CheckLine {
+            text: format!("{head}; then: {why}{perf}"),
+            exit_code: line.exit_code,
+        }
+    }
+}
+
 /// The line for a check that could not assess anything.
 pub fn unknown(reason: &str) -> CheckLine {
     CheckLine {
@@ -271,7 +293,11 @@ mod tests {
     fn a_full_server_is_critical_unless_ignored() {
         let full = anyhow::Error::from(EngineError::ServerFull("db: the server is full".into()))
             .context("connecting");
-        let line = failed(&full, "connecting: db: the server is full", &Judged::default());
+        let line = failed(
+            &full,
+            "connecting: db: the server is full",
+            &Judged::default(),
+        );
         assert_eq!(line.exit_code, 2);
         assert!(
             line.text.starts_with(
@@ -284,5 +310,28 @@ mod tests {
         assert_eq!(failed(&full, "full", &ignored).exit_code, 3);
         let role = anyhow::Error::from(EngineError::LimitReached("role limit".into()));
         assert_eq!(failed(&role, "role limit", &Judged::default()).exit_code, 3);
+    }
+    #[test]
+    fn an_incomplete_window_is_never_ok() {
+        let ok = CheckLine {
+            text: "SPIRAL OK: no death spiral (3 connected) | 'connections'=3;;;0;100".into(),
+            exit_code: 0,
+        };
+        let l = incomplete(ok, "sample 2 of 2 failed");
+        assert_eq!(l.exit_code, 3);
+        assert_eq!(
+            l.text,
+            "SPIRAL UNKNOWN: sample 2 of 2 failed; before that: no death spiral (3 connected) | 'connections'=3;;;0;100"
+        );
+        let crit = CheckLine {
+            text: "SPIRAL CRITICAL: blocking-chain | 'blocked'=9;;;0;".into(),
+            exit_code: 2,
+        };
+        let l = incomplete(crit, "sample 2 of 2 failed");
+        assert_eq!(l.exit_code, 2);
+        assert!(
+            l.text
+                .starts_with("SPIRAL CRITICAL: blocking-chain; then: sample 2")
+        );
     }
 }

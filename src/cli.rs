@@ -199,9 +199,13 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "DUR", default_value = "5s")]
     pub interval: String,
 
-    /// The capture file to write.
+    /// The capture file to write. An existing file is left alone unless --force.
     #[arg(short, long, value_name = "FILE.jsonl")]
     pub output: PathBuf,
+
+    /// Replace an existing capture file (only once the new capture has a snapshot).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args, Clone)]

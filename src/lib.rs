@@ -26,6 +26,7 @@ pub mod report;
 pub mod rules;
 pub mod sanitize;
 pub mod session;
+pub mod signals;
 pub mod snapshot;
 pub mod source;
 pub mod stalk;

@@ -42,7 +42,8 @@ impl Source {
             SourceSpec::Live(target) => {
                 let sampler = crate::engine::connect(target, connect).await?;
                 Ok(Source {
-                    label: target.redacted(),
+                    // Typed by a person or pasted from a config: printed, so made safe.
+                    label: crate::sanitize::clean(&target.redacted()),
                     engine: target.engine,
                     kind: Kind::Live {
                         sampler: Box::new(sampler),
@@ -119,49 +120,96 @@ impl Source {
     }
 }
 
+/// A collected window and how its collection ended.
+pub struct Collected {
+    pub window: Window,
+    /// Why the window ends before the planned samples: a live sample failed or timed out.
+    /// The samples after it were not assessed, so the outcome is never "healthy".
+    pub failed: Option<String>,
+    /// The signal that cut the collection short (Ctrl-C while sampling or waiting).
+    pub interrupted: Option<&'static str>,
+}
+
+impl Collected {
+    /// Notes for the report: what ended the window early.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(f) = &self.failed {
+            notes.push(f.clone());
+        }
+        if let Some(sig) = self.interrupted {
+            notes.push(format!(
+                "Stopped by {sig} after {} sample(s): assessed what was gathered.",
+                self.window.samples()
+            ));
+        }
+        notes
+    }
+}
+
 /// Collects the whole window: every sample of a live source (waiting between them, with a
-/// progress line on a terminal, stopping early on Ctrl-C), or every snapshot of a capture.
-/// `on_first` sees the window after the first sample: triage prints its first look there.
-/// Returns the window and notes on samples that failed after the first.
+/// progress line on a terminal, stopping early on Ctrl-C, SIGTERM or SIGHUP, also while a
+/// sample is in flight), or every snapshot of a capture. `on_first` sees the window after
+/// the first sample: triage prints its first look there.
 pub async fn collect(
     source: &mut Source,
     progress: bool,
     mut on_first: impl FnMut(&Window),
-) -> anyhow::Result<(Window, Vec<String>)> {
-    let first = source
-        .next()
-        .await?
+) -> anyhow::Result<Collected> {
+    let interrupted = || {
+        anyhow::anyhow!(
+            "stopped by {} before the first sample: nothing to assess",
+            crate::signals::name()
+        )
+    };
+    let first = crate::signals::unless_stopped(source.next())
+        .await
+        .ok_or_else(interrupted)??
         .ok_or_else(|| anyhow::anyhow!("no snapshot was taken"))?;
-    let mut window = Window::new(first);
+    let planned = source.remaining().map(|r| r + 1);
+    let window = Window::new(first);
     on_first(&window);
+    let mut done = Collected {
+        window,
+        failed: None,
+        interrupted: None,
+    };
     loop {
         if source.remaining() == Some(0) {
             break;
         }
         let wait = source.interval();
         if !wait.is_zero() && !pause(wait, progress, source.remaining()).await {
-            break; // Ctrl-C: assess what we have.
+            done.interrupted = Some(crate::signals::name()); // assess what we have
+            break;
         }
-        match source.next().await {
-            Ok(Some(s)) => window.push(s),
+        let Some(next) = crate::signals::unless_stopped(source.next()).await else {
+            done.interrupted = Some(crate::signals::name());
+            break;
+        };
+        match next {
+            Ok(Some(s)) => done.window.push(s),
             Ok(None) => break,
             // A dying server may fail a later sample: assess what was gathered rather than
-            // throw away the samples (and the first look) already taken.
+            // throw away the samples (and the first look) already taken, but say that the
+            // rest could not be assessed: a server that stopped answering is not healthy.
             Err(e) if source.is_live() => {
-                let note = format!(
-                    "sample {} failed, so the window ends early: {}",
-                    window.samples() + 1,
-                    crate::sanitize::for_terminal(&format!("{e:#}"))
-                );
-                return Ok((window, vec![note]));
+                let n = done.window.samples() + 1;
+                done.failed = Some(format!(
+                    "NOT ASSESSED: sample {n}{} failed ({}), so everything after sample {} is unknown and the window ends there. A server that stops answering is not healthy: check it directly.",
+                    planned.map(|p| format!(" of {p}")).unwrap_or_default(),
+                    crate::sanitize::for_terminal(&format!("{e:#}")),
+                    n - 1
+                ));
+                break;
             }
             Err(e) => return Err(e),
         }
     }
-    Ok((window, Vec::new()))
+    Ok(done)
 }
 
-/// Sleeps for `wait`; false when interrupted by Ctrl-C.
+/// Sleeps for `wait`; false when a stop was asked for (Ctrl-C, SIGTERM, SIGHUP).
 pub async fn pause(wait: Duration, progress: bool, remaining: Option<u32>) -> bool {
     let bar = progress.then(|| {
         let bar = indicatif::ProgressBar::new(wait.as_millis() as u64);
@@ -187,7 +235,7 @@ pub async fn pause(wait: Duration, progress: bool, remaining: Option<u32>) -> bo
     };
     let completed = tokio::select! {
         _ = tick => true,
-        _ = tokio::signal::ctrl_c() => false,
+        _ = crate::signals::stopped() => false,
     };
     if let Some(b) = bar {
         b.finish_and_clear();

@@ -116,16 +116,10 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
     (rc == 0).then(|| stat.f_bavail as u64 * stat.f_frsize as u64)
 }
 
-/// The file name of a capture started at `t`.
-pub fn capture_path(
-    dir: &Path,
-    engine: crate::snapshot::Engine,
-    t: chrono::DateTime<chrono::Utc>,
-) -> PathBuf {
-    dir.join(format!(
-        "spiral-{engine}-{}.jsonl",
-        t.format("%Y%m%dT%H%M%SZ")
-    ))
+/// The file name (without `.jsonl`) of a capture started at `t`. Two captures in the
+/// same second get `-2`, `-3`, ... (see `capture::create_unique`): none is overwritten.
+pub fn capture_stem(engine: crate::snapshot::Engine, t: chrono::DateTime<chrono::Utc>) -> String {
+    format!("spiral-{engine}-{}", t.format("%Y%m%dT%H%M%SZ"))
 }
 
 /// Backoff between reconnect attempts: 1 s doubling to 30 s. A dying server must not be
@@ -173,15 +167,19 @@ fn stamp() -> String {
     chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// Sleeps unless interrupted; false on Ctrl-C.
+/// Sleeps unless interrupted; false on Ctrl-C, SIGTERM or SIGHUP.
 async fn nap(d: Duration) -> bool {
     if d.is_zero() {
-        return true;
+        return !crate::signals::requested();
     }
-    tokio::select! {
-        _ = tokio::time::sleep(d) => true,
-        _ = tokio::signal::ctrl_c() => false,
-    }
+    crate::signals::unless_stopped(tokio::time::sleep(d))
+        .await
+        .is_some()
+}
+
+/// One poll, unless a stop is asked for while it is in flight (a frozen server).
+async fn poll(poller: &mut crate::poller::Poller) -> Option<crate::poller::Poll> {
+    crate::signals::unless_stopped(poller.poll()).await
 }
 
 /// Runs until `--for` elapses, `--max-captures` is reached, the replay ends, or Ctrl-C.
@@ -192,7 +190,7 @@ pub async fn run(
     thresholds: &crate::thresholds::Thresholds,
     quiet: bool,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    use crate::capture::{CaptureWriter, Header};
+    use crate::capture::Header;
     use crate::poller::Poll;
     let log = |msg: String| {
         if !quiet {
@@ -214,6 +212,7 @@ pub async fn run(
     let mut previous: Option<crate::snapshot::Snapshot> = None;
     let mut captures = Vec::new();
     let mut was_holding = false;
+    let mut was_full = false;
     log(format!(
         "armed on {} ({} condition(s), {} polls in a row)",
         poller.label,
@@ -224,7 +223,10 @@ pub async fn run(
         if plan.stop_after.is_some_and(|d| started.elapsed() >= d) {
             break;
         }
-        let snap = match poller.poll().await {
+        let Some(polled) = poll(poller).await else {
+            break;
+        };
+        let snap = match polled {
             Poll::End => break,
             Poll::Failed(e) => anyhow::bail!("{e}"),
             Poll::Blind {
@@ -246,6 +248,16 @@ pub async fn run(
             }
             Poll::Snapshot(s) => *s,
         };
+        if poller.full_server().is_some() != was_full {
+            match poller.full_server() {
+                Some(note) => log(note.to_string()),
+                None => log(
+                    "the server has free connection slots again; spiral keeps its connection"
+                        .into(),
+                ),
+            }
+            was_full = !was_full;
+        }
         // Only the last two snapshots are ever held: memory stays flat over days.
         let window = match previous.take() {
             Some(p) => Window::from_snapshots([p, snap.clone()]),
@@ -276,13 +288,13 @@ pub async fn run(
                     plan.min_free >> 20
                 ));
             } else {
-                let path = capture_path(&plan.dir, poller.engine, snap.taken_at);
+                let stem = capture_stem(poller.engine, snap.taken_at);
                 let mut header = Header::new(poller.engine, &poller.label, chrono::Utc::now());
                 header.note = Some(format!(
                     "captured by spiral stalk: {}",
                     held.clone().unwrap_or_default()
                 ));
-                let mut writer = CaptureWriter::create(&path, &header)?;
+                let (path, mut writer) = crate::capture::create_unique(&plan.dir, &stem, &header)?;
                 // The poll that fired is the first sample: it is the evidence.
                 writer.write(&snap)?;
                 let mut written = 1;
@@ -290,7 +302,10 @@ pub async fn run(
                     if !nap(pace(plan.capture_every)).await || left().is_zero() {
                         break;
                     }
-                    match poller.poll().await {
+                    let Some(polled) = poll(poller).await else {
+                        break;
+                    };
+                    match polled {
                         Poll::Snapshot(s) => {
                             writer.write(&s)?;
                             written += 1;
@@ -320,7 +335,9 @@ pub async fn run(
                     "cooling down for {}",
                     crate::format::duration_secs(plan.cooldown.as_secs_f64())
                 ));
-                if !nap(pace(plan.cooldown)).await {
+                // The cooldown never shortens the poll interval (`--cooldown 0s` must not
+                // turn into a tight loop of captures).
+                if !nap(pace(plan.cooldown.max(plan.poll_every))).await {
                     break;
                 }
                 previous = None;

@@ -54,6 +54,9 @@ pub struct WatchState {
     /// Set while the server is not answering: (seconds blind, error, retry in).
     pub blind: Option<(f64, String, u64)>,
     pub interval: Duration,
+    /// A standing notice from the poller (e.g. the server is full and spiral gives its
+    /// connection back between refreshes).
+    pub notice: Option<String>,
 }
 
 impl WatchState {
@@ -98,6 +101,9 @@ pub fn frame(
             "!! SERVER NOT ANSWERING for {}: {err} (retrying in {retry}s; the screen below is from the last answer)",
             crate::format::duration_secs(*secs)
         ));
+    }
+    if let Some(n) = &state.notice {
+        lines.push(format!("!! {n}"));
     }
     let (Some(w), Some(a)) = (&state.window, &state.assessment) else {
         lines.push("waiting for the first sample...".into());
@@ -272,6 +278,7 @@ struct TerminalGuard;
 
 impl TerminalGuard {
     fn enter() -> std::io::Result<TerminalGuard> {
+        crate::signals::terminal_taken(true);
         crossterm::terminal::enable_raw_mode()?;
         let mut out = std::io::stdout();
         crossterm::execute!(
@@ -285,13 +292,9 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let mut out = std::io::stdout();
-        let _ = crossterm::execute!(
-            out,
-            crossterm::cursor::Show,
-            crossterm::terminal::LeaveAlternateScreen
-        );
-        let _ = crossterm::terminal::disable_raw_mode();
+        // Shared with the signal thread, which restores the terminal itself should a
+        // second signal end the process before this guard runs.
+        crate::signals::restore_terminal();
     }
 }
 
@@ -327,6 +330,7 @@ pub async fn run(
         assessment: None,
         blind: None,
         interval,
+        notice: None,
     };
     let result = if std::io::stdout().is_terminal() {
         run_terminal(&mut poller, &mut state, thresholds).await
@@ -344,7 +348,12 @@ async fn run_plain(
 ) -> anyhow::Result<()> {
     let live = poller.is_live();
     loop {
-        let wait = match poller.poll().await {
+        // A stop asked for while a sample is in flight (a frozen server) ends watch too.
+        let Some(polled) = crate::signals::unless_stopped(poller.poll()).await else {
+            return Ok(());
+        };
+        state.notice = poller.full_server().map(str::to_string);
+        let wait = match polled {
             Poll::End => return Ok(()),
             Poll::Failed(e) => anyhow::bail!("{e}"),
             Poll::Snapshot(s) => {
@@ -372,7 +381,7 @@ async fn run_plain(
         if live {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = tokio::signal::ctrl_c() => return Ok(()),
+                _ = crate::signals::stopped() => return Ok(()),
             }
         }
     }
@@ -396,7 +405,15 @@ async fn run_terminal(
         draw(&frame(state, thresholds, w, h), h)?;
         tokio::select! {
             _ = tokio::time::sleep_until(next_poll), if !ended => {
-                match poller.poll().await {
+                // While the sample is in flight (up to the query timeout on a frozen
+                // server), q, Esc, Ctrl-C and signals still end watch at once.
+                let polled = tokio::select! {
+                    p = poller.poll() => p,
+                    _ = quit_key(&mut events) => return Ok(()),
+                    _ = crate::signals::stopped() => return Ok(()),
+                };
+                state.notice = poller.full_server().map(str::to_string);
+                match polled {
                     Poll::Snapshot(s) => {
                         state.update(*s, thresholds);
                         next_poll = tokio::time::Instant::now() + state.interval;
@@ -425,7 +442,27 @@ async fn run_terminal(
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),
-            }
+            },
+            _ = crate::signals::stopped() => return Ok(()),
+        }
+    }
+}
+
+/// Resolves when the user presses q, Esc or Ctrl-C (or input ends); other keys are dropped.
+async fn quit_key(events: &mut crossterm::event::EventStream) {
+    use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
+    use futures_util::StreamExt;
+    while let Some(ev) = events.next().await {
+        if ev.is_err() {
+            // The main loop reports input errors; here, just stop listening.
+            return std::future::pending().await;
+        }
+        if let Ok(Event::Key(k)) = ev
+            && k.kind != KeyEventKind::Release
+            && (matches!(k.code, KeyCode::Char('q') | KeyCode::Esc)
+                || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL)))
+        {
+            return;
         }
     }
 }

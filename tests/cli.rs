@@ -432,3 +432,302 @@ fn check_judges_the_chosen_verdicts() {
         "{perf}"
     );
 }
+/// A capture header for hand-made captures.
+const HEADER: &str = "{\"spiral_capture\":1,\"engine\":\"postgres\",\"target\":\"postgres://x\",\"spiral_version\":\"0.1.0\",\"started_at\":\"2025-01-01T00:00:00Z\"}";
+
+/// Terminal control characters and bidi overrides, raw or as JSON escapes.
+fn has_control(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }) || text.contains("\\u001b")
+        || text.contains("\\u0007")
+        || text.contains("\\u202e")
+}
+
+#[test]
+fn captures_are_never_emptied_or_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("incident.jsonl");
+    std::fs::write(&file, "the evidence\n").unwrap();
+    // Refused before any connection is made (nothing listens on port 1 anyway).
+    let line = fails(&[
+        "capture",
+        "postgres://app@127.0.0.1:1/db",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        line.contains("already exists") && line.contains("--force"),
+        "{line}"
+    );
+    // --force replaces it only with a capture that has a snapshot: a failed connection
+    // leaves the earlier file as it was, and no temp file behind.
+    let line = fails(&[
+        "capture",
+        "postgres://app@127.0.0.1:1/db",
+        "--force",
+        "--connect-timeout",
+        "2s",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(line.contains("127.0.0.1"), "{line}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "the evidence\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn endless_and_oversized_input_is_refused_by_line() {
+    let line = fails(&["triage", "--replay", "/dev/zero"]);
+    assert!(
+        line.contains("/dev/zero:1: line is longer than 64 KiB"),
+        "{line}"
+    );
+    // check --timeout bounds a replay too, and says UNKNOWN on stdout.
+    let (code, out, _) = run(&["check", "--replay", "/dev/zero", "--timeout", "5s"]);
+    assert_eq!(code, 3);
+    assert!(
+        out.starts_with("SPIRAL UNKNOWN: /dev/zero:1: line is longer"),
+        "{out}"
+    );
+    // A snapshot line past the cap, after a good one: named by its line number.
+    let good = std::fs::read_to_string("captures/004-postgres-deadlocked-pool.jsonl").unwrap();
+    let mut text: String = good.lines().take(2).map(|l| format!("{l}\n")).collect();
+    text.push_str(&"x".repeat(17 << 20));
+    text.push('\n');
+    let f = temp_capture(&text);
+    let line = fails(&["triage", "--replay", f.path().to_str().unwrap()]);
+    assert!(line.contains(":3: line is longer than 16 MiB"), "{line}");
+}
+
+#[test]
+fn capture_versions_times_and_gzip_are_checked() {
+    for (version, want) in [
+        ("0", "version 0 is not valid"),
+        ("-1", "version -1 is not valid"),
+        ("1.5", "version 1.5 is not valid"),
+        ("99999999999", "version 99999999999 is not valid"),
+        ("\"1\"", "version \"1\" is not valid"),
+        ("2", "capture format 2 is newer"),
+    ] {
+        let f = temp_capture(&format!(
+            "{{\"spiral_capture\":{version},\"engine\":\"postgres\",\"target\":\"x\",\"spiral_version\":\"9\",\"started_at\":\"2025-01-01T00:00:00Z\"}}\n"
+        ));
+        let line = fails(&["triage", "--replay", f.path().to_str().unwrap()]);
+        assert!(line.contains(want), "{version}: {line}");
+    }
+    let good = std::fs::read_to_string("captures/004-postgres-deadlocked-pool.jsonl").unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    for (order, what) in [([0, 2, 1], "reversed"), ([0, 1, 1], "equal")] {
+        let text: String = order.iter().map(|&i| format!("{}\n", lines[i])).collect();
+        let f = temp_capture(&text);
+        let line = fails(&["triage", "--replay", f.path().to_str().unwrap()]);
+        assert!(
+            line.contains(":3: snapshot taken at") && line.contains("not after the previous one"),
+            "{what}: {line}"
+        );
+    }
+    let gz = temp_capture("\u{1f}\u{8b}\u{8}\0\0\0\0\0");
+    let mut bytes = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    bytes.extend_from_slice(&[0xff; 64]);
+    std::fs::write(gz.path(), bytes).unwrap();
+    let line = fails(&["triage", "--replay", gz.path().to_str().unwrap()]);
+    assert!(
+        line.contains("is gzip-compressed") && line.contains("gunzip"),
+        "{line}"
+    );
+}
+
+#[test]
+fn hostile_capture_text_never_reaches_the_terminal() {
+    let good = std::fs::read_to_string("captures/004-postgres-deadlocked-pool.jsonl").unwrap();
+    let mut lines: Vec<String> = good.lines().map(String::from).collect();
+    // OSC 52 (writes the clipboard), a screen clear and a right-to-left override, in a
+    // field whose parse error quotes the value, and in the header's target and note.
+    let payload = r"\u001b]52;c;ZWNobyBvd25lZA==\u0007\u001b[2J\u001bc\u202egnp.exe";
+    lines.insert(2, format!("{{\"engine\":\"{payload}\",\"sessions\":[]}}"));
+    lines[0] = lines[0].replacen("\"target\":\"", &format!("\"target\":\"{payload}"), 1);
+    let f = temp_capture(&(lines.join("\n") + "\n"));
+    for format in ["table", "json", "markdown", "slack"] {
+        let (code, out, err) = run(&[
+            "triage",
+            "--replay",
+            f.path().to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        assert_eq!(code, 2, "{format}: {err}");
+        assert!(
+            out.contains("line 3"),
+            "{format}: the skipped line is noted: {out}"
+        );
+        assert!(
+            !has_control(&out) && !has_control(&err),
+            "{format}: {out}{err}"
+        );
+        assert!(
+            !out.contains("52;c;"),
+            "{format}: the escape's text survived"
+        );
+    }
+    let (_, out, _) = run(&["check", "--replay", f.path().to_str().unwrap()]);
+    assert!(!has_control(&out), "{out}");
+    // Error messages: a file name carrying escapes, and a header that is nothing but them.
+    let (_, _, err) = run(&[
+        "triage",
+        "--replay",
+        "/nonexistent/\u{1b}]52;c;eA==\u{7}\u{202e}.jsonl",
+    ]);
+    assert!(
+        err.contains("cannot open capture") && !has_control(&err),
+        "{err:?}"
+    );
+    let bad = temp_capture(&format!("{{\"spiral_capture\":\"{payload}\"}}\n"));
+    let (_, _, err) = run(&["triage", "--replay", bad.path().to_str().unwrap()]);
+    assert!(
+        err.contains("is not valid") && !has_control(&err),
+        "{err:?}"
+    );
+    let _ = HEADER;
+}
+
+/// The binary against generated hostile captures (the reader itself gets 21,500 inputs in
+/// `capture::fuzz`): whatever the input, no panic, stdout and stderr free of control
+/// characters, and either a report (exit 0-2) or one error line with exit 3.
+#[test]
+fn generated_hostile_captures_end_cleanly() {
+    let mut state: u64 = 0x0dd_ba11_5ca1_ab1e;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let nasty: [&[u8]; 8] = [
+        b"\x1b]52;c;ZWNobyBvd25lZA==\x07",
+        b"\x1b[2J",
+        b"\xe2\x80\xae",
+        b"\\u001b[31m",
+        b"\\u202e",
+        b"\n",
+        b"\0",
+        b"\xc2\x9b",
+    ];
+    let seed = std::fs::read_to_string("captures/004-postgres-deadlocked-pool.jsonl").unwrap();
+    let seed: Vec<u8> = seed
+        .lines()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into_bytes();
+    let dir = tempfile::tempdir().unwrap();
+    let mut runs = 0;
+    for i in 0..150 {
+        let mut input = seed.clone();
+        for _ in 0..1 + next() % 3 {
+            let at = (next() as usize) % (input.len() + 1);
+            match next() % 4 {
+                0 => input.truncate(at),
+                1 => {
+                    let end = (at + (next() as usize % 40)).min(input.len());
+                    input.drain(at..end);
+                }
+                _ => {
+                    let piece = nasty[(next() as usize) % nasty.len()];
+                    input.splice(at..at, piece.iter().copied());
+                }
+            }
+        }
+        let path = dir.path().join(format!("fuzz-{i}.jsonl"));
+        std::fs::write(&path, &input).unwrap();
+        let format = ["table", "json", "markdown", "slack"][i % 4];
+        let (code, out, err) = run(&[
+            "triage",
+            "--replay",
+            path.to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        runs += 1;
+        assert!((0..=3).contains(&code), "input {i}: exit {code}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("internal error"),
+            "input {i}: {err}"
+        );
+        assert!(
+            !has_control(&out) && !has_control(&err),
+            "input {i} ({format}): {out:?} {err:?}"
+        );
+        if code == 3 {
+            assert_eq!(err.lines().count(), 1, "input {i}: {err}");
+            assert!(out.is_empty(), "input {i}: {out}");
+        }
+    }
+    assert_eq!(runs, 150);
+}
+
+#[test]
+fn check_timeout_bounds_a_replay_that_never_arrives() {
+    // A FIFO with no writer: opening it blocks the command's thread, which no async
+    // deadline can interrupt; the watchdog still answers UNKNOWN.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("never.jsonl");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a NUL-terminated path in our own temp dir.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (code, out, err) = run(&[
+        "check",
+        "--replay",
+        fifo.to_str().unwrap(),
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(out, "SPIRAL UNKNOWN: no assessment within 1s (watchdog)\n");
+}
+
+#[test]
+fn one_ctrl_c_ends_even_a_command_stuck_in_a_blocking_read() {
+    // triage of a FIFO with no writer blocks in open(2): no wait in spiral can see the
+    // signal there, so the signal thread ends the process after its grace period.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("stuck.jsonl");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a NUL-terminated path in our own temp dir.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut child = spiral()
+        .args(["triage", "--replay", fifo.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until triage is blocked opening the FIFO: the signal handlers are in place
+    // before any command starts (before them, Ctrl-C would have its default action).
+    let wchan = format!("/proc/{}/wchan", child.id());
+    let blocked = || {
+        std::fs::read_to_string(&wchan).is_ok_and(|w| w.contains("partner") || w.contains("fifo"))
+    };
+    for _ in 0..500 {
+        if blocked() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(blocked(), "triage never blocked on the FIFO");
+    // SAFETY: kill(2) on the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    for _ in 0..600 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        panic!("one Ctrl-C did not end triage within 30 s");
+    }
+    let (code, _, err) = support::decode(child.wait_with_output().unwrap());
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("stopping now"), "{err}");
+}

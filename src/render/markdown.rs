@@ -34,7 +34,9 @@ impl Renderer for Markdown {
             r.window.last.format("%H:%M:%S UTC"),
             tally_text(r)
         ));
-        if r.verdicts.is_empty() {
+        if r.verdicts.is_empty() && r.status == crate::verdict::Severity::Unknown {
+            out.push_str("No death spiral seen in what was sampled, but the sampling did not finish: see the notes.\n\n");
+        } else if r.verdicts.is_empty() {
             out.push_str("No death spiral detected: every check passed.\n\n");
         }
         for v in &r.verdicts {

@@ -73,7 +73,9 @@ impl Renderer for Slack {
             )),
             json!({ "type": "context", "elements": [mrkdwn(&format!("{} · {} · checks: {}", r.server_version, window_text(&r.window), tally_text(r)), 3000)] }),
         ];
-        if r.verdicts.is_empty() {
+        if r.verdicts.is_empty() && r.status == crate::verdict::Severity::Unknown {
+            blocks.push(json!({ "type": "section", "text": mrkdwn("No death spiral seen in what was sampled, but the sampling did not finish: see the notes.", 3000) }));
+        } else if r.verdicts.is_empty() {
             blocks.push(json!({ "type": "section", "text": mrkdwn("No death spiral detected: every check passed.", 3000) }));
         }
         for v in r.verdicts.iter().take(MAX_VERDICTS) {

@@ -91,7 +91,10 @@ impl Renderer for Table {
             "",
         ));
         out.push_str("\n\n");
-        if r.verdicts.is_empty() {
+        if r.verdicts.is_empty() && r.status == crate::verdict::Severity::Unknown {
+            // A window cut short (the server stopped answering) passed nothing.
+            out.push_str("No death spiral seen in what was sampled, but the sampling did not finish: see the notes.\n\n");
+        } else if r.verdicts.is_empty() {
             out.push_str("No death spiral detected: every check passed.\n\n");
         }
         for v in &r.verdicts {
