@@ -176,6 +176,13 @@ impl History {
         }
     }
 
+    /// Enough samples for about five minutes at `interval`, within what a terminal line
+    /// can show.
+    pub fn for_watch(interval: std::time::Duration) -> History {
+        let per_five_minutes = (300.0 / interval.as_secs_f64().max(0.5)).round() as usize;
+        History::new(per_five_minutes.clamp(10, 120))
+    }
+
     /// Records the window's last sample, forgetting the oldest past the capacity.
     pub fn record(&mut self, window: &Window) {
         if self.samples.len() == self.capacity {
@@ -203,7 +210,7 @@ impl History {
         }
         let span = (last.taken_at - first.taken_at).num_milliseconds().max(0) as u64;
         // Label column, then the line, then the newest value.
-        let room = width.saturating_sub(30).clamp(8, self.capacity);
+        let room = width.saturating_sub(30).max(8).min(self.capacity);
         let tail = |f: fn(&SampleFigures) -> Option<f64>| -> Vec<Option<f64>> {
             let skip = self.samples.len().saturating_sub(room);
             self.samples.iter().skip(skip).map(f).collect()
@@ -241,24 +248,23 @@ const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█
 /// For terminals and fonts without block elements (a Windows console, a serial line).
 const ASCII_STEPS: [char; 8] = ['_', '.', ',', '-', '~', '=', '*', '#'];
 
-/// One character per value, scaled from zero to the largest value; a gap (no figure) is a
-/// space. Scaling from zero rather than the minimum keeps a flat busy line looking flat.
+/// One character per value, scaled from the smallest to the largest value shown; a gap
+/// (no figure) is a space. The range is at least a tenth of the largest value, so that
+/// noise of one or two on a busy server stays a flat line while a real climb shows.
 pub fn sparkline(values: &[Option<f64>], ascii: bool) -> String {
     let steps = if ascii { &ASCII_STEPS } else { &BLOCKS };
-    let max = values
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(0.0f64, f64::max);
+    let finite = || values.iter().flatten().copied().filter(|v| v.is_finite());
+    let max = finite().fold(f64::MIN, f64::max);
+    let min = finite().fold(f64::MAX, f64::min);
+    let range = (max - min).max(max.abs() * 0.1);
     values
         .iter()
         .map(|v| match v {
             Some(v) if v.is_finite() => {
-                if max <= 0.0 {
+                if range <= 0.0 {
                     steps[0]
                 } else {
-                    let i = ((v.max(0.0) / max) * (steps.len() - 1) as f64).round() as usize;
+                    let i = ((v - min) / range * (steps.len() - 1) as f64).round() as usize;
                     steps[i.min(steps.len() - 1)]
                 }
             }
@@ -290,10 +296,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sparkline_scales_from_zero_and_marks_gaps() {
+    fn sparkline_scales_to_the_range_and_marks_gaps() {
         let v = [Some(0.0), Some(4.0), None, Some(8.0)];
         assert_eq!(sparkline(&v, false), "▁▅ █");
         assert_eq!(sparkline(&v, true), "_~ #");
         assert_eq!(sparkline(&[Some(0.0), Some(0.0)], true), "__");
+        // A climb from 78 to 82 shows; it is not drawn as three full blocks.
+        assert_eq!(
+            sparkline(&[Some(78.0), Some(80.0), Some(82.0)], true),
+            "_,-"
+        );
     }
 }

@@ -54,6 +54,8 @@ pub struct WatchState {
     /// Set while the server is not answering: (seconds blind, error, retry in).
     pub blind: Option<(f64, String, u64)>,
     pub interval: Duration,
+    /// The last minutes' figures, drawn as sparklines under the gauges.
+    pub history: crate::history::History,
 }
 
 impl WatchState {
@@ -65,6 +67,9 @@ impl WatchState {
             None => Some(Window::new(snap)),
         };
         self.assessment = window.as_ref().map(|w| evaluate(w, thresholds));
+        if let Some(w) = &window {
+            self.history.record(w);
+        }
         self.window = window;
         self.blind = None;
     }
@@ -164,6 +169,11 @@ pub fn frame(
             .unwrap_or_default(),
     ));
     lines.push(format!("top waits: {}", top_waits(w.last())));
+    lines.extend(
+        state
+            .history
+            .lines(width, !crate::history::unicode_terminal()),
+    );
     lines.push(String::new());
     match state.panel {
         Panel::Sessions => sessions_panel(w.last(), &mut lines),
@@ -327,6 +337,7 @@ pub async fn run(
         assessment: None,
         blind: None,
         interval,
+        history: crate::history::History::for_watch(interval),
     };
     let result = if std::io::stdout().is_terminal() {
         run_terminal(&mut poller, &mut state, thresholds).await
