@@ -170,13 +170,14 @@ fn columns(
     out
 }
 
-/// A round upper bound for a y axis: 1, 2, 5 x 10^n.
+/// A round upper bound for a y axis (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 x 10^n), so the
+/// halfway tick is a readable number too.
 fn nice_max(v: f64) -> f64 {
     if v <= 1.0 {
         return 1.0;
     }
     let mag = 10f64.powf(v.log10().floor());
-    for m in [1.0, 2.0, 5.0, 10.0] {
+    for m in [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0] {
         if v <= m * mag {
             return m * mag;
         }
@@ -504,7 +505,7 @@ fn events(h: &mut String, tl: &Timeline) {
         return;
     }
     h.push_str(
-        "<table id=\"events\"><thead><tr><th>Time (UTC)</th><th>Verdict</th><th>Change</th><th>Connections</th>\
+        "<table id=\"events\"><thead><tr><th>UTC</th><th>Verdict</th><th>Change</th><th>Connections</th>\
 <th>Blocked</th><th>Waiters</th><th>Compiles/s</th><th>Logins/s</th><th>Culprit and summary</th></tr></thead><tbody>\n",
     );
     for e in &tl.events {
@@ -515,8 +516,8 @@ fn events(h: &mut String, tl: &Timeline) {
         };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{badge}</td>{}<td>{}{}</td></tr>\n",
-            e.at.format("%Y-%m-%d %H:%M:%S"),
+            "<tr><td class=\"n\">{}</td><td>{}</td><td>{badge}</td>{}<td>{}{}</td></tr>\n",
+            when(e.at, tl),
             esc(e.verdict),
             figures_cells(&e.figures),
             e.culprit
@@ -711,9 +712,10 @@ mod tests {
     #[test]
     fn y_axis_bounds_are_round() {
         assert_eq!(nice_max(0.0), 1.0);
-        assert_eq!(nice_max(7.0), 10.0);
+        assert_eq!(nice_max(7.0), 8.0);
         assert_eq!(nice_max(82.0), 100.0);
-        assert_eq!(nice_max(150.0), 200.0);
-        assert_eq!(nice_max(5049.0), 10000.0);
+        assert_eq!(nice_max(150.0), 150.0);
+        assert_eq!(nice_max(151.0), 200.0);
+        assert_eq!(nice_max(5049.0), 6000.0);
     }
 }
