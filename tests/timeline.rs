@@ -568,3 +568,23 @@ fn report_renders_in_a_headless_browser() {
     // Kept under target/ for people to look at.
     eprintln!("screenshot: {}", shot.display());
 }
+
+#[test]
+fn timeline_samples_a_live_server() {
+    let Some(url) = support::live_url("SPIRAL_TEST_PG_URL", "PostgreSQL") else {
+        return;
+    };
+    let _lock = support::live_lock();
+    let (code, tl, err) = run_json(&["timeline", &url, "--samples", "3", "--interval", "500ms"]);
+    assert_eq!(tl["source"], "live", "{err}");
+    assert_eq!(tl["samples"], 3);
+    assert_eq!(tl["engine"], "postgres");
+    assert_eq!(code, tl["exit_code"].as_i64().unwrap() as i32);
+    // The local test server is not in a spiral while we hold the lock.
+    assert!(code <= 1, "{tl:#}");
+    let seconds = tl["seconds"].as_f64().unwrap();
+    assert!(seconds >= 0.9, "two intervals of 500ms: {seconds}");
+    let (code, _, err) = run(&["timeline", &url, "--samples", "0"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("--samples"), "{err}");
+}
