@@ -132,7 +132,7 @@ impl SampleFigures {
         if list.is_empty() {
             return "none".into();
         }
-        list.sort_by(|a, b| b.1.cmp(&a.1));
+        list.sort_by_key(|x| std::cmp::Reverse(x.1));
         list.iter()
             .map(|(c, n)| format!("{} {n}", wait_class_name(*c)))
             .collect::<Vec<_>>()
@@ -160,6 +160,9 @@ fn step_rate(previous: Option<&Snapshot>, last: &Snapshot, name: &str) -> Option
     let d = last.counter(name)?.checked_sub(prev.counter(name)?)?;
     (secs > 0.0).then(|| d as f64 / secs)
 }
+
+/// Reads one figure of a sample, for a sparkline.
+type Pick = fn(&SampleFigures) -> Option<f64>;
 
 /// The last `capacity` samples' figures, for `watch`.
 #[derive(Debug, Clone)]
@@ -211,7 +214,7 @@ impl History {
         let span = (last.taken_at - first.taken_at).num_milliseconds().max(0) as u64;
         // Label column, then the line, then the newest value.
         let room = width.saturating_sub(30).max(8).min(self.capacity);
-        let tail = |f: fn(&SampleFigures) -> Option<f64>| -> Vec<Option<f64>> {
+        let tail = |f: Pick| -> Vec<Option<f64>> {
             let skip = self.samples.len().saturating_sub(room);
             self.samples.iter().skip(skip).map(f).collect()
         };
@@ -219,7 +222,7 @@ impl History {
             "history (last {}, oldest left):",
             crate::format::duration_ms(span)
         )];
-        let series: [(&str, fn(&SampleFigures) -> Option<f64>); 5] = [
+        let series: [(&str, Pick); 5] = [
             ("connections", |f| Some(f.connections as f64)),
             ("blocked", |f| Some(f.blocked_sessions as f64)),
             ("waiters", |f| Some(f.total_waiters() as f64)),

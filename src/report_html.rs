@@ -229,10 +229,13 @@ fn time_axis(h: &mut String, plot: &Plot, tl: &Timeline, y: f64) {
     }
 }
 
+/// Reads one figure of a sample for a chart series.
+type Pick<'a> = Box<dyn Fn(&SampleFigures) -> Option<f64> + 'a>;
+
 struct Series<'a> {
     label: &'a str,
     color: &'a str,
-    f: Box<dyn Fn(&SampleFigures) -> Option<f64> + 'a>,
+    f: Pick<'a>,
 }
 
 /// One chart: bands, then each series as a polyline, with y ticks and a time axis.

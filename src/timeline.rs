@@ -520,7 +520,7 @@ impl<'t> Builder<'t> {
     fn close_stretch(&mut self) {
         if let Some(m) = self.stretch.take() {
             self.moments.push(m);
-            self.moments.sort_by(|a, b| b.0.cmp(&a.0));
+            self.moments.sort_by_key(|m| std::cmp::Reverse(m.0));
             self.moments.truncate(MAX_MOMENTS);
         }
     }
@@ -548,7 +548,7 @@ impl<'t> Builder<'t> {
             .max()
             .unwrap_or(Severity::Ok);
         let mut moments: Vec<(Score, Moment)> = self.moments;
-        moments.sort_by(|a, b| b.0.cmp(&a.0));
+        moments.sort_by_key(|m| std::cmp::Reverse(m.0));
         Some(Timeline {
             schema: TIMELINE_SCHEMA,
             spiral_version: env!("CARGO_PKG_VERSION"),
@@ -653,7 +653,7 @@ pub fn of_capture(
     while let Some(snap) = reader.next_snapshot()? {
         builder.push(snap);
         if let Some(b) = &bar
-            && builder.samples() % 64 == 0
+            && builder.samples().is_multiple_of(64)
         {
             b.set_position(read.load(Ordering::Relaxed));
             b.set_message(format!("{} samples", builder.samples()));

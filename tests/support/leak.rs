@@ -98,7 +98,7 @@ impl LeakPlan {
             optimize_for_ad_hoc: None,
         };
         for p in 0..POOL {
-            let active = (p + k) % 4 == 0;
+            let active = (p + k).is_multiple_of(4);
             let mut s = Session::new(
                 1_000 + p as i64,
                 if active {
