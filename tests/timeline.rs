@@ -588,3 +588,52 @@ fn timeline_samples_a_live_server() {
     assert_eq!(code, 3);
     assert!(err.contains("--samples"), "{err}");
 }
+
+#[test]
+fn the_sliding_window_judges_like_a_fresh_window_of_the_last_samples() {
+    // The builder keeps one window and slides it (Window::drop_oldest); at every sample it
+    // must see exactly what a window built from scratch of the last N samples sees.
+    use spiral::history::SampleFigures;
+    use spiral::window::Window;
+    let plan = LeakPlan::test();
+    let thresholds = spiral::thresholds::Thresholds::default();
+    let snapshots: Vec<_> = (0..plan.cycle()).map(|k| plan.snapshot(k)).collect();
+    for n in [2usize, 3, 7] {
+        let mut b = spiral::timeline::Builder::new(&thresholds, n);
+        for s in &snapshots {
+            b.push(s.clone());
+        }
+        let tl = b
+            .finish(
+                "t",
+                spiral::snapshot::Engine::Postgres,
+                "capture",
+                Vec::new(),
+            )
+            .unwrap();
+        assert_eq!(tl.points.len(), snapshots.len());
+        for (k, p) in tl.points.iter().enumerate() {
+            let from = (k + 1).saturating_sub(n);
+            let fresh = Window::from_snapshots(snapshots[from..=k].iter().cloned()).unwrap();
+            let a = spiral::rules::evaluate(&fresh, &thresholds);
+            assert_eq!(p.worst, a.worst(), "window {n}, sample {k}");
+            assert_eq!(
+                p.figures,
+                SampleFigures::of(&fresh),
+                "window {n}, sample {k}"
+            );
+            // The verdicts on at this sample, replayed from the events, are the fresh ones.
+            let mut on = std::collections::BTreeMap::new();
+            for e in tl.events.iter().filter(|e| e.sample <= k + 1) {
+                if e.severity == spiral::verdict::Severity::Ok {
+                    on.remove(e.verdict);
+                } else {
+                    on.insert(e.verdict, e.severity);
+                }
+            }
+            let expected: std::collections::BTreeMap<_, _> =
+                a.verdicts.iter().map(|v| (v.id, v.severity)).collect();
+            assert_eq!(on, expected, "window {n}, sample {k}");
+        }
+    }
+}
