@@ -637,3 +637,53 @@ fn the_sliding_window_judges_like_a_fresh_window_of_the_last_samples() {
         }
     }
 }
+
+#[test]
+fn long_captures_are_charted_one_point_per_pixel_column_keeping_the_peaks() {
+    let plan = LeakPlan::test();
+    let thresholds = spiral::thresholds::Thresholds::default();
+    let mut b = spiral::timeline::Builder::new(&thresholds, 3);
+    let samples = plan.samples(100); // 3,500 samples, four times the chart's width
+    for k in 0..samples {
+        b.push(plan.snapshot(k));
+    }
+    let tl = b
+        .finish(
+            "t",
+            spiral::snapshot::Engine::Postgres,
+            "capture",
+            Vec::new(),
+        )
+        .unwrap();
+    assert_eq!(tl.episodes.len(), 200);
+    assert_eq!(
+        tl.moments.len(),
+        3,
+        "only the worst few moments are kept whole"
+    );
+    let html = spiral::report_html::render(&tl);
+    let svg_start = html.find("id=\"chart-connections\"").unwrap();
+    let svg = &html[svg_start..svg_start + html[svg_start..].find("</svg>").unwrap()];
+    let line = svg.split("<polyline").nth(1).unwrap();
+    let points = line.split("points=\"").nth(1).unwrap();
+    let points: Vec<(f64, f64)> = points[..points.find('"').unwrap()]
+        .split(' ')
+        .map(|p| {
+            let (x, y) = p.split_once(',').unwrap();
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect();
+    let width = f64::from(spiral::report_html::CHART_WIDTH);
+    assert!(points.len() < width as usize, "{} points", points.len());
+    assert!(points.len() > 800, "{} points", points.len());
+    assert!(points.iter().all(|(x, _)| *x >= 0.0 && *x <= width));
+    // Every cycle peaks at 94 connections; the highest point of the line is that peak
+    // (y grows downwards; the axis tops out at 100).
+    let top = points.iter().map(|(_, y)| *y).fold(f64::MAX, f64::min);
+    let base = f64::from(spiral::report_html::CHART_HEIGHT) - 24.0;
+    let expected = base - 94.0 / 100.0 * (base - 10.0);
+    assert!(
+        (top - expected).abs() < 0.11,
+        "top {top}, expected {expected}"
+    );
+}
