@@ -59,7 +59,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bott
 table{border-collapse:collapse;font-size:13px;margin:6px 0;width:100%}th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}th{background:#f4f4f4}
 td.n{text-align:right;white-space:nowrap}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}pre{white-space:pre-wrap;background:#f8f8f8;padding:8px;border:1px solid #eee}
 .sev{font-weight:600;padding:0 4px;border-radius:3px;color:#fff}.CRITICAL{background:#d64545}.WARNING{background:#e8a33d}.UNKNOWN{background:#8c8c8c}.INFO{background:#6fa8dc}.OK{background:#4caf50}.cleared{background:#4caf50}
-figure{margin:10px 0}figcaption{font-size:13px;font-weight:600;margin-bottom:2px}svg text{font-size:11px;fill:#555;font-family:inherit}
+svg.chart{overflow:visible;max-width:100%;height:auto}figure{margin:10px 0}figcaption{font-size:13px;font-weight:600;margin-bottom:2px}svg text{font-size:11px;fill:#555;font-family:inherit}
 .muted{color:#666;font-size:13px}ul.tree{margin:2px 0 8px;padding-left:18px;font-size:13px}ul.tree li{margin:1px 0}
 ";
 
@@ -206,21 +206,41 @@ fn bands(points: &[Point], plot: &Plot, tl: &Timeline) -> Vec<(f64, f64, Severit
     out
 }
 
+/// Tick times on round clock values (every 10 s, 1 min, 2 h...): at most `max` of them
+/// between the first and last sample, so the postmortem reads 02:00, 04:00, not 01:59:55.
+fn ticks(tl: &Timeline, max: i64) -> Vec<DateTime<Utc>> {
+    const STEPS_S: [i64; 19] = [
+        1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+        172800,
+    ];
+    let (a, b) = (tl.first.timestamp_millis(), tl.last.timestamp_millis());
+    let span = (b - a).max(1);
+    let step = STEPS_S
+        .iter()
+        .map(|s| s * 1000)
+        .find(|s| span / s < max)
+        .unwrap_or(span);
+    let mut t = a.div_euclid(step) * step;
+    if t < a {
+        t += step;
+    }
+    let mut out = Vec::new();
+    while t <= b && out.len() < 64 {
+        if let Some(dt) = DateTime::<Utc>::from_timestamp_millis(t) {
+            out.push(dt);
+        }
+        t += step;
+    }
+    out
+}
+
 fn time_axis(h: &mut String, plot: &Plot, tl: &Timeline, y: f64) {
-    let ticks = 6;
-    for i in 0..=ticks {
-        let frac = f64::from(i) / f64::from(ticks);
-        let x = LEFT + frac * plot.width;
-        let t = tl.first + chrono::Duration::milliseconds((frac * plot.span as f64) as i64);
-        let anchor = match i {
-            0 => "start",
-            i if i == ticks => "end",
-            _ => "middle",
-        };
+    for t in ticks(tl, 8) {
+        let x = plot.x(t);
         let _ = write!(
             h,
             "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#ccc\"/>\
-<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
             y,
             y + 4.0,
             y + 16.0,
@@ -467,18 +487,11 @@ viewBox=\"0 0 {w} {hgt}\" role=\"img\" aria-label=\"Verdicts over time\"><title>
         }
     }
     let axis_y = (GANTT_ROW * ids.len() as u32) as f64 + 2.0;
-    for i in 0..=4 {
-        let frac = f64::from(i) / 4.0;
-        let x = label_w + frac * (f64::from(w) - label_w - RIGHT);
-        let t = tl.first + chrono::Duration::milliseconds((frac * plot.span as f64) as i64);
-        let anchor = match i {
-            0 => "start",
-            4 => "end",
-            _ => "middle",
-        };
+    for t in ticks(tl, 6) {
         let _ = write!(
             h,
-            "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            gx(t),
             axis_y + 16.0,
             when(t, tl)
         );
