@@ -725,6 +725,45 @@ mod tests {
         );
     }
 
+    fn span(first: &str, last: &str) -> Timeline {
+        let t = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("a time")
+                .with_timezone(&Utc)
+        };
+        let thresholds = crate::thresholds::Thresholds::default();
+        let mut b = crate::timeline::Builder::new(&thresholds, 3);
+        for at in [t(first), t(last)] {
+            b.push(crate::snapshot::Snapshot::empty(
+                crate::snapshot::Engine::Postgres,
+                at,
+            ));
+        }
+        b.finish(
+            "t",
+            crate::snapshot::Engine::Postgres,
+            "capture",
+            Vec::new(),
+        )
+        .expect("two samples")
+    }
+
+    #[test]
+    fn time_ticks_fall_on_round_clock_values() {
+        let tl = span("2025-05-06T01:59:55Z", "2025-05-06T02:34:00Z");
+        let shown: Vec<String> = ticks(&tl, 8).iter().map(|t| when(*t, &tl)).collect();
+        assert_eq!(
+            shown,
+            [
+                "02:00:00", "02:05:00", "02:10:00", "02:15:00", "02:20:00", "02:25:00", "02:30:00"
+            ]
+        );
+        let day = span("2025-05-06T02:00:00Z", "2025-05-07T01:59:55Z");
+        let shown: Vec<String> = ticks(&day, 8).iter().map(|t| when(*t, &day)).collect();
+        assert_eq!(shown.first().map(String::as_str), Some("05-06 03:00"));
+        assert_eq!(shown.len(), 8);
+    }
+
     #[test]
     fn y_axis_bounds_are_round() {
         assert_eq!(nice_max(0.0), 1.0);
