@@ -96,7 +96,7 @@ pub fn timeline(settings: &Settings, a: &TimelineArgs) -> anyhow::Result<u8> {
     let text = match settings.format {
         Format::Json => crate::timeline_render::json(&tl)?,
         Format::Markdown => crate::timeline_render::markdown(&tl),
-        _ => crate::timeline_render::text(&tl),
+        _ => crate::timeline_render::text(&tl, settings.color),
     };
     print(&text)?;
     Ok(tl.exit_code as u8)

@@ -57,21 +57,40 @@ fn change_text(e: &Event) -> String {
     }
 }
 
+/// The severity column, coloured like triage's table on a terminal.
+fn label(e: &Event, color: bool) -> String {
+    let cleared = e.change == crate::timeline::Change::Cleared;
+    let word = if cleared {
+        "CLEARED"
+    } else {
+        e.severity.label()
+    };
+    let padded = format!("{word:<9}");
+    if !color {
+        return padded;
+    }
+    let code = match e.severity {
+        _ if cleared => "32",
+        Severity::Critical => "1;31",
+        Severity::Warning => "1;33",
+        Severity::Unknown => "1;35",
+        Severity::Info => "36",
+        Severity::Ok => "32",
+    };
+    format!("\u{1b}[{code}m{padded}\u{1b}[0m")
+}
+
 /// Plain text for a terminal: one block per change, the figures under it.
-pub fn text(tl: &Timeline) -> String {
+pub fn text(tl: &Timeline, color: bool) -> String {
     let mut out = format!("{}\n{}\n\n", heading(tl), status_line(tl));
     if tl.events.is_empty() {
         out.push_str("No verdict at any sample: no death spiral detected.\n");
     }
     for e in &tl.events {
         out.push_str(&format!(
-            "{}  {:<9} {:<26} {}\n",
+            "{}  {} {:<26} {}\n",
             clock(e.at, tl),
-            if e.change == crate::timeline::Change::Cleared {
-                "CLEARED".to_string()
-            } else {
-                e.severity.label().to_string()
-            },
+            label(e, color),
             e.verdict,
             change_text(e)
         ));
