@@ -31,6 +31,12 @@ fn input(settings: &Settings, a: &TimelineArgs) -> anyhow::Result<Input> {
     }
     if let Some(text) = &a.input {
         let path = Path::new(text);
+        if path.is_dir() {
+            anyhow::bail!(
+                "{} is a directory: give a capture file (FILE.jsonl)",
+                path.display()
+            );
+        }
         if path.is_file() || (text.ends_with(".jsonl") && !text.contains("://")) {
             return Ok(Input::Capture(path.to_path_buf()));
         }

@@ -305,6 +305,9 @@ fn bad_input_is_one_line_and_exit_3() {
     assert_eq!(code, 3);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("cannot open capture"), "{err}");
+    let (code, _, err) = run(&["timeline", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(err.contains("is a directory"), "{err}");
     let junk = dir.path().join("junk.jsonl");
     std::fs::write(&junk, "not json\n").unwrap();
     let (code, _, err) = run(&[
