@@ -690,3 +690,29 @@ fn long_captures_are_charted_one_point_per_pixel_column_keeping_the_peaks() {
         "top {top}, expected {expected}"
     );
 }
+
+#[test]
+fn report_samples_a_live_mariadb() {
+    let Some(url) = support::live_url("SPIRAL_TEST_MYSQL_URL", "MariaDB") else {
+        return;
+    };
+    let _lock = support::live_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("live.html");
+    let (code, _, err) = run(&[
+        "report",
+        &url,
+        "--samples",
+        "2",
+        "--interval",
+        "500ms",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("MySQL/MariaDB · "), "engine named");
+    assert!(html.contains("id=\"chart-connections\""));
+    assert!(html.contains("2 samples"));
+    assert!(html.contains("127.0.0.1:3306"), "the target is named");
+}
