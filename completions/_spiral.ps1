@@ -50,6 +50,8 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
             [CompletionResult]::new('stalk', 'stalk', [CompletionResultType]::ParameterValue, 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)')
             [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'End idle or runaway sessions safely: filters, dry run by default, re-checks')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes')
+            [CompletionResult]::new('timeline', 'timeline', [CompletionResultType]::ParameterValue, 'When each verdict started, changed severity and cleared over a capture (or a live run), with the key figures at each change: the postmortem''s timeline')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'One self-contained HTML file for the postmortem: charts, verdict timeline, worst moments, playbooks')
             [CompletionResult]::new('playbook', 'playbook', [CompletionResultType]::ParameterValue, 'List the playbooks, or print one')
             [CompletionResult]::new('queries', 'queries', [CompletionResultType]::ParameterValue, 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run')
             [CompletionResult]::new('thresholds', 'thresholds', [CompletionResultType]::ParameterValue, 'List every rule threshold with its default and meaning')
@@ -375,6 +377,57 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'spiral;timeline' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from this capture file (the same as giving it as the argument)')
+            [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'Samples the rules see at each step; the window slides one sample at a time. The default is triage''s, so each row says what `spiral triage` would have said then')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'Live only: how many samples to take')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Live only: time between samples')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'spiral;report' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from this capture file (the same as giving it as the argument)')
+            [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'Samples the rules see at each step; the window slides one sample at a time. The default is triage''s, so each row says what `spiral triage` would have said then')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'Live only: how many samples to take')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Live only: time between samples')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The HTML file to write')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The HTML file to write')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
+            [CompletionResult]::new('--idle-over', '--idle-over', [CompletionResultType]::ParameterName, 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long')
+            [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too)')
+            [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace the output file if it exists')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the verdicts (no first look, no progress, no notes)')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of standard input')
+            [CompletionResult]::new('--dac', '--dac', [CompletionResultType]::ParameterName, 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix')
+            [CompletionResult]::new('--trust-server-certificate', '--trust-server-certificate', [CompletionResultType]::ParameterName, 'SQL Server: accept the server''s certificate without validating it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'spiral;playbook' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'The caller''s (or proxy''s) timeout: requests running longer are wasted work')
@@ -469,6 +522,8 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
             [CompletionResult]::new('stalk', 'stalk', [CompletionResultType]::ParameterValue, 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)')
             [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'End idle or runaway sessions safely: filters, dry run by default, re-checks')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes')
+            [CompletionResult]::new('timeline', 'timeline', [CompletionResultType]::ParameterValue, 'When each verdict started, changed severity and cleared over a capture (or a live run), with the key figures at each change: the postmortem''s timeline')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'One self-contained HTML file for the postmortem: charts, verdict timeline, worst moments, playbooks')
             [CompletionResult]::new('playbook', 'playbook', [CompletionResultType]::ParameterValue, 'List the playbooks, or print one')
             [CompletionResult]::new('queries', 'queries', [CompletionResultType]::ParameterValue, 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run')
             [CompletionResult]::new('thresholds', 'thresholds', [CompletionResultType]::ParameterValue, 'List every rule threshold with its default and meaning')
@@ -510,6 +565,12 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
             break
         }
         'spiral;help;check' {
+            break
+        }
+        'spiral;help;timeline' {
+            break
+        }
+        'spiral;help;report' {
             break
         }
         'spiral;help;playbook' {

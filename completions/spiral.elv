@@ -47,6 +47,8 @@ set edit:completion:arg-completer[spiral] = {|@words|
             cand stalk 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
             cand kill 'End idle or runaway sessions safely: filters, dry run by default, re-checks'
             cand check 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
+            cand timeline 'When each verdict started, changed severity and cleared over a capture (or a live run), with the key figures at each change: the postmortem''s timeline'
+            cand report 'One self-contained HTML file for the postmortem: charts, verdict timeline, worst moments, playbooks'
             cand playbook 'List the playbooks, or print one'
             cand queries 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
             cand thresholds 'List every rule threshold with its default and meaning'
@@ -359,6 +361,55 @@ set edit:completion:arg-completer[spiral] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'spiral;timeline'= {
+            cand --replay 'Read snapshots from this capture file (the same as giving it as the argument)'
+            cand --window 'Samples the rules see at each step; the window slides one sample at a time. The default is triage''s, so each row says what `spiral triage` would have said then'
+            cand --samples 'Live only: how many samples to take'
+            cand --interval 'Live only: time between samples'
+            cand --format 'Output format'
+            cand --client-timeout 'The caller''s (or proxy''s) timeout: requests running longer are wasted work'
+            cand --idle-over 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long'
+            cand -T 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)'
+            cand --threshold 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)'
+            cand --connect-timeout 'Give up connecting after this long'
+            cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too)'
+            cand --encrypt 'SQL Server: encryption of the connection'
+            cand -q 'Print only the verdicts (no first look, no progress, no notes)'
+            cand --quiet 'Print only the verdicts (no first look, no progress, no notes)'
+            cand --password-stdin 'Read the password from the first line of standard input'
+            cand --dac 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+            cand --trust-server-certificate 'SQL Server: accept the server''s certificate without validating it'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'spiral;report'= {
+            cand --replay 'Read snapshots from this capture file (the same as giving it as the argument)'
+            cand --window 'Samples the rules see at each step; the window slides one sample at a time. The default is triage''s, so each row says what `spiral triage` would have said then'
+            cand --samples 'Live only: how many samples to take'
+            cand --interval 'Live only: time between samples'
+            cand -o 'The HTML file to write'
+            cand --output 'The HTML file to write'
+            cand --format 'Output format'
+            cand --client-timeout 'The caller''s (or proxy''s) timeout: requests running longer are wasted work'
+            cand --idle-over 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long'
+            cand -T 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)'
+            cand --threshold 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)'
+            cand --connect-timeout 'Give up connecting after this long'
+            cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too)'
+            cand --encrypt 'SQL Server: encryption of the connection'
+            cand --force 'Replace the output file if it exists'
+            cand -q 'Print only the verdicts (no first look, no progress, no notes)'
+            cand --quiet 'Print only the verdicts (no first look, no progress, no notes)'
+            cand --password-stdin 'Read the password from the first line of standard input'
+            cand --dac 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+            cand --trust-server-certificate 'SQL Server: accept the server''s certificate without validating it'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'spiral;playbook'= {
             cand --format 'Output format'
             cand --client-timeout 'The caller''s (or proxy''s) timeout: requests running longer are wasted work'
@@ -449,6 +500,8 @@ set edit:completion:arg-completer[spiral] = {|@words|
             cand stalk 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
             cand kill 'End idle or runaway sessions safely: filters, dry run by default, re-checks'
             cand check 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
+            cand timeline 'When each verdict started, changed severity and cleared over a capture (or a live run), with the key figures at each change: the postmortem''s timeline'
+            cand report 'One self-contained HTML file for the postmortem: charts, verdict timeline, worst moments, playbooks'
             cand playbook 'List the playbooks, or print one'
             cand queries 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
             cand thresholds 'List every rule threshold with its default and meaning'
@@ -478,6 +531,10 @@ set edit:completion:arg-completer[spiral] = {|@words|
         &'spiral;help;kill'= {
         }
         &'spiral;help;check'= {
+        }
+        &'spiral;help;timeline'= {
+        }
+        &'spiral;help;report'= {
         }
         &'spiral;help;playbook'= {
         }

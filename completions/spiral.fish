@@ -54,6 +54,8 @@ complete -c spiral -n "__fish_spiral_needs_command" -f -a "watch" -d 'A live vie
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "stalk" -d 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "kill" -d 'End idle or runaway sessions safely: filters, dry run by default, re-checks'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "check" -d 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "timeline" -d 'When each verdict started, changed severity and cleared over a capture (or a live run), with the key figures at each change: the postmortem\'s timeline'
+complete -c spiral -n "__fish_spiral_needs_command" -f -a "report" -d 'One self-contained HTML file for the postmortem: charts, verdict timeline, worst moments, playbooks'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "playbook" -d 'List the playbooks, or print one'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "thresholds" -d 'List every rule threshold with its default and meaning'
@@ -351,6 +353,52 @@ complete -c spiral -n "__fish_spiral_using_subcommand check" -l dac -d 'SQL Serv
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
 complete -c spiral -n "__fish_spiral_using_subcommand check" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand check" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l replay -d 'Read snapshots from this capture file (the same as giving it as the argument)' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l window -d 'Samples the rules see at each step; the window slides one sample at a time. The default is triage\'s, so each row says what `spiral triage` would have said then' -r
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l samples -d 'Live only: how many samples to take' -r
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l interval -d 'Live only: time between samples' -r
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand timeline" -s V -l version -d 'Print version'
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l replay -d 'Read snapshots from this capture file (the same as giving it as the argument)' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l window -d 'Samples the rules see at each step; the window slides one sample at a time. The default is triage\'s, so each row says what `spiral triage` would have said then' -r
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l samples -d 'Live only: how many samples to take' -r
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l interval -d 'Live only: time between samples' -r
+complete -c spiral -n "__fish_spiral_using_subcommand report" -s o -l output -d 'The HTML file to write' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+slack\t''
+markdown\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l client-timeout -d 'The caller\'s (or proxy\'s) timeout: requests running longer are wasted work' -r
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l idle-over -d 'When an idle connection counts toward a leak [default: 5m]. For `kill`, selects sessions idle at least this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand report" -s T -l threshold -d 'Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l connect-timeout -d 'Give up connecting after this long' -r
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too)' -r
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
+on\t''
+strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l force -d 'Replace the output file if it exists'
+complete -c spiral -n "__fish_spiral_using_subcommand report" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
+complete -c spiral -n "__fish_spiral_using_subcommand report" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
+complete -c spiral -n "__fish_spiral_using_subcommand report" -s h -l help -d 'Print help'
+complete -c spiral -n "__fish_spiral_using_subcommand report" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''
@@ -424,20 +472,22 @@ complete -c spiral -n "__fish_spiral_using_subcommand completions" -l dac -d 'SQ
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -l trust-server-certificate -d 'SQL Server: accept the server\'s certificate without validating it'
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "triage" -d 'Sample the server, diff the samples and say what kind of spiral this is'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "waits" -d 'Top waits now, and how they changed over the window'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "workers" -d 'Queued tasks and active/max worker threads'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "blocking" -d 'Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "connections" -d 'Connections by user, host, application and state, with idle ages, against the limit'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "compiles" -d 'Compile rate, compilations per batch, compile-gate queue'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "plancache" -d 'Plan cache by object type: plans, single-use share, size'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "capture" -d 'Record snapshots to a capture file for later replay'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "watch" -d 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "stalk" -d 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "kill" -d 'End idle or runaway sessions safely: filters, dry run by default, re-checks'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "check" -d 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "playbook" -d 'List the playbooks, or print one'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "thresholds" -d 'List every rule threshold with its default and meaning'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man)'
-complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "triage" -d 'Sample the server, diff the samples and say what kind of spiral this is'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "waits" -d 'Top waits now, and how they changed over the window'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "workers" -d 'Queued tasks and active/max worker threads'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "blocking" -d 'Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "connections" -d 'Connections by user, host, application and state, with idle ages, against the limit'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "compiles" -d 'Compile rate, compilations per batch, compile-gate queue'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "plancache" -d 'Plan cache by object type: plans, single-use share, size'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "capture" -d 'Record snapshots to a capture file for later replay'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "watch" -d 'A live view that refreshes in place: verdicts first, then gauges and sessions. Keys: s w b c k p l switch the panel, q quits'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "stalk" -d 'Wait for a condition and capture the spiral in the act (like pt-stalk, any engine)'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "kill" -d 'End idle or runaway sessions safely: filters, dry run by default, re-checks'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "check" -d 'One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst verdicts and performance data, with plugin exit codes'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "timeline" -d 'When each verdict started, changed severity and cleared over a capture (or a live run), with the key figures at each change: the postmortem\'s timeline'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "report" -d 'One self-contained HTML file for the postmortem: charts, verdict timeline, worst moments, playbooks'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "playbook" -d 'List the playbooks, or print one'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "queries" -d 'Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "thresholds" -d 'List every rule threshold with its default and meaning'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man)'
+complete -c spiral -n "__fish_spiral_using_subcommand help; and not __fish_seen_subcommand_from triage waits workers blocking connections compiles plancache capture watch stalk kill check timeline report playbook queries thresholds completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -198,6 +198,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Kill(a) => with_runtime(kill(&settings, &a, cli.global.idle_over.as_deref())),
         Command::Stalk(a) => with_runtime(stalk(&settings, &a)),
         Command::Watch(a) => with_runtime(watch(&settings, &a)),
+        Command::Timeline(a) => crate::timeline_cmd::timeline(&settings, &a),
+        Command::Report(a) => crate::timeline_cmd::report(&settings, &a),
         Command::Playbook { id } => playbook(id.as_deref()),
         Command::Queries { engine, name } => {
             crate::queries::print(engine.as_deref(), name.as_deref())

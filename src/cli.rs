@@ -164,6 +164,12 @@ pub enum Command {
     /// One line for monitors (Nagios, Icinga, Sensu, health checks): status, worst
     /// verdicts and performance data, with plugin exit codes.
     Check(CheckArgs),
+    /// When each verdict started, changed severity and cleared over a capture (or a live
+    /// run), with the key figures at each change: the postmortem's timeline.
+    Timeline(TimelineArgs),
+    /// One self-contained HTML file for the postmortem: charts, verdict timeline, worst
+    /// moments, playbooks.
+    Report(ReportArgs),
     /// List the playbooks, or print one.
     Playbook {
         /// A verdict id, e.g. compile-gate-saturation.
@@ -395,4 +401,55 @@ pub enum CompletionTarget {
     Powershell,
     Elvish,
     Man,
+}
+
+#[derive(Args, Clone)]
+pub struct TimelineArgs {
+    /// A capture file (FILE.jsonl), or a server to sample live.
+    #[arg(value_name = "FILE.jsonl|TARGET")]
+    pub input: Option<String>,
+
+    /// Read snapshots from this capture file (the same as giving it as the argument).
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with = "input")]
+    pub replay: Option<PathBuf>,
+
+    /// Samples the rules see at each step; the window slides one sample at a time. The
+    /// default is triage's, so each row says what `spiral triage` would have said then.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub window: usize,
+
+    /// Live only: how many samples to take.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    pub samples: u32,
+
+    /// Live only: time between samples.
+    #[arg(long, value_name = "DUR", default_value = "5s")]
+    pub interval: String,
+}
+
+/// The input may be a URL with a password: Debug never shows it.
+impl std::fmt::Debug for TimelineArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimelineArgs")
+            .field("input", &self.input.as_ref().map(|_| "<redacted>"))
+            .field("replay", &self.replay)
+            .field("window", &self.window)
+            .field("samples", &self.samples)
+            .field("interval", &self.interval)
+            .finish()
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub timeline: TimelineArgs,
+
+    /// The HTML file to write.
+    #[arg(short, long, value_name = "FILE.html")]
+    pub output: PathBuf,
+
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -57,6 +57,8 @@ pub struct WatchState {
     /// A standing notice from the poller (e.g. the server is full and spiral gives its
     /// connection back between refreshes).
     pub notice: Option<String>,
+    /// The last minutes' figures, drawn as sparklines under the gauges.
+    pub history: crate::history::History,
 }
 
 impl WatchState {
@@ -68,6 +70,9 @@ impl WatchState {
             None => Some(Window::new(snap)),
         };
         self.assessment = window.as_ref().map(|w| evaluate(w, thresholds));
+        if let Some(w) = &window {
+            self.history.record(w);
+        }
         self.window = window;
         self.blind = None;
     }
@@ -170,6 +175,11 @@ pub fn frame(
             .unwrap_or_default(),
     ));
     lines.push(format!("top waits: {}", top_waits(w.last())));
+    lines.extend(
+        state
+            .history
+            .lines(width, !crate::history::unicode_terminal()),
+    );
     lines.push(String::new());
     match state.panel {
         Panel::Sessions => sessions_panel(w.last(), &mut lines),
@@ -331,6 +341,7 @@ pub async fn run(
         blind: None,
         interval,
         notice: None,
+        history: crate::history::History::for_watch(interval),
     };
     let result = if std::io::stdout().is_terminal() {
         run_terminal(&mut poller, &mut state, thresholds).await

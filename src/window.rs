@@ -81,6 +81,16 @@ impl Window {
         self.previous = Some(older);
     }
 
+    /// Forgets the oldest sample so the window can slide over a long capture (`spiral
+    /// timeline`). The window holds only its first and last samples whole, so the caller
+    /// hands back the sample that becomes the first: the second-oldest one it kept.
+    pub fn drop_oldest(&mut self, next_first: Snapshot) {
+        if self.points.len() > 1 {
+            self.points.remove(0);
+            self.first = next_first;
+        }
+    }
+
     pub fn first(&self) -> &Snapshot {
         &self.first
     }
