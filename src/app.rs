@@ -95,6 +95,15 @@ fn usage_error(e: clap::Error) -> u8 {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    refuse_unsupported_format(&cli.command, cli.global.format)?;
+    let machine = matches!(
+        cli.global.format,
+        crate::cli::Format::Json | crate::cli::Format::Slack
+    );
+    crate::format::set_console(
+        !machine && (cli.global.ascii || !crate::format::locale_is_utf8()),
+        crate::format::detect_width(),
+    );
     let settings = Settings::from_args(&cli.global)?;
     match cli.command {
         Command::Triage(a) => with_runtime(triage(&settings, &a)),
@@ -109,16 +118,35 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Kill(a) => with_runtime(kill(&settings, &a, cli.global.idle_over.as_deref())),
         Command::Stalk(a) => with_runtime(stalk(&settings, &a)),
         Command::Watch(a) => with_runtime(watch(&settings, &a)),
-        Command::Playbook { id } => playbook(id.as_deref()),
-        Command::Queries { engine, name } => {
-            crate::queries::print(engine.as_deref(), name.as_deref())
-        }
-        Command::Thresholds => thresholds(),
+        Command::Playbook { id } => playbook(id.as_deref(), settings.format),
+        Command::Queries { engine, name } => print(&crate::queries::render(
+            engine.as_deref(),
+            name.as_deref(),
+            settings.format,
+        )?)
+        .map(|_| 0),
+        Command::Thresholds => thresholds(settings.format),
         Command::Completions { shell } => completions(shell),
     }
 }
 
+/// Before anything connects: a format the command cannot honour is an error, not text.
+fn refuse_unsupported_format(cmd: &Command, format: crate::cli::Format) -> anyhow::Result<()> {
+    let supported = cmd.formats();
+    if supported.contains(&format) {
+        return Ok(());
+    }
+    let names: Vec<&str> = supported.iter().map(|f| f.name()).collect();
+    anyhow::bail!(
+        "`spiral {}` has no --format {} output (it prints: {})",
+        cmd.name(),
+        format.name(),
+        names.join(", ")
+    )
+}
+
 fn print(text: &str) -> anyhow::Result<()> {
+    let text = crate::format::for_console(text);
     let mut out = std::io::stdout().lock();
     let result = out.write_all(text.as_bytes()).and_then(|_| {
         if !text.ends_with('\n') {
@@ -286,7 +314,10 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
     let line = outcome.unwrap_or_else(|e| {
         crate::check::unknown(&crate::sanitize::for_terminal(&format!("{e:#}")))
     });
-    print(&line.text)?;
+    match settings.format {
+        crate::cli::Format::Json => print(&serde_json::to_string_pretty(&line)?)?,
+        _ => print(&line.text)?,
+    }
     Ok(line.exit_code)
 }
 
@@ -378,8 +409,12 @@ async fn stalk(settings: &Settings, a: &StalkArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn playbook(id: Option<&str>) -> anyhow::Result<u8> {
+fn playbook(id: Option<&str>, format: crate::cli::Format) -> anyhow::Result<u8> {
+    let json = format == crate::cli::Format::Json;
     match id {
+        None if json => print(&serde_json::to_string_pretty(
+            &crate::playbooks::listing_json(),
+        )?)?,
         None => {
             let mut text = String::from("Playbooks (spiral playbook <id>):\n");
             for (id, body) in crate::playbooks::PLAYBOOKS {
@@ -389,28 +424,34 @@ fn playbook(id: Option<&str>) -> anyhow::Result<u8> {
         }
         Some(id) => {
             let body = crate::playbooks::find(id).ok_or_else(|| {
+                let hint = crate::playbooks::closest(id)
+                    .map(|c| format!("did you mean '{c}'? "))
+                    .unwrap_or_default();
                 anyhow::anyhow!(
-                    "unknown playbook '{}' (run `spiral playbook` for the list)",
+                    "unknown playbook '{}' ({hint}run `spiral playbook` for the list)",
                     crate::sanitize::clean(id)
                 )
             })?;
-            print(body)?;
+            if json {
+                print(&serde_json::to_string_pretty(&crate::playbooks::json(
+                    id, body,
+                ))?)?;
+            } else {
+                print(body)?;
+            }
         }
     }
     Ok(0)
 }
 
-fn thresholds() -> anyhow::Result<u8> {
-    let mut text = String::from("Thresholds (override with -T NAME=VALUE):\n\n");
-    for s in crate::thresholds::SPECS {
-        text.push_str(&format!(
-            "  {:<34} {:>8}  {}\n",
-            s.name,
-            crate::thresholds::show(s.kind, s.default),
-            s.doc
-        ));
+fn thresholds(format: crate::cli::Format) -> anyhow::Result<u8> {
+    if format == crate::cli::Format::Json {
+        print(&serde_json::to_string_pretty(
+            &crate::render::thresholds_json(),
+        )?)?;
+        return Ok(0);
     }
-    print(&text)?;
+    print(&crate::render::thresholds_table())?;
     Ok(0)
 }
 

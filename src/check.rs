@@ -51,9 +51,36 @@ fn bounds_for(
     (pick(warn).or(dw), pick(crit).or(dc))
 }
 
+pub const CHECK_SCHEMA: &str = "spiral.check/v1";
+
+/// One performance-data item: the gauge, its value and the bounds it is judged against.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Perf {
+    pub label: &'static str,
+    pub value: f64,
+    /// `s` for durations, empty for counts.
+    pub unit: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critical: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// The plugin result: the line a monitor shows and the same facts as data
+/// (`--format json`, schema `spiral.check/v1`).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckLine {
-    pub text: String,
+    pub schema: &'static str,
+    /// `OK`, `WARNING`, `CRITICAL` or `UNKNOWN`, as in the line.
+    pub status: &'static str,
     pub exit_code: u8,
+    /// The verdict ids and breached metrics that set the status (worst verdicts first).
+    pub reasons: Vec<String>,
+    pub perfdata: Vec<Perf>,
+    /// The whole plugin line.
+    pub text: String,
 }
 
 /// Builds the plugin line from the assessment and the window.
@@ -74,6 +101,7 @@ pub fn line(
         .map(|v| v.id.to_string())
         .collect();
     let mut perf = Vec::new();
+    let mut data = Vec::new();
     for m in Gauge::ALL {
         let label = m.name();
         let Some(v) = m.value(&f) else { continue };
@@ -108,10 +136,36 @@ pub fn line(
             fmt(w),
             fmt(c)
         ));
+        data.push(Perf {
+            label,
+            value: v,
+            unit: if m == Gauge::LongestLockWait { "s" } else { "" },
+            warning: w,
+            critical: c,
+            max: (m == Gauge::Connections)
+                .then_some(usable.map(|u| u as f64))
+                .flatten(),
+        });
     }
     perf.push(format!("'idle'={};;;0;", f.idle_sessions));
+    data.push(Perf {
+        label: "idle",
+        value: f.idle_sessions as f64,
+        unit: "",
+        warning: None,
+        critical: None,
+        max: None,
+    });
     if let Some(r) = f.compilations_per_sec {
         perf.push(format!("'compilations_per_sec'={r:.1};;;0;"));
+        data.push(Perf {
+            label: "compilations_per_sec",
+            value: r,
+            unit: "",
+            warning: None,
+            critical: None,
+            max: None,
+        });
     }
     let (word, code) = match status {
         Severity::Critical => ("CRITICAL", 2),
@@ -128,16 +182,24 @@ pub fn line(
         reasons.join(", ")
     };
     CheckLine {
-        text: format!("SPIRAL {word}: {what} | {}", perf.join(" ")),
+        schema: CHECK_SCHEMA,
+        status: word,
         exit_code: code,
+        reasons,
+        perfdata: data,
+        text: format!("SPIRAL {word}: {what} | {}", perf.join(" ")),
     }
 }
 
 /// The line for a check that could not assess anything.
 pub fn unknown(reason: &str) -> CheckLine {
     CheckLine {
-        text: format!("SPIRAL UNKNOWN: {reason}"),
+        schema: CHECK_SCHEMA,
+        status: "UNKNOWN",
         exit_code: 3,
+        reasons: vec![reason.to_string()],
+        perfdata: Vec::new(),
+        text: format!("SPIRAL UNKNOWN: {reason}"),
     }
 }
 

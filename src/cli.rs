@@ -54,6 +54,11 @@ pub struct GlobalArgs {
     )]
     pub thresholds: Vec<String>,
 
+    /// Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by
+    /// itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8.
+    #[arg(long, global = true)]
+    pub ascii: bool,
+
     /// Print only the verdicts (no first look, no progress, no notes).
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -382,4 +387,67 @@ pub enum CompletionTarget {
     Powershell,
     Elvish,
     Man,
+}
+
+impl Command {
+    /// The subcommand's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Triage(_) => "triage",
+            Command::Waits(_) => "waits",
+            Command::Workers(_) => "workers",
+            Command::Blocking(_) => "blocking",
+            Command::Connections(_) => "connections",
+            Command::Compiles(_) => "compiles",
+            Command::Plancache(_) => "plancache",
+            Command::Capture(_) => "capture",
+            Command::Watch(_) => "watch",
+            Command::Stalk(_) => "stalk",
+            Command::Kill(_) => "kill",
+            Command::Check(_) => "check",
+            Command::Playbook { .. } => "playbook",
+            Command::Queries { .. } => "queries",
+            Command::Thresholds => "thresholds",
+            Command::Completions { .. } => "completions",
+        }
+    }
+
+    /// The output formats this command can honour. A format outside this list is refused
+    /// before anything connects: a monitor asking for JSON must never receive plain text
+    /// with exit 0.
+    pub fn formats(&self) -> &'static [Format] {
+        use Format::{Json, Markdown, Slack, Table};
+        match self {
+            Command::Triage(_)
+            | Command::Waits(_)
+            | Command::Workers(_)
+            | Command::Blocking(_)
+            | Command::Connections(_)
+            | Command::Compiles(_)
+            | Command::Plancache(_) => &[Table, Json, Slack, Markdown],
+            // A playbook is Markdown already: table and markdown print the same text.
+            Command::Playbook { .. } => &[Table, Json, Markdown],
+            Command::Check(_)
+            | Command::Kill(_)
+            | Command::Queries { .. }
+            | Command::Thresholds => &[Table, Json],
+            // capture writes its file and prints no result on stdout; watch draws a
+            // screen, stalk a log, completions a script.
+            Command::Capture(_)
+            | Command::Watch(_)
+            | Command::Stalk(_)
+            | Command::Completions { .. } => &[Table],
+        }
+    }
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Slack => "slack",
+            Format::Markdown => "markdown",
+        }
+    }
 }

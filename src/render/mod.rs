@@ -5,9 +5,12 @@
 //! spiral; renderers add only the escaping their own format needs (mrkdwn, Markdown tables).
 
 mod json;
+mod listings;
 mod markdown;
 mod slack;
 mod table;
+
+pub use listings::{thresholds_json, thresholds_table};
 
 use crate::cli::Format;
 use crate::report::{TriageReport, ViewReport};
