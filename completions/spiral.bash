@@ -125,7 +125,7 @@ _spiral() {
 
     case "${cmd}" in
         spiral)
-            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help"
+            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version triage waits workers blocking connections compiles plancache capture watch stalk kill check playbook queries thresholds completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,7 +171,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__blocking)
-            opts="-T -q -h -V --replay --samples --interval --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,6 +186,10 @@ _spiral() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -229,7 +233,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__capture)
-            opts="-o -T -q -h -V --replay --samples --interval --output --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-o -T -q -h -V --replay --samples --interval --output --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -295,7 +299,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__check)
-            opts="-w -c -T -q -h -V --replay --samples --interval --timeout --warning --critical --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-w -c -T -q -h -V --replay --samples --interval --timeout --warning --critical --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,7 +377,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__compiles)
-            opts="-T -q -h -V --replay --samples --interval --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -388,6 +392,10 @@ _spiral() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -431,7 +439,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__completions)
-            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version bash zsh fish powershell elvish man"
+            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version bash zsh fish powershell elvish man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,7 +485,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__connections)
-            opts="-T -q -h -V --replay --samples --interval --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -492,6 +500,10 @@ _spiral() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -787,7 +799,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__kill)
-            opts="-T -q -h -V --replay --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -913,7 +925,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__plancache)
-            opts="-T -q -h -V --replay --samples --interval --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -928,6 +940,10 @@ _spiral() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -971,7 +987,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__playbook)
-            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1017,7 +1033,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__queries)
-            opts="-T -q -h -V --engine --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --engine --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1067,7 +1083,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__stalk)
-            opts="-o -T -q -h -V --replay --when --cycles --interval --samples --capture-interval --cooldown --max-captures --min-free --for --output --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-o -T -q -h -V --replay --when --cycles --interval --samples --capture-interval --cooldown --max-captures --min-free --for --output --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1161,7 +1177,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__thresholds)
-            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1207,7 +1223,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__triage)
-            opts="-T -q -h -V --replay --samples --interval --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --samples --interval --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1265,7 +1281,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__waits)
-            opts="-T -q -h -V --replay --samples --interval --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1280,6 +1296,10 @@ _spiral() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1323,7 +1343,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__watch)
-            opts="-T -q -h -V --replay --interval --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --interval --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1377,7 +1397,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__workers)
-            opts="-T -q -h -V --replay --samples --interval --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1392,6 +1412,10 @@ _spiral() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

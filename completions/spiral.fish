@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spiral_global_optspecs
-    string join \n format= client-timeout= idle-over= T/threshold= q/quiet password-stdin connect-timeout= query-timeout= dac encrypt= trust-server-certificate h/help V/version
+    string join \n format= client-timeout= idle-over= T/threshold= ascii q/quiet password-stdin connect-timeout= query-timeout= dac encrypt= trust-server-certificate h/help V/version
 end
 
 function __fish_spiral_needs_command
@@ -36,6 +36,7 @@ complete -c spiral -n "__fish_spiral_needs_command" -l query-timeout -d 'Give up
 complete -c spiral -n "__fish_spiral_needs_command" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_needs_command" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_needs_command" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_needs_command" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_needs_command" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -74,6 +75,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand triage" -l query-timeout -
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -83,6 +85,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand triage" -s V -l version -d
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l limit -d 'Rows per table [default: 20 in a table, all of them with --format json]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''
@@ -95,6 +98,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand waits" -l query-timeout -d
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -104,6 +108,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand waits" -s V -l version -d 
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l limit -d 'Rows per table [default: 20 in a table, all of them with --format json]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''
@@ -116,6 +121,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand workers" -l query-timeout 
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -125,6 +131,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand workers" -s V -l version -
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l limit -d 'Rows per table [default: 20 in a table, all of them with --format json]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''
@@ -137,6 +144,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l query-timeout
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -146,6 +154,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand blocking" -s V -l version 
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l limit -d 'Rows per table [default: 20 in a table, all of them with --format json]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''
@@ -158,6 +167,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand connections" -l query-time
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -167,6 +177,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand connections" -s V -l versi
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l limit -d 'Rows per table [default: 20 in a table, all of them with --format json]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''
@@ -179,6 +190,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l query-timeout
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -188,6 +200,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand compiles" -s V -l version 
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l samples -d 'How many snapshots to take (live only; a replay uses the whole file)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l interval -d 'Time between snapshots' -r
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l limit -d 'Rows per table [default: 20 in a table, all of them with --format json]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''
@@ -200,6 +213,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l query-timeou
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -222,6 +236,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand capture" -l query-timeout 
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -242,6 +257,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand watch" -l query-timeout -d
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -271,6 +287,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l query-timeout -d
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -318,6 +335,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand kill" -l include-admins -d
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l rds -d 'MySQL on RDS: use CALL mysql.rds_kill (detected automatically when possible)'
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l execute -d 'Actually end the sessions (the default is a dry run that prints the plan)'
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l yes -d 'Do not ask for confirmation (required with --execute when there is no terminal)'
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -342,6 +360,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand check" -l query-timeout -d
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand check" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -360,6 +379,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l query-timeout
 complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand playbook" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand playbook" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -379,6 +399,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand queries" -l query-timeout 
 complete -c spiral -n "__fish_spiral_using_subcommand queries" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand queries" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand queries" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand queries" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand queries" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -397,6 +418,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l query-timeo
 complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand thresholds" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'
@@ -415,6 +437,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand completions" -l query-time
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
 on\t''
 strict\t''"
+complete -c spiral -n "__fish_spiral_using_subcommand completions" -l ascii -d 'Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8'
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -s q -l quiet -d 'Print only the verdicts (no first look, no progress, no notes)'
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c spiral -n "__fish_spiral_using_subcommand completions" -l dac -d 'SQL Server: connect through the dedicated admin connection (the way in when worker threads are exhausted). Same as the `admin:` host prefix'

@@ -167,8 +167,10 @@ async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
     let renderer = crate::render::renderer(settings.format, settings.color);
     // The first look: gauge verdicts from the first sample, so the engineer reads something
     // within a second of connecting. Only for people (table) on a live multi-sample run.
+    // Only on a terminal: a file or a pipe would get every verdict twice.
     let first_look = source.is_live()
         && spec.samples > 1
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
         && settings.format == crate::cli::Format::Table
         && !settings.quiet;
     let label = source.label.clone();
@@ -203,7 +205,16 @@ async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-async fn view(settings: &Settings, a: &SamplingArgs, which: View) -> anyhow::Result<u8> {
+async fn view(settings: &Settings, args: &crate::cli::ViewArgs, which: View) -> anyhow::Result<u8> {
+    let a = &args.sampling;
+    if args.limit == Some(0) {
+        anyhow::bail!("--limit must be at least 1");
+    }
+    // People get a screenful; machines get every row unless they ask for fewer.
+    let limit = args.limit.or(match settings.format {
+        crate::cli::Format::Json => None,
+        _ => Some(crate::views::TABLE_ROWS),
+    });
     let spec = Sampling::from_args(a, &settings.connect)?;
     let mut source = Source::open(&spec, &settings.connect).await?;
     let window = collect(&mut source, settings.progress, |_| {}).await;
@@ -224,6 +235,7 @@ async fn view(settings: &Settings, a: &SamplingArgs, which: View) -> anyhow::Res
         &assessment,
         &settings.thresholds,
         notes,
+        limit,
     );
     print(&crate::render::renderer(settings.format, settings.color).view(&report))?;
     Ok(report.exit_code as u8)

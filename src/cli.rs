@@ -140,23 +140,34 @@ pub struct SamplingArgs {
     pub interval: String,
 }
 
+/// The focused views: sampling, and how many rows a table may show.
+#[derive(Debug, Args, Clone)]
+pub struct ViewArgs {
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+
+    /// Rows per table [default: 20 in a table, all of them with --format json].
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sample the server, diff the samples and say what kind of spiral this is.
     #[command(after_help = AFTER_HELP)]
     Triage(SamplingArgs),
     /// Top waits now, and how they changed over the window.
-    Waits(SamplingArgs),
+    Waits(ViewArgs),
     /// Queued tasks and active/max worker threads.
-    Workers(SamplingArgs),
+    Workers(ViewArgs),
     /// Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles.
-    Blocking(SamplingArgs),
+    Blocking(ViewArgs),
     /// Connections by user, host, application and state, with idle ages, against the limit.
-    Connections(SamplingArgs),
+    Connections(ViewArgs),
     /// Compile rate, compilations per batch, compile-gate queue.
-    Compiles(SamplingArgs),
+    Compiles(ViewArgs),
     /// Plan cache by object type: plans, single-use share, size.
-    Plancache(SamplingArgs),
+    Plancache(ViewArgs),
     /// Record snapshots to a capture file for later replay.
     Capture(CaptureArgs),
     /// A live view that refreshes in place: verdicts first, then gauges and sessions.

@@ -168,16 +168,11 @@ pub fn frame(
     match state.panel {
         Panel::Sessions => sessions_panel(w.last(), &mut lines),
         Panel::View(v) => {
-            let report = crate::views::build(v, &state.label, w, a, thresholds, Vec::new());
+            let report =
+                crate::views::build(v, &state.label, w, a, thresholds, Vec::new(), Some(height));
             for s in &report.sections {
                 lines.push(s.heading.to_uppercase());
-                lines.push(s.columns.join(" | "));
-                for row in &s.rows {
-                    lines.push(row.join(" | "));
-                }
-                if let Some(n) = &s.note {
-                    lines.push(n.clone());
-                }
+                lines.extend(crate::render::section_lines(s, width));
                 lines.push(String::new());
             }
         }

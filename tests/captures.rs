@@ -184,39 +184,92 @@ fn json_shape_is_stable() {
     assert_eq!(r["checks"].as_object().unwrap().len(), 15);
 }
 
+fn section<'a>(r: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    r["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == key)
+        .unwrap_or_else(|| panic!("no section {key} in {r}"))
+}
+
 #[test]
 fn views_show_the_numbers_behind_the_verdicts() {
     let (code, r, _) = run_json(&["blocking", "--replay", POOL]);
     assert_eq!(code, 2);
-    assert_eq!(r["schema"], "spiral.view/v1");
-    let leads = &r["sections"][0]["rows"];
-    assert_eq!(leads[0][0], "41000");
-    assert_eq!(leads[0][1], "9");
+    assert_eq!(r["schema"], "spiral.view/v2");
+    let leads = &section(&r, "lead_blockers")["rows"];
+    assert_eq!(leads[0]["lead"], 41000);
+    assert_eq!(leads[0]["blocked"], 9);
+    assert_eq!(leads[0]["longest_wait_ms"], 23_950_000);
+    let tree = &section(&r, "trees")["rows"];
+    assert_eq!(tree[0]["session"], 41000);
+    assert_eq!(tree[0]["depth"], 0);
+    assert_eq!(tree[1]["depth"], 1);
+    assert!(tree[1]["waiting_ms"].as_u64().unwrap() > 3_600_000);
+    // Statements whole, not cut for a terminal.
+    let full = tree[0]["statement"].as_str().unwrap();
+    assert!(full.len() > 40 && !full.contains('…'), "{full}");
 
     let (_, r, _) = run_json(&["connections", "--replay", SHIPPING]);
-    let by_user = r["sections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["heading"] == "By user")
-        .unwrap();
-    assert_eq!(by_user["rows"][0][0], "shipping");
-    assert_eq!(by_user["rows"][0][1], "148");
-
-    let (_, r, _) = run_json(&["waits", "--replay", SUNDAY]);
-    assert_eq!(
-        r["sections"][0]["rows"][0][0],
-        "RESOURCE_SEMAPHORE_QUERY_COMPILE"
+    let by_user = section(&r, "by_user");
+    assert_eq!(by_user["rows"][0]["name"], "shipping");
+    assert_eq!(by_user["rows"][0]["total"], 148);
+    assert!(by_user["rows"][0]["oldest_idle_ms"].as_u64().unwrap() > 3_000_000);
+    // MySQL gives no application names: no table of one "?" row.
+    assert!(
+        r["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["key"] != "by_application"),
+        "{r}"
     );
 
+    let (_, r, _) = run_json(&["waits", "--replay", SUNDAY]);
+    let waits = section(&r, "waits");
+    assert_eq!(waits["rows"][0]["wait"], "RESOURCE_SEMAPHORE_QUERY_COMPILE");
+    assert_eq!(waits["rows"][0]["sessions"], 2531);
+
     let (_, r, _) = run_json(&["compiles", "--replay", SUNDAY]);
-    assert_eq!(r["sections"][0]["rows"][0][1], "3,400/s");
+    let rate = section(&r, "compilations")["rows"][0]["value"]
+        .as_f64()
+        .unwrap();
+    assert!((rate - 3400.0).abs() < 1.0, "{rate}");
 
     let (_, r, _) = run_json(&["workers", "--replay", SUNDAY]);
-    assert_eq!(r["sections"][0]["rows"][3][2], "1,817");
+    assert_eq!(section(&r, "workers")["rows"][3]["now"], 1817);
 
     let (_, r, _) = run_json(&["plancache", "--replay", SUNDAY]);
-    assert_eq!(r["sections"][0]["rows"][0][0], "Prepared");
+    assert_eq!(section(&r, "plan_cache")["rows"][0]["type"], "Prepared");
+}
+
+#[test]
+fn view_json_has_every_row_unless_limited_and_tables_say_what_they_left_out() {
+    let (_, r, _) = run_json(&["connections", "--replay", SUNDAY]);
+    let hosts = section(&r, "by_host");
+    let n = hosts["rows"].as_array().unwrap().len();
+    assert!(n > 20, "JSON is not capped at 20 rows: {n}");
+    assert_eq!(hosts["total_rows"], n);
+    let (_, r, _) = run_json(&["connections", "--replay", SUNDAY, "--limit", "5"]);
+    let hosts = section(&r, "by_host");
+    assert_eq!(hosts["rows"].as_array().unwrap().len(), 5);
+    assert_eq!(hosts["total_rows"], n);
+    let (_, out, _) = run(&["connections", "--replay", SUNDAY]);
+    assert!(out.contains(&format!("showing 20 of {n}")), "{out}");
+}
+
+#[test]
+fn a_view_has_its_own_status() {
+    // Triage of the leak is CRITICAL (connections), but nobody is waiting.
+    let (code, r, _) = run_json(&["waits", "--replay", LEAK]);
+    assert_eq!((code, r["status"].as_str()), (0, Some("ok")), "{r}");
+    let (code, out, _) = run(&["waits", "--replay", LEAK]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("OK  Waits on"), "{out}");
+    assert!(out.contains("no session is waiting"), "{out}");
+    let (code, _, _) = run_json(&["connections", "--replay", LEAK]);
+    assert_eq!(code, 2);
 }
 
 #[test]

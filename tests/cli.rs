@@ -190,7 +190,32 @@ fn playbooks_and_queries() {
     assert!(out.contains("pg_stat_activity"));
     let (code, out, _) = run(&["queries"]);
     assert_eq!(code, 0);
-    assert!(out.contains("postgres/sample"));
+    // Grouped by engine, the statements a person reads first.
+    let pg = out
+        .find("PostgreSQL (paste into psql")
+        .expect("a PostgreSQL group");
+    let my = out
+        .find("MySQL/MariaDB (paste into mysql")
+        .expect("a MySQL group");
+    let ms = out
+        .find("SQL Server (paste into sqlcmd")
+        .expect("a SQL Server group");
+    assert!(pg < my && my < ms, "{out}");
+    let by_hand = out[pg..my].find("To read by hand").unwrap();
+    let sent = out[pg..my].find("What spiral sends").unwrap();
+    assert!(by_hand < sent, "{out}");
+    for name in ["sessions", "blockers", "waits", "sample"] {
+        assert!(
+            out[pg..my].contains(&format!("    {name} ")),
+            "{name}: {out}"
+        );
+    }
+    let (code, out, _) = run(&["queries", "postgres/blockers"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("pg_blocking_pids") && !out.contains("json_agg"),
+        "{out}"
+    );
     assert!(fails(&["queries", "--engine", "oracle"]).contains("unknown engine"));
 }
 
@@ -246,4 +271,95 @@ fn completions_are_current() {
             "{file} is stale: run scripts/completions.sh"
         );
     }
+}
+
+/// Every command that prints a result either honours `--format json` with a JSON document
+/// that carries a `schema`, or refuses on one line with exit 3 before connecting.
+#[test]
+fn format_json_is_json_or_refused() {
+    let leak = "captures/001-postgres-connection-leak.jsonl";
+    let cases: &[(&[&str], &str)] = &[
+        (&["triage", "--replay", leak], "spiral.triage/v1"),
+        (&["waits", "--replay", leak], "spiral.view/v2"),
+        (&["workers", "--replay", leak], "spiral.view/v2"),
+        (&["blocking", "--replay", leak], "spiral.view/v2"),
+        (&["connections", "--replay", leak], "spiral.view/v2"),
+        (&["compiles", "--replay", leak], "spiral.view/v2"),
+        (&["plancache", "--replay", leak], "spiral.view/v2"),
+        (&["check", "--replay", leak], "spiral.check/v1"),
+        (
+            &["kill", "--replay", leak, "--idle-over", "10m"],
+            "spiral.kill/v1",
+        ),
+        (&["playbook"], "spiral.playbook/v1"),
+        (&["playbook", "blocking-chain"], "spiral.playbook/v1"),
+        (&["thresholds"], "spiral.thresholds/v1"),
+        (&["queries"], "spiral.queries/v1"),
+        (&["queries", "mysql/sessions"], "spiral.queries/v1"),
+    ];
+    for (args, schema) in cases {
+        let (code, json, err) = support::run_json(args);
+        assert_eq!(json["schema"], *schema, "{args:?}: {json}");
+        assert!(code != 3 || args[0] == "triage", "{args:?}: {err}");
+    }
+    let (code, json, _) = support::run_json(&["check", "--replay", leak]);
+    assert_eq!((code, json["status"].as_str()), (2, Some("CRITICAL")));
+    assert!(json["perfdata"][0]["label"] == "connections" && json["perfdata"][0]["value"] == 82.0);
+    let (_, json, _) = support::run_json(&["playbook", "blocking-chain"]);
+    assert!(json["markdown"].as_str().unwrap().starts_with("# "));
+    let (_, json, _) = support::run_json(&["thresholds"]);
+    assert!(
+        json["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "idle_over" && t["default"] == 300.0)
+    );
+
+    for args in [
+        &[
+            "stalk",
+            "--replay",
+            leak,
+            "--when",
+            "blocked>1",
+            "-o",
+            "/nonexistent",
+        ][..],
+        &["watch", "--replay", leak],
+        &["capture", "--replay", leak, "-o", "/nonexistent/x.jsonl"],
+        &["completions", "bash"],
+    ] {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        let line = fails(&all);
+        assert!(
+            line.contains("has no --format json output"),
+            "{args:?}: {line}"
+        );
+    }
+    assert!(
+        fails(&[
+            "--format",
+            "slack",
+            "kill",
+            "--replay",
+            leak,
+            "--idle-over",
+            "1m"
+        ])
+        .contains("table, json")
+    );
+}
+
+/// The first look is for a person watching a terminal: a pipe gets each verdict once.
+#[test]
+fn first_look_only_on_a_terminal() {
+    let (_, out, _) = run(&[
+        "triage",
+        "--replay",
+        "captures/001-postgres-connection-leak.jsonl",
+    ]);
+    assert!(!out.contains("First look"), "{out}");
+    assert_eq!(out.matches("idle-connection-leak:").count(), 1, "{out}");
 }

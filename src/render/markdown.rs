@@ -81,17 +81,17 @@ impl Renderer for Markdown {
             escape(&r.target),
             window_text(&r.window)
         ));
-        for (id, s) in &r.verdicts {
-            out.push_str(&format!("- **{}:** {id}\n", s.label()));
+        for v in &r.verdicts {
+            out.push_str(&format!("- **{}:** `{}`\n", v.severity.label(), v.id));
         }
         out.push('\n');
         for s in &r.sections {
             out.push_str(&format!("### {}\n\n", escape(&s.heading)));
             if !s.rows.is_empty() {
-                let cols: Vec<String> = s.columns.iter().map(|c| escape(c)).collect();
+                let cols: Vec<String> = s.labels().iter().map(|c| escape(c)).collect();
                 out.push_str(&format!("| {} |\n", cols.join(" | ")));
                 out.push_str(&format!("|{}\n", "---|".repeat(cols.len())));
-                for row in &s.rows {
+                for row in &s.display_rows() {
                     let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
                     out.push_str(&format!("| {} |\n", cells.join(" | ")));
                 }

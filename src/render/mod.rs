@@ -4,6 +4,7 @@
 //! from the server was already stripped of control characters when the snapshot entered
 //! spiral; renderers add only the escaping their own format needs (mrkdwn, Markdown tables).
 
+pub mod grid;
 mod json;
 mod listings;
 mod markdown;
@@ -11,6 +12,7 @@ mod slack;
 mod table;
 
 pub use listings::{thresholds_json, thresholds_table};
+pub use table::section_lines;
 
 use crate::cli::Format;
 use crate::report::{TriageReport, ViewReport};

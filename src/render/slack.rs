@@ -133,8 +133,8 @@ impl Renderer for Slack {
         ))];
         for s in &r.sections {
             // Slack has no tables: a monospaced block keeps the columns aligned.
-            let mut lines = vec![s.columns.join(" | ")];
-            lines.extend(s.rows.iter().map(|row| row.join(" | ")));
+            let mut lines = vec![s.labels().join(" | ")];
+            lines.extend(s.display_rows().iter().map(|row| row.join(" | ")));
             if let Some(n) = &s.note {
                 lines.push(n.clone());
             }
