@@ -109,6 +109,52 @@ pub struct TriageReport {
     pub figures: KeyFigures,
     /// What spiral could not see or read, in plain words.
     pub notes: Vec<String>,
+    /// What spiral could not see, once per missing grant: which checks it leaves unknown
+    /// and the statement that would let spiral see it.
+    pub unseen: Vec<Unseen>,
+    /// `notes` without the ones `unseen` already says, for renderers that show `unseen`.
+    #[serde(skip)]
+    pub other_notes: Vec<String>,
+}
+
+/// One thing spiral could not see, with its consequence and its remedy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unseen {
+    /// What could not be seen, e.g. "other sessions".
+    pub what: &'static str,
+    pub reason: String,
+    /// Checks that are unknown because of it.
+    pub checks: Vec<&'static str>,
+    /// The grant or setting that would let spiral see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
+}
+
+/// Checks that only mean something on SQL Server: on other engines a missing grant does
+/// not make them unknown, there is simply nothing to check.
+const SQL_SERVER_ONLY: &[&str] = &[
+    "compile-gate-saturation",
+    "query-store-amplification",
+    "worker-thread-exhaustion",
+    "plan-cache-bloat",
+];
+
+/// The assessment as it applies to `engine`: an "unknown" for a check that cannot apply to
+/// the engine is dropped and the check reported as ok.
+pub fn for_engine(mut a: Assessment, engine: Engine) -> Assessment {
+    if engine == Engine::Mssql {
+        return a;
+    }
+    a.verdicts
+        .retain(|v| !(v.severity == Severity::Unknown && SQL_SERVER_ONLY.contains(&v.id)));
+    for id in SQL_SERVER_ONLY {
+        if let Some(state) = a.checks.get_mut(id)
+            && *state == CheckState::Unknown
+        {
+            *state = CheckState::Ok;
+        }
+    }
+    a
 }
 
 impl TriageReport {
@@ -116,21 +162,38 @@ impl TriageReport {
         target: &str,
         window: &Window,
         assessment: Assessment,
-        mut notes: Vec<String>,
+        notes: Vec<String>,
     ) -> TriageReport {
         let last = window.last();
+        let assessment = for_engine(assessment, last.engine);
+        let mut other_notes = notes.clone();
+        let mut notes = notes;
+        let mut unseen = Vec::new();
         for gap in &last.gaps {
             let mut n = format!("Could not see {}: {}", area_name(gap.area), gap.reason);
             if let Some(r) = &gap.remedy {
                 n.push_str(&format!(" ({r})"));
             }
             notes.push(n);
+            // A check is unknown because of the first gap among what it needs.
+            let checks: Vec<&'static str> = crate::rules::RULES
+                .iter()
+                .filter(|r| assessment.checks.get(r.id) == Some(&CheckState::Unknown))
+                .filter(|r| r.needs.iter().find(|a| last.gap(**a).is_some()) == Some(&gap.area))
+                .map(|r| r.id)
+                .collect();
+            unseen.push(Unseen {
+                what: area_name(gap.area),
+                reason: gap.reason.trim_end_matches('.').to_string(),
+                checks,
+                remedy: gap.remedy.clone(),
+            });
         }
         if !window.has_rates() {
-            notes.push(
-                "One sample only: rate-based checks (reconnect storm, deadlocks, compile rate) need --samples 2 or more."
-                    .to_string(),
-            );
+            let n = "One sample only: rate-based checks (reconnect storm, deadlocks, compile rate) need --samples 2 or more."
+                .to_string();
+            notes.push(n.clone());
+            other_notes.push(n);
         }
         let exit_code = exit_code(&assessment);
         TriageReport {
@@ -146,6 +209,8 @@ impl TriageReport {
             verdicts: assessment.verdicts,
             checks: assessment.checks,
             notes,
+            unseen,
+            other_notes,
         }
     }
 }

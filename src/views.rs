@@ -101,6 +101,7 @@ pub fn build(
     limit: Option<usize>,
 ) -> ViewReport {
     let rows = limit.unwrap_or(usize::MAX);
+    let assessment = &crate::report::for_engine(assessment.clone(), window.last().engine);
     let (title, sections) = match view {
         View::Waits => ("Waits".to_string(), waits(window, rows)),
         View::Workers => ("Worker threads".to_string(), workers(window)),

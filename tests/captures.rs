@@ -288,6 +288,16 @@ fn table_rendering() {
 #[test]
 fn markdown_rendering() {
     let (_, out, _) = run(&["triage", "--replay", LEAK, "--format", "markdown"]);
+    // Code spans stay code spans; a ready statement is a code block copied as it is.
+    assert!(
+        out.contains("`spiral connections`") && !out.contains("\\`"),
+        "{out}"
+    );
+    let sql = out
+        .find("```sql\n   SELECT pg_terminate_backend(pid)")
+        .expect("SQL in a block");
+    let block_end = sql + out[sql + 6..].find("```").unwrap();
+    assert!(!out[sql..block_end].contains('\\'), "escaped SQL: {out}");
     insta::assert_snapshot!("markdown_001", out);
 }
 

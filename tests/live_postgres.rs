@@ -574,6 +574,22 @@ async fn role_without_pg_monitor_says_what_it_cannot_see() {
             .unwrap()
             .contains(&format!("GRANT pg_monitor TO {plain}"))
     );
+    // What could not be seen is said once, with the checks it leaves unknown; no SQL
+    // Server-only check is listed on PostgreSQL.
+    assert_eq!(r["checks"]["query-store-amplification"], "ok");
+    let unseen = &r["unseen"][0];
+    assert_eq!(unseen["what"], "other sessions");
+    assert!(
+        unseen["checks"].to_string().contains("blocking-chain"),
+        "{unseen}"
+    );
+    let (code, out, _) =
+        run_async(args(&["triage", &stage.target(&plain), "--samples", "1"])).await;
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(out.matches("What spiral could not see").count(), 1, "{out}");
+    let grant = format!("GRANT pg_monitor TO {plain}");
+    assert_eq!(out.matches(&grant).count(), 1, "{out}");
+    assert!(!out.contains("query-store-amplification"), "{out}");
 }
 
 #[tokio::test]

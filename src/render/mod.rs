@@ -65,3 +65,36 @@ pub(crate) fn tally_text(report: &TriageReport) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// The verdicts a person reads one by one: the unknowns are told once, together, in the
+/// "could not see" block.
+pub(crate) fn shown_verdicts(
+    report: &TriageReport,
+) -> impl Iterator<Item = &crate::verdict::Verdict> {
+    report.verdicts.iter().filter(move |v| {
+        v.severity != crate::verdict::Severity::Unknown || report.unseen.is_empty()
+    })
+}
+
+/// The "could not see" block as plain lines: what, which checks, the remedy.
+pub(crate) fn unseen_lines(report: &TriageReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for u in &report.unseen {
+        let mut what = u.what.to_string();
+        if let Some(first) = what.get(..1) {
+            what = first.to_uppercase() + &what[1..];
+        }
+        out.push(format!("{what}: {}.", u.reason));
+        if !u.checks.is_empty() {
+            out.push(format!(
+                "Unknown until then: {} ({}).",
+                u.checks.join(", "),
+                crate::format::plural(u.checks.len() as u64, "check")
+            ));
+        }
+        if let Some(r) = &u.remedy {
+            out.push(format!("To see it: {r}"));
+        }
+    }
+    out
+}

@@ -76,7 +76,8 @@ impl Renderer for Slack {
         if r.verdicts.is_empty() {
             blocks.push(json!({ "type": "section", "text": mrkdwn("No death spiral detected: every check passed.", 3000) }));
         }
-        for v in r.verdicts.iter().take(MAX_VERDICTS) {
+        let shown: Vec<&crate::verdict::Verdict> = super::shown_verdicts(r).collect();
+        for v in shown.iter().take(MAX_VERDICTS) {
             blocks.push(json!({ "type": "divider" }));
             let text = format!(
                 "{} *{}* `{}`: {}\n{}",
@@ -111,13 +112,21 @@ impl Renderer for Slack {
                 blocks.push(json!({ "type": "section", "text": mrkdwn(&text, 3000) }));
             }
         }
-        if r.verdicts.len() > MAX_VERDICTS {
-            let rest: Vec<&str> = r.verdicts[MAX_VERDICTS..].iter().map(|v| v.id).collect();
+        if shown.len() > MAX_VERDICTS {
+            let rest: Vec<&str> = shown[MAX_VERDICTS..].iter().map(|v| v.id).collect();
             blocks.push(json!({ "type": "context", "elements": [mrkdwn(&format!("Also: {}", rest.join(", ")), 3000)] }));
         }
-        if !r.notes.is_empty() {
+        if !r.unseen.is_empty() {
+            let text = format!(
+                "{} *UNKNOWN* What spiral could not see\n{}",
+                marker(crate::verdict::Severity::Unknown),
+                super::unseen_lines(r).join("\n")
+            );
+            blocks.push(json!({ "type": "section", "text": mrkdwn(&text, 3000) }));
+        }
+        if !r.other_notes.is_empty() {
             blocks.push(
-                json!({ "type": "context", "elements": [mrkdwn(&r.notes.join("\n"), 3000)] }),
+                json!({ "type": "context", "elements": [mrkdwn(&r.other_notes.join("\n"), 3000)] }),
             );
         }
         payload(fallback, blocks)

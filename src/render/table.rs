@@ -46,6 +46,19 @@ impl Table {
         }
     }
 
+    fn unseen(&self, r: &TriageReport, out: &mut String) {
+        out.push_str(&format!(
+            "{}  {}\n",
+            self.severity(Severity::Unknown),
+            self.bold("What spiral could not see")
+        ));
+        for line in super::unseen_lines(r) {
+            out.push_str(&wrap(&line, width(), "  "));
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+
     fn verdict(&self, v: &Verdict, out: &mut String) {
         out.push_str(&format!(
             "{}  {}\n",
@@ -99,12 +112,22 @@ impl Renderer for Table {
         if r.verdicts.is_empty() {
             out.push_str("No death spiral detected: every check passed.\n\n");
         }
-        for v in &r.verdicts {
+        // Worst first: the block of what could not be seen sits where UNKNOWN sorts,
+        // above the informational verdicts.
+        let mut unseen_done = r.unseen.is_empty();
+        for v in super::shown_verdicts(r) {
+            if !unseen_done && v.severity < Severity::Unknown {
+                self.unseen(r, &mut out);
+                unseen_done = true;
+            }
             self.verdict(v, &mut out);
+        }
+        if !unseen_done {
+            self.unseen(r, &mut out);
         }
         out.push_str(&wrap(&format!("Checks: {}.", tally_text(r)), width(), ""));
         out.push('\n');
-        for n in &r.notes {
+        for n in &r.other_notes {
             out.push_str(&wrap(&format!("Note: {n}"), width(), ""));
             out.push('\n');
         }
