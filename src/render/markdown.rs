@@ -8,7 +8,7 @@ pub struct Markdown;
 /// Text that came from the server may carry Markdown syntax; neutralise what would change
 /// the document's structure. Code spans (`...`) in our own sentences stay code spans.
 fn escape(text: &str) -> String {
-    if text.matches('`').count() % 2 == 0 && text.contains('`') {
+    if text.matches('`').count().is_multiple_of(2) && text.contains('`') {
         return text
             .split('`')
             .enumerate()
