@@ -151,6 +151,16 @@ pub fn title(text: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// The stories are told under "Seen in the wild" by name; a reader who never saw our
+    /// incident files must not meet "incident 000" or a bare "000".
+    #[test]
+    fn playbooks_do_not_speak_in_incident_numbers() {
+        let bare = regex::Regex::new(r"(?i)\bincident \d{3}\b|[ (]00\d[ ,.:)]").unwrap();
+        for (id, text) in PLAYBOOKS {
+            assert!(!bare.is_match(text), "{id}: {:?}", bare.find(text));
+        }
+    }
+
     #[test]
     fn mistyped_ids_find_their_playbook() {
         assert_eq!(closest("idle-leak"), Some("idle-connection-leak"));
@@ -169,7 +179,13 @@ mod tests {
                 crate::rules::rule(id).is_some(),
                 "playbook {id} has no rule"
             );
-            for section in ["## Confirm", "## Mitigate now", "## Recover", "## Prevent"] {
+            for section in [
+                "## Confirm",
+                "## Mitigate now",
+                "## Recover",
+                "## Prevent",
+                "## Seen in the wild",
+            ] {
                 assert!(text.contains(section), "{id} lacks {section}");
             }
         }

@@ -380,7 +380,7 @@ pub fn render(
         for q in &selected {
             if last.map(|(e, _)| e) != Some(q.engine) {
                 out.push_str(&format!(
-                    "{}{} (paste into {}; print one with `spiral queries {}/NAME`)\n",
+                    "{}{} (paste into {}; `spiral queries {}/NAME` prints one)\n",
                     if last.is_some() { "\n" } else { "" },
                     q.engine.product(),
                     client(q.engine),
@@ -395,7 +395,13 @@ pub fn render(
                 });
             }
             last = Some((q.engine, q.for_people));
-            out.push_str(&format!("    {:<width$}  {}\n", q.name, q.purpose));
+            let hang = " ".repeat(4 + width + 2);
+            let purpose = crate::format::wrap(q.purpose, crate::format::width(), &hang);
+            out.push_str(&format!(
+                "    {:<width$}  {}\n",
+                q.name,
+                purpose.trim_start()
+            ));
         }
     } else {
         for q in &selected {

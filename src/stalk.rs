@@ -215,9 +215,9 @@ pub async fn run(
     let mut captures = Vec::new();
     let mut was_holding = false;
     log(format!(
-        "armed on {} ({} condition(s), {} polls in a row)",
+        "armed on {} ({}, {} polls in a row)",
         poller.label,
-        plan.conditions.len(),
+        crate::format::plural(plan.conditions.len() as u64, "condition"),
         plan.cycles
     ));
     loop {

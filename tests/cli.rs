@@ -363,3 +363,114 @@ fn first_look_only_on_a_terminal() {
     assert!(!out.contains("First look"), "{out}");
     assert_eq!(out.matches("idle-connection-leak:").count(), 1, "{out}");
 }
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = spiral();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    support::decode(cmd.output().unwrap())
+}
+
+fn widest(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+/// Without a terminal (and no COLUMNS), everything fits 80 columns; a name too long for its
+/// column is cut with an ellipsis rather than wrapped onto a line of its own.
+#[test]
+fn output_fits_80_columns_and_uses_a_wider_console() {
+    let pool = "captures/004-postgres-deadlocked-pool.jsonl";
+    let shipping = "captures/002-mysql-shipping-sleepers.jsonl";
+    for args in [
+        &["triage", "--replay", pool][..],
+        &["blocking", "--replay", pool],
+        &["connections", "--replay", shipping],
+        &[
+            "waits",
+            "--replay",
+            "captures/000-sqlserver-sunday-spiral.jsonl",
+        ],
+        &["kill", "--replay", shipping, "--idle-over", "10m"],
+        &["kill", "--replay", pool, "--idle-in-transaction"],
+        &["thresholds"],
+        &["queries"],
+        &["playbook"],
+    ] {
+        let (_, out, err) = run(args);
+        assert!(!out.is_empty(), "{args:?}: {err}");
+        assert!(widest(&out) <= 80, "{args:?} wider than 80:\n{out}");
+    }
+    let (_, narrow, _) = run(&["blocking", "--replay", pool]);
+    let (_, wide, _) = run_env(&["blocking", "--replay", pool], &[("COLUMNS", "160")]);
+    assert!(
+        widest(&wide) > 100,
+        "a wide console gives the statement room:\n{wide}"
+    );
+    // Every tree row is still one line, in both.
+    for out in [&narrow, &wide] {
+        assert_eq!(
+            out.lines().filter(|l| l.contains("└ 410")).count(),
+            18,
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn kill_speaks_plainly() {
+    let shipping = "captures/002-mysql-shipping-sleepers.jsonl";
+    let (code, out, _) = run(&[
+        "kill",
+        "--replay",
+        shipping,
+        "--idle-over",
+        "10m",
+        "--max",
+        "1",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Would end 1 session on"), "{out}");
+    assert!(out.contains("Dry run: nothing was done"), "{out}");
+    let (_, out, _) = run(&[
+        "kill",
+        "--replay",
+        shipping,
+        "--idle-over",
+        "10m",
+        "--query-only",
+    ]);
+    assert!(
+        out.starts_with("Would cancel the statements of 148 sessions"),
+        "{out}"
+    );
+    assert!(!out.contains("ended"), "{out}");
+}
+
+/// A console that cannot show UTF-8 gets ASCII: from the locale, or with --ascii.
+#[test]
+fn ascii_fallback() {
+    let pool = "captures/004-postgres-deadlocked-pool.jsonl";
+    let fancy = ['·', '└', '…', '█'];
+    for env in [[("LANG", "C")], [("LANG", "en_US.ISO-8859-1")]] {
+        for args in [
+            &["triage", "--replay", pool][..],
+            &["blocking", "--replay", pool],
+        ] {
+            let (_, out, _) = run_env(args, &env);
+            assert!(
+                out.is_ascii() || !out.contains(fancy),
+                "{env:?} {args:?}:\n{out}"
+            );
+            assert!(!out.contains(fancy), "{env:?} {args:?}:\n{out}");
+        }
+    }
+    let (_, out, _) = run(&["--ascii", "blocking", "--replay", pool]);
+    assert!(!out.contains(fancy) && out.contains("`- 41002"), "{out}");
+    let (_, out, _) = run(&["blocking", "--replay", pool]);
+    assert!(
+        out.contains("└ 41002") && out.contains('…'),
+        "UTF-8 by default in tests: {out}"
+    );
+}
