@@ -171,45 +171,13 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__blocking)
-            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --samples)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --interval)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --limit)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
-                    return 0
-                    ;;
-                --client-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --threshold)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -T)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -225,6 +193,38 @@ _spiral() {
                     COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
+                --samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -233,7 +233,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__capture)
-            opts="-o -T -q -h -V --replay --samples --interval --output --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-o -T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --output --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -241,6 +241,18 @@ _spiral() {
             case "${prev}" in
                 --replay)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt)
+                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
                 --samples)
@@ -267,15 +279,29 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spiral__subcmd__check)
+            opts="-w -c -T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --timeout --warning --critical --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --replay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -289,24 +315,6 @@ _spiral() {
                     ;;
                 --encrypt)
                     COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        spiral__subcmd__check)
-            opts="-w -c -T -q -h -V --replay --samples --interval --timeout --warning --critical --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --replay)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --samples)
@@ -337,15 +345,15 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --idle-over)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
                     return 0
                     ;;
                 --client-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --idle-over)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -355,18 +363,6 @@ _spiral() {
                     ;;
                 -T)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --query-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --encrypt)
-                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -377,7 +373,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__compiles)
-            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -387,11 +383,27 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt)
+                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
+                    return 0
+                    ;;
                 --samples)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -407,28 +419,12 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --query-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --encrypt)
-                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -439,7 +435,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__completions)
-            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version bash zsh fish powershell elvish man"
+            opts="-T -q -h -V --format --client-timeout --threshold --ascii --quiet --help --version bash zsh fish powershell elvish man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -453,15 +449,29 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spiral__subcmd__connections)
+            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --replay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -477,29 +487,15 @@ _spiral() {
                     COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        spiral__subcmd__connections)
-            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --replay)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --samples)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -515,28 +511,12 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --query-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --encrypt)
-                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -799,13 +779,29 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__kill)
-            opts="-T -q -h -V --replay --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --idle-over --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt)
+                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -893,15 +889,29 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spiral__subcmd__plancache)
+            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --replay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -917,29 +927,15 @@ _spiral() {
                     COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        spiral__subcmd__plancache)
-            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --replay)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --samples)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -955,28 +951,12 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --query-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --encrypt)
-                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -987,7 +967,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__playbook)
-            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --format --client-timeout --threshold --ascii --quiet --help --version compile-gate-saturation query-store-amplification worker-thread-exhaustion blocking-chain deadlock-cycle deadlocks-rising read-blocked-by-writers connection-exhaustion client-pool-saturation idle-connection-leak idle-in-transaction client-timeout-exceeded reconnect-storm plan-cache-bloat missing-guardrails"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1001,28 +981,12 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --query-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --encrypt)
-                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1033,14 +997,14 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__queries)
-            opts="-T -q -h -V --engine --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --engine --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --engine)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "postgres mysql mssql" -- "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -1051,15 +1015,29 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spiral__subcmd__stalk)
+            opts="-o -T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --when --cycles --interval --samples --capture-interval --cooldown --max-captures --min-free --for --output --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --replay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1073,24 +1051,6 @@ _spiral() {
                     ;;
                 --encrypt)
                     COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        spiral__subcmd__stalk)
-            opts="-o -T -q -h -V --replay --when --cycles --interval --samples --capture-interval --cooldown --max-captures --min-free --for --output --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --replay)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --when)
@@ -1137,15 +1097,15 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --idle-over)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
                     return 0
                     ;;
                 --client-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --idle-over)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1155,18 +1115,6 @@ _spiral() {
                     ;;
                 -T)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --query-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --encrypt)
-                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1177,7 +1125,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__thresholds)
-            opts="-T -q -h -V --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1191,28 +1139,12 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --query-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --encrypt)
-                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1223,41 +1155,13 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__triage)
-            opts="-T -q -h -V --replay --samples --interval --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --samples)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --interval)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
-                    return 0
-                    ;;
-                --client-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --threshold)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -T)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1271,6 +1175,34 @@ _spiral() {
                     ;;
                 --encrypt)
                     COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
+                    return 0
+                    ;;
+                --samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1281,7 +1213,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__waits)
-            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1291,11 +1223,27 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt)
+                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
+                    return 0
+                    ;;
                 --samples)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1311,28 +1259,12 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --query-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --encrypt)
-                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1343,37 +1275,13 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__watch)
-            opts="-T -q -h -V --replay --interval --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --interval --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --interval)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
-                    return 0
-                    ;;
-                --client-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --threshold)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -T)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1389,6 +1297,30 @@ _spiral() {
                     COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -T)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1397,7 +1329,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__workers)
-            opts="-T -q -h -V --replay --samples --interval --limit --format --client-timeout --idle-over --threshold --ascii --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1407,11 +1339,27 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt)
+                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
+                    return 0
+                    ;;
                 --samples)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-over)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1427,28 +1375,12 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --idle-over)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --threshold)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -T)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --query-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --encrypt)
-                    COMPREPLY=($(compgen -W "off on strict" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -83,7 +83,19 @@ fn usage_error(e: clap::Error) -> u8 {
                 | ErrorKind::MissingSubcommand => {
                     "a command is required, e.g. `spiral triage TARGET`".to_string()
                 }
-                _ => first.to_string(),
+                // Keep clap's "did you mean": `spiral triag` -> "tip: a similar
+                // subcommand exists: 'triage'".
+                _ => {
+                    let tips: Vec<&str> = rendered
+                        .lines()
+                        .filter_map(|l| l.trim().strip_prefix("tip: "))
+                        .collect();
+                    if tips.is_empty() {
+                        first.to_string()
+                    } else {
+                        format!("{first}; {}", tips.join("; "))
+                    }
+                }
             };
             eprintln!(
                 "spiral: {} (see `spiral --help`)",
@@ -94,8 +106,10 @@ fn usage_error(e: clap::Error) -> u8 {
     }
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
+pub fn run(mut cli: Cli) -> anyhow::Result<u8> {
     refuse_unsupported_format(&cli.command, cli.global.format)?;
+    let (connect, idle_over) = cli.command.local_options();
+    cli.global.merge(connect, idle_over);
     let machine = matches!(
         cli.global.format,
         crate::cli::Format::Json | crate::cli::Format::Slack
@@ -126,7 +140,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         )?)
         .map(|_| 0),
         Command::Thresholds => thresholds(settings.format),
-        Command::Completions { shell } => completions(shell),
+        Command::Completions { shell, command } => completions(shell, command.as_deref()),
     }
 }
 
@@ -467,7 +481,7 @@ fn thresholds(format: crate::cli::Format) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn completions(shell: CompletionTarget) -> anyhow::Result<u8> {
-    print(&crate::completions::render(shell)?)?;
+fn completions(shell: CompletionTarget, command: Option<&str>) -> anyhow::Result<u8> {
+    print(&crate::completions::render(shell, command)?)?;
     Ok(0)
 }

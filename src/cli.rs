@@ -30,7 +30,11 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every command takes, before or after its name. Connection options and
+/// --idle-over belong to the commands that use them (see `ConnectArgs`, `LeakArgs`); they
+/// are also accepted, hidden, before the command name, as they were before.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
@@ -40,9 +44,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DUR", default_value = "15s")]
     pub client_timeout: String,
 
-    /// When an idle connection counts toward a leak [default: 5m]. For `kill`, selects
-    /// sessions idle at least this long.
-    #[arg(long, global = true, value_name = "DUR")]
+    /// See the command's own --idle-over.
+    #[arg(long, value_name = "DUR", hide = true)]
     pub idle_over: Option<String>,
 
     /// Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`).
@@ -63,30 +66,87 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    // Connection options before the command name (`spiral --dac triage ...`): accepted,
+    // not advertised; each target-taking command lists them in its own help.
+    #[arg(long, hide = true)]
+    pub password_stdin: bool,
+    #[arg(long, value_name = "DUR", default_value = "5s", hide = true)]
+    pub connect_timeout: String,
+    #[arg(long, value_name = "DUR", default_value = "5s", hide = true)]
+    pub query_timeout: String,
+    #[arg(long, hide = true)]
+    pub dac: bool,
+    #[arg(long, value_enum, value_name = "MODE", hide = true)]
+    pub encrypt: Option<Encrypt>,
+    #[arg(long, hide = true)]
+    pub trust_server_certificate: bool,
+}
+
+impl GlobalArgs {
+    /// Folds in the options given after the command name, which win.
+    pub fn merge(&mut self, connect: Option<&ConnectArgs>, idle_over: Option<&str>) {
+        if let Some(c) = connect {
+            self.password_stdin |= c.password_stdin;
+            if let Some(t) = &c.connect_timeout {
+                self.connect_timeout = t.clone();
+            }
+            if let Some(t) = &c.query_timeout {
+                self.query_timeout = t.clone();
+            }
+            self.dac |= c.dac;
+            if c.encrypt.is_some() {
+                self.encrypt = c.encrypt;
+            }
+            self.trust_server_certificate |= c.trust_server_certificate;
+        }
+        if let Some(i) = idle_over {
+            self.idle_over = Some(i.to_string());
+        }
+    }
+}
+
+/// How to reach the server: only the commands that take a TARGET list these.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnectArgs {
     /// Read the password from the first line of standard input.
-    #[arg(long, global = true)]
+    #[arg(long, help_heading = "Connection options")]
     pub password_stdin: bool,
 
-    /// Give up connecting after this long.
-    #[arg(long, global = true, value_name = "DUR", default_value = "5s")]
-    pub connect_timeout: String,
+    /// Give up connecting after this long [default: 5s].
+    #[arg(long, value_name = "DUR", help_heading = "Connection options")]
+    pub connect_timeout: Option<String>,
 
-    /// Give up on any one query after this long (the server is told to stop it too).
-    #[arg(long, global = true, value_name = "DUR", default_value = "5s")]
-    pub query_timeout: String,
+    /// Give up on any one query after this long (the server is told to stop it too)
+    /// [default: 5s].
+    #[arg(long, value_name = "DUR", help_heading = "Connection options")]
+    pub query_timeout: Option<String>,
 
     /// SQL Server: connect through the dedicated admin connection (the way in when worker
     /// threads are exhausted). Same as the `admin:` host prefix.
-    #[arg(long, global = true)]
+    #[arg(long, help_heading = "Connection options")]
     pub dac: bool,
 
     /// SQL Server: encryption of the connection.
-    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        help_heading = "Connection options"
+    )]
     pub encrypt: Option<Encrypt>,
 
     /// SQL Server: accept the server's certificate without validating it.
-    #[arg(long, global = true)]
+    #[arg(long, help_heading = "Connection options")]
     pub trust_server_certificate: bool,
+}
+
+/// --idle-over for the commands that judge leaks.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LeakArgs {
+    /// An idle connection older than this counts toward an idle-connection leak
+    /// [default: 5m].
+    #[arg(long, value_name = "DUR")]
+    pub idle_over: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,6 +174,9 @@ pub struct SourceArgs {
     /// Read snapshots from a capture file instead of a live server.
     #[arg(long, value_name = "FILE.jsonl", conflicts_with = "target")]
     pub replay: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// The raw target may hold a password: Debug never shows it.
@@ -122,6 +185,7 @@ impl std::fmt::Debug for SourceArgs {
         f.debug_struct("SourceArgs")
             .field("target", &self.target.as_ref().map(|_| "<redacted>"))
             .field("replay", &self.replay)
+            .field("connect", &self.connect)
             .finish()
     }
 }
@@ -138,6 +202,9 @@ pub struct SamplingArgs {
     /// Time between snapshots.
     #[arg(long, value_name = "DUR", default_value = "5s")]
     pub interval: String,
+
+    #[command(flatten)]
+    pub leak: LeakArgs,
 }
 
 /// The focused views: sampling, and how many rows a table may show.
@@ -183,22 +250,27 @@ pub enum Command {
     /// List the playbooks, or print one.
     Playbook {
         /// A verdict id, e.g. compile-gate-saturation.
+        #[arg(value_parser = Suggest(playbook_ids), hide_possible_values = true)]
         id: Option<String>,
     },
     /// Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run.
     Queries {
         /// Only this engine's queries.
-        #[arg(long, value_name = "ENGINE")]
+        #[arg(long, value_name = "ENGINE", value_parser = Suggest(engine_names), hide_possible_values = true)]
         engine: Option<String>,
         /// One query by name (e.g. sample, or postgres/sample).
         name: Option<String>,
     },
     /// List every rule threshold with its default and meaning.
     Thresholds,
-    /// Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man).
+    /// Print shell completions (bash, zsh, fish, powershell, elvish) or a man page (man,
+    /// or `man triage` for spiral-triage(1)).
     Completions {
         #[arg(value_enum)]
         shell: CompletionTarget,
+        /// With `man`: the page of this command instead of spiral(1).
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
     },
 }
 
@@ -225,6 +297,9 @@ pub struct KillArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
+    /// Sessions idle (or idle in a transaction) at least this long.
+    #[arg(long, value_name = "DUR")]
+    pub idle_over: Option<String>,
     /// Sessions running their current statement at least this long.
     #[arg(long, value_name = "DUR")]
     pub busy_over: Option<String>,
@@ -313,6 +388,9 @@ pub struct WatchArgs {
     /// Time between refreshes.
     #[arg(long, value_name = "DUR", default_value = "2s")]
     pub interval: String,
+
+    #[command(flatten)]
+    pub leak: LeakArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -361,6 +439,9 @@ pub struct StalkArgs {
     /// The directory for captures.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+
+    #[command(flatten)]
+    pub leak: LeakArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -388,6 +469,9 @@ pub struct CheckArgs {
     /// Critical bound on a metric (same forms as --warning).
     #[arg(short, long, value_name = "METRIC=VALUE")]
     pub critical: Vec<String>,
+
+    #[command(flatten)]
+    pub leak: LeakArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -461,4 +545,74 @@ impl Format {
             Format::Markdown => "markdown",
         }
     }
+}
+
+impl Command {
+    /// The connection options and --idle-over given after the command name.
+    pub fn local_options(&self) -> (Option<&ConnectArgs>, Option<&str>) {
+        match self {
+            Command::Triage(a) => (Some(&a.source.connect), a.leak.idle_over.as_deref()),
+            Command::Waits(v)
+            | Command::Workers(v)
+            | Command::Blocking(v)
+            | Command::Connections(v)
+            | Command::Compiles(v)
+            | Command::Plancache(v) => (
+                Some(&v.sampling.source.connect),
+                v.sampling.leak.idle_over.as_deref(),
+            ),
+            Command::Capture(a) => (Some(&a.source.connect), None),
+            Command::Watch(a) => (Some(&a.source.connect), a.leak.idle_over.as_deref()),
+            Command::Stalk(a) => (Some(&a.source.connect), a.leak.idle_over.as_deref()),
+            Command::Kill(a) => (Some(&a.source.connect), a.idle_over.as_deref()),
+            Command::Check(a) => (Some(&a.source.connect), a.leak.idle_over.as_deref()),
+            Command::Playbook { .. }
+            | Command::Queries { .. }
+            | Command::Thresholds
+            | Command::Completions { .. } => (None, None),
+        }
+    }
+}
+
+/// Offers values to shell completion and help without refusing others: the command itself
+/// says what is wrong with an unknown value, with a suggestion (`spiral playbook idle-leak`
+/// -> did you mean 'idle-connection-leak'?), and accepts aliases such as `pg`.
+#[derive(Clone)]
+pub struct Suggest(pub fn() -> Vec<&'static str>);
+
+impl clap::builder::TypedValueParser for Suggest {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            (self.0)()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
+fn playbook_ids() -> Vec<&'static str> {
+    crate::playbooks::PLAYBOOKS
+        .iter()
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+fn engine_names() -> Vec<&'static str> {
+    crate::snapshot::Engine::all()
+        .iter()
+        .map(|e| e.name())
+        .collect()
 }

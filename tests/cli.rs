@@ -271,6 +271,73 @@ fn completions_are_current() {
             "{file} is stale: run scripts/completions.sh"
         );
     }
+    // Every page the top page refers to exists and is current.
+    let top = std::fs::read_to_string("completions/spiral.1").unwrap();
+    let re = regex::Regex::new(r"spiral\\-([a-z]+)\(1\)").unwrap();
+    let mut pages: Vec<&str> = re
+        .captures_iter(&top)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    pages.sort_unstable();
+    pages.dedup();
+    assert!(pages.len() >= 16 && pages.contains(&"triage"), "{pages:?}");
+    for cmd in pages {
+        let file = format!("completions/man/spiral-{cmd}.1");
+        let (code, out, err) = run(&["completions", "man", cmd]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(&format!(".TH spiral-{cmd} 1")), "{out}");
+        let committed = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            committed == out,
+            "{file} is missing or stale: run scripts/completions.sh"
+        );
+    }
+    // Verdict ids after `playbook`, engines after `--engine`.
+    let bash = std::fs::read_to_string("completions/spiral.bash").unwrap();
+    assert!(bash.contains("idle-connection-leak") && bash.contains("postgres mysql mssql"));
+}
+
+#[test]
+fn help_puts_the_command_first_and_keeps_suggestions() {
+    let (code, out, _) = run(&["triage", "--help"]);
+    assert_eq!(code, 0);
+    let own = out.find("--samples").unwrap();
+    let conn = out.find("Connection options:").unwrap();
+    let global = out.find("Global options:").unwrap();
+    assert!(own < conn && conn < global, "{out}");
+    assert!(
+        out[global..].contains("--format") && !out[global..].contains("--dac"),
+        "{out}"
+    );
+    assert!(
+        out.contains("counts toward an idle-connection"),
+        "{out}"
+    );
+    let (_, kill, _) = run(&["kill", "--help"]);
+    assert!(kill.contains("Sessions idle (or idle in a transaction) at least this long"));
+    for cmd in ["playbook", "queries", "thresholds", "completions"] {
+        let (_, out, _) = run(&[cmd, "--help"]);
+        for flag in [
+            "--dac",
+            "--connect-timeout",
+            "--password-stdin",
+            "--encrypt",
+        ] {
+            assert!(!out.contains(flag), "{cmd} --help lists {flag}:\n{out}");
+        }
+    }
+    assert!(fails(&["triag"]).contains("a similar subcommand exists: 'triage'"));
+    assert!(fails(&["triage", "--sample", "2"]).contains("'--samples'"));
+    assert!(fails(&["playbook", "idle-leak"]).contains("did you mean 'idle-connection-leak'"));
+    // Connection options are still accepted before the command name.
+    let (code, _, err) = run(&[
+        "--connect-timeout",
+        "2s",
+        "triage",
+        "--replay",
+        "captures/004-postgres-deadlocked-pool.jsonl",
+    ]);
+    assert_eq!(code, 2, "{err}");
 }
 
 /// Every command that prints a result either honours `--format json` with a JSON document
