@@ -309,10 +309,7 @@ fn help_puts_the_command_first_and_keeps_suggestions() {
         out[global..].contains("--format") && !out[global..].contains("--dac"),
         "{out}"
     );
-    assert!(
-        out.contains("counts toward an idle-connection"),
-        "{out}"
-    );
+    assert!(out.contains("counts toward an idle-connection"), "{out}");
     let (_, kill, _) = run(&["kill", "--help"]);
     assert!(kill.contains("Sessions idle (or idle in a transaction) at least this long"));
     for cmd in ["playbook", "queries", "thresholds", "completions"] {
@@ -540,4 +537,152 @@ fn ascii_fallback() {
         out.contains("└ 41002") && out.contains('…'),
         "UTF-8 by default in tests: {out}"
     );
+}
+
+/// The README's first command works as printed, and the README says what its exit code 2
+/// means; it says how to install, and what scripts/test.sh touches.
+#[test]
+fn readme_first_steps_hold() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let first = readme
+        .lines()
+        .find(|l| l.trim_start().starts_with("cargo run --release -- triage"))
+        .expect("the set-up command");
+    let args: Vec<&str> = first
+        .split("-- ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 2, "{out}");
+    assert!(readme.contains("It exits with code 2: that is spiral saying CRITICAL"));
+    assert!(readme.contains("cargo install --path ."));
+    assert!(readme.contains("SPIRAL_TEST_PG_URL") && readme.contains("SPIRAL_TEST_MYSQL_URL"));
+    assert!(
+        !readme.contains("../") && !readme.contains("/work/"),
+        "paths outside the repo"
+    );
+}
+
+/// A tmux pane of 80x24 running `spiral watch`, for what a person over SSH sees.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(args: &[&str]) -> Option<Tmux> {
+        if std::process::Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_err()
+        {
+            eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+            return None;
+        }
+        let socket = format!("spiral-test-{}", std::process::id());
+        let mut cmd = vec![
+            "env".to_string(),
+            "LANG=C.UTF-8".into(),
+            env!("CARGO_BIN_EXE_spiral").into(),
+        ];
+        cmd.extend(args.iter().map(|a| a.to_string()));
+        let status = std::process::Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "80",
+                "-y",
+                "24",
+                "-s",
+                "w",
+            ])
+            .arg(cmd.join(" "))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Some(Tmux { socket })
+    }
+
+    fn screen(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "w"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "w", keys])
+            .status()
+            .unwrap();
+    }
+
+    /// Polls the pane until `want` shows (the watch redraws on its own schedule).
+    fn wait_for(&self, want: &str) -> String {
+        for _ in 0..100 {
+            let s = self.screen();
+            if s.contains(want) {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("'{want}' never appeared:\n{}", self.screen());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+#[test]
+fn watch_at_80x24() {
+    let sunday = "captures/000-sqlserver-sunday-spiral.jsonl";
+    let Some(t) = Tmux::start(&["watch", "--replay", sunday]) else {
+        return;
+    };
+    let screen = t.wait_for("WORST SESSIONS");
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        lines.len() <= 24 && lines.iter().all(|l| l.chars().count() <= 80),
+        "{screen}"
+    );
+    // The legend is on the bottom row; a replay says so, with the capture's time.
+    assert!(
+        lines.last().unwrap().starts_with("keys: s w b c k p l"),
+        "{screen}"
+    );
+    let (_, r, _) = support::run_json(&["triage", "--replay", sunday]);
+    let at = |k: &str| {
+        let t = r["window"][k].as_str().unwrap().replace('T', " ");
+        format!("REPLAY, captured {} UTC", t.trim_end_matches('Z'))
+    };
+    assert!(
+        screen.contains(&at("first")) || screen.contains(&at("last")),
+        "{screen}"
+    );
+    // The sessions panel is an aligned table with the application; the rest scrolls.
+    assert!(
+        screen.contains("application") && screen.contains("app-backend-api"),
+        "{screen}"
+    );
+    assert!(screen.contains("more lines (↓ or PgDn)"), "{screen}");
+    t.keys("c");
+    let screen = t.wait_for("BY USER");
+    assert!(
+        screen.lines().last().unwrap().starts_with("keys:"),
+        "{screen}"
+    );
+    t.keys("PgDn");
+    let screen = t.wait_for("above");
+    assert!(screen.lines().count() <= 24, "{screen}");
+    t.keys("q");
 }
