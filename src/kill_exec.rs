@@ -232,6 +232,7 @@ pub async fn run(
     // to a number.
     let plan = || {
         let mut plan = report.clone();
+        plan.executed = false;
         plan.actions = victims
             .iter()
             .cloned()
@@ -241,7 +242,8 @@ pub async fn run(
                 note: None,
             })
             .collect();
-        crate::format::for_console(&render_table(&plan)).into_owned()
+        let text = render_table(&plan).replace(DRY_RUN, "");
+        crate::format::for_console(&text).into_owned()
     };
     confirm(victims.len(), &label, a.yes, a.query_only, plan)?;
     let mut log = open_log(a.log.as_deref())?;
@@ -387,6 +389,8 @@ fn refill(
     }
 }
 
+const DRY_RUN: &str = "Dry run: nothing was done. Add --execute to act.\n";
+
 /// The plan or the result, for people: one aligned row per session, within the console's
 /// width (the statement gets what room is left; `--format json` has it whole).
 pub fn render_table(r: &KillReport) -> String {
@@ -412,7 +416,7 @@ pub fn render_table(r: &KillReport) -> String {
     ));
     out.push('\n');
     if !r.executed {
-        out.push_str("Dry run: nothing was done. Add --execute to act.\n");
+        out.push_str(DRY_RUN);
     }
     const SHOWN: usize = 50;
     let outcome = |o: &Outcome| -> &'static str {
