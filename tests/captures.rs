@@ -182,6 +182,18 @@ fn json_shape_is_stable() {
         assert!(v.get(key).is_some(), "verdict lacks {key}");
     }
     assert_eq!(r["checks"].as_object().unwrap().len(), 15);
+    // Evidence: a stable key beside the human label.
+    let leak = verdict(&r, "idle-connection-leak").unwrap();
+    let keys: Vec<&str> = leak["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&"oldest_idle") && keys.contains(&"idle_longer_than_idle_over"),
+        "{keys:?}"
+    );
 }
 
 fn section<'a>(r: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
@@ -363,6 +375,13 @@ fn check_line_for_monitors() {
         out.starts_with("SPIRAL CRITICAL: connections=83 |"),
         "{out}"
     );
+    let (code, json, _) = run_json(&["check", "--replay", HEALTHY, "-w", "bogus=1"]);
+    assert_eq!(
+        (code, json["status"].as_str()),
+        (3, Some("UNKNOWN")),
+        "{json}"
+    );
+    assert_eq!(json["schema"], "spiral.check/v1");
     let (code, out, _) = run(&["check", "--replay", HEALTHY, "-w", "bogus=1"]);
     assert_eq!(code, 3);
     assert!(

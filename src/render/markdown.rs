@@ -95,13 +95,11 @@ impl Renderer for Markdown {
     fn triage(&self, r: &TriageReport) -> String {
         let mut out = format!("## spiral triage: {}\n\n", r.status.label());
         out.push_str(&format!(
-            "- **Target:** {}\n- **Server:** {} {}\n- **Window:** {}, {} to {}\n- **Checks:** {}\n\n",
+            "- **Target:** {}\n- **Server:** {} {}\n- **Window:** {}\n- **Checks:** {}\n\n",
             escape(&r.target),
             r.engine.product(),
             escape(&r.server_version),
-            window_text(&r.window),
-            r.window.first.format("%Y-%m-%d %H:%M:%S"),
-            r.window.last.format("%H:%M:%S UTC"),
+            super::window_span(&r.window),
             tally_text(r)
         ));
         if r.verdicts.is_empty() {

@@ -44,6 +44,21 @@ pub fn window_text(w: &crate::report::WindowInfo) -> String {
     }
 }
 
+/// "3 samples over 10s, 2024-03-12 03:11:00 to 03:11:10 UTC" / "1 sample at ... UTC":
+/// the window with the capture's (or the server's) own clock.
+pub fn window_span(w: &crate::report::WindowInfo) -> String {
+    let first = w.first.format("%Y-%m-%d %H:%M:%S");
+    if w.samples <= 1 {
+        format!("1 sample at {first} UTC")
+    } else {
+        format!(
+            "{}, {first} to {} UTC",
+            window_text(w),
+            w.last.format("%H:%M:%S")
+        )
+    }
+}
+
 /// "2 critical, 1 warning, 12 ok".
 pub(crate) fn tally_text(report: &TriageReport) -> String {
     use crate::rules::CheckState;

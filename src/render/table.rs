@@ -2,7 +2,7 @@
 //! columns when it is not known).
 
 use super::grid::{self, Align};
-use super::{Renderer, tally_text, window_text};
+use super::{Renderer, tally_text};
 use crate::format::{truncate, width, wrap};
 use crate::report::{Cell, Section, TriageReport, ViewReport};
 use crate::verdict::{Severity, Verdict};
@@ -98,12 +98,10 @@ impl Renderer for Table {
         out.push_str(&self.headline(r.status, "spiral triage of", &r.target));
         out.push_str(&wrap(
             &format!(
-                "{} {} · {} · {} to {}",
+                "{} {} · {}",
                 r.engine.product(),
                 r.server_version,
-                window_text(&r.window),
-                r.window.first.format("%Y-%m-%d %H:%M:%S"),
-                r.window.last.format("%H:%M:%S UTC")
+                super::window_span(&r.window)
             ),
             width(),
             "",
@@ -137,13 +135,12 @@ impl Renderer for Table {
     fn view(&self, r: &ViewReport) -> String {
         let mut out = String::new();
         out.push_str(&self.headline(r.status, &format!("{} on", r.title), &r.target));
-        out.push_str(&format!(
-            "{} · {} · {} to {}\n",
-            r.engine.product(),
-            window_text(&r.window),
-            r.window.first.format("%Y-%m-%d %H:%M:%S"),
-            r.window.last.format("%H:%M:%S UTC")
+        out.push_str(&wrap(
+            &format!("{} · {}", r.engine.product(), super::window_span(&r.window)),
+            width(),
+            "",
         ));
+        out.push('\n');
         if !r.verdicts.is_empty() {
             let v: Vec<String> = r
                 .verdicts
