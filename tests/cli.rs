@@ -580,7 +580,10 @@ impl Tmux {
             eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
             return None;
         }
-        let socket = format!("spiral-test-{}", std::process::id());
+        // One tmux server per pane: tests run in parallel threads of one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("spiral-test-{}-{n}", std::process::id());
         let mut cmd = vec![
             "env".to_string(),
             "LANG=C.UTF-8".into(),
@@ -607,9 +610,19 @@ impl Tmux {
         Some(Tmux { socket })
     }
 
+    /// The visible screen and the lines scrolled off above it.
     fn screen(&self) -> String {
         let out = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "w"])
+            .args([
+                "-L",
+                &self.socket,
+                "capture-pane",
+                "-p",
+                "-S",
+                "-500",
+                "-t",
+                "w",
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -650,7 +663,7 @@ fn watch_at_80x24() {
         return;
     };
     let screen = t.wait_for("WORST SESSIONS");
-    let lines: Vec<&str> = screen.lines().collect();
+    let lines: Vec<&str> = screen.trim_end_matches('\n').lines().collect();
     assert!(
         lines.len() <= 24 && lines.iter().all(|l| l.chars().count() <= 80),
         "{screen}"
