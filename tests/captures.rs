@@ -342,6 +342,16 @@ fn slack_rendering_fits_block_kit() {
     }
     let (_, out, _) = run(&["triage", "--replay", SHIPPING, "--format", "slack"]);
     insta::assert_snapshot!("slack_002", out);
+    // A view: each table a whole code block within Slack's limit.
+    let (_, out, _) = run(&["connections", "--replay", SUNDAY, "--format", "slack"]);
+    let p: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for b in p["blocks"].as_array().unwrap().iter().skip(1) {
+        let t = b["text"]["text"].as_str().unwrap();
+        assert!(
+            t.chars().count() <= 3000 && t.trim_end().ends_with("```"),
+            "{t}"
+        );
+    }
 }
 
 #[test]

@@ -141,13 +141,10 @@ impl Renderer for Slack {
             r.target
         ))];
         for s in &r.sections {
-            // Slack has no tables: a monospaced block keeps the columns aligned.
-            let mut lines = vec![s.labels().join(" | ")];
-            lines.extend(s.display_rows().iter().map(|row| row.join(" | ")));
-            if let Some(n) = &s.note {
-                lines.push(n.clone());
-            }
-            let body = format!("*{}*\n```{}```", s.heading, lines.join("\n"));
+            // Slack has no tables: a monospaced block keeps the columns aligned, at a width
+            // that reads on a laptop (statements cut, so the block stays whole).
+            let lines = super::section_lines(s, 100);
+            let body = format!("*{}*\n```\n{}\n```", s.heading, lines.join("\n"));
             blocks.push(json!({ "type": "section", "text": mrkdwn(&body, 3000) }));
         }
         payload(fallback, blocks)
