@@ -58,6 +58,9 @@ pub struct WatchState {
     pub replay: bool,
     /// Lines the lower panel is scrolled down by (arrow keys, PgUp/PgDn).
     pub scroll: usize,
+    /// The furthest the panel on screen can scroll, set by the last frame, so that a key
+    /// pressed past the end does not have to be undone.
+    pub scroll_max: std::cell::Cell<usize>,
 }
 
 impl WatchState {
@@ -113,7 +116,7 @@ pub fn frame(
     }
     let (Some(w), Some(a)) = (&state.window, &state.assessment) else {
         lines.push("waiting for the first sample...".into());
-        return fit(lines, Vec::new(), state.scroll, width, height);
+        return fit(lines, Vec::new(), state, width, height);
     };
     lines.push(String::new());
     if a.verdicts.is_empty() {
@@ -190,7 +193,7 @@ pub fn frame(
             }
         }
     }
-    fit(lines, panel, state.scroll, width, height)
+    fit(lines, panel, state, width, height)
 }
 
 fn top_waits(s: &Snapshot) -> String {
@@ -350,19 +353,22 @@ fn legend(width: usize) -> String {
 fn fit(
     top: Vec<String>,
     panel: Vec<String>,
-    scroll: usize,
+    state: &WatchState,
     width: usize,
     height: usize,
 ) -> Vec<String> {
+    let scroll = state.scroll;
     let height = height.max(3);
     let mut lines = top;
     // The top may not take the whole screen: keep two rows for the panel and the legend.
     lines.truncate(height.saturating_sub(3).max(1));
     let room = height - 1 - lines.len();
     if panel.len() <= room {
+        state.scroll_max.set(0);
         lines.extend(panel);
     } else {
         let max_scroll = panel.len() - room + 1;
+        state.scroll_max.set(max_scroll);
         let first = scroll.min(max_scroll);
         let shown = room - 1;
         lines.extend(panel.iter().skip(first).take(shown).cloned());
@@ -450,6 +456,7 @@ pub async fn run(
         interval,
         replay: !poller.is_live(),
         scroll: 0,
+        scroll_max: std::cell::Cell::new(0),
     };
     let result = if std::io::stdout().is_terminal() {
         run_terminal(&mut poller, &mut state, thresholds).await
@@ -546,9 +553,13 @@ async fn run_terminal(
                             state.scroll = 0;
                         }
                     }
-                    KeyCode::Down => state.scroll = state.scroll.saturating_add(1).min(10_000),
+                    KeyCode::Down => {
+                        state.scroll = (state.scroll + 1).min(state.scroll_max.get());
+                    }
                     KeyCode::Up => state.scroll = state.scroll.saturating_sub(1),
-                    KeyCode::PageDown => state.scroll = state.scroll.saturating_add(10).min(10_000),
+                    KeyCode::PageDown => {
+                        state.scroll = (state.scroll + 10).min(state.scroll_max.get());
+                    }
                     KeyCode::PageUp => state.scroll = state.scroll.saturating_sub(10),
                     KeyCode::Home => state.scroll = 0,
                     _ => {}
