@@ -317,7 +317,11 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
             let window = collect(&mut source, false, |_| {}).await;
             source.close().await;
             let (window, _) = window?;
-            let assessment = evaluate(&window, &settings.thresholds);
+            // A missing grant never makes a SQL-Server-only check a reason elsewhere.
+            let assessment = crate::report::for_engine(
+                evaluate(&window, &settings.thresholds),
+                window.last().engine,
+            );
             Ok::<_, anyhow::Error>(crate::check::line(
                 &window,
                 &assessment,

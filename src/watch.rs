@@ -71,7 +71,9 @@ impl WatchState {
             Some(w) => Window::from_snapshots([w.last().clone(), snap]),
             None => Some(Window::new(snap)),
         };
-        self.assessment = window.as_ref().map(|w| evaluate(w, thresholds));
+        self.assessment = window
+            .as_ref()
+            .map(|w| crate::report::for_engine(evaluate(w, thresholds), w.last().engine));
         self.window = window;
         self.blind = None;
     }

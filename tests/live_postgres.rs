@@ -590,6 +590,10 @@ async fn role_without_pg_monitor_says_what_it_cannot_see() {
     let grant = format!("GRANT pg_monitor TO {plain}");
     assert_eq!(out.matches(&grant).count(), 1, "{out}");
     assert!(!out.contains("query-store-amplification"), "{out}");
+    let (code, out, _) = run_async(args(&["check", &stage.target(&plain)])).await;
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("SPIRAL UNKNOWN: blocking-chain"), "{out}");
+    assert!(!out.contains("query-store-amplification"), "{out}");
 }
 
 #[tokio::test]
