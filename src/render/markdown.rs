@@ -161,18 +161,12 @@ impl Renderer for Markdown {
         }
         if !r.unseen.is_empty() {
             out.push_str("### UNKNOWN: what spiral could not see\n\n");
-            for u in &r.unseen {
-                out.push_str(&format!(
-                    "- **{}:** {}.\n",
-                    escape(u.what),
-                    escape(&u.reason)
-                ));
-                if !u.checks.is_empty() {
-                    let ids: Vec<String> = u.checks.iter().map(|c| format!("`{c}`")).collect();
-                    out.push_str(&format!("- **Unknown until then:** {}\n", ids.join(", ")));
-                }
-                if let Some(rem) = &u.remedy {
-                    out.push_str(&format!("- **To see it:** `{}`\n", rem.replace('`', "'")));
+            for line in super::unseen_lines(r) {
+                match line.strip_prefix("To see it: ") {
+                    Some(grant) => {
+                        out.push_str(&format!("- **To see it:** `{}`\n", grant.replace('`', "'")))
+                    }
+                    None => out.push_str(&format!("- {}\n", escape(&line))),
                 }
             }
             out.push('\n');

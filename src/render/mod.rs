@@ -91,23 +91,41 @@ pub(crate) fn shown_verdicts(
     })
 }
 
-/// The "could not see" block as plain lines: what, which checks, the remedy.
+/// The "could not see" block as plain lines: what, which checks, the remedy. Gaps that one
+/// GRANT closes are told together, with the GRANT once.
 pub(crate) fn unseen_lines(report: &TriageReport) -> Vec<String> {
     let mut out = Vec::new();
-    for u in &report.unseen {
-        let mut what = u.what.to_string();
-        if let Some(first) = what.get(..1) {
-            what = first.to_uppercase() + &what[1..];
+    let mut done = vec![false; report.unseen.len()];
+    for i in 0..report.unseen.len() {
+        if done[i] {
+            continue;
         }
-        out.push(format!("{what}: {}.", u.reason));
-        if !u.checks.is_empty() {
+        let remedy = &report.unseen[i].remedy;
+        let mut checks: Vec<&str> = Vec::new();
+        for (j, u) in report.unseen.iter().enumerate().skip(i) {
+            if done[j] || (j != i && (remedy.is_none() || &u.remedy != remedy)) {
+                continue;
+            }
+            done[j] = true;
+            let mut what = u.what.to_string();
+            if let Some(first) = what.get(..1) {
+                what = first.to_uppercase() + &what[1..];
+            }
+            out.push(format!("{what}: {}.", u.reason));
+            for c in &u.checks {
+                if !checks.contains(c) {
+                    checks.push(c);
+                }
+            }
+        }
+        if !checks.is_empty() {
             out.push(format!(
                 "Unknown until then: {} ({}).",
-                u.checks.join(", "),
-                crate::format::plural(u.checks.len() as u64, "check")
+                checks.join(", "),
+                crate::format::plural(checks.len() as u64, "check")
             ));
         }
-        if let Some(r) = &u.remedy {
+        if let Some(r) = remedy {
             out.push(format!("To see it: {r}"));
         }
     }
