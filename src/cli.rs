@@ -238,7 +238,7 @@ pub enum Command {
     /// Record snapshots to a capture file for later replay.
     Capture(CaptureArgs),
     /// A live view that refreshes in place: verdicts first, then gauges and sessions.
-    /// Keys: s w b c k p l switch the panel, q quits.
+    /// Keys: s w b c k p l switch the panel, arrows and PgUp/PgDn scroll it, q quits.
     Watch(WatchArgs),
     /// Wait for a condition and capture the spiral in the act (like pt-stalk, any engine).
     Stalk(StalkArgs),
