@@ -284,7 +284,8 @@ async fn capture(settings: &Settings, a: &CaptureArgs) -> anyhow::Result<u8> {
     source.close().await;
     if !settings.quiet {
         eprintln!(
-            "spiral: wrote {written} snapshots to {}",
+            "spiral: wrote {} to {}",
+            crate::format::plural(u64::from(written), "snapshot"),
             a.output.display()
         );
     }

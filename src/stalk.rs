@@ -215,10 +215,10 @@ pub async fn run(
     let mut captures = Vec::new();
     let mut was_holding = false;
     log(format!(
-        "armed on {} ({}, {} polls in a row)",
+        "armed on {} ({}, {} in a row)",
         poller.label,
         crate::format::plural(plan.conditions.len() as u64, "condition"),
-        plan.cycles
+        crate::format::plural(u64::from(plan.cycles), "poll")
     ));
     loop {
         if plan.stop_after.is_some_and(|d| started.elapsed() >= d) {

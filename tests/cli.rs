@@ -706,3 +706,33 @@ fn watch_at_80x24() {
     t.wait_for("below");
     t.keys("q");
 }
+
+/// Counts are words: "1 condition, 1 poll", "3 snapshots", never "1 condition(s)".
+#[test]
+fn counts_read_as_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&[
+        "stalk",
+        "--replay",
+        "captures/004-postgres-deadlocked-pool.jsonl",
+        "--when",
+        "blocked>1",
+        "--cycles",
+        "1",
+        "--max-captures",
+        "1",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(1 condition, 1 poll in a row)"), "{err}");
+    let out = dir.path().join("c.jsonl");
+    let (_, _, err) = run(&[
+        "capture",
+        "--replay",
+        "captures/004-postgres-deadlocked-pool.jsonl",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(err.contains("wrote 3 snapshots"), "{err}");
+}
