@@ -153,7 +153,19 @@ fn usage_error(e: clap::Error) -> u8 {
                 | ErrorKind::MissingSubcommand => {
                     "a command is required, e.g. `spiral triage TARGET`".to_string()
                 }
-                _ => first.to_string(),
+                // Keep clap's "did you mean": `spiral triag` -> "tip: a similar
+                // subcommand exists: 'triage'".
+                _ => {
+                    let tips: Vec<&str> = rendered
+                        .lines()
+                        .filter_map(|l| l.trim().strip_prefix("tip: "))
+                        .collect();
+                    if tips.is_empty() {
+                        first.to_string()
+                    } else {
+                        format!("{first}; {}", tips.join("; "))
+                    }
+                }
             };
             eprintln!(
                 "spiral: {} (see `spiral --help`)",
@@ -164,7 +176,18 @@ fn usage_error(e: clap::Error) -> u8 {
     }
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
+pub fn run(mut cli: Cli) -> anyhow::Result<u8> {
+    refuse_unsupported_format(&cli.command, cli.global.format)?;
+    let (connect, idle_over) = cli.command.local_options();
+    cli.global.merge(connect, idle_over);
+    let machine = matches!(
+        cli.global.format,
+        crate::cli::Format::Json | crate::cli::Format::Slack
+    );
+    crate::format::set_console(
+        !machine && (cli.global.ascii || !crate::format::locale_is_utf8()),
+        crate::format::detect_width(),
+    );
     let settings = Settings::from_args(&cli.global)?;
     // Every sampling command ends promptly on Ctrl-C, SIGTERM or SIGHUP with what it has.
     // `kill` keeps the default action (stopping dead is the safe thing mid-kill), and so do
@@ -200,19 +223,38 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Watch(a) => with_runtime(watch(&settings, &a)),
         Command::Timeline(a) => crate::timeline_cmd::timeline(&settings, &a),
         Command::Report(a) => crate::timeline_cmd::report(&settings, &a),
-        Command::Playbook { id } => playbook(id.as_deref()),
-        Command::Queries { engine, name } => {
-            crate::queries::print(engine.as_deref(), name.as_deref())
-        }
-        Command::Thresholds => thresholds(),
-        Command::Completions { shell } => completions(shell),
+        Command::Playbook { id } => playbook(id.as_deref(), settings.format),
+        Command::Queries { engine, name } => print(&crate::queries::render(
+            engine.as_deref(),
+            name.as_deref(),
+            settings.format,
+        )?)
+        .map(|_| 0),
+        Command::Thresholds => thresholds(settings.format),
+        Command::Completions { shell, command } => completions(shell, command.as_deref()),
     }
+}
+
+/// Before anything connects: a format the command cannot honour is an error, not text.
+fn refuse_unsupported_format(cmd: &Command, format: crate::cli::Format) -> anyhow::Result<()> {
+    let supported = cmd.formats();
+    if supported.contains(&format) {
+        return Ok(());
+    }
+    let names: Vec<&str> = supported.iter().map(|f| f.name()).collect();
+    anyhow::bail!(
+        "`spiral {}` has no --format {} output (it prints: {})",
+        cmd.name(),
+        format.name(),
+        names.join(", ")
+    )
 }
 
 fn print(text: &str) -> anyhow::Result<()> {
     // The last net: whatever a report quotes (a label, a server message, a statement),
-    // nothing that looks like a credential reaches stdout.
-    let text = &crate::redact::scrub_document(text);
+    // nothing that looks like a credential reaches stdout; then the console's character set.
+    let scrubbed = crate::redact::scrub_document(text);
+    let text = crate::format::for_console(&scrubbed);
     let mut out = std::io::stdout().lock();
     let result = out.write_all(text.as_bytes()).and_then(|_| {
         if !text.ends_with('\n') {
@@ -233,8 +275,10 @@ async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
     let renderer = crate::render::renderer(settings.format, settings.color);
     // The first look: gauge verdicts from the first sample, so the engineer reads something
     // within a second of connecting. Only for people (table) on a live multi-sample run.
+    // Only on a terminal: a file or a pipe would get every verdict twice.
     let first_look = source.is_live()
         && spec.samples > 1
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
         && settings.format == crate::cli::Format::Table
         && !settings.quiet;
     let label = source.label.clone();
@@ -267,6 +311,9 @@ async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
         // The report's "one sample only: ask for more" advice does not apply: more were
         // asked for and the server did not answer.
         report.notes.retain(|n| !n.starts_with("One sample only"));
+        report
+            .other_notes
+            .retain(|n| !n.starts_with("One sample only"));
         // Checks still waiting for the sample that never came were not assessed.
         for state in report.checks.values_mut() {
             if *state == crate::rules::CheckState::Pending {
@@ -311,7 +358,16 @@ async fn open_source(spec: &Sampling, settings: &Settings) -> anyhow::Result<Sou
         })
 }
 
-async fn view(settings: &Settings, a: &SamplingArgs, which: View) -> anyhow::Result<u8> {
+async fn view(settings: &Settings, args: &crate::cli::ViewArgs, which: View) -> anyhow::Result<u8> {
+    let a = &args.sampling;
+    if args.limit == Some(0) {
+        anyhow::bail!("--limit must be at least 1");
+    }
+    // People get a screenful; machines get every row unless they ask for fewer.
+    let limit = args.limit.or(match settings.format {
+        crate::cli::Format::Json => None,
+        _ => Some(crate::views::TABLE_ROWS),
+    });
     let spec = Sampling::from_args(a, &settings.connect)?;
     let mut source = open_source(&spec, settings).await?;
     let live = source.is_live();
@@ -335,6 +391,7 @@ async fn view(settings: &Settings, a: &SamplingArgs, which: View) -> anyhow::Res
         &assessment,
         &settings.thresholds,
         all,
+        limit,
     );
     if collected.failed.is_some() {
         mark_incomplete(&mut report.status, &mut report.exit_code);
@@ -404,7 +461,8 @@ async fn capture(settings: &Settings, a: &CaptureArgs) -> anyhow::Result<u8> {
             String::new()
         };
         eprintln!(
-            "spiral: wrote {written} snapshots to {}{why}",
+            "spiral: wrote {} to {}{why}",
+            crate::format::plural(u64::from(written), "snapshot"),
             crate::sanitize::clean(&path.display().to_string())
         );
     }
@@ -471,7 +529,11 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
             let collected = collect(&mut source, false, |_| {}).await;
             source.close().await;
             let collected = collected?;
-            let assessment = evaluate(&collected.window, &settings.thresholds);
+            // A missing grant never makes a SQL-Server-only check a reason elsewhere.
+            let assessment = crate::report::for_engine(
+                evaluate(&collected.window, &settings.thresholds),
+                collected.window.last().engine,
+            );
             let line = crate::check::line(
                 &collected.window,
                 &assessment,
@@ -514,7 +576,10 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
         }
     }
     drop(watchdog);
-    print(&crate::sanitize::for_terminal(&line.text))?;
+    match settings.format {
+        crate::cli::Format::Json => print(&serde_json::to_string_pretty(&line)?)?,
+        _ => print(&crate::sanitize::for_terminal(&line.text))?,
+    }
     Ok(line.exit_code)
 }
 
@@ -631,8 +696,12 @@ async fn stalk(settings: &Settings, a: &StalkArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn playbook(id: Option<&str>) -> anyhow::Result<u8> {
+fn playbook(id: Option<&str>, format: crate::cli::Format) -> anyhow::Result<u8> {
+    let json = format == crate::cli::Format::Json;
     match id {
+        None if json => print(&serde_json::to_string_pretty(
+            &crate::playbooks::listing_json(),
+        )?)?,
         None => {
             let mut text = String::from("Playbooks (spiral playbook <id>):\n");
             for (id, body) in crate::playbooks::PLAYBOOKS {
@@ -642,32 +711,38 @@ fn playbook(id: Option<&str>) -> anyhow::Result<u8> {
         }
         Some(id) => {
             let body = crate::playbooks::find(id).ok_or_else(|| {
+                let hint = crate::playbooks::closest(id)
+                    .map(|c| format!("did you mean '{c}'? "))
+                    .unwrap_or_default();
                 anyhow::anyhow!(
-                    "unknown playbook '{}' (run `spiral playbook` for the list)",
+                    "unknown playbook '{}' ({hint}run `spiral playbook` for the list)",
                     crate::sanitize::clean(id)
                 )
             })?;
-            print(body)?;
+            if json {
+                print(&serde_json::to_string_pretty(&crate::playbooks::json(
+                    id, body,
+                ))?)?;
+            } else {
+                print(body)?;
+            }
         }
     }
     Ok(0)
 }
 
-fn thresholds() -> anyhow::Result<u8> {
-    let mut text = String::from("Thresholds (override with -T NAME=VALUE):\n\n");
-    for s in crate::thresholds::SPECS {
-        text.push_str(&format!(
-            "  {:<34} {:>8}  {}\n",
-            s.name,
-            crate::thresholds::show(s.kind, s.default),
-            s.doc
-        ));
+fn thresholds(format: crate::cli::Format) -> anyhow::Result<u8> {
+    if format == crate::cli::Format::Json {
+        print(&serde_json::to_string_pretty(
+            &crate::render::thresholds_json(),
+        )?)?;
+        return Ok(0);
     }
-    print(&text)?;
+    print(&crate::render::thresholds_table())?;
     Ok(0)
 }
 
-fn completions(shell: CompletionTarget) -> anyhow::Result<u8> {
-    print(&crate::completions::render(shell)?)?;
+fn completions(shell: CompletionTarget, command: Option<&str>) -> anyhow::Result<u8> {
+    print(&crate::completions::render(shell, command)?)?;
     Ok(0)
 }

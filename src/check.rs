@@ -92,9 +92,36 @@ impl Judged {
     }
 }
 
+pub const CHECK_SCHEMA: &str = "spiral.check/v1";
+
+/// One performance-data item: the gauge, its value and the bounds it is judged against.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Perf {
+    pub label: &'static str,
+    pub value: f64,
+    /// `s` for durations, empty for counts.
+    pub unit: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critical: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// The plugin result: the line a monitor shows and the same facts as data
+/// (`--format json`, schema `spiral.check/v1`).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckLine {
-    pub text: String,
+    pub schema: &'static str,
+    /// `OK`, `WARNING`, `CRITICAL` or `UNKNOWN`, as in the line.
+    pub status: &'static str,
     pub exit_code: u8,
+    /// The verdict ids and breached metrics that set the status (worst verdicts first).
+    pub reasons: Vec<String>,
+    pub perfdata: Vec<Perf>,
+    /// The whole plugin line.
+    pub text: String,
 }
 
 /// Builds the plugin line from the assessment and the window.
@@ -115,6 +142,7 @@ pub fn line(
         .map(|v| v.id.to_string())
         .collect();
     let mut perf = Vec::new();
+    let mut data = Vec::new();
     for m in Gauge::ALL {
         let label = m.name();
         let Some(v) = m.value(&f) else { continue };
@@ -156,10 +184,36 @@ pub fn line(
             fmt(w),
             fmt(c)
         ));
+        data.push(Perf {
+            label,
+            value: v,
+            unit: if m == Gauge::LongestLockWait { "s" } else { "" },
+            warning: w,
+            critical: c,
+            max: (m == Gauge::Connections)
+                .then_some(usable.map(|u| u as f64))
+                .flatten(),
+        });
     }
     perf.push(format!("'idle'={};;;0;", f.idle_sessions));
+    data.push(Perf {
+        label: "idle",
+        value: f.idle_sessions as f64,
+        unit: "",
+        warning: None,
+        critical: None,
+        max: None,
+    });
     if let Some(r) = f.compilations_per_sec {
         perf.push(format!("'compilations_per_sec'={};;;0;", perf_number(r)));
+        data.push(Perf {
+            label: "compilations_per_sec",
+            value: r,
+            unit: "",
+            warning: None,
+            critical: None,
+            max: None,
+        });
     }
     let (word, code) = match status {
         Severity::Critical => ("CRITICAL", 2),
@@ -176,8 +230,12 @@ pub fn line(
         reasons.join(", ")
     };
     CheckLine {
-        text: format!("SPIRAL {word}: {what} | {}", perf.join(" ")),
+        schema: CHECK_SCHEMA,
+        status: word,
         exit_code: code,
+        reasons,
+        perfdata: data,
+        text: format!("SPIRAL {word}: {what} | {}", perf.join(" ")),
     }
 }
 
@@ -212,8 +270,12 @@ pub fn failed(e: &anyhow::Error, text: &str, judged: &Judged) -> CheckLine {
     });
     if full && judged.judges("connection-exhaustion") {
         return CheckLine {
-            text: format!("SPIRAL CRITICAL: connection-exhaustion: {text}"),
+            schema: CHECK_SCHEMA,
+            status: "CRITICAL",
             exit_code: 2,
+            reasons: vec!["connection-exhaustion".to_string()],
+            perfdata: Vec::new(),
+            text: format!("SPIRAL CRITICAL: connection-exhaustion: {text}"),
         };
     }
     unknown(text)
@@ -228,15 +290,25 @@ pub fn incomplete(line: CheckLine, why: &str) -> CheckLine {
         None => (line.text.as_str(), String::new()),
     };
     let seen = head.split_once(": ").map(|(_, w)| w).unwrap_or(head);
+    let mut reasons = line.reasons.clone();
+    reasons.push(why.to_string());
     if line.exit_code == 0 {
         CheckLine {
-            text: format!("SPIRAL UNKNOWN: {why}; before that: {seen}{perf}"),
+            schema: CHECK_SCHEMA,
+            status: "UNKNOWN",
             exit_code: 3,
+            reasons,
+            text: format!("SPIRAL UNKNOWN: {why}; before that: {seen}{perf}"),
+            perfdata: line.perfdata,
         }
     } else {
         CheckLine {
-            text: format!("{head}; then: {why}{perf}"),
+            schema: CHECK_SCHEMA,
+            status: line.status,
             exit_code: line.exit_code,
+            reasons,
+            text: format!("{head}; then: {why}{perf}"),
+            perfdata: line.perfdata,
         }
     }
 }
@@ -244,8 +316,12 @@ pub fn incomplete(line: CheckLine, why: &str) -> CheckLine {
 /// The line for a check that could not assess anything.
 pub fn unknown(reason: &str) -> CheckLine {
     CheckLine {
-        text: format!("SPIRAL UNKNOWN: {reason}"),
+        schema: CHECK_SCHEMA,
+        status: "UNKNOWN",
         exit_code: 3,
+        reasons: vec![reason.to_string()],
+        perfdata: Vec::new(),
+        text: format!("SPIRAL UNKNOWN: {reason}"),
     }
 }
 
@@ -314,8 +390,12 @@ mod tests {
     #[test]
     fn an_incomplete_window_is_never_ok() {
         let ok = CheckLine {
-            text: "SPIRAL OK: no death spiral (3 connected) | 'connections'=3;;;0;100".into(),
+            schema: CHECK_SCHEMA,
+            status: "OK",
             exit_code: 0,
+            reasons: Vec::new(),
+            perfdata: Vec::new(),
+            text: "SPIRAL OK: no death spiral (3 connected) | 'connections'=3;;;0;100".into(),
         };
         let l = incomplete(ok, "sample 2 of 2 failed");
         assert_eq!(l.exit_code, 3);
@@ -324,8 +404,12 @@ mod tests {
             "SPIRAL UNKNOWN: sample 2 of 2 failed; before that: no death spiral (3 connected) | 'connections'=3;;;0;100"
         );
         let crit = CheckLine {
-            text: "SPIRAL CRITICAL: blocking-chain | 'blocked'=9;;;0;".into(),
+            schema: CHECK_SCHEMA,
+            status: "CRITICAL",
             exit_code: 2,
+            reasons: vec!["blocking-chain".into()],
+            perfdata: Vec::new(),
+            text: "SPIRAL CRITICAL: blocking-chain | 'blocked'=9;;;0;".into(),
         };
         let l = incomplete(crit, "sample 2 of 2 failed");
         assert_eq!(l.exit_code, 2);

@@ -30,7 +30,11 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every command takes, before or after its name. Connection options and
+/// --idle-over belong to the commands that use them (see `ConnectArgs`, `LeakArgs`); they
+/// are also accepted, hidden, before the command name, as they were before.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
@@ -40,9 +44,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DUR", default_value = "15s")]
     pub client_timeout: String,
 
-    /// When an idle connection counts toward a leak [default: 5m]. For `kill`, selects
-    /// sessions idle at least this long.
-    #[arg(long, global = true, value_name = "DUR")]
+    /// See the command's own --idle-over.
+    #[arg(long, value_name = "DUR", hide = true)]
     pub idle_over: Option<String>,
 
     /// Override a rule threshold, e.g. -T connections_warning_pct=70 (see `spiral thresholds`).
@@ -54,34 +57,96 @@ pub struct GlobalArgs {
     )]
     pub thresholds: Vec<String>,
 
+    /// Plain ASCII output (no ·, └, …, █), for consoles that cannot show UTF-8. On by
+    /// itself when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8.
+    #[arg(long, global = true)]
+    pub ascii: bool,
+
     /// Print only the verdicts (no first look, no progress, no notes).
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    // Connection options before the command name (`spiral --dac triage ...`): accepted,
+    // not advertised; each target-taking command lists them in its own help.
+    #[arg(long, hide = true)]
+    pub password_stdin: bool,
+    #[arg(long, value_name = "DUR", default_value = "5s", hide = true)]
+    pub connect_timeout: String,
+    #[arg(long, value_name = "DUR", default_value = "5s", hide = true)]
+    pub query_timeout: String,
+    #[arg(long, hide = true)]
+    pub dac: bool,
+    #[arg(long, value_enum, value_name = "MODE", hide = true)]
+    pub encrypt: Option<Encrypt>,
+    #[arg(long, hide = true)]
+    pub trust_server_certificate: bool,
+}
+
+impl GlobalArgs {
+    /// Folds in the options given after the command name, which win.
+    pub fn merge(&mut self, connect: Option<&ConnectArgs>, idle_over: Option<&str>) {
+        if let Some(c) = connect {
+            self.password_stdin |= c.password_stdin;
+            if let Some(t) = &c.connect_timeout {
+                self.connect_timeout = t.clone();
+            }
+            if let Some(t) = &c.query_timeout {
+                self.query_timeout = t.clone();
+            }
+            self.dac |= c.dac;
+            if c.encrypt.is_some() {
+                self.encrypt = c.encrypt;
+            }
+            self.trust_server_certificate |= c.trust_server_certificate;
+        }
+        if let Some(i) = idle_over {
+            self.idle_over = Some(i.to_string());
+        }
+    }
+}
+
+/// How to reach the server: only the commands that take a TARGET list these.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnectArgs {
     /// Read the password from the first line of standard input.
-    #[arg(long, global = true)]
+    #[arg(long, help_heading = "Connection options")]
     pub password_stdin: bool,
 
-    /// Give up connecting after this long.
-    #[arg(long, global = true, value_name = "DUR", default_value = "5s")]
-    pub connect_timeout: String,
+    /// Give up connecting after this long [default: 5s].
+    #[arg(long, value_name = "DUR", help_heading = "Connection options")]
+    pub connect_timeout: Option<String>,
 
-    /// Give up on any one query after this long (the server is told to stop it too).
-    #[arg(long, global = true, value_name = "DUR", default_value = "5s")]
-    pub query_timeout: String,
+    /// Give up on any one query after this long (the server is told to stop it too)
+    /// [default: 5s].
+    #[arg(long, value_name = "DUR", help_heading = "Connection options")]
+    pub query_timeout: Option<String>,
 
     /// SQL Server: connect through the dedicated admin connection (the way in when worker
     /// threads are exhausted). Same as the `admin:` host prefix.
-    #[arg(long, global = true)]
+    #[arg(long, help_heading = "Connection options")]
     pub dac: bool,
 
     /// SQL Server: encryption of the connection.
-    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        help_heading = "Connection options"
+    )]
     pub encrypt: Option<Encrypt>,
 
     /// SQL Server: accept the server's certificate without validating it.
-    #[arg(long, global = true)]
+    #[arg(long, help_heading = "Connection options")]
     pub trust_server_certificate: bool,
+}
+
+/// --idle-over for the commands that judge leaks.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LeakArgs {
+    /// An idle connection older than this counts toward an idle-connection leak
+    /// [default: 5m].
+    #[arg(long, value_name = "DUR")]
+    pub idle_over: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -109,6 +174,9 @@ pub struct SourceArgs {
     /// Read snapshots from a capture file instead of a live server.
     #[arg(long, value_name = "FILE.jsonl", conflicts_with = "target")]
     pub replay: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// The raw target may hold a password: Debug never shows it.
@@ -117,6 +185,7 @@ impl std::fmt::Debug for SourceArgs {
         f.debug_struct("SourceArgs")
             .field("target", &self.target.as_ref().map(|_| "<redacted>"))
             .field("replay", &self.replay)
+            .field("connect", &self.connect)
             .finish()
     }
 }
@@ -133,6 +202,20 @@ pub struct SamplingArgs {
     /// Time between snapshots.
     #[arg(long, value_name = "DUR", default_value = "5s")]
     pub interval: String,
+
+    #[command(flatten)]
+    pub leak: LeakArgs,
+}
+
+/// The focused views: sampling, and how many rows a table may show.
+#[derive(Debug, Args, Clone)]
+pub struct ViewArgs {
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+
+    /// Rows per table [default: 20 in a table, all of them with --format json].
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,21 +224,21 @@ pub enum Command {
     #[command(after_help = AFTER_HELP)]
     Triage(SamplingArgs),
     /// Top waits now, and how they changed over the window.
-    Waits(SamplingArgs),
+    Waits(ViewArgs),
     /// Queued tasks and active/max worker threads.
-    Workers(SamplingArgs),
+    Workers(ViewArgs),
     /// Blocking chains as trees: lead blockers, depth, blocked count, longest wait, cycles.
-    Blocking(SamplingArgs),
+    Blocking(ViewArgs),
     /// Connections by user, host, application and state, with idle ages, against the limit.
-    Connections(SamplingArgs),
+    Connections(ViewArgs),
     /// Compile rate, compilations per batch, compile-gate queue.
-    Compiles(SamplingArgs),
+    Compiles(ViewArgs),
     /// Plan cache by object type: plans, single-use share, size.
-    Plancache(SamplingArgs),
+    Plancache(ViewArgs),
     /// Record snapshots to a capture file for later replay.
     Capture(CaptureArgs),
     /// A live view that refreshes in place: verdicts first, then gauges and sessions.
-    /// Keys: s w b c k p l switch the panel, q quits.
+    /// Keys: s w b c k p l switch the panel, arrows and PgUp/PgDn scroll it, q quits.
     Watch(WatchArgs),
     /// Wait for a condition and capture the spiral in the act (like pt-stalk, any engine).
     Stalk(StalkArgs),
@@ -173,22 +256,27 @@ pub enum Command {
     /// List the playbooks, or print one.
     Playbook {
         /// A verdict id, e.g. compile-gate-saturation.
+        #[arg(value_parser = Suggest(playbook_ids), hide_possible_values = true)]
         id: Option<String>,
     },
     /// Print the bundled SQL, to paste into psql, mysql or sqlcmd when spiral cannot run.
     Queries {
         /// Only this engine's queries.
-        #[arg(long, value_name = "ENGINE")]
+        #[arg(long, value_name = "ENGINE", value_parser = Suggest(engine_names), hide_possible_values = true)]
         engine: Option<String>,
         /// One query by name (e.g. sample, or postgres/sample).
         name: Option<String>,
     },
     /// List every rule threshold with its default and meaning.
     Thresholds,
-    /// Print shell completions (bash, zsh, fish, powershell, elvish) or the man page (man).
+    /// Print shell completions (bash, zsh, fish, powershell, elvish) or a man page (man,
+    /// or `man triage` for spiral-triage(1)).
     Completions {
         #[arg(value_enum)]
         shell: CompletionTarget,
+        /// With `man`: the page of this command instead of spiral(1).
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
     },
 }
 
@@ -219,6 +307,9 @@ pub struct KillArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
+    /// Sessions idle (or idle in a transaction) at least this long.
+    #[arg(long, value_name = "DUR")]
+    pub idle_over: Option<String>,
     /// Sessions running their current statement at least this long.
     #[arg(long, value_name = "DUR")]
     pub busy_over: Option<String>,
@@ -307,6 +398,9 @@ pub struct WatchArgs {
     /// Time between refreshes.
     #[arg(long, value_name = "DUR", default_value = "2s")]
     pub interval: String,
+
+    #[command(flatten)]
+    pub leak: LeakArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -355,6 +449,9 @@ pub struct StalkArgs {
     /// The directory for captures.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+
+    #[command(flatten)]
+    pub leak: LeakArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -391,6 +488,8 @@ pub struct CheckArgs {
     /// Never judge these verdicts (same form as --only), e.g. --ignore missing-guardrails.
     #[arg(long, value_name = "ID", value_delimiter = ',')]
     pub ignore: Vec<String>,
+    #[command(flatten)]
+    pub leak: LeakArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -425,6 +524,12 @@ pub struct TimelineArgs {
     /// Live only: time between samples.
     #[arg(long, value_name = "DUR", default_value = "5s")]
     pub interval: String,
+
+    #[command(flatten)]
+    pub leak: LeakArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// The input may be a URL with a password: Debug never shows it.
@@ -436,6 +541,8 @@ impl std::fmt::Debug for TimelineArgs {
             .field("window", &self.window)
             .field("samples", &self.samples)
             .field("interval", &self.interval)
+            .field("leak", &self.leak)
+            .field("connect", &self.connect)
             .finish()
     }
 }
@@ -452,4 +559,147 @@ pub struct ReportArgs {
     /// Replace the output file if it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+impl Command {
+    /// The subcommand's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Triage(_) => "triage",
+            Command::Waits(_) => "waits",
+            Command::Workers(_) => "workers",
+            Command::Blocking(_) => "blocking",
+            Command::Connections(_) => "connections",
+            Command::Compiles(_) => "compiles",
+            Command::Plancache(_) => "plancache",
+            Command::Capture(_) => "capture",
+            Command::Watch(_) => "watch",
+            Command::Stalk(_) => "stalk",
+            Command::Kill(_) => "kill",
+            Command::Check(_) => "check",
+            Command::Timeline(_) => "timeline",
+            Command::Report(_) => "report",
+            Command::Playbook { .. } => "playbook",
+            Command::Queries { .. } => "queries",
+            Command::Thresholds => "thresholds",
+            Command::Completions { .. } => "completions",
+        }
+    }
+
+    /// The output formats this command can honour. A format outside this list is refused
+    /// before anything connects: a monitor asking for JSON must never receive plain text
+    /// with exit 0.
+    pub fn formats(&self) -> &'static [Format] {
+        use Format::{Json, Markdown, Slack, Table};
+        match self {
+            Command::Triage(_)
+            | Command::Waits(_)
+            | Command::Workers(_)
+            | Command::Blocking(_)
+            | Command::Connections(_)
+            | Command::Compiles(_)
+            | Command::Plancache(_) => &[Table, Json, Slack, Markdown],
+            Command::Timeline(_) => &[Table, Json, Markdown],
+            // report writes its HTML file and says where on stdout.
+            Command::Report(_) => &[Table],
+            // A playbook is Markdown already: table and markdown print the same text.
+            Command::Playbook { .. } => &[Table, Json, Markdown],
+            Command::Check(_)
+            | Command::Kill(_)
+            | Command::Queries { .. }
+            | Command::Thresholds => &[Table, Json],
+            // capture writes its file and prints no result on stdout; watch draws a
+            // screen, stalk a log, completions a script.
+            Command::Capture(_)
+            | Command::Watch(_)
+            | Command::Stalk(_)
+            | Command::Completions { .. } => &[Table],
+        }
+    }
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Slack => "slack",
+            Format::Markdown => "markdown",
+        }
+    }
+}
+
+impl Command {
+    /// The connection options and --idle-over given after the command name.
+    pub fn local_options(&self) -> (Option<&ConnectArgs>, Option<&str>) {
+        match self {
+            Command::Triage(a) => (Some(&a.source.connect), a.leak.idle_over.as_deref()),
+            Command::Waits(v)
+            | Command::Workers(v)
+            | Command::Blocking(v)
+            | Command::Connections(v)
+            | Command::Compiles(v)
+            | Command::Plancache(v) => (
+                Some(&v.sampling.source.connect),
+                v.sampling.leak.idle_over.as_deref(),
+            ),
+            Command::Capture(a) => (Some(&a.source.connect), None),
+            Command::Watch(a) => (Some(&a.source.connect), a.leak.idle_over.as_deref()),
+            Command::Stalk(a) => (Some(&a.source.connect), a.leak.idle_over.as_deref()),
+            Command::Kill(a) => (Some(&a.source.connect), a.idle_over.as_deref()),
+            Command::Check(a) => (Some(&a.source.connect), a.leak.idle_over.as_deref()),
+            Command::Timeline(a) => (Some(&a.connect), a.leak.idle_over.as_deref()),
+            Command::Report(a) => (
+                Some(&a.timeline.connect),
+                a.timeline.leak.idle_over.as_deref(),
+            ),
+            Command::Playbook { .. }
+            | Command::Queries { .. }
+            | Command::Thresholds
+            | Command::Completions { .. } => (None, None),
+        }
+    }
+}
+
+/// Offers values to shell completion and help without refusing others: the command itself
+/// says what is wrong with an unknown value, with a suggestion (`spiral playbook idle-leak`
+/// -> did you mean 'idle-connection-leak'?), and accepts aliases such as `pg`.
+#[derive(Clone)]
+pub struct Suggest(pub fn() -> Vec<&'static str>);
+
+impl clap::builder::TypedValueParser for Suggest {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            (self.0)()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
+fn playbook_ids() -> Vec<&'static str> {
+    crate::playbooks::PLAYBOOKS
+        .iter()
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+fn engine_names() -> Vec<&'static str> {
+    crate::snapshot::Engine::all()
+        .iter()
+        .map(|e| e.name())
+        .collect()
 }

@@ -1,4 +1,94 @@
-//! Number and duration formatting shared by verdict sentences and every renderer.
+//! Number and duration formatting shared by verdict sentences and every renderer, and the
+//! console facts renderers lay text out for: its width and whether it can show UTF-8.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+static ASCII: AtomicBool = AtomicBool::new(false);
+static WIDTH: AtomicUsize = AtomicUsize::new(80);
+
+/// Set once at start-up from `--ascii`, the locale and the terminal.
+pub fn set_console(ascii: bool, width: usize) {
+    ASCII.store(ascii, Ordering::Relaxed);
+    WIDTH.store(width.clamp(40, 400), Ordering::Relaxed);
+}
+
+/// True when output must stay within ASCII (`--ascii`, or a locale that is not UTF-8).
+pub fn ascii() -> bool {
+    ASCII.load(Ordering::Relaxed)
+}
+
+/// The width to lay tables out for: the terminal's when stdout is one, else 80.
+pub fn width() -> usize {
+    WIDTH.load(Ordering::Relaxed)
+}
+
+pub fn ellipsis() -> &'static str {
+    if ascii() { "..." } else { "…" }
+}
+
+/// Whether the locale promises UTF-8. The first of LC_ALL, LC_CTYPE, LANG that is set
+/// decides, as in setlocale(3); none set is the POSIX locale, which is ASCII. Windows
+/// consoles have no locale variables and render UTF-8 (use --ascii for old ones).
+pub fn locale_is_utf8() -> bool {
+    if cfg!(windows) {
+        return true;
+    }
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|x| !x.is_empty()))
+        .is_some_and(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("utf-8") || l.contains("utf8")
+        })
+}
+
+/// The terminal's width when stdout is one; else `COLUMNS` when set (what shells export to
+/// scripts); else 80.
+pub fn detect_width() -> usize {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal()
+        && let Ok((w, _)) = crossterm::terminal::size()
+        && w > 0
+    {
+        return usize::from(w);
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&c: &usize| c > 0)
+        .unwrap_or(80)
+}
+
+/// Our own symbols in plain ASCII, for consoles that cannot show UTF-8. Text from the
+/// server is left as it is: replacing it would change names the user must type.
+pub fn for_console(text: &str) -> std::borrow::Cow<'_, str> {
+    if !ascii() || text.is_ascii() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '·' | '—' | '–' => out.push('-'),
+            '└' => out.push_str("`-"),
+            '├' => out.push_str("|-"),
+            '│' => out.push('|'),
+            '─' => out.push('-'),
+            '…' => out.push_str("..."),
+            '█' | '▇' | '▆' | '▅' => out.push('#'),
+            '▄' | '▃' | '▂' | '▁' => out.push('_'),
+            '→' => out.push_str("->"),
+            '←' => out.push_str("<-"),
+            '↑' => out.push('^'),
+            '↓' => out.push('v'),
+            '×' => out.push('x'),
+            '≥' => out.push_str(">="),
+            '≤' => out.push_str("<="),
+            '±' => out.push_str("+/-"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 /// 1234567 -> "1,234,567": figures an engineer reads at 3 a.m. get separators.
 pub fn thousands(n: u64) -> String {
@@ -78,8 +168,10 @@ pub fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
+    let mark = ellipsis();
+    let keep = max.saturating_sub(mark.chars().count());
+    let mut out: String = text.chars().take(keep).collect();
+    out.push_str(mark);
     out
 }
 

@@ -114,14 +114,29 @@ fn parse_rate(text: &str) -> anyhow::Result<f64> {
     Ok(n)
 }
 
-fn confirm(n: usize, target: &str, yes: bool) -> anyhow::Result<()> {
+fn confirm(
+    n: usize,
+    target: &str,
+    yes: bool,
+    query_only: bool,
+    plan: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     if yes {
         return Ok(());
     }
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         bail!("--execute without a terminal needs --yes (nothing was killed)");
     }
-    eprint!("End {n} sessions on {target}? Type yes to go on: ");
+    eprint!("{}", plan());
+    let what = if query_only {
+        "Cancel the statements of"
+    } else {
+        "End"
+    };
+    eprint!(
+        "{what} {} on {target}? Type yes to go on: ",
+        crate::format::plural(n as u64, "session")
+    );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
@@ -255,7 +270,24 @@ pub async fn run(
         }
         return Ok(report);
     };
-    confirm(victims.len(), &label, a.yes)?;
+    // On a terminal the plan is shown above the question: nobody should answer "yes"
+    // to a number.
+    let plan = || {
+        let mut plan = report.clone();
+        plan.executed = false;
+        plan.actions = victims
+            .iter()
+            .cloned()
+            .map(|victim| Action {
+                victim,
+                outcome: Outcome::Planned,
+                note: None,
+            })
+            .collect();
+        let text = render_table(&plan).replace(DRY_RUN, "");
+        crate::format::for_console(&text).into_owned()
+    };
+    confirm(victims.len(), &label, a.yes, a.query_only, plan)?;
     let mut log = KillLog::open(a.log.as_deref())?;
     let gap = Duration::from_secs_f64(1.0 / rate);
     let mut fresh: Option<(Instant, crate::kill::Fresh)> = None;
@@ -432,36 +464,86 @@ fn refill(
     }
 }
 
-/// The plan or the result, for people.
+const DRY_RUN: &str = "Dry run: nothing was done. Add --execute to act.\n";
+
+/// The plan or the result, for people: one aligned row per session, within the console's
+/// width (the statement gets what room is left; `--format json` has it whole).
 pub fn render_table(r: &KillReport) -> String {
+    use crate::format::{duration_ms, plural};
+    use crate::render::grid::{self, Align};
     let mut out = String::new();
-    let verb = if r.executed {
-        "Ended"
-    } else {
-        "Would end (dry run; add --execute to act)"
-    };
     let n = r
         .actions
         .iter()
         .filter(|a| !r.executed || a.outcome == Outcome::Killed)
-        .count();
-    out.push_str(&format!("{verb}: {n} sessions on {}\n", r.target));
+        .count() as u64;
+    let sessions = plural(n, "session");
+    let head = match (r.executed, r.query_only) {
+        (false, false) => format!("Would end {sessions}"),
+        (false, true) => format!("Would cancel the statements of {sessions}"),
+        (true, false) => format!("Ended {sessions}"),
+        (true, true) => format!("Cancelled the statements of {sessions}"),
+    };
+    out.push_str(&crate::format::wrap(
+        &format!("{head} on {}", r.target),
+        crate::format::width(),
+        "",
+    ));
+    out.push('\n');
+    if !r.executed {
+        out.push_str(DRY_RUN);
+    }
     const SHOWN: usize = 50;
-    for a in r.actions.iter().take(SHOWN) {
-        let v = &a.victim;
-        out.push_str(&format!(
-            "  {:<8} {:<12} {:<16} {:<20} {:<8} {:<9} {}{}\n",
-            v.id,
-            crate::format::truncate(v.user.as_deref().unwrap_or("?"), 12),
-            crate::format::truncate(v.host.as_deref().unwrap_or("?"), 16),
-            crate::format::truncate(&v.state, 20),
-            crate::format::duration_ms(v.age_ms),
-            format!("{:?}", a.outcome).to_lowercase(),
-            v.statement,
-            a.note
-                .as_deref()
-                .map(|n| format!("  ({n})"))
-                .unwrap_or_default(),
+    let outcome = |o: &Outcome| -> &'static str {
+        match o {
+            Outcome::Planned => "planned",
+            Outcome::Killed if r.query_only => "cancelled",
+            Outcome::Killed => "ended",
+            Outcome::Gone => "gone",
+            Outcome::Spared => "spared",
+            Outcome::Failed => "failed",
+        }
+    };
+    let rows: Vec<Vec<String>> = r
+        .actions
+        .iter()
+        .take(SHOWN)
+        .map(|a| {
+            let v = &a.victim;
+            let mut statement = v.statement.clone();
+            if let Some(note) = &a.note {
+                statement = format!("({note}) {statement}");
+            }
+            vec![
+                v.id.to_string(),
+                v.user.clone().unwrap_or_default(),
+                v.host.clone().unwrap_or_default(),
+                v.state.clone(),
+                duration_ms(v.age_ms),
+                outcome(&a.outcome).to_string(),
+                statement,
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        let header: Vec<String> = ["id", "user", "host", "state", "age", "outcome", "statement"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        out.push_str(&grid::render(
+            &header,
+            &rows,
+            &[
+                Align::Number,
+                Align::Text,
+                Align::Text,
+                Align::Text,
+                Align::Number,
+                Align::Text,
+                Align::Statement,
+            ],
+            crate::format::width(),
+            "  ",
         ));
     }
     if r.actions.len() > SHOWN {
@@ -472,26 +554,57 @@ pub fn render_table(r: &KillReport) -> String {
     }
     if !r.spared.is_empty() {
         out.push_str(&format!("Never ended ({}):\n", r.spared.len()));
-        for s in r.spared.iter().take(20) {
-            out.push_str(&format!(
-                "  {:<8} {:<12} {}\n",
-                s.id,
-                s.user.as_deref().unwrap_or("?"),
-                s.reason
-            ));
-        }
+        let rows: Vec<Vec<String>> = r
+            .spared
+            .iter()
+            .take(20)
+            .map(|s| {
+                vec![
+                    s.id.to_string(),
+                    s.user.clone().unwrap_or_default(),
+                    s.reason.clone(),
+                ]
+            })
+            .collect();
+        let header: Vec<String> = ["id", "user", "why not"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        out.push_str(&grid::render(
+            &header,
+            &rows,
+            &[Align::Number, Align::Text, Align::Statement],
+            crate::format::width(),
+            "  ",
+        ));
     }
     for u in &r.unseen {
-        out.push_str(&format!(
-            "Left alone, not judged ({} sessions): {}\n",
-            u.sessions, u.reason
+        out.push_str(&crate::format::wrap(
+            &format!(
+                "Left alone, not judged ({}): {}",
+                crate::format::plural(u.sessions, "session"),
+                u.reason
+            ),
+            crate::format::width(),
+            "  ",
         ));
+        out.push('\n');
         if let Some(fix) = &u.remedy {
-            out.push_str(&format!("  to let spiral judge them: {fix}\n"));
+            out.push_str(&crate::format::wrap(
+                &format!("  to let spiral judge them: {fix}"),
+                crate::format::width(),
+                "    ",
+            ));
+            out.push('\n');
         }
     }
     if let Some(f) = &r.refill {
-        out.push_str(&format!("Afterwards: {}\n", f.message));
+        out.push_str(&crate::format::wrap(
+            &format!("Afterwards: {}", f.message),
+            crate::format::width(),
+            "",
+        ));
+        out.push('\n');
     }
     if let Some(why) = &r.stopped {
         out.push_str(&format!("STOPPED EARLY: {why}\n"));

@@ -74,6 +74,71 @@ pub fn find(id: &str) -> Option<&'static str> {
         .map(|(_, text)| *text)
 }
 
+pub const PLAYBOOK_SCHEMA: &str = "spiral.playbook/v1";
+
+/// `spiral playbook ID --format json`: the playbook's id, title and Markdown.
+pub fn json(id: &str, body: &str) -> serde_json::Value {
+    serde_json::json!({
+        "schema": PLAYBOOK_SCHEMA,
+        "id": id,
+        "title": title(body),
+        "markdown": body,
+    })
+}
+
+/// `spiral playbook --format json`: every playbook's id and title.
+pub fn listing_json() -> serde_json::Value {
+    let list: Vec<serde_json::Value> = PLAYBOOKS
+        .iter()
+        .map(|(id, body)| serde_json::json!({ "id": id, "title": title(body) }))
+        .collect();
+    serde_json::json!({ "schema": PLAYBOOK_SCHEMA, "playbooks": list })
+}
+
+/// The playbook a mistyped id most likely meant: one whose id holds every word typed
+/// (`idle-leak` -> `idle-connection-leak`), else the nearest by edit distance.
+pub fn closest(typed: &str) -> Option<&'static str> {
+    let typed = typed.to_ascii_lowercase();
+    let words: Vec<&str> = typed
+        .split(['-', '_', ' '])
+        .filter(|w| !w.is_empty())
+        .collect();
+    let by_words: Vec<&'static str> = PLAYBOOKS
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| {
+            !words.is_empty()
+                && words
+                    .iter()
+                    .all(|w| id.split('-').any(|p| p.starts_with(w)))
+        })
+        .collect();
+    if by_words.len() == 1 {
+        return Some(by_words[0]);
+    }
+    PLAYBOOKS
+        .iter()
+        .map(|(id, _)| (edit_distance(&typed, id), *id))
+        .filter(|(d, id)| *d <= 3.max(id.len() / 4))
+        .min()
+        .map(|(_, id)| id)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// The first heading of a playbook, for the list.
 pub fn title(text: &str) -> &str {
     text.lines()
@@ -86,6 +151,24 @@ pub fn title(text: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// The stories are told under "Seen in the wild" by name; a reader who never saw our
+    /// incident files must not meet "incident 000" or a bare "000".
+    #[test]
+    fn playbooks_do_not_speak_in_incident_numbers() {
+        let bare = regex::Regex::new(r"(?i)\bincident \d{3}\b|[ (]00\d[ ,.:)]").unwrap();
+        for (id, text) in PLAYBOOKS {
+            assert!(!bare.is_match(text), "{id}: {:?}", bare.find(text));
+        }
+    }
+
+    #[test]
+    fn mistyped_ids_find_their_playbook() {
+        assert_eq!(closest("idle-leak"), Some("idle-connection-leak"));
+        assert_eq!(closest("blocking-chian"), Some("blocking-chain"));
+        assert_eq!(closest("deadlock-cylce"), Some("deadlock-cycle"));
+        assert_eq!(closest("completely-different-words"), None);
+    }
+
     #[test]
     fn every_rule_has_a_playbook_and_every_playbook_a_rule() {
         for rule in crate::rules::RULES {
@@ -96,7 +179,13 @@ mod tests {
                 crate::rules::rule(id).is_some(),
                 "playbook {id} has no rule"
             );
-            for section in ["## Confirm", "## Mitigate now", "## Recover", "## Prevent"] {
+            for section in [
+                "## Confirm",
+                "## Mitigate now",
+                "## Recover",
+                "## Prevent",
+                "## Seen in the wild",
+            ] {
                 assert!(text.contains(section), "{id} lacks {section}");
             }
         }

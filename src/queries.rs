@@ -7,238 +7,404 @@ use crate::snapshot::Engine;
 pub struct Query {
     pub engine: Engine,
     pub name: &'static str,
+    /// One line for the listing.
+    pub purpose: &'static str,
+    /// Written for a person at a client prompt (readable columns, a row per session),
+    /// rather than one of the statements spiral itself sends.
+    pub for_people: bool,
     pub sql: &'static str,
 }
 
 pub const QUERIES: &[Query] = &[
     Query {
         engine: Engine::Postgres,
+        name: "sessions",
+        purpose: "every client session: user, client, state, age, statement",
+        for_people: true,
+        sql: include_str!("../queries/postgres/sessions.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
+        name: "blockers",
+        purpose: "who blocks whom, and whether the blocker leads the chain",
+        for_people: true,
+        sql: include_str!("../queries/postgres/blockers.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
+        name: "waits",
+        purpose: "what busy sessions wait on now, most common first",
+        for_people: true,
+        sql: include_str!("../queries/postgres/waits.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "sessions",
+        purpose: "every client session: user, client, state, age, statement",
+        for_people: true,
+        sql: include_str!("../queries/mysql/sessions.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "blockers",
+        purpose: "who blocks whom, and whether the blocker leads the chain",
+        for_people: true,
+        sql: include_str!("../queries/mysql/blockers.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "waits",
+        purpose: "what busy sessions wait on now, most common first",
+        for_people: true,
+        sql: include_str!("../queries/mysql/waits.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "sessions",
+        purpose: "every client session: user, client, state, age, statement",
+        for_people: true,
+        sql: include_str!("../queries/mssql/sessions.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "blockers",
+        purpose: "who blocks whom, and whether the blocker leads the chain",
+        for_people: true,
+        sql: include_str!("../queries/mssql/blockers.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "waits",
+        purpose: "what busy sessions wait on now, most common first",
+        for_people: true,
+        sql: include_str!("../queries/mssql/waits.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
         name: "version",
+        purpose: "the server's version, to pick the sample statement",
+        for_people: false,
         sql: include_str!("../queries/postgres/version.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "read_only",
+        purpose: "whether the server is a read-only replica",
+        for_people: false,
         sql: include_str!("../queries/mysql/read_only.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "probe_process",
+        purpose: "whether this user may see other connections (PROCESS)",
+        for_people: false,
         sql: include_str!("../queries/mysql/probe_process.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "probe_ps_processlist",
+        purpose: "whether performance_schema.processlist is readable (MySQL 8)",
+        for_people: false,
         sql: include_str!("../queries/mysql/probe_ps_processlist.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "probe_ps_lock_waits",
+        purpose: "whether performance_schema.data_lock_waits is readable (MySQL 8)",
+        for_people: false,
         sql: include_str!("../queries/mysql/probe_ps_lock_waits.sql"),
     },
     Query {
         engine: Engine::Postgres,
         name: "sample",
+        purpose: "the one-row JSON sample spiral takes (PostgreSQL 13+)",
+        for_people: false,
         sql: include_str!("../queries/postgres/sample.sql"),
     },
     Query {
         engine: Engine::Postgres,
         name: "sample_pg12",
+        purpose: "the same sample for PostgreSQL 12 and older",
+        for_people: false,
         sql: include_str!("../queries/postgres/sample_pg12.sql"),
     },
     Query {
         engine: Engine::Postgres,
         name: "terminate",
+        purpose: "ends one session, checking it is still the same connection",
+        for_people: false,
         sql: include_str!("../queries/postgres/terminate.sql"),
     },
     Query {
         engine: Engine::Postgres,
         name: "cancel",
+        purpose: "cancels one statement, checking it is still the same connection",
+        for_people: false,
         sql: include_str!("../queries/postgres/cancel.sql"),
     },
     Query {
         engine: Engine::Postgres,
         name: "session_setup",
+        purpose: "spiral's own session limits (statement and lock timeouts)",
+        for_people: false,
         sql: include_str!("../queries/postgres/session_setup.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "kill_connection",
+        purpose: "ends one connection",
+        for_people: false,
         sql: include_str!("../queries/mysql/kill_connection.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "kill_query",
+        purpose: "cancels one connection's statement",
+        for_people: false,
         sql: include_str!("../queries/mysql/kill_query.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "rds_kill",
+        purpose: "ends one connection on RDS",
+        for_people: false,
         sql: include_str!("../queries/mysql/rds_kill.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "rds_kill_query",
+        purpose: "cancels one connection's statement on RDS",
+        for_people: false,
         sql: include_str!("../queries/mysql/rds_kill_query.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "server_info",
+        purpose: "version, flavour and this connection's id",
+        for_people: false,
         sql: include_str!("../queries/mysql/server_info.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "session_setup_mariadb",
+        purpose: "spiral's own session limits, MariaDB",
+        for_people: false,
         sql: include_str!("../queries/mysql/session_setup_mariadb.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "session_setup_mysql",
+        purpose: "spiral's own session limits, MySQL",
+        for_people: false,
         sql: include_str!("../queries/mysql/session_setup_mysql.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "super_users",
+        purpose: "which users are admins (never killed without --include-admins)",
+        for_people: false,
         sql: include_str!("../queries/mysql/super_users.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "admins_mariadb",
+        purpose: "which users are admins through SUPER, CONNECTION ADMIN or a role (MariaDB 10.4+)",
+        for_people: false,
         sql: include_str!("../queries/mysql/admins_mariadb.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "admins_mysql8",
+        purpose: "which users are admins through SUPER, CONNECTION_ADMIN, SYSTEM_USER or a role (MySQL 8)",
+        for_people: false,
         sql: include_str!("../queries/mysql/admins_mysql8.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "kill_if_mariadb",
+        purpose: "ends a thread only if it is still the one selected and still in its state (MariaDB)",
+        for_people: false,
         sql: include_str!("../queries/mysql/kill_if_mariadb.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "kill_check_mysql",
+        purpose: "re-checks a thread's identity and state just before KILL (MySQL)",
+        for_people: false,
         sql: include_str!("../queries/mysql/kill_check_mysql.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "variables_mariadb",
+        purpose: "part of the sample: settings, MariaDB",
+        for_people: false,
         sql: include_str!("../queries/mysql/variables_mariadb.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "variables_mysql",
+        purpose: "part of the sample: settings, MySQL",
+        for_people: false,
         sql: include_str!("../queries/mysql/variables_mysql.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "status_mariadb",
+        purpose: "part of the sample: counters, MariaDB",
+        for_people: false,
         sql: include_str!("../queries/mysql/status_mariadb.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "status_mysql",
+        purpose: "part of the sample: counters, MySQL",
+        for_people: false,
         sql: include_str!("../queries/mysql/status_mysql.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "deadlocks_mysql",
+        purpose: "part of the sample: the deadlock counter, MySQL 8",
+        for_people: false,
         sql: include_str!("../queries/mysql/deadlocks_mysql.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "processlist_mariadb",
+        purpose: "part of the sample: connections, MariaDB",
+        for_people: false,
         sql: include_str!("../queries/mysql/processlist_mariadb.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "processlist_mysql",
+        purpose: "part of the sample: connections, MySQL 5.7",
+        for_people: false,
         sql: include_str!("../queries/mysql/processlist_mysql.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "processlist_mysql8",
+        purpose: "part of the sample: connections, MySQL 8",
+        for_people: false,
         sql: include_str!("../queries/mysql/processlist_mysql8.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "innodb_trx",
+        purpose: "part of the sample: open InnoDB transactions",
+        for_people: false,
         sql: include_str!("../queries/mysql/innodb_trx.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "lock_waits_innodb",
+        purpose: "part of the sample: row-lock waits, MariaDB and MySQL 5.7",
+        for_people: false,
         sql: include_str!("../queries/mysql/lock_waits_innodb.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "lock_waits_mysql8",
+        purpose: "part of the sample: row-lock waits, MySQL 8",
+        for_people: false,
         sql: include_str!("../queries/mysql/lock_waits_mysql8.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "probe_mdl_ps",
+        purpose: "whether performance_schema records metadata locks",
+        for_people: false,
         sql: include_str!("../queries/mysql/probe_mdl_ps.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "probe_mdl_plugin",
+        purpose: "whether MariaDB's metadata_lock_info plugin is loaded",
+        for_people: false,
         sql: include_str!("../queries/mysql/probe_mdl_plugin.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "mdl_locks_ps",
+        purpose: "metadata locks held and waited for (performance_schema)",
+        for_people: false,
         sql: include_str!("../queries/mysql/mdl_locks_ps.sql"),
     },
     Query {
         engine: Engine::Mysql,
         name: "mdl_locks_plugin",
+        purpose: "metadata locks held (MariaDB's METADATA_LOCK_INFO)",
+        for_people: false,
         sql: include_str!("../queries/mysql/mdl_locks_plugin.sql"),
     },
     Query {
         engine: Engine::Mssql,
         name: "kill",
+        purpose: "ends one session, checking it is still the same login",
+        for_people: false,
         sql: include_str!("../queries/mssql/kill.sql"),
     },
     Query {
         engine: Engine::Mssql,
         name: "kill_status",
+        purpose: "after a KILL that timed out: is the session gone or rolling back",
+        for_people: false,
         sql: include_str!("../queries/mssql/kill_status.sql"),
     },
     Query {
         engine: Engine::Mssql,
         name: "plan_cache",
+        purpose: "the plan cache by object type, stubs apart (at most once a minute)",
+        for_people: false,
         sql: include_str!("../queries/mssql/plan_cache.sql"),
     },
     Query {
         engine: Engine::Mssql,
         name: "sample",
+        purpose: "the one batch spiral sends per sample (several result sets)",
+        for_people: false,
         sql: include_str!("../queries/mssql/sample.sql"),
     },
     Query {
         engine: Engine::Mssql,
         name: "sample_dac",
+        purpose: "the smaller batch sent on the dedicated admin connection",
+        for_people: false,
         sql: include_str!("../queries/mssql/sample_dac.sql"),
     },
     Query {
         engine: Engine::Mssql,
         name: "sample_limited",
+        purpose: "the batch for a login without VIEW SERVER STATE",
+        for_people: false,
         sql: include_str!("../queries/mssql/sample_limited.sql"),
     },
     Query {
         engine: Engine::Mssql,
         name: "sample_sessions",
+        purpose: "the sessions alone, for kill's choice and re-checks",
+        for_people: false,
         sql: include_str!("../queries/mssql/sample_sessions.sql"),
     },
     Query {
         engine: Engine::Mssql,
         name: "session_setup",
+        purpose: "spiral's own session settings (lock timeout, no count)",
+        for_people: false,
         sql: include_str!("../queries/mssql/session_setup.sql"),
     },
 ];
 
-pub fn print(engine: Option<&str>, name: Option<&str>) -> anyhow::Result<u8> {
+pub const QUERIES_SCHEMA: &str = "spiral.queries/v1";
+
+/// `spiral queries [--engine E] [NAME]`: a listing grouped by engine, one query's SQL, or
+/// the same as JSON.
+pub fn render(
+    engine: Option<&str>,
+    name: Option<&str>,
+    format: crate::cli::Format,
+) -> anyhow::Result<String> {
     let engine: Option<Engine> = engine
         .map(str::parse)
         .transpose()
@@ -252,7 +418,7 @@ pub fn print(engine: Option<&str>, name: Option<&str>) -> anyhow::Result<u8> {
         }
         None => (engine, name),
     };
-    let selected: Vec<&Query> = QUERIES
+    let mut selected: Vec<&Query> = QUERIES
         .iter()
         .filter(|q| engine.is_none_or(|e| q.engine == e))
         .filter(|q| name.is_none_or(|n| q.name == n))
@@ -263,23 +429,84 @@ pub fn print(engine: Option<&str>, name: Option<&str>) -> anyhow::Result<u8> {
             crate::sanitize::clean(name.unwrap_or("for that engine"))
         );
     }
+    // By engine, the statements for people first: that is what a person pastes.
+    selected.sort_by_key(|q| (engine_order(q.engine), !q.for_people));
+    if format == crate::cli::Format::Json {
+        let list: Vec<serde_json::Value> = selected
+            .iter()
+            .map(|q| {
+                serde_json::json!({
+                    "engine": q.engine.name(),
+                    "name": q.name,
+                    "purpose": q.purpose,
+                    "for_people": q.for_people,
+                    "client": client(q.engine),
+                    "sql": q.sql,
+                })
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(
+            &serde_json::json!({ "schema": QUERIES_SCHEMA, "queries": list }),
+        )?);
+    }
     let mut out = String::new();
     if name.is_none() {
         // A listing: names only, so the screen is not flooded with SQL.
-        out.push_str("Bundled queries (spiral queries ENGINE/NAME prints one):\n");
+        let width = selected.iter().map(|q| q.name.len()).max().unwrap_or(0);
+        let mut last: Option<(Engine, bool)> = None;
         for q in &selected {
-            out.push_str(&format!("  {}/{}\n", q.engine, q.name));
+            if last.map(|(e, _)| e) != Some(q.engine) {
+                out.push_str(&format!(
+                    "{}{} (paste into {}; `spiral queries {}/NAME` prints one)\n",
+                    if last.is_some() { "\n" } else { "" },
+                    q.engine.product(),
+                    client(q.engine),
+                    q.engine.name()
+                ));
+            }
+            if last != Some((q.engine, q.for_people)) {
+                out.push_str(if q.for_people {
+                    "  To read by hand:\n"
+                } else {
+                    "  What spiral sends:\n"
+                });
+            }
+            last = Some((q.engine, q.for_people));
+            let hang = " ".repeat(4 + width + 2);
+            let purpose = crate::format::wrap(q.purpose, crate::format::width(), &hang);
+            out.push_str(&format!(
+                "    {:<width$}  {}\n",
+                q.name,
+                purpose.trim_start()
+            ));
         }
     } else {
         for q in &selected {
             out.push_str(&format!(
-                "-- {}/{}\n{}\n",
-                q.engine,
+                "-- {}/{}: {}\n{}\n",
+                q.engine.name(),
                 q.name,
+                q.purpose,
                 q.sql.trim_end()
             ));
         }
     }
-    print!("{out}");
-    Ok(0)
+    Ok(out)
+}
+
+fn engine_order(e: Engine) -> u8 {
+    match e {
+        Engine::Postgres => 0,
+        Engine::Mysql => 1,
+        Engine::Mssql => 2,
+    }
+}
+
+/// The vendor client a person would paste into.
+fn client(e: Engine) -> &'static str {
+    match e {
+        Engine::Postgres => "psql",
+        Engine::Mysql => "mysql",
+        Engine::Mssql => "sqlcmd or SSMS",
+    }
 }

@@ -220,6 +220,12 @@ pub async fn pause(wait: Duration, progress: bool, remaining: Option<u32>) -> bo
             remaining.unwrap_or(0)
         ));
         if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {msg}") {
+            // indicatif's default bar is made of block characters: not for ASCII consoles.
+            let style = if crate::format::ascii() {
+                style.progress_chars("#>-")
+            } else {
+                style
+            };
             bar.set_style(style);
         }
         bar

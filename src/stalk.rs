@@ -214,10 +214,10 @@ pub async fn run(
     let mut was_holding = false;
     let mut was_full = false;
     log(format!(
-        "armed on {} ({} condition(s), {} polls in a row)",
+        "armed on {} ({}, {} in a row)",
         poller.label,
-        plan.conditions.len(),
-        plan.cycles
+        crate::format::plural(plan.conditions.len() as u64, "condition"),
+        crate::format::plural(u64::from(plan.cycles), "poll")
     ));
     loop {
         if plan.stop_after.is_some_and(|d| started.elapsed() >= d) {

@@ -44,6 +44,7 @@ fn input(settings: &Settings, a: &TimelineArgs) -> anyhow::Result<Input> {
     let source = SourceArgs {
         target: a.input.clone(),
         replay: None,
+        connect: a.connect.clone(),
     };
     Ok(Input::Live(Sampling::build(
         &source,

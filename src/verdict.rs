@@ -27,9 +27,12 @@ impl Severity {
     }
 }
 
-/// One figure behind a verdict. `value` is for people, `number` for machines.
+/// One figure behind a verdict. `label` and `value` are for people; `key` and `number` for
+/// machines (`key` is the label in snake_case without figures in it, so it does not change
+/// when a session id or a flag's value does).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Figure {
+    pub key: String,
     pub label: String,
     pub value: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,6 +42,7 @@ pub struct Figure {
 impl Figure {
     pub fn count(label: &str, n: u64) -> Figure {
         Figure {
+            key: key_of(label),
             label: label.to_string(),
             value: crate::format::thousands(n),
             number: Some(n as f64),
@@ -47,6 +51,7 @@ impl Figure {
 
     pub fn rate(label: &str, per_sec: f64) -> Figure {
         Figure {
+            key: key_of(label),
             label: label.to_string(),
             value: format!("{}/s", crate::format::decimal(per_sec)),
             number: Some(per_sec),
@@ -55,6 +60,7 @@ impl Figure {
 
     pub fn millis(label: &str, ms: u64) -> Figure {
         Figure {
+            key: key_of(label),
             label: label.to_string(),
             value: crate::format::duration_ms(ms),
             number: Some(ms as f64 / 1000.0),
@@ -63,6 +69,7 @@ impl Figure {
 
     pub fn percent(label: &str, pct: f64) -> Figure {
         Figure {
+            key: key_of(label),
             label: label.to_string(),
             value: format!("{}%", crate::format::decimal(pct)),
             number: Some(pct),
@@ -71,11 +78,23 @@ impl Figure {
 
     pub fn text(label: &str, value: impl Into<String>) -> Figure {
         Figure {
+            key: key_of(label),
             label: label.to_string(),
             value: value.into(),
             number: None,
         }
     }
+}
+
+/// "idle longer than --idle-over" -> "idle_longer_than_idle_over"; "session 4711" ->
+/// "session"; "cache size (MB)" -> "cache_size_mb".
+pub fn key_of(label: &str) -> String {
+    label
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 /// Who a verdict is about, so a bot or a test need not parse the sentence.

@@ -1,21 +1,29 @@
 //! The focused views: the numbers behind the verdicts, diffed over the window.
 //!
-//! Each view is a function from the window to a few tables; renderers draw the tables.
-//! Views show at most `ROWS` rows per table so that a server with 5,000 sessions still fits
-//! a terminal, and say how many were left out.
+//! Each view is a function from the window to a few tables of typed cells; renderers draw
+//! the tables. For people a table shows at most 20 rows (`--limit` changes it) so that a
+//! server with 5,000 sessions still fits a terminal, and says how many were left out; JSON
+//! gets every row unless `--limit` asks otherwise.
+//!
+//! A view's status is its own: the worst of the verdicts it explains, or UNKNOWN when what
+//! it shows could not be seen. A waits view with nobody waiting is OK even while triage
+//! says CRITICAL about connections.
 
 use std::collections::BTreeMap;
 
 use crate::blocking::{BlockingGraph, index};
-use crate::format::{decimal, duration_ms, thousands, truncate};
-use crate::report::{Section, VIEW_SCHEMA, ViewReport, WindowInfo, exit_code};
+use crate::format::thousands;
+use crate::report::{Cell, Section, VIEW_SCHEMA, ViewReport, ViewVerdict, WindowInfo};
 use crate::rules::Assessment;
 use crate::session::{SessionState, WaitClass};
+use crate::snapshot::Area;
 use crate::snapshot::{Snapshot, counter};
 use crate::thresholds::Thresholds;
+use crate::verdict::Severity;
 use crate::window::Window;
 
-const ROWS: usize = 20;
+/// Rows per table for people when `--limit` is not given.
+pub const TABLE_ROWS: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -69,49 +77,91 @@ impl View {
             View::PlanCache => &["plan-cache-bloat"],
         }
     }
+
+    /// What the view needs to see: a gap in one of these makes the view UNKNOWN.
+    fn areas(self) -> &'static [Area] {
+        match self {
+            View::Waits | View::Connections => &[Area::OtherSessions],
+            View::Workers => &[Area::Workers],
+            View::Blocking => &[Area::OtherSessions, Area::Locks],
+            View::Compiles => &[Area::Compiles, Area::Counters],
+            View::PlanCache => &[Area::PlanCache],
+        }
+    }
 }
 
+/// `limit`: rows per table (None: all of them).
 pub fn build(
     view: View,
     target: &str,
     window: &Window,
     assessment: &Assessment,
     thresholds: &Thresholds,
-    notes: Vec<String>,
+    mut notes: Vec<String>,
+    limit: Option<usize>,
 ) -> ViewReport {
+    let rows = limit.unwrap_or(usize::MAX);
+    let assessment = &crate::report::for_engine(assessment.clone(), window.last().engine);
     let (title, sections) = match view {
-        View::Waits => ("Waits".to_string(), waits(window)),
+        View::Waits => ("Waits".to_string(), waits(window, rows)),
         View::Workers => ("Worker threads".to_string(), workers(window)),
-        View::Blocking => ("Blocking".to_string(), blocking(window)),
-        View::Connections => ("Connections".to_string(), connections(window, thresholds)),
-        View::Compiles => ("Compilations".to_string(), compiles(window)),
+        View::Blocking => ("Blocking".to_string(), blocking(window, rows)),
+        View::Connections => (
+            "Connections".to_string(),
+            connections(window, thresholds, rows),
+        ),
+        View::Compiles => ("Compilations".to_string(), compiles(window, rows)),
         View::PlanCache => ("Plan cache".to_string(), plan_cache(window)),
     };
-    let verdicts = assessment
+    let verdicts: Vec<ViewVerdict> = assessment
         .verdicts
         .iter()
         .filter(|v| view.verdicts().contains(&v.id))
-        .map(|v| (v.id.to_string(), v.severity))
+        .map(|v| ViewVerdict {
+            id: v.id.to_string(),
+            severity: v.severity,
+        })
         .collect();
+    let mut status = verdicts
+        .iter()
+        .map(|v| v.severity)
+        .max()
+        .unwrap_or(Severity::Ok);
+    let last = window.last();
+    for gap in last.gaps.iter().filter(|g| view.areas().contains(&g.area)) {
+        status = status.max(Severity::Unknown);
+        let mut n = format!(
+            "Could not see {}: {}",
+            crate::report::area_name(gap.area),
+            gap.reason
+        );
+        if let Some(r) = &gap.remedy {
+            n.push_str(&format!(" ({r})"));
+        }
+        notes.push(n);
+    }
     ViewReport {
         schema: VIEW_SCHEMA,
         view: view.id(),
         title,
         target: target.to_string(),
-        engine: window.last().engine,
+        engine: last.engine,
         window: WindowInfo::of(window),
-        status: assessment.worst(),
-        exit_code: exit_code(assessment),
+        status,
+        exit_code: crate::report::severity_exit_code(status),
         verdicts,
         sections,
         notes,
     }
 }
 
-fn left_out(section: &mut Section, total: usize) {
+/// Keeps the first `limit` rows and says how many there were.
+fn left_out(section: &mut Section, total: usize, limit: usize) {
+    section.total_rows = total;
+    section.rows.truncate(limit);
     if total > section.rows.len() {
         section.note = Some(format!(
-            "showing {} of {}",
+            "showing {} of {} (--limit N shows more)",
             section.rows.len(),
             thousands(total as u64)
         ));
@@ -119,8 +169,10 @@ fn left_out(section: &mut Section, total: usize) {
 }
 
 /// Current waiters by wait type (idle sessions excluded: waiting for the client is not a
-/// wait), with the change since the first sample.
-fn waits(w: &Window) -> Vec<Section> {
+/// wait), with the change since the first sample. The age of a wait is the engine's when it
+/// reports one, else the age of the statement that waits (a session in `SELECT SLEEP(60)`
+/// has waited as long as the statement has run, not "0ms").
+fn waits(w: &Window, limit: usize) -> Vec<Section> {
     #[derive(Default)]
     struct Agg {
         now: u64,
@@ -133,9 +185,8 @@ fn waits(w: &Window) -> Vec<Section> {
         s.client_sessions()
             .filter(|x| x.state != SessionState::Idle && !x.waits_on(WaitClass::Client))
             .filter_map(|x| {
-                x.wait_type
-                    .clone()
-                    .map(|t| (t, x.wait_class, x.wait_ms.unwrap_or(0)))
+                let age = x.wait_ms.filter(|&ms| ms > 0).or(x.elapsed_ms).unwrap_or(0);
+                x.wait_type.clone().map(|t| (t, x.wait_class, age))
             })
             .collect()
     };
@@ -150,33 +201,42 @@ fn waits(w: &Window) -> Vec<Section> {
             by_type.entry(t).or_default().before += 1;
         }
     }
-    let mut rows: Vec<(String, Agg)> = by_type.into_iter().collect();
+    let mut rows: Vec<(String, Agg)> = by_type.into_iter().filter(|(_, a)| a.now > 0).collect();
     rows.sort_by(|a, b| b.1.now.cmp(&a.1.now).then(a.0.cmp(&b.0)));
     let mut s = Section::new(
+        "waits",
         "Sessions waiting now, by wait",
-        &["wait", "class", "now", "change", "longest"],
+        &[
+            ("wait", "wait"),
+            ("class", "class"),
+            ("sessions", "now"),
+            ("change", "change"),
+            ("longest_ms", "longest"),
+        ],
     );
     let total = rows.len();
-    for (t, a) in rows.into_iter().take(ROWS) {
+    for (t, a) in rows {
         let change = if w.samples() > 1 {
-            let d = i128::from(a.now) - i128::from(a.before);
-            format!("{d:+}")
+            Cell::Change(
+                i64::try_from(a.now).unwrap_or(i64::MAX)
+                    - i64::try_from(a.before).unwrap_or(i64::MAX),
+            )
         } else {
-            "-".to_string()
+            Cell::Empty
         };
         let class = a
             .class
-            .map(|c| format!("{c:?}").to_lowercase())
-            .unwrap_or_default();
+            .map(|c| Cell::Text(format!("{c:?}").to_lowercase()))
+            .unwrap_or(Cell::Empty);
         s.row(vec![
-            t,
+            Cell::Text(t),
             class,
-            thousands(a.now),
+            Cell::Count(a.now),
             change,
-            duration_ms(a.longest),
+            Cell::Ms(a.longest),
         ]);
     }
-    left_out(&mut s, total);
+    left_out(&mut s, total, limit);
     if s.rows.is_empty() {
         s.note = Some("no session is waiting".into());
     }
@@ -185,7 +245,16 @@ fn waits(w: &Window) -> Vec<Section> {
 
 fn workers(w: &Window) -> Vec<Section> {
     let last = w.last();
-    let mut s = Section::new("Worker threads", &["figure", "first", "now", "change"]);
+    let mut s = Section::new(
+        "workers",
+        "Worker threads",
+        &[
+            ("figure", "figure"),
+            ("first", "first"),
+            ("now", "now"),
+            ("change", "change"),
+        ],
+    );
     let Some(now) = &last.workers else {
         s.note = Some(format!(
             "{} gives each connection its own process or thread: there is no worker pool to exhaust. Active sessions now: {}.",
@@ -221,83 +290,68 @@ fn workers(w: &Window) -> Vec<Section> {
     ];
     for (label, a, b) in rows {
         s.row(vec![
-            label.to_string(),
-            thousands(a),
-            thousands(b),
-            format!("{:+}", i128::from(b) - i128::from(a)),
+            Cell::text(label),
+            Cell::Count(a),
+            Cell::Count(b),
+            Cell::Change(signed(b) - signed(a)),
         ]);
     }
-    let available = i128::from(now.max_workers) - i128::from(now.active_workers);
+    let available = signed(now.max_workers) - signed(now.active_workers);
     s.note = Some(format!("available workers: {available}"));
     vec![s]
 }
 
-/// How deep the session column indents before it writes the depth as a number: past
-/// this, indentation would eat the row (and the terminal table would wrap it).
-const MAX_INDENT: usize = 4;
-
-/// The session cell of a tree row: the lead bare, each waiter under it marked with its
-/// level. No ordinary spaces: a terminal table that wraps a cell trims leading spaces,
-/// which made deep waiters look like direct children of the lead.
-fn tree_cell(id: i64, depth: usize) -> String {
-    const NBSP: char = '\u{a0}';
-    match depth {
-        0 => id.to_string(),
-        d if d <= MAX_INDENT => format!("{}└{NBSP}{id}", "·".repeat(d - 1)),
-        d => format!("({d})└{NBSP}{id}"),
-    }
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn blocking(w: &Window) -> Vec<Section> {
+fn blocking(w: &Window, limit: usize) -> Vec<Section> {
     let last = w.last();
     let g = BlockingGraph::of(last);
     let sessions = index(last);
     let mut trees = Section::new(
+        "trees",
         "Blocking trees (lead blocker first)",
         &[
-            "session",
-            "waits for",
-            "user",
-            "state",
-            "waiting",
-            "statement",
+            ("session", "session"),
+            ("waits_for", "waits for"),
+            ("user", "user"),
+            ("state", "state"),
+            ("waiting_ms", "waiting"),
+            ("statement", "statement"),
         ],
     );
-    // Short cells: a tree of thousands of sessions must stay one line per session at 80
-    // columns, long ids and deep levels included; `spiral connections` has the hosts and
-    // applications, JSON has everything. "waits for" names each row's parent, so the tree
-    // reads right at any depth.
+    // "waits for" names each row's parent, so the tree reads right at any depth even when
+    // the indentation has to give way; the table shortens names and statements to the
+    // room it has, JSON keeps them whole (and `depth` beside the session).
     let describe = |id: i64, depth: usize, parent: Option<i64>, root_state: Option<&str>| {
+        let tree = Cell::Tree { id, depth };
+        let waits_for = parent.map_or(Cell::Empty, Cell::Id);
         let mut row = match sessions.get(&id) {
             Some(s) => vec![
-                tree_cell(id, depth),
-                String::new(),
-                truncate(s.user_or_unknown(), 10),
-                match s.state {
-                    SessionState::IdleInTransaction => "idle in tx".to_string(),
-                    other => other.label().to_string(),
-                },
+                tree,
+                waits_for,
+                Cell::text(s.user_or_unknown()),
+                Cell::text(match s.state {
+                    SessionState::IdleInTransaction => "idle in tx",
+                    other => other.label(),
+                }),
                 s.wait_ms
                     .filter(|_| s.is_blocked())
-                    .map(duration_ms)
-                    .unwrap_or_default(),
-                s.query
-                    .as_deref()
-                    .map(|q| truncate(q, 14))
-                    .unwrap_or_default(),
+                    .map_or(Cell::Empty, Cell::Ms),
+                s.query.clone().map_or(Cell::Empty, Cell::Statement),
             ],
             None => vec![
-                tree_cell(id, depth),
-                String::new(),
-                "?".into(),
-                crate::blocking::unseen_label(id).into(),
-                String::new(),
-                String::new(),
+                tree,
+                waits_for,
+                Cell::Empty,
+                Cell::text(crate::blocking::unseen_label(id)),
+                Cell::Empty,
+                Cell::Empty,
             ],
         };
-        row[1] = parent.map(|p| p.to_string()).unwrap_or_default();
         if let Some(st) = root_state {
-            row[3] = st.to_string();
+            row[3] = Cell::text(st);
         }
         row
     };
@@ -310,7 +364,7 @@ fn blocking(w: &Window) -> Vec<Section> {
     let mut total_rows = 0;
     for (t, root_state) in roots {
         total_rows += 1 + t.members.len();
-        if trees.rows.len() >= ROWS {
+        if trees.rows.len() >= limit {
             continue;
         }
         trees.row(describe(t.lead, 0, None, root_state));
@@ -320,13 +374,13 @@ fn blocking(w: &Window) -> Vec<Section> {
             path.truncate(*depth);
             let parent = path.last().copied();
             path.push(*id);
-            if trees.rows.len() >= ROWS {
+            if trees.rows.len() >= limit {
                 continue;
             }
             trees.row(describe(*id, *depth, parent, None));
         }
     }
-    left_out(&mut trees, total_rows);
+    left_out(&mut trees, total_rows, limit);
     // Edges the engine worked out (metadata locks) say how, under the tree: an inferred
     // lead is a suspect, and the engineer must see that before ending it.
     let how = g
@@ -342,23 +396,35 @@ fn blocking(w: &Window) -> Vec<Section> {
         });
     }
     let mut summary = Section::new(
+        "lead_blockers",
         "Lead blockers",
-        &["lead", "blocked", "depth", "longest wait"],
+        &[
+            ("lead", "lead"),
+            ("in_cycle", "in a cycle"),
+            ("blocked", "blocked"),
+            ("depth", "depth"),
+            ("longest_wait_ms", "longest wait"),
+        ],
     );
-    let summarised = g.trees.iter().map(|t| (t, t.lead.to_string())).chain(
-        g.behind_cycles
-            .iter()
-            .map(|t| (t, format!("{} (in a cycle)", t.lead))),
-    );
-    for (t, lead) in summarised.take(ROWS) {
+    let summarised = g
+        .trees
+        .iter()
+        .map(|t| (t, false))
+        .chain(g.behind_cycles.iter().map(|t| (t, true)));
+    for (t, in_cycle) in summarised.take(limit) {
         summary.row(vec![
-            lead,
-            thousands(t.blocked_count() as u64),
-            t.depth.to_string(),
-            duration_ms(t.longest_wait_ms),
+            Cell::Id(t.lead),
+            if in_cycle {
+                Cell::text("yes")
+            } else {
+                Cell::Empty
+            },
+            Cell::Count(t.blocked_count() as u64),
+            Cell::Count(t.depth as u64),
+            Cell::Ms(t.longest_wait_ms),
         ]);
     }
-    left_out(&mut summary, g.trees.len() + g.behind_cycles.len());
+    left_out(&mut summary, g.trees.len() + g.behind_cycles.len(), limit);
     if g.trees.is_empty() && g.behind_cycles.is_empty() {
         summary.note = Some("no session is blocked by a lead blocker".into());
     } else if g.trees.is_empty() {
@@ -369,46 +435,59 @@ fn blocking(w: &Window) -> Vec<Section> {
     let mut out = vec![summary, trees];
     if !g.cycles.is_empty() {
         let mut cycles = Section::new(
+            "cycles",
             "Cycles (deadlocks)",
-            &["sessions, each waiting for the next"],
+            &[("sessions", "sessions, each waiting for the next")],
         );
         for c in &g.cycles {
             let ring: Vec<String> = c.iter().chain(c.first()).map(|i| i.to_string()).collect();
-            cycles.row(vec![ring.join(" -> ")]);
+            cycles.row(vec![Cell::Text(ring.join(" -> "))]);
         }
         out.push(cycles);
     }
     out
 }
 
-fn connections(w: &Window, t: &Thresholds) -> Vec<Section> {
+fn connections(w: &Window, t: &Thresholds, limit: usize) -> Vec<Section> {
     let last = w.last();
     let idle_over = Thresholds::ms(t.idle_over);
-    let mut overview = Section::new("Connections", &["figure", "value"]);
+    let mut overview = Section::new(
+        "overview",
+        "Connections",
+        &[("figure", "figure"), ("value", "value")],
+    );
     overview.row(vec![
-        "connected clients".into(),
-        thousands(last.connected_clients()),
+        Cell::text("connected clients"),
+        Cell::Count(last.connected_clients()),
     ]);
     if let Some(m) = last.connections.max_connections {
-        overview.row(vec!["max connections".into(), thousands(m)]);
+        overview.row(vec![Cell::text("max connections"), Cell::Count(m)]);
         overview.row(vec![
-            "reserved for admins".into(),
-            thousands(last.connections.reserved),
+            Cell::text("reserved for admins"),
+            Cell::Count(last.connections.reserved),
         ]);
     }
     if w.samples() > 1 {
-        let d = i128::from(last.connected_clients()) - i128::from(w.first().connected_clients());
-        overview.row(vec!["change over the window".into(), format!("{d:+}")]);
+        let d = signed(last.connected_clients()) - signed(w.first().connected_clients());
+        overview.row(vec![Cell::text("change over the window"), Cell::Change(d)]);
     }
     let mut out = vec![overview];
     type Key = fn(&crate::session::Session) -> String;
-    let dims: [(&str, Key); 4] = [
-        ("By user", |s| s.user_or_unknown().to_string()),
-        ("By client host", |s| s.host_or_unknown().to_string()),
-        ("By application", |s| s.app_or_unknown().to_string()),
-        ("By state", |s| s.state.label().to_string()),
+    let dims: [(&'static str, &str, Key); 4] = [
+        ("by_user", "By user", |s| s.user_or_unknown().to_string()),
+        ("by_host", "By client host", |s| {
+            s.host_or_unknown().to_string()
+        }),
+        ("by_application", "By application", |s| {
+            // MySQL has no application name: say so rather than print "?".
+            s.application
+                .clone()
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| "(none given)".to_string())
+        }),
+        ("by_state", "By state", |s| s.state.label().to_string()),
     ];
-    for (heading, key) in dims {
+    for (key, heading, name_of) in dims {
         #[derive(Default)]
         struct Agg {
             total: u64,
@@ -420,7 +499,7 @@ fn connections(w: &Window, t: &Thresholds) -> Vec<Section> {
         }
         let mut groups: BTreeMap<String, Agg> = BTreeMap::new();
         for s in last.client_sessions() {
-            let a = groups.entry(key(s)).or_default();
+            let a = groups.entry(name_of(s)).or_default();
             a.total += 1;
             match s.state {
                 SessionState::Active => a.active += 1,
@@ -436,97 +515,114 @@ fn connections(w: &Window, t: &Thresholds) -> Vec<Section> {
                 SessionState::Other => {}
             }
         }
+        // Every session of an engine without application names lands in one "(none
+        // given)" row: not worth a table.
+        if key == "by_application" && groups.len() == 1 && groups.contains_key("(none given)") {
+            continue;
+        }
         let mut rows: Vec<(String, Agg)> = groups.into_iter().collect();
         rows.sort_by(|a, b| b.1.total.cmp(&a.1.total).then(a.0.cmp(&b.0)));
         let old_label = format!("idle > {}", crate::format::duration_secs(t.idle_over));
         let mut s = Section::new(
+            key,
             heading,
             &[
-                "name",
-                "total",
-                "active",
-                "idle",
-                &old_label,
-                "idle in tx",
-                "oldest idle",
+                ("name", "name"),
+                ("total", "total"),
+                ("active", "active"),
+                ("idle", "idle"),
+                ("idle_over", &old_label),
+                ("idle_in_transaction", "idle in tx"),
+                ("oldest_idle_ms", "oldest idle"),
             ],
         );
         let total = rows.len();
-        for (name, a) in rows.into_iter().take(ROWS) {
+        for (name, a) in rows {
             s.row(vec![
-                name,
-                thousands(a.total),
-                thousands(a.active),
-                thousands(a.idle),
-                thousands(a.idle_old),
-                thousands(a.idle_tx),
+                Cell::Text(name),
+                Cell::Count(a.total),
+                Cell::Count(a.active),
+                Cell::Count(a.idle),
+                Cell::Count(a.idle_old),
+                Cell::Count(a.idle_tx),
                 if a.idle > 0 {
-                    duration_ms(a.oldest_idle)
+                    Cell::Ms(a.oldest_idle)
                 } else {
-                    String::new()
+                    Cell::Empty
                 },
             ]);
         }
-        left_out(&mut s, total);
+        left_out(&mut s, total, limit);
         out.push(s);
     }
     out
 }
 
-fn compiles(w: &Window) -> Vec<Section> {
+fn compiles(w: &Window, limit: usize) -> Vec<Section> {
     let last = w.last();
-    let mut s = Section::new("Compilations", &["figure", "value"]);
+    let mut s = Section::new(
+        "compilations",
+        "Compilations",
+        &[("figure", "figure"), ("value", "value")],
+    );
     let rate = |name: &str| match w.rate(name) {
-        Ok(r) => format!("{}/s", decimal(r)),
-        Err(crate::window::RateGap::OneSample) => "needs 2 samples".into(),
-        Err(crate::window::RateGap::NotCollected) => "not reported".into(),
-        Err(crate::window::RateGap::Reset) => "counter reset (restart?)".into(),
+        Ok(r) => Cell::PerSecond(r),
+        Err(crate::window::RateGap::OneSample) => Cell::text("needs 2 samples"),
+        Err(crate::window::RateGap::NotCollected) => Cell::text("not reported"),
+        Err(crate::window::RateGap::Reset) => Cell::text("counter reset (restart?)"),
     };
-    s.row(vec!["compilations".into(), rate(counter::COMPILATIONS)]);
-    s.row(vec!["recompilations".into(), rate(counter::RECOMPILATIONS)]);
-    s.row(vec!["batches".into(), rate(counter::BATCHES)]);
+    s.row(vec![
+        Cell::text("compilations"),
+        rate(counter::COMPILATIONS),
+    ]);
+    s.row(vec![
+        Cell::text("recompilations"),
+        rate(counter::RECOMPILATIONS),
+    ]);
+    s.row(vec![Cell::text("batches"), rate(counter::BATCHES)]);
     if let (Ok(c), Ok(b)) = (w.delta(counter::COMPILATIONS), w.delta(counter::BATCHES))
         && b > 0
     {
         s.row(vec![
-            "compilations per batch".into(),
-            format!("{}%", decimal(c as f64 * 100.0 / b as f64)),
+            Cell::text("compilations per batch"),
+            Cell::Percent(c as f64 * 100.0 / b as f64),
         ]);
     }
     let waiting =
         |class: WaitClass| last.client_sessions().filter(|x| x.waits_on(class)).count() as u64;
     s.row(vec![
-        "sessions at the compile gate".into(),
-        thousands(waiting(WaitClass::Compile)),
+        Cell::text("sessions at the compile gate"),
+        Cell::Count(waiting(WaitClass::Compile)),
     ]);
     s.row(vec![
-        "sessions on Query Store waits".into(),
-        thousands(waiting(WaitClass::QueryStore)),
+        Cell::text("sessions on Query Store waits"),
+        Cell::Count(waiting(WaitClass::QueryStore)),
     ]);
     if let Some(g) = &last.compile_gate {
-        s.row(vec![
-            "gateway waiters / active / limit".into(),
-            format!(
-                "{} / {} / {}",
-                thousands(g.waiters),
-                thousands(g.active),
-                thousands(g.limit)
-            ),
-        ]);
+        s.row(vec![Cell::text("gateway waiters"), Cell::Count(g.waiters)]);
+        s.row(vec![Cell::text("gateway active"), Cell::Count(g.active)]);
+        s.row(vec![Cell::text("gateway limit"), Cell::Count(g.limit)]);
     }
     let mut out = vec![s];
     if !last.databases.is_empty() {
-        let mut dbs = Section::new("Databases", &["database", "Query Store", "RCSI"]);
-        for d in last.databases.iter().take(ROWS) {
+        let mut dbs = Section::new(
+            "databases",
+            "Databases",
+            &[
+                ("database", "database"),
+                ("query_store", "Query Store"),
+                ("read_committed_snapshot", "RCSI"),
+            ],
+        );
+        for d in &last.databases {
             dbs.row(vec![
-                d.name.clone(),
-                d.query_store.clone().unwrap_or_else(|| "-".into()),
+                Cell::Text(d.name.clone()),
+                d.query_store.clone().map_or(Cell::Empty, Cell::Text),
                 d.read_committed_snapshot
-                    .map(|b| if b { "on" } else { "off" }.to_string())
-                    .unwrap_or_else(|| "-".into()),
+                    .map_or(Cell::Empty, |b| Cell::text(if b { "on" } else { "off" })),
             ]);
         }
-        left_out(&mut dbs, last.databases.len());
+        left_out(&mut dbs, last.databases.len(), limit);
         out.push(dbs);
     }
     out
@@ -535,8 +631,15 @@ fn compiles(w: &Window) -> Vec<Section> {
 fn plan_cache(w: &Window) -> Vec<Section> {
     let last = w.last();
     let mut s = Section::new(
+        "plan_cache",
         "Plan cache by object type",
-        &["type", "plans", "single-use", "single-use %", "size MB"],
+        &[
+            ("type", "type"),
+            ("plans", "plans"),
+            ("single_use", "single-use"),
+            ("single_use_pct", "single-use %"),
+            ("size_mb", "size MB"),
+        ],
     );
     let Some(cache) = &last.plan_cache else {
         s.note = Some(format!(
@@ -549,14 +652,11 @@ fn plan_cache(w: &Window) -> Vec<Section> {
     entries.sort_by_key(|e| std::cmp::Reverse(e.size_bytes));
     for e in entries {
         s.row(vec![
-            e.object_type.clone(),
-            thousands(e.plans),
-            thousands(e.single_use),
-            format!(
-                "{}%",
-                decimal(crate::rules::pct(e.single_use as f64, e.plans as f64))
-            ),
-            thousands(e.size_bytes / (1024 * 1024)),
+            Cell::Text(e.object_type.clone()),
+            Cell::Count(e.plans),
+            Cell::Count(e.single_use),
+            Cell::Percent(crate::rules::pct(e.single_use as f64, e.plans as f64)),
+            Cell::Count(e.size_bytes / (1024 * 1024)),
         ]);
     }
     vec![s]

@@ -59,6 +59,13 @@ pub struct WatchState {
     pub notice: Option<String>,
     /// The last minutes' figures, drawn as sparklines under the gauges.
     pub history: crate::history::History,
+    /// A capture being replayed: the screen says so and shows the capture's time.
+    pub replay: bool,
+    /// Lines the lower panel is scrolled down by (arrow keys, PgUp/PgDn).
+    pub scroll: usize,
+    /// The furthest the panel on screen can scroll, set by the last frame, so that a key
+    /// pressed past the end does not have to be undone.
+    pub scroll_max: std::cell::Cell<usize>,
 }
 
 impl WatchState {
@@ -69,7 +76,9 @@ impl WatchState {
             Some(w) => Window::from_snapshots([w.last().clone(), snap]),
             None => Some(Window::new(snap)),
         };
-        self.assessment = window.as_ref().map(|w| evaluate(w, thresholds));
+        self.assessment = window
+            .as_ref()
+            .map(|w| crate::report::for_engine(evaluate(w, thresholds), w.last().engine));
         if let Some(w) = &window {
             self.history.record(w);
         }
@@ -95,12 +104,20 @@ pub fn frame(
     height: usize,
 ) -> Vec<String> {
     let mut lines = Vec::new();
-    let now = chrono::Utc::now().format("%H:%M:%S");
-    lines.push(format!(
-        "spiral watch {} · every {}s · {now}   [s]essions [w]aits [b]locking [c]onnections wor[k]ers com[p]iles p[l]ancache [q]uit",
-        state.label,
-        state.interval.as_secs_f64()
-    ));
+    // A replay shows the capture's clock, never the wall clock, and says it is a replay.
+    let when = match (&state.window, state.replay) {
+        (Some(w), true) => format!(
+            "REPLAY, captured {}",
+            w.last().taken_at.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        (None, true) => "REPLAY".to_string(),
+        (_, false) => format!(
+            "every {} · {}",
+            crate::format::duration_secs(state.interval.as_secs_f64()),
+            chrono::Utc::now().format("%H:%M:%S UTC")
+        ),
+    };
+    lines.push(format!("spiral watch · {when} · {}", state.label));
     if let Some((secs, err, retry)) = &state.blind {
         lines.push(format!(
             "!! SERVER NOT ANSWERING for {}: {err} (retrying in {retry}s; the screen below is from the last answer)",
@@ -112,25 +129,25 @@ pub fn frame(
     }
     let (Some(w), Some(a)) = (&state.window, &state.assessment) else {
         lines.push("waiting for the first sample...".into());
-        return fit(lines, width, height);
+        return fit(lines, Vec::new(), state, width, height);
     };
     lines.push(String::new());
     if a.verdicts.is_empty() {
         lines.push("OK        no death spiral detected".into());
     }
-    for v in a.verdicts.iter().take(6) {
+    // A small screen keeps most of its rows for the panel.
+    let shown = if height >= 40 { 6 } else { 3 };
+    for v in a.verdicts.iter().take(shown) {
         lines.push(format!(
-            "{:<9} {:<26} {}",
+            "{:<9} {:<25} {}",
             v.severity.label(),
             v.id,
             v.summary
         ));
     }
-    if a.verdicts.len() > 6 {
-        lines.push(format!(
-            "          and {} more (spiral triage for all)",
-            a.verdicts.len() - 6
-        ));
+    if a.verdicts.len() > shown {
+        let rest: Vec<&str> = a.verdicts[shown..].iter().map(|v| v.id).collect();
+        lines.push(format!("          and {}", rest.join(", ")));
     }
     lines.push(String::new());
     let f = KeyFigures::of(w);
@@ -181,24 +198,20 @@ pub fn frame(
             .lines(width, !crate::history::unicode_terminal()),
     );
     lines.push(String::new());
+    let mut panel = Vec::new();
     match state.panel {
-        Panel::Sessions => sessions_panel(w.last(), &mut lines),
+        Panel::Sessions => sessions_panel(w.last(), width, &mut panel),
         Panel::View(v) => {
-            let report = crate::views::build(v, &state.label, w, a, thresholds, Vec::new());
+            let report =
+                crate::views::build(v, &state.label, w, a, thresholds, Vec::new(), Some(200));
             for s in &report.sections {
-                lines.push(s.heading.to_uppercase());
-                lines.push(s.columns.join(" | "));
-                for row in &s.rows {
-                    lines.push(row.join(" | "));
-                }
-                if let Some(n) = &s.note {
-                    lines.push(n.clone());
-                }
-                lines.push(String::new());
+                panel.push(s.heading.to_uppercase());
+                panel.extend(crate::render::section_lines(s, width));
+                panel.push(String::new());
             }
         }
     }
-    fit(lines, width, height)
+    fit(lines, panel, state, width, height)
 }
 
 fn top_waits(s: &Snapshot) -> String {
@@ -223,32 +236,57 @@ fn top_waits(s: &Snapshot) -> String {
         .join(", ")
 }
 
-fn sessions_panel(s: &Snapshot, lines: &mut Vec<String>) {
+fn sessions_panel(s: &Snapshot, width: usize, lines: &mut Vec<String>) {
+    use crate::render::grid::{self, Align};
     let g = BlockingGraph::of(s);
     let by_id = index(s);
+    let head = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
     lines.push("LEAD BLOCKERS".into());
     if g.trees.is_empty() && g.cycles.is_empty() {
         lines.push("  none".into());
     }
-    for t in g.trees.iter().take(5) {
-        let who = by_id
-            .get(&t.lead)
-            .map(|x| {
-                format!(
-                    "{} {} {}",
-                    x.user_or_unknown(),
-                    x.host_or_unknown(),
-                    x.state.label()
-                )
-            })
-            .unwrap_or_else(|| "not visible".into());
-        lines.push(format!(
-            "  {:<8} blocks {:<5} depth {:<3} longest {:<8} {who}",
-            t.lead,
-            t.blocked_count(),
-            t.depth,
-            duration_ms(t.longest_wait_ms)
-        ));
+    let rows: Vec<Vec<String>> = g
+        .trees
+        .iter()
+        .take(5)
+        .map(|t| {
+            let lead = by_id.get(&t.lead);
+            vec![
+                t.lead.to_string(),
+                t.blocked_count().to_string(),
+                t.depth.to_string(),
+                duration_ms(t.longest_wait_ms),
+                lead.map_or("", |x| x.user_or_unknown()).to_string(),
+                lead.map_or("not visible", |x| x.state.label()).to_string(),
+                lead.and_then(|x| x.query.clone()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        let text = grid::render(
+            &head(&[
+                "lead",
+                "blocks",
+                "depth",
+                "longest",
+                "user",
+                "state",
+                "statement",
+            ]),
+            &rows,
+            &[
+                Align::Number,
+                Align::Number,
+                Align::Number,
+                Align::Number,
+                Align::Text,
+                Align::Text,
+                Align::Statement,
+            ],
+            width,
+            "  ",
+        );
+        lines.extend(text.lines().map(String::from));
     }
     for c in g.cycles.iter().take(3) {
         let ring: Vec<String> = c.iter().chain(c.first()).map(|i| i.to_string()).collect();
@@ -262,24 +300,107 @@ fn sessions_panel(s: &Snapshot, lines: &mut Vec<String>) {
         .map(|x| (x.wait_ms.max(x.elapsed_ms).max(x.idle_ms).unwrap_or(0), x))
         .collect();
     worst.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
-    for (ms, x) in worst.iter().take(10) {
-        lines.push(format!(
-            "  {:<8} {:<12} {:<20} {:<8} {:<24} {}",
-            x.id,
-            truncate(x.user_or_unknown(), 12),
-            truncate(x.state.label(), 20),
-            duration_ms(*ms),
-            truncate(x.wait_type.as_deref().unwrap_or(""), 24),
-            x.query.as_deref().unwrap_or("")
-        ));
+    let rows: Vec<Vec<String>> = worst
+        .iter()
+        .take(30)
+        .map(|(ms, x)| {
+            vec![
+                x.id.to_string(),
+                x.user_or_unknown().to_string(),
+                // MySQL has no application name: the client host says where it came from.
+                x.application
+                    .clone()
+                    .filter(|a| !a.is_empty())
+                    .or_else(|| x.client_host.clone())
+                    .unwrap_or_default(),
+                match x.state {
+                    crate::session::SessionState::IdleInTransaction => "idle in tx".into(),
+                    other => other.label().to_string(),
+                },
+                duration_ms(*ms),
+                x.wait_type.clone().unwrap_or_default(),
+                x.query.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        lines.push("  none".into());
+        return;
     }
+    let text = grid::render(
+        &head(&[
+            "id",
+            "user",
+            "application",
+            "state",
+            "age",
+            "wait",
+            "statement",
+        ]),
+        &rows,
+        &[
+            Align::Number,
+            Align::Text,
+            Align::Text,
+            Align::Text,
+            Align::Number,
+            Align::Text,
+            Align::Statement,
+        ],
+        width,
+        "  ",
+    );
+    lines.extend(text.lines().map(String::from));
 }
 
-fn fit(mut lines: Vec<String>, width: usize, height: usize) -> Vec<String> {
-    lines.truncate(height.max(1));
+/// The key legend, as long as the width allows; always on the last line.
+fn legend(width: usize) -> String {
+    let long = "[s]essions [w]aits [b]locking [c]onnections wor[k]ers com[p]iles p[l]ancache  ↑↓ PgUp PgDn scroll  [q]uit";
+    let medium =
+        "s w b c k p l: panels (sessions waits blocking conns workers compiles plan cache) ↑↓ q";
+    let short = "keys: s w b c k p l panels  ↑↓ PgUp PgDn scroll  q quit";
+    [long, medium, short]
+        .into_iter()
+        .find(|l| l.chars().count() <= width)
+        .unwrap_or(short)
+        .to_string()
+}
+
+/// The screen: the top lines (verdicts, gauges) as they are, the panel scrolled by `scroll`
+/// into the rows that are left, and the key legend on the last row, always.
+fn fit(
+    top: Vec<String>,
+    panel: Vec<String>,
+    state: &WatchState,
+    width: usize,
+    height: usize,
+) -> Vec<String> {
+    let scroll = state.scroll;
+    let height = height.max(3);
+    let mut lines = top;
+    // The top may not take the whole screen: keep two rows for the panel and the legend.
+    lines.truncate(height.saturating_sub(3).max(1));
+    let room = height - 1 - lines.len();
+    if panel.len() <= room {
+        state.scroll_max.set(0);
+        lines.extend(panel);
+    } else {
+        let max_scroll = panel.len() - room + 1;
+        state.scroll_max.set(max_scroll);
+        let first = scroll.min(max_scroll);
+        let shown = room - 1;
+        lines.extend(panel.iter().skip(first).take(shown).cloned());
+        let below = panel.len().saturating_sub(first + shown);
+        lines.push(match (first, below) {
+            (0, b) => format!("  ↓ {b} more lines (↓ or PgDn)"),
+            (a, 0) => format!("  ↑ {a} lines above (↑ or PgUp)"),
+            (a, b) => format!("  ↑ {a} above, ↓ {b} below"),
+        });
+    }
+    lines.push(legend(width));
     lines
         .into_iter()
-        .map(|l| truncate(&l, width.max(10)))
+        .map(|l| crate::format::for_console(&truncate(&l, width.max(10))).into_owned())
         .collect()
 }
 
@@ -310,6 +431,14 @@ impl Drop for TerminalGuard {
 
 fn draw(lines: &[String], height: usize) -> std::io::Result<()> {
     use crossterm::{cursor, queue, terminal};
+    // The legend (the last line) sits on the bottom row of the screen.
+    let mut lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    if let Some(legend) = lines.pop() {
+        while lines.len() + 1 < height {
+            lines.push("");
+        }
+        lines.push(legend);
+    }
     let mut out = std::io::stdout().lock();
     queue!(out, cursor::MoveTo(0, 0))?;
     for (i, l) in lines.iter().enumerate() {
@@ -342,6 +471,9 @@ pub async fn run(
         interval,
         notice: None,
         history: crate::history::History::for_watch(interval),
+        replay: !poller.is_live(),
+        scroll: 0,
+        scroll_max: std::cell::Cell::new(0),
     };
     let result = if std::io::stdout().is_terminal() {
         run_terminal(&mut poller, &mut state, thresholds).await
@@ -380,7 +512,10 @@ async fn run_plain(
                 retry_in.max(state.interval)
             }
         };
-        let mut block = frame(state, thresholds, 200, 200).join("\n");
+        let mut lines = frame(state, thresholds, 200, 200);
+        // No keys to press in a file or a pipe: no legend.
+        lines.pop();
+        let mut block = lines.join("\n");
         block.push_str("\n---\n");
         let mut out = std::io::stdout().lock();
         match out.write_all(block.as_bytes()).and_then(|_| out.flush()) {
@@ -445,8 +580,18 @@ async fn run_terminal(
                     KeyCode::Char(c) => {
                         if let Some(p) = Panel::from_key(c) {
                             state.panel = p;
+                            state.scroll = 0;
                         }
                     }
+                    KeyCode::Down => {
+                        state.scroll = (state.scroll + 1).min(state.scroll_max.get());
+                    }
+                    KeyCode::Up => state.scroll = state.scroll.saturating_sub(1),
+                    KeyCode::PageDown => {
+                        state.scroll = (state.scroll + 10).min(state.scroll_max.get());
+                    }
+                    KeyCode::PageUp => state.scroll = state.scroll.saturating_sub(10),
+                    KeyCode::Home => state.scroll = 0,
                     _ => {}
                 },
                 // A resize just redraws at the new size on the next turn of the loop.

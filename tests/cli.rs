@@ -190,7 +190,32 @@ fn playbooks_and_queries() {
     assert!(out.contains("pg_stat_activity"));
     let (code, out, _) = run(&["queries"]);
     assert_eq!(code, 0);
-    assert!(out.contains("postgres/sample"));
+    // Grouped by engine, the statements a person reads first.
+    let pg = out
+        .find("PostgreSQL (paste into psql")
+        .expect("a PostgreSQL group");
+    let my = out
+        .find("MySQL/MariaDB (paste into mysql")
+        .expect("a MySQL group");
+    let ms = out
+        .find("SQL Server (paste into sqlcmd")
+        .expect("a SQL Server group");
+    assert!(pg < my && my < ms, "{out}");
+    let by_hand = out[pg..my].find("To read by hand").unwrap();
+    let sent = out[pg..my].find("What spiral sends").unwrap();
+    assert!(by_hand < sent, "{out}");
+    for name in ["sessions", "blockers", "waits", "sample"] {
+        assert!(
+            out[pg..my].contains(&format!("    {name} ")),
+            "{name}: {out}"
+        );
+    }
+    let (code, out, _) = run(&["queries", "postgres/blockers"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("pg_blocking_pids") && !out.contains("json_agg"),
+        "{out}"
+    );
     assert!(fails(&["queries", "--engine", "oracle"]).contains("unknown engine"));
 }
 
@@ -246,6 +271,470 @@ fn completions_are_current() {
             "{file} is stale: run scripts/completions.sh"
         );
     }
+    // Every page the top page refers to exists and is current.
+    let top = std::fs::read_to_string("completions/spiral.1").unwrap();
+    let re = regex::Regex::new(r"spiral\\-([a-z]+)\(1\)").unwrap();
+    let mut pages: Vec<&str> = re
+        .captures_iter(&top)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    pages.sort_unstable();
+    pages.dedup();
+    assert!(pages.len() >= 16 && pages.contains(&"triage"), "{pages:?}");
+    for cmd in pages {
+        let file = format!("completions/man/spiral-{cmd}.1");
+        let (code, out, err) = run(&["completions", "man", cmd]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(&format!(".TH spiral-{cmd} 1")), "{out}");
+        let committed = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            committed == out,
+            "{file} is missing or stale: run scripts/completions.sh"
+        );
+    }
+    // Verdict ids after `playbook`, engines after `--engine`.
+    let bash = std::fs::read_to_string("completions/spiral.bash").unwrap();
+    assert!(bash.contains("idle-connection-leak") && bash.contains("postgres mysql mssql"));
+}
+
+#[test]
+fn help_puts_the_command_first_and_keeps_suggestions() {
+    let (code, out, _) = run(&["triage", "--help"]);
+    assert_eq!(code, 0);
+    let own = out.find("--samples").unwrap();
+    let conn = out.find("Connection options:").unwrap();
+    let global = out.find("Global options:").unwrap();
+    assert!(own < conn && conn < global, "{out}");
+    assert!(
+        out[global..].contains("--format") && !out[global..].contains("--dac"),
+        "{out}"
+    );
+    assert!(out.contains("counts toward an idle-connection"), "{out}");
+    let (_, kill, _) = run(&["kill", "--help"]);
+    assert!(kill.contains("Sessions idle (or idle in a transaction) at least this long"));
+    for cmd in ["playbook", "queries", "thresholds", "completions"] {
+        let (_, out, _) = run(&[cmd, "--help"]);
+        for flag in [
+            "--dac",
+            "--connect-timeout",
+            "--password-stdin",
+            "--encrypt",
+        ] {
+            assert!(!out.contains(flag), "{cmd} --help lists {flag}:\n{out}");
+        }
+    }
+    assert!(fails(&["triag"]).contains("a similar subcommand exists: 'triage'"));
+    assert!(fails(&["triage", "--sample", "2"]).contains("'--samples'"));
+    assert!(fails(&["playbook", "idle-leak"]).contains("did you mean 'idle-connection-leak'"));
+    // Connection options are still accepted before the command name.
+    let (code, _, err) = run(&[
+        "--connect-timeout",
+        "2s",
+        "triage",
+        "--replay",
+        "captures/004-postgres-deadlocked-pool.jsonl",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
+
+/// Every command that prints a result either honours `--format json` with a JSON document
+/// that carries a `schema`, or refuses on one line with exit 3 before connecting.
+#[test]
+fn format_json_is_json_or_refused() {
+    let leak = "captures/001-postgres-connection-leak.jsonl";
+    let cases: &[(&[&str], &str)] = &[
+        (&["triage", "--replay", leak], "spiral.triage/v1"),
+        (&["waits", "--replay", leak], "spiral.view/v2"),
+        (&["workers", "--replay", leak], "spiral.view/v2"),
+        (&["blocking", "--replay", leak], "spiral.view/v2"),
+        (&["connections", "--replay", leak], "spiral.view/v2"),
+        (&["compiles", "--replay", leak], "spiral.view/v2"),
+        (&["plancache", "--replay", leak], "spiral.view/v2"),
+        (&["check", "--replay", leak], "spiral.check/v1"),
+        (
+            &["kill", "--replay", leak, "--idle-over", "10m"],
+            "spiral.kill/v1",
+        ),
+        (&["playbook"], "spiral.playbook/v1"),
+        (&["playbook", "blocking-chain"], "spiral.playbook/v1"),
+        (&["thresholds"], "spiral.thresholds/v1"),
+        (&["queries"], "spiral.queries/v1"),
+        (&["queries", "mysql/sessions"], "spiral.queries/v1"),
+    ];
+    for (args, schema) in cases {
+        let (code, json, err) = support::run_json(args);
+        assert_eq!(json["schema"], *schema, "{args:?}: {json}");
+        assert!(code != 3 || args[0] == "triage", "{args:?}: {err}");
+    }
+    let (code, json, _) = support::run_json(&["check", "--replay", leak]);
+    assert_eq!((code, json["status"].as_str()), (2, Some("CRITICAL")));
+    assert!(json["perfdata"][0]["label"] == "connections" && json["perfdata"][0]["value"] == 82.0);
+    let (_, json, _) = support::run_json(&["playbook", "blocking-chain"]);
+    assert!(json["markdown"].as_str().unwrap().starts_with("# "));
+    let (_, json, _) = support::run_json(&["thresholds"]);
+    assert!(
+        json["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "idle_over" && t["default"] == 300.0)
+    );
+
+    for args in [
+        &[
+            "stalk",
+            "--replay",
+            leak,
+            "--when",
+            "blocked>1",
+            "-o",
+            "/nonexistent",
+        ][..],
+        &["watch", "--replay", leak],
+        &["capture", "--replay", leak, "-o", "/nonexistent/x.jsonl"],
+        &["completions", "bash"],
+    ] {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        let line = fails(&all);
+        assert!(
+            line.contains("has no --format json output"),
+            "{args:?}: {line}"
+        );
+    }
+    assert!(
+        fails(&[
+            "--format",
+            "slack",
+            "kill",
+            "--replay",
+            leak,
+            "--idle-over",
+            "1m"
+        ])
+        .contains("table, json")
+    );
+}
+
+/// The first look is for a person watching a terminal: a pipe gets each verdict once.
+#[test]
+fn first_look_only_on_a_terminal() {
+    let (_, out, _) = run(&[
+        "triage",
+        "--replay",
+        "captures/001-postgres-connection-leak.jsonl",
+    ]);
+    assert!(!out.contains("First look"), "{out}");
+    assert_eq!(out.matches("idle-connection-leak:").count(), 1, "{out}");
+}
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = spiral();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    support::decode(cmd.output().unwrap())
+}
+
+fn widest(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+/// Without a terminal (and no COLUMNS), everything fits 80 columns; a name too long for its
+/// column is cut with an ellipsis rather than wrapped onto a line of its own.
+#[test]
+fn output_fits_80_columns_and_uses_a_wider_console() {
+    let pool = "captures/004-postgres-deadlocked-pool.jsonl";
+    let shipping = "captures/002-mysql-shipping-sleepers.jsonl";
+    for args in [
+        &["triage", "--replay", pool][..],
+        &["blocking", "--replay", pool],
+        &["connections", "--replay", shipping],
+        &[
+            "waits",
+            "--replay",
+            "captures/000-sqlserver-sunday-spiral.jsonl",
+        ],
+        &["kill", "--replay", shipping, "--idle-over", "10m"],
+        &["kill", "--replay", pool, "--idle-in-transaction"],
+        &["thresholds"],
+        &["queries"],
+        &["playbook"],
+    ] {
+        let (_, out, err) = run(args);
+        assert!(!out.is_empty(), "{args:?}: {err}");
+        assert!(widest(&out) <= 80, "{args:?} wider than 80:\n{out}");
+    }
+    let (_, narrow, _) = run(&["blocking", "--replay", pool]);
+    let (_, wide, _) = run_env(&["blocking", "--replay", pool], &[("COLUMNS", "160")]);
+    assert!(
+        widest(&wide) > 100,
+        "a wide console gives the statement room:\n{wide}"
+    );
+    // Every tree row is still one line, in both.
+    for out in [&narrow, &wide] {
+        assert_eq!(
+            out.lines().filter(|l| l.contains("└ 410")).count(),
+            18,
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn kill_speaks_plainly() {
+    let shipping = "captures/002-mysql-shipping-sleepers.jsonl";
+    let (code, out, _) = run(&[
+        "kill",
+        "--replay",
+        shipping,
+        "--idle-over",
+        "10m",
+        "--max",
+        "1",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Would end 1 session on"), "{out}");
+    assert!(out.contains("Dry run: nothing was done"), "{out}");
+    let (_, out, _) = run(&[
+        "kill",
+        "--replay",
+        shipping,
+        "--idle-over",
+        "10m",
+        "--query-only",
+    ]);
+    assert!(
+        out.starts_with("Would cancel the statements of 148 sessions"),
+        "{out}"
+    );
+    assert!(!out.contains("ended"), "{out}");
+}
+
+/// A console that cannot show UTF-8 gets ASCII: from the locale, or with --ascii.
+#[test]
+fn ascii_fallback() {
+    let pool = "captures/004-postgres-deadlocked-pool.jsonl";
+    let fancy = ['·', '└', '…', '█'];
+    for env in [[("LANG", "C")], [("LANG", "en_US.ISO-8859-1")]] {
+        for args in [
+            &["triage", "--replay", pool][..],
+            &["blocking", "--replay", pool],
+        ] {
+            let (_, out, _) = run_env(args, &env);
+            assert!(
+                out.is_ascii() || !out.contains(fancy),
+                "{env:?} {args:?}:\n{out}"
+            );
+            assert!(!out.contains(fancy), "{env:?} {args:?}:\n{out}");
+        }
+    }
+    let (_, out, _) = run(&["--ascii", "blocking", "--replay", pool]);
+    assert!(!out.contains(fancy) && out.contains("`- 41002"), "{out}");
+    let (_, out, _) = run(&["blocking", "--replay", pool]);
+    assert!(
+        out.contains("└ 41002") && out.contains('…'),
+        "UTF-8 by default in tests: {out}"
+    );
+}
+
+/// The README's first command works as printed, and the README says what its exit code 2
+/// means; it says how to install, and what scripts/test.sh touches.
+#[test]
+fn readme_first_steps_hold() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let first = readme
+        .lines()
+        .find(|l| l.trim_start().starts_with("cargo run --release -- triage"))
+        .expect("the set-up command");
+    let args: Vec<&str> = first
+        .split("-- ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 2, "{out}");
+    assert!(readme.contains("It exits with code 2: that is spiral saying CRITICAL"));
+    assert!(readme.contains("cargo install --path ."));
+    assert!(readme.contains("SPIRAL_TEST_PG_URL") && readme.contains("SPIRAL_TEST_MYSQL_URL"));
+    assert!(
+        !readme.contains("../") && !readme.contains("/work/"),
+        "paths outside the repo"
+    );
+}
+
+/// A tmux pane of 80x24 running `spiral watch`, for what a person over SSH sees.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(args: &[&str]) -> Option<Tmux> {
+        if std::process::Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_err()
+        {
+            eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+            return None;
+        }
+        // One tmux server per pane: tests run in parallel threads of one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("spiral-test-{}-{n}", std::process::id());
+        let mut cmd = vec![
+            "env".to_string(),
+            "LANG=C.UTF-8".into(),
+            env!("CARGO_BIN_EXE_spiral").into(),
+        ];
+        cmd.extend(args.iter().map(|a| a.to_string()));
+        let status = std::process::Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "80",
+                "-y",
+                "24",
+                "-s",
+                "w",
+            ])
+            .arg(cmd.join(" "))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Some(Tmux { socket })
+    }
+
+    /// The visible screen and the lines scrolled off above it.
+    fn screen(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "capture-pane",
+                "-p",
+                "-S",
+                "-500",
+                "-t",
+                "w",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "w", keys])
+            .status()
+            .unwrap();
+    }
+
+    /// Polls the pane until `want` shows (the watch redraws on its own schedule).
+    fn wait_for(&self, want: &str) -> String {
+        for _ in 0..100 {
+            let s = self.screen();
+            if s.contains(want) {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("'{want}' never appeared:\n{}", self.screen());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+#[test]
+fn watch_at_80x24() {
+    let sunday = "captures/000-sqlserver-sunday-spiral.jsonl";
+    let Some(t) = Tmux::start(&["watch", "--replay", sunday]) else {
+        return;
+    };
+    let screen = t.wait_for("WORST SESSIONS");
+    let lines: Vec<&str> = screen.trim_end_matches('\n').lines().collect();
+    assert!(
+        lines.len() <= 24 && lines.iter().all(|l| l.chars().count() <= 80),
+        "{screen}"
+    );
+    // The legend is on the bottom row; a replay says so, with the capture's time.
+    assert!(
+        lines.last().unwrap().starts_with("keys: s w b c k p l"),
+        "{screen}"
+    );
+    let (_, r, _) = support::run_json(&["triage", "--replay", sunday]);
+    let at = |k: &str| {
+        let t = r["window"][k].as_str().unwrap().replace('T', " ");
+        format!("REPLAY, captured {} UTC", t.trim_end_matches('Z'))
+    };
+    assert!(
+        screen.contains(&at("first")) || screen.contains(&at("last")),
+        "{screen}"
+    );
+    // The sessions panel is an aligned table with the application; the rest scrolls.
+    assert!(
+        screen.contains("application") && screen.contains("app-backend-api"),
+        "{screen}"
+    );
+    assert!(screen.contains("more lines (↓ or PgDn)"), "{screen}");
+    t.keys("c");
+    let screen = t.wait_for("BY USER");
+    assert!(
+        screen.lines().last().unwrap().starts_with("keys:"),
+        "{screen}"
+    );
+    t.keys("PgDn");
+    let screen = t.wait_for("above");
+    assert!(screen.trim_end().lines().count() <= 24, "{screen}");
+    // Past the end and one line back: the panel moves at once (no overshoot to undo).
+    for _ in 0..30 {
+        t.keys("PgDn");
+    }
+    t.wait_for("lines above (↑ or PgUp)");
+    t.keys("Up");
+    t.wait_for("below");
+    t.keys("q");
+}
+
+/// Counts are words: "1 condition, 1 poll", "3 snapshots", never "1 condition(s)".
+#[test]
+fn counts_read_as_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&[
+        "stalk",
+        "--replay",
+        "captures/004-postgres-deadlocked-pool.jsonl",
+        "--when",
+        "blocked>1",
+        "--cycles",
+        "1",
+        "--max-captures",
+        "1",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(1 condition, 1 poll in a row)"), "{err}");
+    let out = dir.path().join("c.jsonl");
+    let (_, _, err) = run(&[
+        "capture",
+        "--replay",
+        "captures/004-postgres-deadlocked-pool.jsonl",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(err.contains("wrote 3 snapshots"), "{err}");
 }
 
 /// The section of a view report with this heading.
@@ -276,27 +765,39 @@ fn blocking_view_shows_the_readers_behind_the_cycle() {
     let leads = section(&view, "Lead blockers");
     assert_eq!(
         leads["rows"][0],
-        serde_json::json!(["182 (in a cycle)", "40", "1", "58s"])
+        serde_json::json!({"lead": 182, "in_cycle": "yes", "blocked": 40, "depth": 1, "longest_wait_ms": 58000})
     );
     let tree = section(&view, "Blocking trees");
     let rows = tree["rows"].as_array().unwrap();
-    assert_eq!(rows[0][0], "182");
-    assert_eq!(rows[0][3], "in a cycle");
+    assert_eq!(rows[0]["session"], 182);
+    assert_eq!(rows[0]["state"], "in a cycle");
     assert!(rows.len() > 1);
     for row in &rows[1..] {
-        assert_eq!(row[1], "182", "every reader waits for the writer: {row}");
-        assert!(row[5].as_str().unwrap().starts_with("SELECT"), "{row}");
+        assert_eq!(
+            row["waits_for"], 182,
+            "every reader waits for the writer: {row}"
+        );
+        assert_eq!(row["depth"], 1, "{row}");
+        assert!(
+            row["statement"].as_str().unwrap().starts_with("SELECT"),
+            "{row}"
+        );
     }
-    assert_eq!(tree["note"], "showing 20 of 41");
+    // JSON keeps every row; the table shows 20 unless --limit says otherwise.
+    assert_eq!(rows.len(), 41);
     let cycles = section(&view, "Cycles");
-    assert_eq!(cycles["rows"][0][0], "182 -> 3453 -> 2035 -> 512 -> 182");
+    assert_eq!(
+        cycles["rows"][0]["sessions"],
+        "182 -> 3453 -> 2035 -> 512 -> 182"
+    );
 
     let (_, table, _) = run(&["blocking", "--replay", capture]);
     assert!(
         !table.contains("no session is blocked by a lead blocker"),
         "{table}"
     );
-    assert!(table.contains("└\u{a0}600"), "{table}");
+    assert!(table.contains("└ 600"), "{table}");
+    assert!(table.contains("showing 20 of 41"), "{table}");
 }
 
 /// A chain eleven deep with ten-digit ids (a long-running MySQL server) and a second child
@@ -340,17 +841,15 @@ fn blocking_tree_stays_faithful_at_any_depth() {
     assert_eq!(rows.len(), 13);
     for (i, row) in rows.iter().enumerate().skip(1).take(11) {
         let id = base + i as i64;
-        assert!(row[0].as_str().unwrap().ends_with(&id.to_string()), "{row}");
-        assert_eq!(row[1], (id - 1).to_string(), "{row}");
+        assert_eq!(row["session"], id, "{row}");
+        assert_eq!(row["depth"], i, "{row}");
+        assert_eq!(row["waits_for"], id - 1, "{row}");
     }
     assert_eq!(
-        rows[12][1],
-        base.to_string(),
+        rows[12]["waits_for"], base,
         "the second child hangs off the lead"
     );
-    // Indentation grows level by level, then the level is written out.
-    assert_eq!(rows[3][0], format!("··└\u{a0}{}", base + 3));
-    assert_eq!(rows[11][0], format!("(11)└\u{a0}{}", base + 11));
+    assert_eq!(rows[12]["depth"], 1);
     // How an edge was found, when the engine had to work it out, is said under the tree.
     assert_eq!(
         section(&view, "Blocking trees")["note"],
@@ -361,17 +860,23 @@ fn blocking_tree_stays_faithful_at_any_depth() {
     let body: Vec<&str> = table
         .lines()
         .skip_while(|l| !l.starts_with("Blocking trees"))
-        .filter(|l| l.starts_with("| "))
+        .skip(3)
+        .take_while(|l| !l.trim().is_empty())
         .collect();
-    // Header and 13 sessions: one line each, nothing wrapped.
+    // 13 sessions: one line each, nothing wrapped, every id whole; then the note.
     assert_eq!(body.len(), 14, "{table}");
+    assert!(body[13].contains("holder inferred"), "{table}");
     for line in &body {
         assert!(line.chars().count() <= 80, "{line}");
     }
+    // Indentation grows level by level, then the level is written out; the parent column
+    // names the session each row waits for either way.
+    assert!(body[3].contains(&format!("    └ {}", base + 3)), "{table}");
     assert!(
-        body[12].contains(&format!("(11)└\u{a0}{}", base + 11)),
+        body[11].contains(&format!("(11)└ {}", base + 11)),
         "{table}"
     );
+    assert!(body[11].contains(&(base + 10).to_string()), "{table}");
 }
 
 /// `check --only` / `--ignore` choose the verdicts judged; unknown ids are one UNKNOWN

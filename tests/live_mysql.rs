@@ -648,6 +648,18 @@ async fn without_process_privilege_checks_are_unknown() {
         "{}",
         r["notes"]
     );
+    // For a person: what could not be seen, once, with the GRANT; no SQL Server check.
+    let (code, out, _) = run_async(args(&[
+        "triage",
+        &stage.target_as(&format!("{}_plain", stage.name)),
+        "--samples",
+        "1",
+    ]))
+    .await;
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(out.matches("What spiral could not see").count(), 1, "{out}");
+    assert_eq!(out.matches("GRANT PROCESS").count(), 1, "{out}");
+    assert!(!out.contains("query-store-amplification"), "{out}");
 }
 
 #[tokio::test]

@@ -574,6 +574,26 @@ async fn role_without_pg_monitor_says_what_it_cannot_see() {
             .unwrap()
             .contains(&format!("GRANT pg_monitor TO {plain}"))
     );
+    // What could not be seen is said once, with the checks it leaves unknown; no SQL
+    // Server-only check is listed on PostgreSQL.
+    assert_eq!(r["checks"]["query-store-amplification"], "ok");
+    let unseen = &r["unseen"][0];
+    assert_eq!(unseen["what"], "other sessions");
+    assert!(
+        unseen["checks"].to_string().contains("blocking-chain"),
+        "{unseen}"
+    );
+    let (code, out, _) =
+        run_async(args(&["triage", &stage.target(&plain), "--samples", "1"])).await;
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(out.matches("What spiral could not see").count(), 1, "{out}");
+    let grant = format!("GRANT pg_monitor TO {plain}");
+    assert_eq!(out.matches(&grant).count(), 1, "{out}");
+    assert!(!out.contains("query-store-amplification"), "{out}");
+    let (code, out, _) = run_async(args(&["check", &stage.target(&plain)])).await;
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("SPIRAL UNKNOWN: blocking-chain"), "{out}");
+    assert!(!out.contains("query-store-amplification"), "{out}");
 }
 
 #[tokio::test]
@@ -1390,4 +1410,115 @@ async fn kill_refuses_when_the_log_cannot_be_written() {
         "{err}"
     );
     assert_eq!(count_sessions(&mut admin, &stage.name).await, 3);
+}
+
+/// `spiral waits` shows how long a sleeping statement has waited, not "0ms": PostgreSQL
+/// gives no start time for a non-lock wait, and the statement's age bounds it.
+#[tokio::test]
+async fn waits_show_the_age_of_a_sleep() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "sleepwait").await;
+    let mut c = stage.connect(&stage.name, "sleeper").await;
+    let sleeper = tokio::spawn(async move {
+        let _ = c.execute("SELECT pg_sleep(6)").await;
+        c
+    });
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "waits",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+    ]))
+    .await;
+    assert!(code != 3, "{err}");
+    let rows = r["sections"][0]["rows"].as_array().unwrap().clone();
+    let sleep = rows
+        .iter()
+        .find(|x| x["wait"] == "Timeout:PgSleep")
+        .unwrap_or_else(|| panic!("no PgSleep wait in {rows:?}"));
+    assert!(sleep["longest_ms"].as_u64().unwrap() >= 2_000, "{sleep}");
+    let _ = sleeper.await;
+}
+
+/// On a terminal, `kill --execute` shows the plan (ids, users, ages, statements) above the
+/// question; anything but "yes" kills nothing.
+#[tokio::test]
+async fn kill_shows_the_plan_above_the_prompt() {
+    let Some(url) = admin_url() else { return };
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+        return;
+    }
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "killplan").await;
+    let mut a = stage.connect(&stage.name, "leaky").await;
+    let mut b = stage.connect(&stage.name, "leaky").await;
+    let pid = |row: sqlx::postgres::PgRow| -> i32 { sqlx::Row::get(&row, 0) };
+    let pa = pid(a.fetch_one("SELECT pg_backend_pid()").await.unwrap());
+    let pb = pid(b.fetch_one("SELECT pg_backend_pid()").await.unwrap());
+    let socket = format!("spiral-kill-{}", std::process::id());
+    let tmux = |list: &[&str]| -> String {
+        let out = std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(list)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let cmd = format!(
+        "env LANG=C.UTF-8 {} kill {} --app leaky --execute; sleep 30",
+        env!("CARGO_BIN_EXE_spiral"),
+        stage.target("postgres")
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-s",
+        "k",
+        &cmd,
+    ]);
+    let wait_for = |want: &str| -> String {
+        for _ in 0..100 {
+            let s = tmux(&["capture-pane", "-p", "-t", "k"]);
+            if s.contains(want) {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let s = tmux(&["capture-pane", "-p", "-t", "k"]);
+        tmux(&["kill-server"]);
+        panic!("never showed {want:?}:\n{s}");
+    };
+    let screen = wait_for("Type yes to go on");
+    let plan = screen.find("Would end 2 sessions").expect("the plan");
+    let prompt = screen.find("End 2 sessions on").expect("the question");
+    assert!(plan < prompt, "{screen}");
+    for p in [pa, pb] {
+        assert!(
+            screen.contains(&format!("pg_terminate_backend({p})")),
+            "{screen}"
+        );
+    }
+    assert!(screen.contains(&stage.name), "the user column: {screen}");
+    tmux(&["send-keys", "-t", "k", "no", "Enter"]);
+    let screen = wait_for("nothing was killed");
+    tmux(&["kill-server"]);
+    assert!(screen.contains("not confirmed"), "{screen}");
+    a.execute("SELECT 1")
+        .await
+        .expect("first session untouched");
+    b.execute("SELECT 1")
+        .await
+        .expect("second session untouched");
 }

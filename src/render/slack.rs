@@ -78,7 +78,8 @@ impl Renderer for Slack {
         } else if r.verdicts.is_empty() {
             blocks.push(json!({ "type": "section", "text": mrkdwn("No death spiral detected: every check passed.", 3000) }));
         }
-        for v in r.verdicts.iter().take(MAX_VERDICTS) {
+        let shown: Vec<&crate::verdict::Verdict> = super::shown_verdicts(r).collect();
+        for v in shown.iter().take(MAX_VERDICTS) {
             blocks.push(json!({ "type": "divider" }));
             let text = format!(
                 "{} *{}* `{}`: {}\n{}",
@@ -113,13 +114,21 @@ impl Renderer for Slack {
                 blocks.push(json!({ "type": "section", "text": mrkdwn(&text, 3000) }));
             }
         }
-        if r.verdicts.len() > MAX_VERDICTS {
-            let rest: Vec<&str> = r.verdicts[MAX_VERDICTS..].iter().map(|v| v.id).collect();
+        if shown.len() > MAX_VERDICTS {
+            let rest: Vec<&str> = shown[MAX_VERDICTS..].iter().map(|v| v.id).collect();
             blocks.push(json!({ "type": "context", "elements": [mrkdwn(&format!("Also: {}", rest.join(", ")), 3000)] }));
         }
-        if !r.notes.is_empty() {
+        if !r.unseen.is_empty() {
+            let text = format!(
+                "{} *UNKNOWN* What spiral could not see\n{}",
+                marker(crate::verdict::Severity::Unknown),
+                super::unseen_lines(r).join("\n")
+            );
+            blocks.push(json!({ "type": "section", "text": mrkdwn(&text, 3000) }));
+        }
+        if !r.other_notes.is_empty() {
             blocks.push(
-                json!({ "type": "context", "elements": [mrkdwn(&r.notes.join("\n"), 3000)] }),
+                json!({ "type": "context", "elements": [mrkdwn(&r.other_notes.join("\n"), 3000)] }),
             );
         }
         payload(fallback, blocks)
@@ -134,13 +143,10 @@ impl Renderer for Slack {
             r.target
         ))];
         for s in &r.sections {
-            // Slack has no tables: a monospaced block keeps the columns aligned.
-            let mut lines = vec![s.columns.join(" | ")];
-            lines.extend(s.rows.iter().map(|row| row.join(" | ")));
-            if let Some(n) = &s.note {
-                lines.push(n.clone());
-            }
-            let body = format!("*{}*\n```{}```", s.heading, lines.join("\n"));
+            // Slack has no tables: a monospaced block keeps the columns aligned, at a width
+            // that reads on a laptop (statements cut, so the block stays whole).
+            let lines = super::section_lines(s, 100);
+            let body = format!("*{}*\n```\n{}\n```", s.heading, lines.join("\n"));
             blocks.push(json!({ "type": "section", "text": mrkdwn(&body, 3000) }));
         }
         payload(fallback, blocks)

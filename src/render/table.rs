@@ -1,13 +1,11 @@
-//! The terminal format: verdicts first, worst first, readable at 80 columns.
+//! The terminal format: verdicts first, worst first, laid out for the console's width (80
+//! columns when it is not known).
 
-use comfy_table::{ContentArrangement, Table as Grid, presets};
-
-use super::{Renderer, tally_text, window_text};
-use crate::format::wrap;
-use crate::report::{Section, TriageReport, ViewReport};
+use super::grid::{self, Align};
+use super::{Renderer, tally_text};
+use crate::format::{truncate, width, wrap};
+use crate::report::{Cell, Section, TriageReport, ViewReport};
 use crate::verdict::{Severity, Verdict};
-
-const WIDTH: usize = 80;
 
 pub struct Table {
     pub color: bool,
@@ -29,6 +27,17 @@ impl Table {
         format!("\u{1b}[{code}m{label}\u{1b}[0m")
     }
 
+    /// "CRITICAL  spiral triage of TARGET" on one line: a long target is cut, not wrapped.
+    fn headline(&self, status: Severity, what: &str, target: &str) -> String {
+        let label = status.label();
+        let room = width().saturating_sub(label.len() + 3 + what.chars().count());
+        format!(
+            "{}  {}\n",
+            self.severity(status).trim_end(),
+            self.bold(&format!("{what} {}", truncate(target, room.max(12))))
+        )
+    }
+
     fn bold(&self, s: &str) -> String {
         if self.color {
             format!("\u{1b}[1m{s}\u{1b}[0m")
@@ -37,13 +46,26 @@ impl Table {
         }
     }
 
+    fn unseen(&self, r: &TriageReport, out: &mut String) {
+        out.push_str(&format!(
+            "{}  {}\n",
+            self.severity(Severity::Unknown),
+            self.bold("What spiral could not see")
+        ));
+        for line in super::unseen_lines(r) {
+            out.push_str(&wrap(&line, width(), "  "));
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+
     fn verdict(&self, v: &Verdict, out: &mut String) {
         out.push_str(&format!(
             "{}  {}\n",
             self.severity(v.severity),
             self.bold(&format!("{}: {}", v.id, v.title))
         ));
-        out.push_str(&wrap(&v.summary, WIDTH, "  "));
+        out.push_str(&wrap(&v.summary, width(), "  "));
         out.push('\n');
         if !v.evidence.is_empty() {
             let figures: Vec<String> = v
@@ -54,7 +76,7 @@ impl Table {
             let text = figures.join(" ");
             out.push_str(&wrap(
                 &format!("Evidence: {}", text.trim_end_matches(';')),
-                WIDTH,
+                width(),
                 "  ",
             ));
             out.push('\n');
@@ -62,7 +84,7 @@ impl Table {
         if !v.actions.is_empty() {
             out.push_str("  First actions:\n");
             for (i, a) in v.actions.iter().enumerate() {
-                let item = wrap(a, WIDTH, "       ");
+                let item = wrap(a, width(), "       ");
                 out.push_str(&format!("    {}. {}\n", i + 1, item.trim_start()));
             }
         }
@@ -73,21 +95,15 @@ impl Table {
 impl Renderer for Table {
     fn triage(&self, r: &TriageReport) -> String {
         let mut out = String::new();
-        out.push_str(&format!(
-            "{}  {}\n",
-            self.severity(r.status).trim_end(),
-            self.bold(&format!("spiral triage of {}", r.target))
-        ));
+        out.push_str(&self.headline(r.status, "spiral triage of", &r.target));
         out.push_str(&wrap(
             &format!(
-                "{} {} · {} · {} to {}",
+                "{} {} · {}",
                 r.engine.product(),
                 r.server_version,
-                window_text(&r.window),
-                r.window.first.format("%Y-%m-%d %H:%M:%S"),
-                r.window.last.format("%H:%M:%S UTC")
+                super::window_span(&r.window)
             ),
-            WIDTH,
+            width(),
             "",
         ));
         out.push_str("\n\n");
@@ -97,13 +113,23 @@ impl Renderer for Table {
         } else if r.verdicts.is_empty() {
             out.push_str("No death spiral detected: every check passed.\n\n");
         }
-        for v in &r.verdicts {
+        // Worst first: the block of what could not be seen sits where UNKNOWN sorts,
+        // above the informational verdicts.
+        let mut unseen_done = r.unseen.is_empty();
+        for v in super::shown_verdicts(r) {
+            if !unseen_done && v.severity < Severity::Unknown {
+                self.unseen(r, &mut out);
+                unseen_done = true;
+            }
             self.verdict(v, &mut out);
         }
-        out.push_str(&wrap(&format!("Checks: {}.", tally_text(r)), WIDTH, ""));
+        if !unseen_done {
+            self.unseen(r, &mut out);
+        }
+        out.push_str(&wrap(&format!("Checks: {}.", tally_text(r)), width(), ""));
         out.push('\n');
-        for n in &r.notes {
-            out.push_str(&wrap(&format!("Note: {n}"), WIDTH, ""));
+        for n in &r.other_notes {
+            out.push_str(&wrap(&format!("Note: {n}"), width(), ""));
             out.push('\n');
         }
         out
@@ -111,23 +137,20 @@ impl Renderer for Table {
 
     fn view(&self, r: &ViewReport) -> String {
         let mut out = String::new();
-        out.push_str(&format!(
-            "{}  {}\n",
-            self.severity(r.status).trim_end(),
-            self.bold(&format!("{} on {}", r.title, r.target))
+        out.push_str(&self.headline(r.status, &format!("{} on", r.title), &r.target));
+        out.push_str(&wrap(
+            &format!("{} · {}", r.engine.product(), super::window_span(&r.window)),
+            width(),
+            "",
         ));
-        out.push_str(&format!(
-            "{} · {}\n",
-            r.engine.product(),
-            window_text(&r.window)
-        ));
+        out.push('\n');
         if !r.verdicts.is_empty() {
             let v: Vec<String> = r
                 .verdicts
                 .iter()
-                .map(|(id, s)| format!("{id} ({})", s.label()))
+                .map(|v| format!("{} ({})", v.id, v.severity.label()))
                 .collect();
-            out.push_str(&wrap(&format!("Verdicts: {}", v.join(", ")), WIDTH, ""));
+            out.push_str(&wrap(&format!("Verdicts: {}", v.join(", ")), width(), ""));
             out.push('\n');
         }
         for s in &r.sections {
@@ -137,29 +160,50 @@ impl Renderer for Table {
             out.push_str(&grid(s));
         }
         for n in &r.notes {
-            out.push_str(&wrap(&format!("Note: {n}"), WIDTH, ""));
+            out.push_str(&wrap(&format!("Note: {n}"), width(), ""));
             out.push('\n');
         }
         out
     }
 }
 
+/// A section as aligned lines for a screen of `cols` columns (watch's panels).
+pub fn section_lines(s: &Section, cols: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if !s.rows.is_empty() {
+        let align: Vec<Align> = (0..s.columns.len())
+            .map(|i| column_align(s.rows.iter().filter_map(|r| r.get(i))))
+            .collect();
+        out.extend(
+            grid::render(&s.labels(), &s.display_rows(), &align, cols, "  ")
+                .lines()
+                .map(String::from),
+        );
+    }
+    match &s.note {
+        Some(n) => out.push(format!("  {n}")),
+        None if s.rows.is_empty() => out.push("  (none)".into()),
+        None => {}
+    }
+    out
+}
+
 fn grid(s: &Section) -> String {
     let mut out = String::new();
     if !s.rows.is_empty() {
-        let mut g = Grid::new();
-        g.load_style(presets::ASCII_BORDERS_ONLY_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(WIDTH as u16)
-            .set_header(s.columns.clone());
-        for row in &s.rows {
-            g.add_row(row.clone());
-        }
-        out.push_str(&g.to_string());
-        out.push('\n');
+        let align: Vec<Align> = (0..s.columns.len())
+            .map(|i| column_align(s.rows.iter().filter_map(|r| r.get(i))))
+            .collect();
+        out.push_str(&grid::render(
+            &s.labels(),
+            &s.display_rows(),
+            &align,
+            width(),
+            "  ",
+        ));
     }
     match &s.note {
-        Some(n) => out.push_str(&wrap(n, WIDTH, "  ")),
+        Some(n) => out.push_str(&wrap(n, width(), "  ")),
         None if s.rows.is_empty() => out.push_str("  (none)"),
         None => {}
     }
@@ -167,4 +211,18 @@ fn grid(s: &Section) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A column is laid out by what it holds: statements get the room left, figures align right.
+fn column_align<'a>(cells: impl Iterator<Item = &'a Cell>) -> Align {
+    let mut numeric = false;
+    for c in cells {
+        match c {
+            Cell::Statement(_) => return Align::Statement,
+            Cell::Empty => {}
+            c if c.is_numeric() => numeric = true,
+            _ => return Align::Text,
+        }
+    }
+    if numeric { Align::Number } else { Align::Text }
 }

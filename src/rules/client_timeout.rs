@@ -84,7 +84,7 @@ fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
     }
     d.action(
         "Find why they are slow before touching timeouts: `spiral blocking` and `spiral waits` \
-         (incident 000: lock waits of 59 s behind the censor's UPDATEs).",
+         (often they wait for locks held by writers).",
     )
     .action(format!(
         "Make the server stop work nobody waits for: a statement timeout a little below the \
@@ -93,8 +93,8 @@ fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
     ))
     .action(
         "Raise the caller's timeout only when the query is legitimately slow, and together \
-         with any lock/dedup TTL that must outlast it (incident 000: Envoy 15 s -> 120 s, \
-         Redis lock 30 s -> 90 s).",
+         with any lock or dedup TTL that must outlast it: a dedup lock shorter than the query \
+         lets every retry start the query again.",
     )
     .culprits(Culprits {
         users: by_user.iter().take(3).map(|(u, _)| u.clone()).collect(),

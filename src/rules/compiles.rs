@@ -108,7 +108,7 @@ fn compile_gate_saturation(ctx: &Context) -> Option<Verdict> {
     }
     d.action(
         "Cut the load first: scale the clients down (fewer tasks, smaller pools). Do not raise \
-         max worker threads (incident 000: the extra 600 filled at once) and do not run \
+         max worker threads (the extra threads fill at once) and do not run \
          DBCC FREEPROCCACHE (it needs a worker and hangs).",
     )
     .action(

@@ -85,8 +85,8 @@ fn plan_cache_bloat(ctx: &Context) -> Option<Verdict> {
          try forced parameterization on the database.",
     )
     .action(
-        "Evicting plans does not help while the shapes keep coming (incident 000: 2,000 plans \
-         evicted, compile waits unchanged).",
+        "Evicting plans does not help while new shapes keep coming: every query compiles \
+         again and the compile waits stay where they were.",
     )
     .done()
 }

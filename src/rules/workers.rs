@@ -74,8 +74,8 @@ fn worker_thread_exhaustion(ctx: &Context) -> Option<Verdict> {
         )
         .action(
             "Reduce the load at its source: scale the application down (tasks, pool sizes). \
-             Raising 'max worker threads' only adds threads for the same queue (incident 000: \
-             3,000 filled to 3,109 at once).",
+             Raising 'max worker threads' only adds threads for the same queue: they fill at \
+             once.",
         )
         .action(
             "Do not queue remediation that needs a worker (DBCC FREEPROCCACHE, ALTER DATABASE): \

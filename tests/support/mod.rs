@@ -16,9 +16,14 @@ pub fn spiral() -> Command {
         "PGPASSWORD",
         "MYSQL_PWD",
         "SQLCMDPASSWORD",
+        "LC_ALL",
+        "LC_CTYPE",
+        "COLUMNS",
     ] {
         cmd.env_remove(var);
     }
+    // A UTF-8 console unless a test asks otherwise (the ASCII fallback has its own tests).
+    cmd.env("LANG", "C.UTF-8");
     cmd
 }
 
