@@ -132,7 +132,7 @@ pub async fn collect(
         .next()
         .await?
         .ok_or_else(|| anyhow::anyhow!("no snapshot was taken"))?;
-    let mut window = Window::new(first);
+    let mut window = Window::new(first).with_target(source.label.clone());
     on_first(&window);
     loop {
         if source.remaining() == Some(0) {

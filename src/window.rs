@@ -40,6 +40,9 @@ pub struct Window {
     previous: Option<Snapshot>,
     last: Snapshot,
     points: Vec<SamplePoint>,
+    /// The target as the user gave it, redacted (or a capture's redacted target), so that a
+    /// verdict can print a `spiral kill` line that runs against the same server.
+    target: Option<String>,
 }
 
 /// Why a rate could not be computed.
@@ -61,7 +64,18 @@ impl Window {
             first,
             previous: None,
             points: vec![point],
+            target: None,
         }
+    }
+
+    /// Names the (redacted) target the samples came from.
+    pub fn with_target(mut self, target: impl Into<String>) -> Window {
+        self.target = Some(target.into()).filter(|t: &String| !t.is_empty());
+        self
+    }
+
+    pub fn target(&self) -> Option<&str> {
+        self.target.as_deref()
     }
 
     /// Builds a window from a list of snapshots; `None` when the list is empty.

@@ -149,17 +149,119 @@ fn idle_leak_near_miss_young_or_few() {
     assert!(one(s).verdict("idle-connection-leak").is_none());
 }
 
+/// A connection of `user` that has been open since long before the window.
+fn pooled(id: i64, user: &str, state: SessionState, idle_secs: u64) -> Session {
+    let mut s = client(id, user, "10.0.0.1", state);
+    s.connected_at = Some(t0() - Duration::hours(3));
+    if state == SessionState::Idle {
+        s.idle_ms = Some(idle_secs * 1000);
+    } else {
+        s.elapsed_ms = Some(50);
+    }
+    s
+}
+
 #[test]
-fn idle_leak_from_growth_even_when_young() {
+fn a_pool_flipping_busy_idle_is_not_a_leak() {
+    // 60 pooled connections of one app, 40 busy then 10 busy: the idle count jumps by 30,
+    // but the set of connections is the same one.
+    let mut s = with_clients(0, 200);
+    s.sessions.extend((0..60).map(|i| {
+        let st = if i < 40 {
+            SessionState::Active
+        } else {
+            SessionState::Idle
+        };
+        pooled(200 + i, "shop", st, 1)
+    }));
+    let a = two(s, 5, |l| {
+        for (i, x) in l.sessions.iter_mut().enumerate() {
+            if i >= 10 {
+                *x = pooled(x.id, "shop", SessionState::Idle, 2);
+            }
+        }
+    });
+    assert!(a.verdict("idle-connection-leak").is_none());
+    assert!(a.worst() < Severity::Warning, "{:?}", a.verdicts);
+}
+
+#[test]
+fn a_flood_of_young_connections_is_not_a_leak() {
+    // After a restart 150 clients reconnect within seconds and sit idle: young, so this is
+    // reconnect-storm's subject, not a leak.
+    let s = with_clients(2, 300);
+    let a = two(s, 5, |l| {
+        l.sessions.extend((0..150).map(|i| {
+            let mut x = idle(400 + i, "api", 2);
+            x.connected_at = Some(t0() + Duration::seconds(3));
+            x
+        }))
+    });
+    assert!(a.verdict("idle-connection-leak").is_none());
+}
+
+#[test]
+fn idle_leak_from_a_growing_set_of_old_connections() {
+    // 70 connections idle for 10+ minutes (35% of the slots), 12 more arrived during the
+    // window and stay idle, none left: the set keeps accumulating.
     let mut s = with_clients(2, 200);
     s.sessions
-        .extend((0..12).map(|i| idle(200 + i, "celery", 30)));
-    let a = two(s, 10, |l| {
+        .extend((0..70).map(|i| pooled(200 + i, "celery", SessionState::Idle, 600 + i as u64)));
+    let a = two(s.clone(), 10, |l| {
+        for x in l.sessions.iter_mut().filter(|x| x.idle_ms.is_some()) {
+            x.idle_ms = x.idle_ms.map(|ms| ms + 10_000);
+        }
+        l.sessions.extend((0..12).map(|i| {
+            let mut x = idle(300 + i, "celery", 5);
+            x.connected_at = Some(t0() + Duration::seconds(4));
+            x
+        }))
+    });
+    let v = a.verdict("idle-connection-leak").expect("growth fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(v.summary.contains("12 more arrived"), "{}", v.summary);
+    // The same arrivals while as many of the source's connections close: a pool cycling its
+    // connections (max lifetime), not a leak growing; still a note for the old ones.
+    let a = two(s.clone(), 10, |l| {
+        for x in l.sessions.iter_mut().filter(|x| x.idle_ms.is_some()) {
+            x.idle_ms = x.idle_ms.map(|ms| ms + 10_000);
+        }
+        l.sessions.retain(|x| x.id < 200 || x.id >= 212);
         l.sessions
             .extend((0..12).map(|i| idle(300 + i, "celery", 5)))
     });
-    let v = a.verdict("idle-connection-leak").expect("growth fires");
-    assert!(v.summary.contains("12 more"), "{}", v.summary);
+    assert_eq!(sev(&a, "idle-connection-leak"), Some(Severity::Info));
+    // Ids handed out again (the old connections closed, new ones got their ids): a new
+    // connect time makes them different connections, not old idle ones.
+    let a = two(s, 10, |l| {
+        for x in l.sessions.iter_mut().filter(|x| x.idle_ms.is_some()) {
+            x.connected_at = Some(t0() + Duration::seconds(8));
+            x.idle_ms = Some(1_000);
+        }
+    });
+    assert!(a.verdict("idle-connection-leak").is_none());
+}
+
+#[test]
+fn idle_leak_kill_line_runs_against_the_users_target_on_every_engine() {
+    for engine in Engine::all() {
+        let mut s = with_clients(2, 100);
+        s.engine = engine;
+        s.sessions
+            .extend((0..55).map(|i| idle(200 + i, "shipping", 1_200 + i as u64)));
+        let w = Window::new(s).with_target("mysql://admin@db.internal:3306/shop");
+        let a = evaluate(&w, &Thresholds::default());
+        let v = a.verdict("idle-connection-leak").expect("leak fires");
+        assert!(
+            v.actions[0].contains(
+                "spiral kill 'mysql://admin@db.internal:3306/shop' --user 'shipping' --app 'shipping-app' --state idle --idle-over 300s --execute"
+            ),
+            "{engine}: {}",
+            v.actions[0]
+        );
+        assert!(!v.actions[0].contains("SPIRAL_URL"), "{}", v.actions[0]);
+        assert!(!v.summary.contains("1 idle connections"), "{}", v.summary);
+    }
 }
 
 // --- idle-in-transaction and blocking -----------------------------------------------------
@@ -569,13 +671,93 @@ fn missing_guardrails_is_info_until_it_hurts() {
 }
 
 #[test]
-fn mysql_eight_hour_wait_timeout_is_a_note() {
+fn mysql_eight_hour_wait_timeout_alone_is_not_a_warning() {
     let mut s = snap(Engine::Mysql);
     s.guardrails.idle_session_timeout_ms = Some(28_800_000);
-    s.guardrails.statement_timeout_ms = Some(0);
-    let v = one(s).verdict("missing-guardrails").cloned().expect("note");
-    assert_eq!(v.severity, Severity::Info);
-    assert!(v.summary.contains("wait_timeout"), "{}", v.summary);
+    s.guardrails.lock_timeout_ms = Some(50_000);
+    // MySQL's defaults on a quiet server: nothing to say about wait_timeout.
+    assert!(one(s.clone()).verdict("missing-guardrails").is_none());
+    // Old idle connections that idle-connection-leak calls a pool at rest: still quiet.
+    let mut quiet = s.clone();
+    quiet.connections.max_connections = Some(200);
+    quiet
+        .sessions
+        .extend((0..25).map(|i| idle(200 + i, "shop", 400)));
+    assert!(one(quiet.clone()).verdict("missing-guardrails").is_none());
+    // A leak that idle-connection-leak warns about: now wait_timeout is worth a word, with
+    // its value, not "not set".
+    quiet
+        .sessions
+        .extend((0..100).map(|i| idle(500 + i, "shipping", 4_000)));
+    let a = one(quiet);
+    assert!(sev(&a, "idle-connection-leak") >= Some(Severity::Warning));
+    let v = a.verdict("missing-guardrails").cloned().expect("warns");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(v.summary.contains("wait_timeout is 8h"), "{}", v.summary);
+    assert!(!v.summary.contains("not set"), "{}", v.summary);
+    let fig = v
+        .evidence
+        .iter()
+        .find(|f| f.label == "wait_timeout")
+        .unwrap();
+    assert!(fig.value.starts_with("8h"), "{}", fig.value);
+}
+
+#[test]
+fn missing_guardrails_follows_the_other_rules_judgement() {
+    let off = Guardrails {
+        statement_timeout_ms: Some(0),
+        lock_timeout_ms: Some(0),
+        idle_in_transaction_timeout_ms: Some(0),
+        idle_session_timeout_ms: Some(0),
+        optimize_for_ad_hoc: None,
+    };
+    // 25 idle connections older than 5 minutes on 200 slots (13%) and one long report past
+    // the client timeout: idle-connection-leak and client-timeout-exceeded call that fine or
+    // a note, so missing timeouts stay a note too.
+    let mut s = with_clients(0, 200);
+    s.guardrails = off.clone();
+    s.sessions
+        .extend((0..25).map(|i| idle(200 + i, "shop", 400)));
+    let mut report = client(900, "analyst", "10.0.0.7", SessionState::Active);
+    report.elapsed_ms = Some(600_000);
+    s.sessions.push(report);
+    let a = one(s);
+    assert_eq!(sev(&a, "missing-guardrails"), Some(Severity::Info));
+    assert_eq!(spiral::report::exit_code(&a), 0);
+    // A lock chain: the lock wait is said once, beside lock_timeout, not repeated for
+    // statement_timeout's sake; each figure keeps its own setting's value.
+    let mut hurt = lock_chain(600);
+    hurt.guardrails = off;
+    let a = one(hurt);
+    let v = a.verdict("missing-guardrails").unwrap();
+    assert_eq!(v.severity, Severity::Warning);
+    assert_eq!(
+        v.summary.matches("waited on locks").count(),
+        1,
+        "{}",
+        v.summary
+    );
+    let lock = v
+        .evidence
+        .iter()
+        .find(|f| f.label == "lock_timeout")
+        .unwrap();
+    assert!(
+        lock.value.starts_with("not set") && lock.value.contains("locks"),
+        "{}",
+        lock.value
+    );
+    let idle_tx = v
+        .evidence
+        .iter()
+        .find(|f| f.label == "idle_in_transaction_session_timeout")
+        .unwrap();
+    assert!(
+        idle_tx.value.contains("1 session sits idle"),
+        "{}",
+        idle_tx.value
+    );
 }
 
 // --- what spiral cannot see --------------------------------------------------------------------

@@ -17,7 +17,7 @@ pub const BLOCKING_CHAIN: Rule = Rule {
     check: blocking_chain,
 };
 
-fn blocking_chain(ctx: &Context) -> Option<Verdict> {
+pub(super) fn blocking_chain(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
     let warn_ms = Thresholds::ms(t.blocked_warning_wait);

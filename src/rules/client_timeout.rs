@@ -35,7 +35,7 @@ fn waits_by_design(s: &Session) -> bool {
             .is_some_and(|q| q.contains("sp_replcmds") || q.contains("sp_cdc_scan"))
 }
 
-fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
+pub(super) fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
     let limit = Thresholds::ms(t.client_timeout);
