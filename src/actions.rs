@@ -62,11 +62,6 @@ pub fn terminate_all(snapshot: &Snapshot, ids: &[i64]) -> String {
     }
 }
 
-/// The one command that ends every lead blocker at once, re-checked on the server.
-pub fn kill_blocking_leaders(target: Option<&str>) -> String {
-    spiral_kill(target, "--blocking-leaders --execute")
-}
-
 /// How to end every idle session of `user` (and `app`, when known) idle for at least
 /// `idle_secs`: the same `spiral kill` line on every engine (it re-checks each session on
 /// the server and logs what it did), then the engine's own SQL for those who would rather

@@ -390,6 +390,93 @@ fn read_blocked_by_writers_fires_and_near_miss() {
     assert!(one(s).verdict("read-blocked-by-writers").is_none());
 }
 
+#[test]
+fn ddl_lock_queue_blames_the_lead_not_the_readers_or_the_alter() {
+    // A report read table t and left its transaction open; a migration's ALTER waits for
+    // it; every later SELECT on t queues behind the ALTER.
+    let mut s = snap(Engine::Postgres);
+    let mut holder = client(10, "report", "10.0.0.8", SessionState::IdleInTransaction);
+    holder.application = Some("metabase".into());
+    holder.idle_ms = Some(400_000);
+    holder.query = Some("SELECT count(*) FROM t".into());
+    s.sessions.push(holder);
+    let mut alter = blocked(11, 10, 40, "ALTER TABLE t ADD COLUMN note text");
+    alter.user = Some("migrate".into());
+    alter.application = Some("flyway".into());
+    s.sessions.push(alter);
+    for i in 0..6 {
+        s.sessions
+            .push(blocked(20 + i, 11, 30, "SELECT * FROM t WHERE id = $1"));
+    }
+    let a = one(s);
+    let v = a
+        .verdict("read-blocked-by-writers")
+        .expect("readers queue behind the DDL");
+    assert_eq!(v.culprits.sessions, vec![10]);
+    assert_eq!(v.culprits.applications, vec!["metabase"]);
+    assert_eq!(v.culprits.users, vec!["report"]);
+    assert!(v.summary.contains("session 10"), "{}", v.summary);
+    assert!(!v.summary.contains("head"), "{}", v.summary);
+    let all = v.actions.join(" | ");
+    assert!(!all.contains("at the head"), "{all}");
+    assert!(all.contains("pg_cancel_backend(11)"), "{all}");
+    assert!(all.contains("pg_terminate_backend(10)"), "{all}");
+}
+
+#[test]
+fn every_verdict_about_two_leaders_ends_both_in_one_action() {
+    let mut reader = spiral::capture::CaptureReader::open(std::path::Path::new(
+        "captures/004-postgres-deadlocked-pool.jsonl",
+    ))
+    .unwrap();
+    let mut snaps = Vec::new();
+    while let Some(s) = reader.next_snapshot().unwrap() {
+        snaps.push(s);
+    }
+    let w = Window::from_snapshots(snaps)
+        .unwrap()
+        .with_target("postgres://valtown@db/valtown");
+    let a = evaluate(&w, &Thresholds::default());
+    for id in ["blocking-chain", "idle-in-transaction"] {
+        let v = a.verdict(id).unwrap();
+        let both: Vec<&String> = v
+            .actions
+            .iter()
+            .filter(|x| x.contains("41000") && x.contains("41001"))
+            .collect();
+        assert_eq!(both.len(), 1, "{id}: {:?}", v.actions);
+        assert!(
+            both[0].contains("unnest(ARRAY[41000, 41001])")
+                && both[0].contains("spiral kill 'postgres://valtown@db/valtown'")
+                && both[0].contains("--blocking-leaders"),
+            "{id}: {}",
+            both[0]
+        );
+        // No other action ends just one of them.
+        assert!(
+            v.actions
+                .iter()
+                .all(|x| !x.contains("pg_terminate_backend(4100")),
+            "{id}: {:?}",
+            v.actions
+        );
+    }
+    let chain = a.verdict("blocking-chain").unwrap();
+    assert!(
+        chain
+            .summary
+            .contains("1 other lead blocker holds 9 more sessions"),
+        "{}",
+        chain.summary
+    );
+    let itx = a.verdict("idle-in-transaction").unwrap();
+    assert!(
+        itx.summary.contains("1 more sits idle in a transaction"),
+        "{}",
+        itx.summary
+    );
+}
+
 // --- client-timeout-exceeded ------------------------------------------------------------
 
 fn running(n: i64, secs: u64) -> Snapshot {

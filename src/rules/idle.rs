@@ -324,11 +324,13 @@ pub(super) fn idle_in_transaction(ctx: &Context) -> Option<Verdict> {
             duration_ms(head_tree_wait)
         ));
     }
-    if idle_tx.len() > 1 {
-        summary.push_str(&format!(
+    match idle_tx.len() {
+        0 | 1 => {}
+        2 => summary.push_str("; 1 more sits idle in a transaction"),
+        n => summary.push_str(&format!(
             "; {} more sit idle in transactions",
-            thousands(idle_tx.len() as u64 - 1)
-        ));
+            thousands(n as u64 - 1)
+        )),
     }
     summary.push_str(": their locks stay held until they commit, roll back or are ended.");
     let mut users: Vec<String> = idle_tx
@@ -353,28 +355,48 @@ pub(super) fn idle_in_transaction(ctx: &Context) -> Option<Verdict> {
             crate::format::truncate(q, 120),
         ));
     }
-    let verb = if head_blocks > 0 {
-        "blocks others"
+    // Every idle-in-transaction session that leads a blocking tree, named in one action:
+    // two of them deadlocked in the application each hold half the waiters, and ending one
+    // frees only its half.
+    let blocking_leads: Vec<i64> = super::blocking::lead_ids(ctx)
+        .into_iter()
+        .filter(|id| idle_tx.iter().any(|s| s.id == *id))
+        .collect();
+    let first_action = if blocking_leads.len() > 1 {
+        format!(
+            "{} (Their transactions roll back.)",
+            super::blocking::end_leads_action(
+                ctx,
+                &blocking_leads,
+                "the waiters",
+                "--idle-in-transaction --blocking-leaders --execute",
+            )
+        )
     } else {
-        "is the oldest"
+        let verb = if head_blocks > 0 {
+            "blocks others"
+        } else {
+            "is the oldest"
+        };
+        format!(
+            "Session {} {verb}: end it (its transaction rolls back): {}",
+            head.id,
+            crate::actions::terminate(last, head.id)
+        )
     };
-    d.action(format!(
-        "Session {} {verb}: end it (its transaction rolls back): {}",
-        head.id,
-        crate::actions::terminate(last, head.id)
-    ))
-    .action(
-        "Find the code path that opens a transaction and then waits (on a user, a remote \
+    d.action(first_action)
+        .action(
+            "Find the code path that opens a transaction and then waits (on a user, a remote \
          call, a forgotten commit) and make it commit or roll back.",
-    )
-    .action(
-        "Set an idle-in-transaction limit (PostgreSQL idle_in_transaction_session_timeout, \
+        )
+        .action(
+            "Set an idle-in-transaction limit (PostgreSQL idle_in_transaction_session_timeout, \
          MariaDB idle_transaction_timeout) so the server ends such sessions itself.",
-    )
-    .culprits(Culprits {
-        users,
-        sessions: idle_tx.iter().map(|s| s.id).take(20).collect(),
-        ..Culprits::default()
-    })
-    .done()
+        )
+        .culprits(Culprits {
+            users,
+            sessions: idle_tx.iter().map(|s| s.id).take(20).collect(),
+            ..Culprits::default()
+        })
+        .done()
 }
