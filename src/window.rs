@@ -156,6 +156,12 @@ impl Window {
 
     /// The highest logins-per-second between two consecutive samples.
     pub fn peak_login_rate(&self) -> Option<f64> {
+        self.login_rates().into_iter().reduce(f64::max)
+    }
+
+    /// Logins per second between each pair of consecutive samples, oldest first (pairs
+    /// where the counter is missing or went backwards are left out).
+    pub fn login_rates(&self) -> Vec<f64> {
         self.points
             .windows(2)
             .filter_map(|w| {
@@ -163,7 +169,7 @@ impl Window {
                 let d = w[1].logins?.checked_sub(w[0].logins?)?;
                 (secs > 0.0).then(|| d as f64 / secs)
             })
-            .reduce(f64::max)
+            .collect()
     }
 }
 

@@ -726,6 +726,73 @@ fn reconnect_storm_fires_and_near_miss() {
     assert!(a.verdict("reconnect-storm").is_none());
 }
 
+/// Samples 5 s apart with a steady connection count and the given logins per second
+/// between each pair.
+fn logins_window(mut first: Snapshot, per_sec: &[u64]) -> Assessment {
+    first.counters.insert(counter::LOGINS.into(), 1_000_000);
+    let mut snaps = vec![first.clone()];
+    let mut logins = 1_000_000;
+    for (i, r) in per_sec.iter().enumerate() {
+        let mut next = first.clone();
+        next.taken_at = first.taken_at + Duration::seconds(5 * (i as i64 + 1));
+        logins += r * 5;
+        next.counters.insert(counter::LOGINS.into(), logins);
+        snaps.push(next);
+    }
+    evaluate(
+        &Window::from_snapshots(snaps).unwrap(),
+        &Thresholds::default(),
+    )
+}
+
+#[test]
+fn reconnect_churn_is_judged_against_what_the_server_can_take() {
+    // 193 connections opened and closed per second, count steady, on 197 usable slots:
+    // the whole slot table turns over every second. Churn, worth a note, not a storm.
+    let a = logins_window(with_clients(60, 200), &[193, 193]);
+    let v = a
+        .verdict("reconnect-storm")
+        .expect("churn is seen at 193/s");
+    assert_eq!(v.severity, Severity::Info);
+    assert_eq!(v.title, "Reconnect churn");
+    assert!(v.summary.starts_with("Reconnect churn"), "{}", v.summary);
+    assert!(!v.summary.contains("in a storm"), "{}", v.summary);
+    // The same rate on a server with 5,000 slots is ordinary.
+    assert!(
+        logins_window(with_clients(60, 5_000), &[193, 193])
+            .verdict("reconnect-storm")
+            .is_none()
+    );
+    // Where the cores are known (SQL Server), per core: 100/s on 4 cores is heavy.
+    let mut mssql = snap(Engine::Mssql);
+    mssql.sessions = (0..40)
+        .map(|i| client(100 + i, "api", "h", SessionState::Active))
+        .collect();
+    mssql.workers = Some(Workers {
+        max_workers: 512,
+        cpu_count: Some(4),
+        ..Workers::default()
+    });
+    let a = logins_window(mssql.clone(), &[100, 100]);
+    assert_eq!(sev(&a, "reconnect-storm"), Some(Severity::Info));
+    mssql.workers.as_mut().unwrap().cpu_count = Some(64);
+    assert!(
+        logins_window(mssql, &[100, 100])
+            .verdict("reconnect-storm")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_login_surge_over_what_came_before_is_a_storm() {
+    // 8/s, then 300/s: something changed within the window.
+    let a = logins_window(with_clients(60, 200), &[8, 300]);
+    let v = a.verdict("reconnect-storm").expect("surge");
+    assert_eq!(v.severity, Severity::Warning);
+    assert_eq!(v.title, "Reconnect storm");
+    assert!(v.summary.contains("jumped from 8 to 300"), "{}", v.summary);
+}
+
 #[test]
 fn missing_guardrails_is_info_until_it_hurts() {
     let mut s = snap(Engine::Postgres);
