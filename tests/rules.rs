@@ -512,6 +512,31 @@ fn client_timeout_exceeded_fires_and_near_miss() {
 }
 
 #[test]
+fn mysql_sessions_without_an_application_are_named_by_user_not_question_mark() {
+    let mut s = running(4, 40);
+    s.engine = Engine::Mysql;
+    for x in s.sessions.iter_mut() {
+        x.application = None;
+    }
+    s.connections.max_connections = Some(4);
+    let a = one(s);
+    let v = a.verdict("client-timeout-exceeded").unwrap();
+    assert!(
+        v.summary.contains("mostly from user widget (4)"),
+        "{}",
+        v.summary
+    );
+    assert!(v.culprits.applications.is_empty());
+    let full = a.verdict("connection-exhaustion").unwrap();
+    assert!(
+        full.actions.iter().all(|x| !x.contains('?')),
+        "{:?}",
+        full.actions
+    );
+    assert!(full.culprits.applications.is_empty());
+}
+
+#[test]
 fn client_timeout_threshold_is_the_flag() {
     let t = Thresholds {
         client_timeout: 120.0,

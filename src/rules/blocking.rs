@@ -460,10 +460,10 @@ fn read_blocked_by_writers(ctx: &Context) -> Option<Verdict> {
                 .map(|d| d.name.clone())
                 .collect();
             if off.is_empty() {
-                "Readers under READ COMMITTED take shared locks: check whether the code path lost its snapshot or READ UNCOMMITTED setting (incident 000: one commented-out line).".to_string()
+                "Readers under READ COMMITTED take shared locks: check whether the code path lost its snapshot or READ UNCOMMITTED setting (one removed line of code is enough).".to_string()
             } else {
                 format!(
-                    "Read Committed Snapshot is off for {}: readers take shared locks behind writers. Turn on RCSI (ALTER DATABASE ... SET READ_COMMITTED_SNAPSHOT ON, in a quiet window) or restore the READ UNCOMMITTED/snapshot the code path lost (incident 000).",
+                    "Read Committed Snapshot is off for {}: readers take shared locks behind writers. Turn on RCSI (ALTER DATABASE ... SET READ_COMMITTED_SNAPSHOT ON, in a quiet window) or restore the READ UNCOMMITTED/snapshot the code path lost.",
                     crate::format::list(&off, 3)
                 )
             }

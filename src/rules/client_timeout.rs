@@ -4,7 +4,7 @@
 //! answer was thrown away, so the cache never filled and every request was a miss. The
 //! server cannot know the client's timeout, so it is a flag (`--client-timeout`).
 
-use super::{Context, Draft, Rule, tally, tally_text};
+use super::{Context, Draft, Rule, known_apps, origin, tally, tally_owned, tally_text};
 use crate::format::{duration_ms, duration_secs, thousands, truncate};
 use crate::session::{Session, SessionState};
 use crate::snapshot::Area;
@@ -58,7 +58,8 @@ pub(super) fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
         Severity::Info
     };
     let longest = late[0].elapsed_ms.unwrap_or(0);
-    let by_app = tally(late.iter().map(|s| s.app_or_unknown()));
+    let by_origin = tally_owned(late.iter().map(|s| origin(s)));
+    let by_app = known_apps(late.iter().copied());
     let by_user = tally(late.iter().map(|s| s.user_or_unknown()));
     let summary = format!(
         "{} running longer than the client's {} timeout (longest {}), mostly from {}: the \
@@ -70,7 +71,7 @@ pub(super) fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
         },
         duration_secs(t.client_timeout),
         duration_ms(longest),
-        tally_text(&by_app, 2)
+        tally_text(&by_origin, 2)
     );
     let mut d = Draft::new(&CLIENT_TIMEOUT_EXCEEDED, severity, summary)
         .figure(Figure::count(
@@ -84,7 +85,7 @@ pub(super) fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
     }
     d.action(
         "Find why they are slow before touching timeouts: `spiral blocking` and `spiral waits` \
-         (incident 000: lock waits of 59 s behind the censor's UPDATEs).",
+         (often lock waits behind a writer, not slow queries).",
     )
     .action(format!(
         "Make the server stop work nobody waits for: a statement timeout a little below the \
@@ -93,8 +94,7 @@ pub(super) fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
     ))
     .action(
         "Raise the caller's timeout only when the query is legitimately slow, and together \
-         with any lock/dedup TTL that must outlast it (incident 000: Envoy 15 s -> 120 s, \
-         Redis lock 30 s -> 90 s).",
+         with any lock or dedup TTL that must outlast it (a proxy timeout, a cache lock).",
     )
     .culprits(Culprits {
         users: by_user.iter().take(3).map(|(u, _)| u.clone()).collect(),

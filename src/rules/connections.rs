@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Context, Draft, Rule, pct, tally, tally_text};
+use super::{Context, Draft, Rule, known_apps, pct, tally, tally_text};
 use crate::format::{decimal, thousands};
 use crate::session::SessionState;
 use crate::snapshot::{Area, counter};
@@ -31,7 +31,7 @@ fn connection_exhaustion(ctx: &Context) -> Option<Verdict> {
         return None;
     };
     let by_user = tally(last.client_sessions().map(|s| s.user_or_unknown()));
-    let by_app = tally(last.client_sessions().map(|s| s.app_or_unknown()));
+    let by_app = known_apps(last.client_sessions());
     let mut summary = format!(
         "{} of {} usable connection slots are taken ({}%)",
         thousands(used),
@@ -40,8 +40,8 @@ fn connection_exhaustion(ctx: &Context) -> Option<Verdict> {
     );
     if refused > 0 {
         summary.push_str(&format!(
-            ", and the server refused {} connections during the window",
-            thousands(refused)
+            ", and the server refused {} during the window",
+            crate::format::plural(refused, "connection")
         ));
     }
     if !by_user.is_empty() {
@@ -60,10 +60,20 @@ fn connection_exhaustion(ctx: &Context) -> Option<Verdict> {
     if refused > 0 {
         d = d.figure(Figure::count("refused during window", refused));
     }
+    let mut top = Vec::new();
+    if let Some(u) = &top_user {
+        top.push(format!("top user: {u}"));
+    }
+    if let Some((a, _)) = by_app.first() {
+        top.push(format!("top app: {a}"));
+    }
+    let top = if top.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", top.join(", "))
+    };
     d.action(format!(
-        "See who holds the slots: `spiral connections` (top user: {}, top app: {}).",
-        top_user.as_deref().unwrap_or("?"),
-        by_app.first().map(|(a, _)| a.as_str()).unwrap_or("?")
+        "See who holds the slots: `spiral connections`{top}."
     ))
     .action(
         "If one source holds idle connections, end those (see idle-connection-leak) rather than \
@@ -176,8 +186,8 @@ fn client_pool_saturation(ctx: &Context) -> Option<Verdict> {
     }
     d.figure(Figure::text("hosts", crate::format::list(&hosts_list, 5)))
         .action(
-            "Do not raise the pool size: the connections are busy, not missing (incident 000 \
-             raised it to 200 and the server got worse).",
+            "Do not raise the pool size: the connections are busy, not missing; more of them \
+             only deepen the queue on the server.",
         )
         .action(
             "Find what holds them: `spiral blocking` and `spiral waits`; the pool drains when \
