@@ -854,15 +854,28 @@ fn mysql_eight_hour_wait_timeout_alone_is_not_a_warning() {
     let mut s = snap(Engine::Mysql);
     s.guardrails.idle_session_timeout_ms = Some(28_800_000);
     s.guardrails.lock_timeout_ms = Some(50_000);
-    // MySQL's defaults on a quiet server: nothing to say about wait_timeout.
-    assert!(one(s.clone()).verdict("missing-guardrails").is_none());
-    // Old idle connections that idle-connection-leak calls a pool at rest: still quiet.
+    // MySQL's defaults on a quiet server: a note that says the value, not "not set".
+    let v = one(s.clone())
+        .verdict("missing-guardrails")
+        .cloned()
+        .unwrap();
+    assert_eq!(v.severity, Severity::Info);
+    assert!(
+        v.summary.starts_with("wait_timeout is 8h (longer than 1h)"),
+        "{}",
+        v.summary
+    );
+    assert!(!v.summary.contains("not set"), "{}", v.summary);
+    // Old idle connections that idle-connection-leak calls a pool at rest: still a note.
     let mut quiet = s.clone();
     quiet.connections.max_connections = Some(200);
     quiet
         .sessions
         .extend((0..25).map(|i| idle(200 + i, "shop", 400)));
-    assert!(one(quiet.clone()).verdict("missing-guardrails").is_none());
+    assert_eq!(
+        sev(&one(quiet.clone()), "missing-guardrails"),
+        Some(Severity::Info)
+    );
     // A leak that idle-connection-leak warns about: now wait_timeout is worth a word, with
     // its value, not "not set".
     quiet

@@ -150,9 +150,10 @@ fn missing_guardrails(ctx: &Context) -> Option<Verdict> {
             hurting: idle_tx_hurt,
         });
     }
-    // An idle-session timeout of 0 is PostgreSQL's sane default and MySQL's 8-hour
-    // wait_timeout is what nearly every server runs: an idle-session limit is only worth a
-    // word when idle connections actually pile up (idle-connection-leak warns).
+    // An idle-session timeout of 0 is PostgreSQL's sane default: only worth a word when idle
+    // connections actually pile up (idle-connection-leak warns). MySQL's 8-hour wait_timeout
+    // is what nearly every server runs and what lets sleepers pile up: always a note, a
+    // warning only with the pile-up.
     let idle_limit = match g.idle_session_timeout_ms {
         Some(0) => Some(not_set()),
         Some(ms) if ms > Thresholds::ms(t.guardrail_idle_session_max) => Some(format!(
@@ -162,12 +163,14 @@ fn missing_guardrails(ctx: &Context) -> Option<Verdict> {
         )),
         _ => None,
     };
-    if let (Some(current), Some(h)) = (idle_limit, idle_hurt) {
-        missing.push(Missing {
-            setting: idle_session,
-            current,
-            hurting: Some(h),
-        });
+    if let Some(current) = idle_limit {
+        if last.engine == Engine::Mysql || idle_hurt.is_some() {
+            missing.push(Missing {
+                setting: idle_session,
+                current,
+                hurting: idle_hurt,
+            });
+        }
     }
     if missing.is_empty() {
         return None;
