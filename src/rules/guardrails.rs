@@ -163,14 +163,14 @@ fn missing_guardrails(ctx: &Context) -> Option<Verdict> {
         )),
         _ => None,
     };
-    if let Some(current) = idle_limit {
-        if last.engine == Engine::Mysql || idle_hurt.is_some() {
-            missing.push(Missing {
-                setting: idle_session,
-                current,
-                hurting: idle_hurt,
-            });
-        }
+    if let Some(current) = idle_limit
+        && (last.engine == Engine::Mysql || idle_hurt.is_some())
+    {
+        missing.push(Missing {
+            setting: idle_session,
+            current,
+            hurting: idle_hurt,
+        });
     }
     if missing.is_empty() {
         return None;
