@@ -545,6 +545,68 @@ async fn healthy_busy_pgbench_raises_nothing() {
     assert!(r["figures"]["connected_clients"].as_u64().unwrap() >= 8);
 }
 
+/// pgbench -C opens a new connection for every transaction: hundreds of connections a
+/// second with a steady count. That is reconnect churn (a note, titled so), not a storm,
+/// and it must not make triage exit non-zero.
+#[tokio::test]
+async fn pgbench_reconnect_churn_is_a_note_not_a_storm() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    if std::process::Command::new("pgbench")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("pgbench is not installed (it ships with the PostgreSQL server package)");
+    }
+    let stage = Stage::new(&url, "churn").await;
+    let o = stage.options();
+    let conn = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new("pgbench");
+        cmd.args([
+            "-h",
+            o.get_host(),
+            "-p",
+            &o.get_port().to_string(),
+            "-U",
+            "postgres",
+        ])
+        .args(extra)
+        .arg(&stage.name);
+        cmd
+    };
+    let init = conn(&["-i", "-s", "1", "-q"]).output().unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    // Select-only, one new connection per transaction, from 2 clients.
+    let mut load = conn(&["-C", "-S", "-c", "2", "-j", "2", "-T", "25", "-n"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "3",
+        "--interval",
+        "3s",
+    ]))
+    .await;
+    let _ = load.kill();
+    let _ = load.wait();
+    assert_eq!(code, 0, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "reconnect-storm")
+        .unwrap_or_else(|| panic!("churn not seen: {:?} {}", verdict_ids(&r), r["figures"]));
+    eprintln!("{}", v["summary"]);
+    assert_eq!(v["severity"], "info", "{v}");
+    assert_eq!(v["title"], "Reconnect churn", "{v}");
+}
+
 #[tokio::test]
 async fn role_without_pg_monitor_says_what_it_cannot_see() {
     let Some(url) = admin_url() else { return };

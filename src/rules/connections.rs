@@ -281,7 +281,7 @@ fn reconnect_storm(ctx: &Context) -> Option<Verdict> {
         let mut m = Vec::new();
         if let Some(u) = usable {
             m.push(format!(
-                "{}% of the {} usable slots each second",
+                "the equivalent of {}% of the {} usable slots every second",
                 decimal(pct(r, u as f64)),
                 thousands(u)
             ));
