@@ -545,6 +545,143 @@ async fn healthy_busy_pgbench_raises_nothing() {
     assert!(r["figures"]["connected_clients"].as_u64().unwrap() >= 8);
 }
 
+/// Runs `sql` on a new session of the stage in the background, keeping the session until
+/// the stage's cleanup ends it.
+async fn in_background(stage: &Stage, app: &str, sql: &'static str) {
+    let mut c = stage.connect(&stage.name, app).await;
+    c.execute("SET lock_timeout = '90s'").await.unwrap();
+    tokio::spawn(async move {
+        let _ = c.execute(sql).await;
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        drop(c);
+    });
+}
+
+/// A session that ran `sql` inside a transaction and now sits idle in it, holding its locks.
+async fn idle_holder(stage: &Stage, app: &str, sql: &str) -> (i64, PgConnection) {
+    let mut c = stage.connect(&stage.name, app).await;
+    c.execute("SET idle_in_transaction_session_timeout = '90s'")
+        .await
+        .unwrap();
+    c.execute("BEGIN").await.unwrap();
+    c.execute(sqlx::AssertSqlSafe(sql.to_string()))
+        .await
+        .unwrap();
+    let p = pid(&mut c).await;
+    (p, c)
+}
+
+/// The lock queue behind DDL: a report's open transaction read `t`, a migration's ALTER
+/// waits for it, and every later SELECT on `t` queues behind the ALTER. The readers'
+/// verdict must blame the report (the lead), not the readers, and not call the ALTER the
+/// head.
+#[tokio::test]
+async fn ddl_lock_queue_blames_the_lead_blocker() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "ddlq").await;
+    let (holder, _h) = idle_holder(&stage, "metabase-report", "SELECT count(*) FROM t").await;
+    in_background(&stage, "flyway", "ALTER TABLE t ADD COLUMN note text").await;
+    let mut admin = stage.admin().await;
+    wait_for(&mut admin, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname LIKE 'spiral_t_%'", 1).await;
+    let alter: i64 = i64::from(
+        sqlx::query_scalar::<_, i32>(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'flyway' AND datname LIKE 'spiral_t_%'",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap(),
+    );
+    for _ in 0..4 {
+        in_background(&stage, "shop-api", "SELECT * FROM t").await;
+    }
+    wait_for(&mut admin, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname LIKE 'spiral_t_%'", 5).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "--threshold",
+        "blocked_warning_wait=1s",
+    ]))
+    .await;
+    assert!(code >= 1, "{err} {:?}", verdict_ids(&r));
+    let v =
+        verdict(&r, "read-blocked-by-writers").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(
+        v["culprits"]["sessions"],
+        serde_json::json!([holder]),
+        "{v}"
+    );
+    assert_eq!(
+        v["culprits"]["applications"],
+        serde_json::json!(["metabase-report"]),
+        "{v}"
+    );
+    let summary = v["summary"].as_str().unwrap();
+    assert!(summary.contains(&format!("session {holder}")), "{summary}");
+    assert!(!summary.contains("head"), "{summary}");
+    let actions = v["actions"].to_string();
+    assert!(
+        actions.contains(&format!("pg_cancel_backend({alter})")),
+        "{actions}"
+    );
+    assert_eq!(
+        verdict(&r, "blocking-chain").unwrap()["culprits"]["sessions"],
+        serde_json::json!([holder])
+    );
+}
+
+/// Two idle transactions each lead their own queue: every verdict about them ends both in
+/// one action, never one at a time.
+#[tokio::test]
+async fn two_lead_blockers_are_ended_together() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "twolead").await;
+    let (a, _a) = idle_holder(&stage, "api", "UPDATE t SET v = v + 1 WHERE id = 1").await;
+    let (b, _b) = idle_holder(&stage, "api", "UPDATE t SET v = v + 1 WHERE id = 2").await;
+    for _ in 0..2 {
+        in_background(&stage, "api", "UPDATE t SET v = v + 10 WHERE id = 1").await;
+        in_background(&stage, "api", "UPDATE t SET v = v + 10 WHERE id = 2").await;
+    }
+    let mut admin = stage.admin().await;
+    wait_for(&mut admin, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname LIKE 'spiral_t_%'", 4).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let target = stage.target("postgres");
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &target,
+        "--samples",
+        "1",
+        "--threshold",
+        "blocked_warning_wait=1s",
+        "--threshold",
+        "idle_in_transaction_over=1s",
+    ]))
+    .await;
+    assert!(code >= 1, "{err} {:?}", verdict_ids(&r));
+    let (lo, hi) = (a.min(b), a.max(b));
+    for id in ["blocking-chain", "idle-in-transaction"] {
+        let v = verdict(&r, id).unwrap_or_else(|| panic!("{id}: {:?}", verdict_ids(&r)));
+        let both: Vec<&str> = v["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x.as_str())
+            .filter(|x| x.contains(&format!("ARRAY[{lo}, {hi}]")))
+            .collect();
+        assert_eq!(both.len(), 1, "{id}: {}", v["actions"]);
+        assert!(
+            both[0].contains(&format!("spiral kill '{target}'"))
+                && both[0].contains("--blocking-leaders"),
+            "{id}: {}",
+            both[0]
+        );
+    }
+}
+
 /// pgbench -C opens a new connection for every transaction: hundreds of connections a
 /// second with a steady count. That is reconnect churn (a note, titled so), not a storm,
 /// and it must not make triage exit non-zero.
