@@ -682,6 +682,75 @@ async fn two_lead_blockers_are_ended_together() {
     }
 }
 
+/// A healthy pool on the local server: 25 connections resting idle past `--idle-over` (a
+/// quarter of the slots), 30 more flipping between short queries and idle. Neither
+/// idle-connection-leak nor missing-guardrails (the server runs with no timeouts) may warn:
+/// nothing accumulates and nothing is hurting.
+#[tokio::test]
+async fn a_pool_flipping_busy_idle_stays_quiet() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "pool").await;
+    let mut admin = stage.admin().await;
+    let (max, reserved, in_use) = slots(&mut admin).await;
+    let usable = (max - reserved - in_use).max(0) as usize;
+    if usable < 60 {
+        eprintln!("only {usable} free slots; skipping");
+        return;
+    }
+    let resting = usable / 4 + 1;
+    let mut keep = Vec::new();
+    for _ in 0..resting {
+        keep.push(stage.connect(&stage.name, "shop-api").await);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for i in 0..30u64 {
+        let mut c = stage.connect(&stage.name, "shop-api").await;
+        let stop = stop.clone();
+        workers.push(tokio::spawn(async move {
+            // A fixed pseudo-random rhythm per connection: busy 20-80 ms, idle 0-400 ms.
+            let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            while !stop.load(Ordering::Relaxed) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let busy = 20 + x % 60;
+                let _ = c
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "SELECT pg_sleep({busy} / 1000.0), count(*) FROM t"
+                    )))
+                    .await;
+                tokio::time::sleep(Duration::from_millis((x >> 8) % 400)).await;
+            }
+            drop(c);
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "4",
+        "--interval",
+        "1s",
+        "--idle-over",
+        "2s",
+    ]))
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.await;
+    }
+    assert_eq!(code, 0, "{err} {}", r["verdicts"]);
+    for v in r["verdicts"].as_array().unwrap() {
+        assert!(v["severity"] == "info" || v["severity"] == "ok", "{v}");
+    }
+    drop(keep);
+}
+
 /// pgbench -C opens a new connection for every transaction: hundreds of connections a
 /// second with a steady count. That is reconnect churn (a note, titled so), not a storm,
 /// and it must not make triage exit non-zero.
