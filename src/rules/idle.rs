@@ -62,23 +62,25 @@ struct IdleSet<'s> {
     left: u64,
 }
 
-fn idle_set<'s>(ctx: &Context<'s>, sessions: Vec<&'s Session>, src: Source) -> IdleSet<'s> {
+/// Every client connection of a snapshot, by source, as identities.
+fn connections_by_source(snapshot: &Snapshot) -> BTreeMap<Source<'_>, BTreeSet<Identity>> {
+    let mut out: BTreeMap<Source, BTreeSet<Identity>> = BTreeMap::new();
+    for s in snapshot.client_sessions() {
+        out.entry(source(s)).or_default().insert(identity(s));
+    }
+    out
+}
+
+fn idle_set<'s>(
+    ctx: &Context<'s>,
+    sessions: Vec<&'s Session>,
+    before: &BTreeSet<Identity>,
+    now: &BTreeSet<Identity>,
+) -> IdleSet<'s> {
     let t = ctx.thresholds;
     let idle_over_ms = Thresholds::ms(t.idle_over);
     let window_ms = Thresholds::ms(ctx.window.seconds());
-    let first = ctx.window.first();
     let rates = ctx.window.has_rates();
-    let before: BTreeSet<Identity> = first
-        .client_sessions()
-        .filter(|s| source(s) == src)
-        .map(identity)
-        .collect();
-    let now: BTreeSet<Identity> = ctx
-        .last()
-        .client_sessions()
-        .filter(|s| source(s) == src)
-        .map(identity)
-        .collect();
     let old: Vec<&Session> = sessions
         .iter()
         .copied()
@@ -100,7 +102,7 @@ fn idle_set<'s>(ctx: &Context<'s>, sessions: Vec<&'s Session>, src: Source) -> I
         0
     };
     let left = if rates {
-        before.difference(&now).count() as u64
+        before.difference(now).count() as u64
     } else {
         0
     };
@@ -161,8 +163,16 @@ type Worst<'s> = (Severity, Source<'s>, IdleSet<'s>);
 
 fn leak_worst<'s>(ctx: &Context<'s>) -> Option<Worst<'s>> {
     let mut worst: Option<Worst> = None;
+    let before = connections_by_source(ctx.window.first());
+    let now = connections_by_source(ctx.window.last());
+    let none = BTreeSet::new();
     for (src, sessions) in idle_by_source(ctx.window.last()) {
-        let set = idle_set(ctx, sessions, src);
+        let set = idle_set(
+            ctx,
+            sessions,
+            before.get(&src).unwrap_or(&none),
+            now.get(&src).unwrap_or(&none),
+        );
         let Some(sev) = idle_leak_severity(ctx, &set) else {
             continue;
         };
