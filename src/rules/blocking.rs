@@ -479,7 +479,14 @@ fn read_blocked_by_writers(ctx: &Context) -> Option<Verdict> {
                 )
             }
         },
-        Engine::Mysql => "InnoDB plain SELECTs do not wait for row locks: these are locking reads (FOR UPDATE / LOCK IN SHARE MODE) or metadata locks behind DDL; find the writer at the head.".to_string(),
+        Engine::Mysql => match waiting_writers.as_slice() {
+            [] => "InnoDB plain SELECTs do not wait for row locks: these are locking reads (FOR UPDATE / LOCK IN SHARE MODE) or metadata locks behind DDL; the writer they wait for leads the chain.".to_string(),
+            queued => format!(
+                "A metadata-lock queue: session {} (DDL) waits for the lead blocker, which holds the table in an open transaction or a running statement, and every later statement on the table lines up behind the DDL. End the lead, or end the queued DDL so the readers pass ({}), and rerun the DDL when the table is free.",
+                queued[0],
+                crate::actions::terminate(last, queued[0])
+            ),
+        },
     };
     // Writers caught in a deadlock cycle lead no tree: then they are what the readers wait for.
     let heads = if leads.is_empty() { &writers } else { &leads };

@@ -242,6 +242,18 @@ fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
         app,
         t.idle_over.round() as u64,
     );
+    // A note is a pool at rest as often as a leak starting: nothing to end yet, so the ready
+    // kill line comes second, for when a second look shows the set growing.
+    let end_them = if severity == Severity::Info {
+        format!(
+            "Nothing to end yet: look again in a few minutes (`spiral connections`); a leak \
+             shows as the same connections still idle and more arriving. If it grows: {kill}"
+        )
+    } else {
+        format!(
+            "End the idle sessions of {user} (only idle ones, re-checked on the server): {kill}"
+        )
+    };
     Draft::new(&IDLE_CONNECTION_LEAK, severity, summary)
         .figure(Figure::count("idle connections", sessions.len() as u64))
         .figure(Figure::count("idle longer than --idle-over", set.old))
@@ -253,9 +265,7 @@ fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
         ))
         .figure(Figure::count("left during the window", set.left))
         .figure(Figure::text("hosts", crate::format::list(&hosts, 5)))
-        .action(format!(
-            "End the idle sessions of {user} (only idle ones, re-checked on the server): {kill}"
-        ))
+        .action(end_them)
         .action(format!(
             "Then fix the source: {user}'s pool or code must close or return connections (max \
              idle, idle timeout, max lifetime); expect the slots to refill until it does."
