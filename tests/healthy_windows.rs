@@ -54,7 +54,8 @@ const WINDOWS: u64 = 120;
 struct Conn {
     id: i64,
     user: String,
-    app: String,
+    /// MySQL reports no application name.
+    app: Option<String>,
     host: String,
     connected_at: Option<DateTime<Utc>>,
     /// A cold connection sits at the bottom of a LIFO pool: idle for minutes on end.
@@ -81,7 +82,7 @@ fn deal(rng: &mut Rng, c: &Conn, busy_share: f64, elapsed_in_window_ms: u64) -> 
         },
     );
     s.user = Some(c.user.clone());
-    s.application = Some(c.app.clone());
+    s.application = c.app.clone();
     s.client_host = Some(c.host.clone());
     s.database = Some("shop".into());
     s.connected_at = c.connected_at;
@@ -121,12 +122,14 @@ fn pooled_window(rng: &mut Rng, engine: Engine, leak: bool) -> Window {
             conns.push(Conn {
                 id,
                 user: "shop".into(),
-                app: if h % 2 == 0 {
-                    "shop-api"
-                } else {
-                    "shop-worker"
-                }
-                .into(),
+                app: (engine != Engine::Mysql).then(|| {
+                    if h % 2 == 0 {
+                        "shop-api"
+                    } else {
+                        "shop-worker"
+                    }
+                    .to_string()
+                }),
                 host: format!("10.8.1.{}", 10 + h),
                 connected_at: with_connect_times
                     .then(|| t0() - Duration::seconds(rng.range(600, 86_400) as i64)),
