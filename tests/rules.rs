@@ -984,7 +984,9 @@ fn missing_guardrails_follows_the_other_rules_judgement() {
         .find(|f| f.label == "idle_in_transaction_session_timeout")
         .unwrap();
     assert!(
-        idle_tx.value.contains("1 session sits idle"),
+        idle_tx
+            .value
+            .contains("1 session sits idle in an open transaction"),
         "{}",
         idle_tx.value
     );

@@ -110,14 +110,11 @@ fn missing_guardrails(ctx: &Context) -> Option<Verdict> {
         let n = figure_of(&v, "idle in transaction").unwrap_or(0);
         Hurt {
             verdict: "idle-in-transaction",
-            clause: format!(
-                "{} idle in open transactions",
-                if n == 1 {
-                    "1 session sits".to_string()
-                } else {
-                    format!("{n} sessions sit")
-                }
-            ),
+            clause: if n == 1 {
+                "1 session sits idle in an open transaction".to_string()
+            } else {
+                format!("{n} sessions sit idle in open transactions")
+            },
         }
     });
     let idle_hurt = super::idle::idle_leak_judgement(ctx)
