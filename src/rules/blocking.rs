@@ -469,7 +469,7 @@ fn read_blocked_by_writers(ctx: &Context) -> Option<Verdict> {
             }
         }
         Engine::Postgres => match waiting_writers.as_slice() {
-            [] => "PostgreSQL readers only wait behind DDL or explicit locks: the writer they wait for leads the chain; cancel it (pg_cancel_backend) and rerun it with a short lock_timeout.".to_string(),
+            [] => "PostgreSQL readers only wait behind DDL or explicit locks: the writer they wait for leads the chain. Cancel it if it is running (pg_cancel_backend), end it if it sits idle in a transaction (pg_terminate_backend), and rerun the DDL with a short lock_timeout.".to_string(),
             queued => {
                 let ids: Vec<String> = queued.iter().map(|i| i.to_string()).collect();
                 format!(
