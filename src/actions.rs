@@ -45,16 +45,62 @@ pub fn terminate(snapshot: &Snapshot, id: i64) -> String {
     }
 }
 
-/// One command that ends every idle session of `user` (and `app`, when known) idle for at
-/// least `idle_secs`, re-checking idleness on the server at the moment it runs, so a
-/// session that woke up since the sample is spared.
+/// A `spiral kill` command line against the server the verdict came from, ready to paste.
+/// The target is the one the user gave, redacted; a window that does not know it (built by
+/// a test or a library caller) gets a placeholder the user fills. A redacted password shows
+/// as `***`, which the line says plainly rather than failing on it at 3 a.m.
+pub fn spiral_kill(target: Option<&str>, args: &str) -> String {
+    let quoted = target.map_or_else(|| "'<target>'".to_string(), shell_quote);
+    let mut line = format!("spiral kill {quoted} {args}");
+    match target {
+        None => line.push_str(" (put your connection URL in place of <target>)"),
+        Some(t) if t.contains(":***@") => line.push_str(
+            " (*** stands for the password: type it in, or drop `:***` to use the password \
+             variable or file)",
+        ),
+        Some(_) => {}
+    }
+    line
+}
+
+/// The statements that end several sessions, in one paste.
+pub fn terminate_all(snapshot: &Snapshot, ids: &[i64]) -> String {
+    match (snapshot.engine, ids) {
+        (_, [one]) => terminate(snapshot, *one),
+        (Engine::Postgres, _) => {
+            let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM unnest(ARRAY[{}]) AS pid;",
+                list.join(", ")
+            )
+        }
+        _ => ids
+            .iter()
+            .map(|&i| terminate(snapshot, i))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// How to end every idle session of `user` (and `app`, when known) idle for at least
+/// `idle_secs`: the same `spiral kill` line on every engine (it re-checks each session on
+/// the server and logs what it did), then the engine's own SQL for those who would rather
+/// paste that. Both re-check idleness when they run, so a session that woke up since the
+/// sample is spared.
 pub fn kill_idle_sessions(
     snapshot: &Snapshot,
+    target: Option<&str>,
     user: &str,
     app: Option<&str>,
     idle_secs: u64,
 ) -> String {
-    match snapshot.engine {
+    let mut args = format!("--user {}", shell_quote(user));
+    if let Some(a) = app {
+        args.push_str(&format!(" --app {}", shell_quote(a)));
+    }
+    args.push_str(&format!(" --state idle --idle-over {idle_secs}s --execute"));
+    let spiral = spiral_kill(target, &args);
+    let sql = match snapshot.engine {
         Engine::Postgres => {
             let app_filter = app
                 .map(|a| format!(" AND application_name = {}", literal(a)))
@@ -72,15 +118,11 @@ pub fn kill_idle_sessions(
             } else {
                 "CONCAT('KILL ',ID,';')"
             };
-            // MySQL has no set-based kill. Offer spiral's own kill (re-checked, logged) and,
-            // for the mysql client, the query that writes the statements to run. The user
-            // name is shell-quoted for the first and SQL-quoted for the second; no shell
+            // MySQL has no set-based kill: the query writes the statements to run. No shell
             // pipeline, so nothing in a user name can run as a command.
             format!(
-                "spiral kill \"$SPIRAL_URL\" --user {} --idle-over {idle_secs}s --execute (a dry run without --execute); \
-                 or run the statements printed by: SELECT {call} FROM information_schema.PROCESSLIST \
+                "run the statements printed by SELECT {call} FROM information_schema.PROCESSLIST \
                  WHERE USER = {} AND COMMAND = 'Sleep' AND TIME >= {idle_secs};",
-                shell_quote(user),
                 literal(user)
             )
         }
@@ -88,6 +130,9 @@ pub fn kill_idle_sessions(
             let app_filter = app
                 .map(|a| format!(" AND program_name = {}", literal(a)))
                 .unwrap_or_default();
+            // A session that never ran a request carries last_request_end_time 1900-01-01:
+            // without the NULLIF it would count as idle for a century and a pool warming up
+            // would be killed.
             format!(
                 "DECLARE @k nvarchar(max) = N''; SELECT @k += N'KILL ' + CAST(session_id AS nvarchar(10)) + N'; ' \
                  FROM sys.dm_exec_sessions WHERE is_user_process = 1 AND login_name = {}{app_filter} \
@@ -97,7 +142,8 @@ pub fn kill_idle_sessions(
                 literal(user)
             )
         }
-    }
+    };
+    format!("{spiral} (without --execute it only lists them); or in SQL: {sql}")
 }
 
 /// How an admin gets in when ordinary clients are refused.
@@ -125,6 +171,36 @@ pub fn emergency_way_in(snapshot: &Snapshot) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn kill_lines_name_the_target_or_a_placeholder() {
+        let pg = Snapshot::empty(Engine::Postgres, Utc::now());
+        let line = kill_idle_sessions(
+            &pg,
+            Some("postgres://app@db:5432/shop"),
+            "o'brien",
+            Some("api"),
+            300,
+        );
+        assert!(
+            line.starts_with(
+                "spiral kill 'postgres://app@db:5432/shop' --user 'o'\\''brien' --app 'api' --state idle --idle-over 300s --execute"
+            ),
+            "{line}"
+        );
+        assert!(line.contains("usename = 'o''brien'"), "{line}");
+        let redacted = spiral_kill(Some("postgres://app:***@db/shop"), "--blocking-leaders");
+        assert!(
+            redacted.contains("*** stands for the password"),
+            "{redacted}"
+        );
+        assert_eq!(
+            terminate_all(&pg, &[41000, 41001]),
+            "SELECT pg_terminate_backend(pid) FROM unnest(ARRAY[41000, 41001]) AS pid;"
+        );
+        let my = Snapshot::empty(Engine::Mysql, Utc::now());
+        assert_eq!(terminate_all(&my, &[7, 9]), "KILL 7; KILL 9;");
+    }
+
     use super::*;
     use chrono::Utc;
 
@@ -135,10 +211,12 @@ mod tests {
         assert_eq!(terminate(&snap, 7), "KILL 7;");
         snap.server.managed_kill = true;
         assert_eq!(terminate(&snap, 7), "CALL mysql.rds_kill(7);");
-        let cmd = kill_idle_sessions(&snap, "shipping", None, 300);
+        let cmd = kill_idle_sessions(&snap, None, "shipping", None, 300);
         assert!(
             cmd.contains("USER = 'shipping'") && cmd.contains("rds_kill"),
             "{cmd}"
         );
+        assert!(cmd.starts_with("spiral kill '<target>' --user 'shipping' --state idle"));
+        assert!(!cmd.contains("SPIRAL_URL"), "{cmd}");
     }
 }

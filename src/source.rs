@@ -167,7 +167,7 @@ pub async fn collect(
         .ok_or_else(interrupted)??
         .ok_or_else(|| anyhow::anyhow!("no snapshot was taken"))?;
     let planned = source.remaining().map(|r| r + 1);
-    let window = Window::new(first);
+    let window = Window::new(first).with_target(source.label.clone());
     on_first(&window);
     let mut done = Collected {
         window,

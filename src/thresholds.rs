@@ -98,8 +98,14 @@ thresholds! {
         "client-pool-saturation needs this many hosts pinned at the same count"
     pool_busy_pct: Percent = 80.0;
         "...with at least this share of their connections busy (pools idle at their size are healthy)"
+    reconnect_churn_slots_pct: Percent = 25.0;
+        "new connections per second, as a share of the usable slots, that is heavy reconnect churn"
+    reconnect_churn_per_core: PerSecond = 20.0;
+        "new connections per second per CPU core that is heavy churn, where the cores are known"
     reconnect_logins_per_sec: PerSecond = 200.0;
-        "new connections per second between two samples that make a reconnect storm"
+        "new connections per second that is heavy churn when neither slots nor cores are known"
+    reconnect_surge_factor: Count = 5.0;
+        "a login rate this many times the window's earlier rate, at churn level, makes a storm"
     reconnect_rise_pct: Percent = 25.0;
         "a rise in connections between two samples, as a share of usable slots, that makes one"
     plan_cache_single_use_pct: Percent = 75.0;

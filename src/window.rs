@@ -40,6 +40,9 @@ pub struct Window {
     previous: Option<Snapshot>,
     last: Snapshot,
     points: Vec<SamplePoint>,
+    /// The target as the user gave it, redacted (or a capture's redacted target), so that a
+    /// verdict can print a `spiral kill` line that runs against the same server.
+    target: Option<String>,
 }
 
 /// Why a rate could not be computed.
@@ -61,7 +64,18 @@ impl Window {
             first,
             previous: None,
             points: vec![point],
+            target: None,
         }
+    }
+
+    /// Names the (redacted) target the samples came from.
+    pub fn with_target(mut self, target: impl Into<String>) -> Window {
+        self.target = Some(target.into()).filter(|t: &String| !t.is_empty());
+        self
+    }
+
+    pub fn target(&self) -> Option<&str> {
+        self.target.as_deref()
     }
 
     /// Builds a window from a list of snapshots; `None` when the list is empty.
@@ -152,6 +166,12 @@ impl Window {
 
     /// The highest logins-per-second between two consecutive samples.
     pub fn peak_login_rate(&self) -> Option<f64> {
+        self.login_rates().into_iter().reduce(f64::max)
+    }
+
+    /// Logins per second between each pair of consecutive samples, oldest first (pairs
+    /// where the counter is missing or went backwards are left out).
+    pub fn login_rates(&self) -> Vec<f64> {
         self.points
             .windows(2)
             .filter_map(|w| {
@@ -159,7 +179,7 @@ impl Window {
                 let d = w[1].logins?.checked_sub(w[0].logins?)?;
                 (secs > 0.0).then(|| d as f64 / secs)
             })
-            .reduce(f64::max)
+            .collect()
     }
 }
 

@@ -545,6 +545,274 @@ async fn healthy_busy_pgbench_raises_nothing() {
     assert!(r["figures"]["connected_clients"].as_u64().unwrap() >= 8);
 }
 
+/// Runs `sql` on a new session of the stage in the background, keeping the session until
+/// the stage's cleanup ends it.
+async fn in_background(stage: &Stage, app: &str, sql: &'static str) {
+    let mut c = stage.connect(&stage.name, app).await;
+    c.execute("SET lock_timeout = '90s'").await.unwrap();
+    tokio::spawn(async move {
+        let _ = c.execute(sql).await;
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        drop(c);
+    });
+}
+
+/// A session that ran `sql` inside a transaction and now sits idle in it, holding its locks.
+async fn idle_holder(stage: &Stage, app: &str, sql: &str) -> (i64, PgConnection) {
+    let mut c = stage.connect(&stage.name, app).await;
+    c.execute("SET idle_in_transaction_session_timeout = '90s'")
+        .await
+        .unwrap();
+    c.execute("BEGIN").await.unwrap();
+    c.execute(sqlx::AssertSqlSafe(sql.to_string()))
+        .await
+        .unwrap();
+    let p = pid(&mut c).await;
+    (p, c)
+}
+
+/// The lock queue behind DDL: a report's open transaction read `t`, a migration's ALTER
+/// waits for it, and every later SELECT on `t` queues behind the ALTER. The readers'
+/// verdict must blame the report (the lead), not the readers, and not call the ALTER the
+/// head.
+#[tokio::test]
+async fn ddl_lock_queue_blames_the_lead_blocker() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "ddlq").await;
+    let (holder, _h) = idle_holder(&stage, "metabase-report", "SELECT count(*) FROM t").await;
+    in_background(&stage, "flyway", "ALTER TABLE t ADD COLUMN note text").await;
+    let mut admin = stage.admin().await;
+    wait_for(&mut admin, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname LIKE 'spiral_t_%'", 1).await;
+    let alter: i64 = i64::from(
+        sqlx::query_scalar::<_, i32>(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'flyway' AND datname LIKE 'spiral_t_%'",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap(),
+    );
+    for _ in 0..4 {
+        in_background(&stage, "shop-api", "SELECT * FROM t").await;
+    }
+    wait_for(&mut admin, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname LIKE 'spiral_t_%'", 5).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "--threshold",
+        "blocked_warning_wait=1s",
+    ]))
+    .await;
+    assert!(code >= 1, "{err} {:?}", verdict_ids(&r));
+    let v =
+        verdict(&r, "read-blocked-by-writers").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(
+        v["culprits"]["sessions"],
+        serde_json::json!([holder]),
+        "{v}"
+    );
+    assert_eq!(
+        v["culprits"]["applications"],
+        serde_json::json!(["metabase-report"]),
+        "{v}"
+    );
+    let summary = v["summary"].as_str().unwrap();
+    assert!(summary.contains(&format!("session {holder}")), "{summary}");
+    assert!(!summary.contains("head"), "{summary}");
+    let actions = v["actions"].to_string();
+    assert!(
+        actions.contains(&format!("pg_cancel_backend({alter})")),
+        "{actions}"
+    );
+    assert_eq!(
+        verdict(&r, "blocking-chain").unwrap()["culprits"]["sessions"],
+        serde_json::json!([holder])
+    );
+}
+
+/// Two idle transactions each lead their own queue: every verdict about them ends both in
+/// one action, never one at a time.
+#[tokio::test]
+async fn two_lead_blockers_are_ended_together() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "twolead").await;
+    let (a, _a) = idle_holder(&stage, "api", "UPDATE t SET v = v + 1 WHERE id = 1").await;
+    let (b, _b) = idle_holder(&stage, "api", "UPDATE t SET v = v + 1 WHERE id = 2").await;
+    for _ in 0..2 {
+        in_background(&stage, "api", "UPDATE t SET v = v + 10 WHERE id = 1").await;
+        in_background(&stage, "api", "UPDATE t SET v = v + 10 WHERE id = 2").await;
+    }
+    let mut admin = stage.admin().await;
+    wait_for(&mut admin, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname LIKE 'spiral_t_%'", 4).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let target = stage.target("postgres");
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &target,
+        "--samples",
+        "1",
+        "--threshold",
+        "blocked_warning_wait=1s",
+        "--threshold",
+        "idle_in_transaction_over=1s",
+    ]))
+    .await;
+    assert!(code >= 1, "{err} {:?}", verdict_ids(&r));
+    let (lo, hi) = (a.min(b), a.max(b));
+    for id in ["blocking-chain", "idle-in-transaction"] {
+        let v = verdict(&r, id).unwrap_or_else(|| panic!("{id}: {:?}", verdict_ids(&r)));
+        let both: Vec<&str> = v["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x.as_str())
+            .filter(|x| x.contains(&format!("ARRAY[{lo}, {hi}]")))
+            .collect();
+        assert_eq!(both.len(), 1, "{id}: {}", v["actions"]);
+        assert!(
+            both[0].contains(&format!("spiral kill '{target}'"))
+                && both[0].contains("--blocking-leaders"),
+            "{id}: {}",
+            both[0]
+        );
+    }
+}
+
+/// A healthy pool on the local server: 25 connections resting idle past `--idle-over` (a
+/// quarter of the slots), 30 more flipping between short queries and idle. Neither
+/// idle-connection-leak nor missing-guardrails (the server runs with no timeouts) may warn:
+/// nothing accumulates and nothing is hurting.
+#[tokio::test]
+async fn a_pool_flipping_busy_idle_stays_quiet() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "pool").await;
+    let mut admin = stage.admin().await;
+    let (max, reserved, in_use) = slots(&mut admin).await;
+    let usable = (max - reserved - in_use).max(0) as usize;
+    if usable < 60 {
+        eprintln!("only {usable} free slots; skipping");
+        return;
+    }
+    let resting = usable / 4 + 1;
+    let mut keep = Vec::new();
+    for _ in 0..resting {
+        keep.push(stage.connect(&stage.name, "shop-api").await);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for i in 0..30u64 {
+        let mut c = stage.connect(&stage.name, "shop-api").await;
+        let stop = stop.clone();
+        workers.push(tokio::spawn(async move {
+            // A fixed pseudo-random rhythm per connection: busy 20-80 ms, idle 0-400 ms.
+            let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            while !stop.load(Ordering::Relaxed) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let busy = 20 + x % 60;
+                let _ = c
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "SELECT pg_sleep({busy} / 1000.0), count(*) FROM t"
+                    )))
+                    .await;
+                tokio::time::sleep(Duration::from_millis((x >> 8) % 400)).await;
+            }
+            drop(c);
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "4",
+        "--interval",
+        "1s",
+        "--idle-over",
+        "2s",
+    ]))
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.await;
+    }
+    assert_eq!(code, 0, "{err} {}", r["verdicts"]);
+    for v in r["verdicts"].as_array().unwrap() {
+        assert!(v["severity"] == "info" || v["severity"] == "ok", "{v}");
+    }
+    drop(keep);
+}
+
+/// pgbench -C opens a new connection for every transaction: hundreds of connections a
+/// second with a steady count. That is reconnect churn (a note, titled so), not a storm,
+/// and it must not make triage exit non-zero.
+#[tokio::test]
+async fn pgbench_reconnect_churn_is_a_note_not_a_storm() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    if std::process::Command::new("pgbench")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("pgbench is not installed (it ships with the PostgreSQL server package)");
+    }
+    let stage = Stage::new(&url, "churn").await;
+    let o = stage.options();
+    let conn = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new("pgbench");
+        cmd.args([
+            "-h",
+            o.get_host(),
+            "-p",
+            &o.get_port().to_string(),
+            "-U",
+            "postgres",
+        ])
+        .args(extra)
+        .arg(&stage.name);
+        cmd
+    };
+    let init = conn(&["-i", "-s", "1", "-q"]).output().unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    // Select-only, one new connection per transaction, from 2 clients.
+    let mut load = conn(&["-C", "-S", "-c", "2", "-j", "2", "-T", "25", "-n"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "3",
+        "--interval",
+        "3s",
+    ]))
+    .await;
+    let _ = load.kill();
+    let _ = load.wait();
+    assert_eq!(code, 0, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "reconnect-storm")
+        .unwrap_or_else(|| panic!("churn not seen: {:?} {}", verdict_ids(&r), r["figures"]));
+    eprintln!("{}", v["summary"]);
+    assert_eq!(v["severity"], "info", "{v}");
+    assert_eq!(v["title"], "Reconnect churn", "{v}");
+}
+
 #[tokio::test]
 async fn role_without_pg_monitor_says_what_it_cannot_see() {
     let Some(url) = admin_url() else { return };

@@ -2212,7 +2212,7 @@ fn printed_sql_server_statements_never_take_the_1900_sentinel_or_a_negative_id()
     let mut snap = Snapshot::empty(Engine::Mssql, Utc::now());
     // A session that never ran a request has last_request_end_time 1900-01-01: it must
     // not look 124 years idle to the printed KILL.
-    let kill = kill_idle_sessions(&snap, "shopry_app", Some("app-backend-api"), 300);
+    let kill = kill_idle_sessions(&snap, None, "shopry_app", Some("app-backend-api"), 300);
     assert!(
         kill.contains(
             "COALESCE(NULLIF(last_request_end_time, '19000101'), NULLIF(login_time, '19000101'), GETDATE()) < DATEADD(second, -300, GETDATE())"

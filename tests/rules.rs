@@ -133,7 +133,15 @@ fn a_full_size_pool_at_rest_is_only_a_note() {
     let mut s = with_clients(2, 100);
     s.sessions
         .extend((0..30).map(|i| idle(200 + i, "shop", 600)));
-    assert_eq!(sev(&one(s), "idle-connection-leak"), Some(Severity::Info));
+    let a = one(s);
+    let v = a.verdict("idle-connection-leak").unwrap();
+    assert_eq!(v.severity, Severity::Info);
+    // Nothing to end yet: the kill line is offered only for when it grows.
+    assert!(
+        v.actions[0].starts_with("Nothing to end yet"),
+        "{}",
+        v.actions[0]
+    );
 }
 
 #[test]
@@ -149,17 +157,119 @@ fn idle_leak_near_miss_young_or_few() {
     assert!(one(s).verdict("idle-connection-leak").is_none());
 }
 
+/// A connection of `user` that has been open since long before the window.
+fn pooled(id: i64, user: &str, state: SessionState, idle_secs: u64) -> Session {
+    let mut s = client(id, user, "10.0.0.1", state);
+    s.connected_at = Some(t0() - Duration::hours(3));
+    if state == SessionState::Idle {
+        s.idle_ms = Some(idle_secs * 1000);
+    } else {
+        s.elapsed_ms = Some(50);
+    }
+    s
+}
+
 #[test]
-fn idle_leak_from_growth_even_when_young() {
+fn a_pool_flipping_busy_idle_is_not_a_leak() {
+    // 60 pooled connections of one app, 40 busy then 10 busy: the idle count jumps by 30,
+    // but the set of connections is the same one.
+    let mut s = with_clients(0, 200);
+    s.sessions.extend((0..60).map(|i| {
+        let st = if i < 40 {
+            SessionState::Active
+        } else {
+            SessionState::Idle
+        };
+        pooled(200 + i, "shop", st, 1)
+    }));
+    let a = two(s, 5, |l| {
+        for (i, x) in l.sessions.iter_mut().enumerate() {
+            if i >= 10 {
+                *x = pooled(x.id, "shop", SessionState::Idle, 2);
+            }
+        }
+    });
+    assert!(a.verdict("idle-connection-leak").is_none());
+    assert!(a.worst() < Severity::Warning, "{:?}", a.verdicts);
+}
+
+#[test]
+fn a_flood_of_young_connections_is_not_a_leak() {
+    // After a restart 150 clients reconnect within seconds and sit idle: young, so this is
+    // reconnect-storm's subject, not a leak.
+    let s = with_clients(2, 300);
+    let a = two(s, 5, |l| {
+        l.sessions.extend((0..150).map(|i| {
+            let mut x = idle(400 + i, "api", 2);
+            x.connected_at = Some(t0() + Duration::seconds(3));
+            x
+        }))
+    });
+    assert!(a.verdict("idle-connection-leak").is_none());
+}
+
+#[test]
+fn idle_leak_from_a_growing_set_of_old_connections() {
+    // 70 connections idle for 10+ minutes (35% of the slots), 12 more arrived during the
+    // window and stay idle, none left: the set keeps accumulating.
     let mut s = with_clients(2, 200);
     s.sessions
-        .extend((0..12).map(|i| idle(200 + i, "celery", 30)));
-    let a = two(s, 10, |l| {
+        .extend((0..70).map(|i| pooled(200 + i, "celery", SessionState::Idle, 600 + i as u64)));
+    let a = two(s.clone(), 10, |l| {
+        for x in l.sessions.iter_mut().filter(|x| x.idle_ms.is_some()) {
+            x.idle_ms = x.idle_ms.map(|ms| ms + 10_000);
+        }
+        l.sessions.extend((0..12).map(|i| {
+            let mut x = idle(300 + i, "celery", 5);
+            x.connected_at = Some(t0() + Duration::seconds(4));
+            x
+        }))
+    });
+    let v = a.verdict("idle-connection-leak").expect("growth fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(v.summary.contains("12 more arrived"), "{}", v.summary);
+    // The same arrivals while as many of the source's connections close: a pool cycling its
+    // connections (max lifetime), not a leak growing; still a note for the old ones.
+    let a = two(s.clone(), 10, |l| {
+        for x in l.sessions.iter_mut().filter(|x| x.idle_ms.is_some()) {
+            x.idle_ms = x.idle_ms.map(|ms| ms + 10_000);
+        }
+        l.sessions.retain(|x| x.id < 200 || x.id >= 212);
         l.sessions
             .extend((0..12).map(|i| idle(300 + i, "celery", 5)))
     });
-    let v = a.verdict("idle-connection-leak").expect("growth fires");
-    assert!(v.summary.contains("12 more"), "{}", v.summary);
+    assert_eq!(sev(&a, "idle-connection-leak"), Some(Severity::Info));
+    // Ids handed out again (the old connections closed, new ones got their ids): a new
+    // connect time makes them different connections, not old idle ones.
+    let a = two(s, 10, |l| {
+        for x in l.sessions.iter_mut().filter(|x| x.idle_ms.is_some()) {
+            x.connected_at = Some(t0() + Duration::seconds(8));
+            x.idle_ms = Some(1_000);
+        }
+    });
+    assert!(a.verdict("idle-connection-leak").is_none());
+}
+
+#[test]
+fn idle_leak_kill_line_runs_against_the_users_target_on_every_engine() {
+    for engine in Engine::all() {
+        let mut s = with_clients(2, 100);
+        s.engine = engine;
+        s.sessions
+            .extend((0..55).map(|i| idle(200 + i, "shipping", 1_200 + i as u64)));
+        let w = Window::new(s).with_target("mysql://admin@db.internal:3306/shop");
+        let a = evaluate(&w, &Thresholds::default());
+        let v = a.verdict("idle-connection-leak").expect("leak fires");
+        assert!(
+            v.actions[0].contains(
+                "spiral kill 'mysql://admin@db.internal:3306/shop' --user 'shipping' --app 'shipping-app' --state idle --idle-over 300s --execute"
+            ),
+            "{engine}: {}",
+            v.actions[0]
+        );
+        assert!(!v.actions[0].contains("SPIRAL_URL"), "{}", v.actions[0]);
+        assert!(!v.summary.contains("1 idle connections"), "{}", v.summary);
+    }
 }
 
 // --- idle-in-transaction and blocking -----------------------------------------------------
@@ -288,6 +398,123 @@ fn read_blocked_by_writers_fires_and_near_miss() {
     assert!(one(s).verdict("read-blocked-by-writers").is_none());
 }
 
+#[test]
+fn ddl_lock_queue_blames_the_lead_not_the_readers_or_the_alter() {
+    // A report read table t and left its transaction open; a migration's ALTER waits for
+    // it; every later SELECT on t queues behind the ALTER.
+    let mut s = snap(Engine::Postgres);
+    let mut holder = client(10, "report", "10.0.0.8", SessionState::IdleInTransaction);
+    holder.application = Some("metabase".into());
+    holder.idle_ms = Some(400_000);
+    holder.query = Some("SELECT count(*) FROM t".into());
+    s.sessions.push(holder);
+    let mut alter = blocked(11, 10, 40, "ALTER TABLE t ADD COLUMN note text");
+    alter.user = Some("migrate".into());
+    alter.application = Some("flyway".into());
+    s.sessions.push(alter);
+    for i in 0..6 {
+        s.sessions
+            .push(blocked(20 + i, 11, 30, "SELECT * FROM t WHERE id = $1"));
+    }
+    let a = one(s);
+    let v = a
+        .verdict("read-blocked-by-writers")
+        .expect("readers queue behind the DDL");
+    assert_eq!(v.culprits.sessions, vec![10]);
+    assert_eq!(v.culprits.applications, vec!["metabase"]);
+    assert_eq!(v.culprits.users, vec!["report"]);
+    assert!(v.summary.contains("session 10"), "{}", v.summary);
+    assert!(!v.summary.contains("head"), "{}", v.summary);
+    let all = v.actions.join(" | ");
+    assert!(!all.contains("at the head"), "{all}");
+    assert!(all.contains("pg_cancel_backend(11)"), "{all}");
+    assert!(all.contains("pg_terminate_backend(10)"), "{all}");
+    // The same queue on MySQL (a metadata-lock pile-up, once the engine links the waiters):
+    // the same lead, and the queued DDL named as such.
+    let mut my = s_mysql_queue();
+    my.engine = Engine::Mysql;
+    let a = one(my);
+    let v = a.verdict("read-blocked-by-writers").unwrap();
+    assert_eq!(v.culprits.sessions, vec![10]);
+    let all = v.actions.join(" | ");
+    assert!(
+        all.contains("metadata-lock queue") && all.contains("KILL 11;"),
+        "{all}"
+    );
+    assert!(all.contains("KILL 10;"), "{all}");
+}
+
+/// The DDL queue of the test above, rebuilt for another engine.
+fn s_mysql_queue() -> Snapshot {
+    let mut s = snap(Engine::Mysql);
+    let mut holder = client(10, "report", "10.0.0.8", SessionState::IdleInTransaction);
+    holder.application = None;
+    holder.idle_ms = Some(400_000);
+    holder.open_transactions = 1;
+    s.sessions.push(holder);
+    s.sessions
+        .push(blocked(11, 10, 40, "ALTER TABLE t ADD COLUMN note text"));
+    for i in 0..6 {
+        s.sessions
+            .push(blocked(20 + i, 11, 30, "SELECT * FROM t WHERE id = 1"));
+    }
+    s
+}
+
+#[test]
+fn every_verdict_about_two_leaders_ends_both_in_one_action() {
+    let mut reader = spiral::capture::CaptureReader::open(std::path::Path::new(
+        "captures/004-postgres-deadlocked-pool.jsonl",
+    ))
+    .unwrap();
+    let mut snaps = Vec::new();
+    while let Some(s) = reader.next_snapshot().unwrap() {
+        snaps.push(s);
+    }
+    let w = Window::from_snapshots(snaps)
+        .unwrap()
+        .with_target("postgres://valtown@db/valtown");
+    let a = evaluate(&w, &Thresholds::default());
+    for id in ["blocking-chain", "idle-in-transaction"] {
+        let v = a.verdict(id).unwrap();
+        let both: Vec<&String> = v
+            .actions
+            .iter()
+            .filter(|x| x.contains("41000") && x.contains("41001"))
+            .collect();
+        assert_eq!(both.len(), 1, "{id}: {:?}", v.actions);
+        assert!(
+            both[0].contains("unnest(ARRAY[41000, 41001])")
+                && both[0].contains("spiral kill 'postgres://valtown@db/valtown'")
+                && both[0].contains("--blocking-leaders"),
+            "{id}: {}",
+            both[0]
+        );
+        // No other action ends just one of them.
+        assert!(
+            v.actions
+                .iter()
+                .all(|x| !x.contains("pg_terminate_backend(4100")),
+            "{id}: {:?}",
+            v.actions
+        );
+    }
+    let chain = a.verdict("blocking-chain").unwrap();
+    assert!(
+        chain
+            .summary
+            .contains("1 other lead blocker holds 9 more sessions"),
+        "{}",
+        chain.summary
+    );
+    let itx = a.verdict("idle-in-transaction").unwrap();
+    assert!(
+        itx.summary.contains("1 more sits idle in a transaction"),
+        "{}",
+        itx.summary
+    );
+}
+
 // --- client-timeout-exceeded ------------------------------------------------------------
 
 fn running(n: i64, secs: u64) -> Snapshot {
@@ -320,6 +547,31 @@ fn client_timeout_exceeded_fires_and_near_miss() {
             .verdict("client-timeout-exceeded")
             .is_none()
     );
+}
+
+#[test]
+fn mysql_sessions_without_an_application_are_named_by_user_not_question_mark() {
+    let mut s = running(4, 40);
+    s.engine = Engine::Mysql;
+    for x in s.sessions.iter_mut() {
+        x.application = None;
+    }
+    s.connections.max_connections = Some(4);
+    let a = one(s);
+    let v = a.verdict("client-timeout-exceeded").unwrap();
+    assert!(
+        v.summary.contains("mostly from user widget (4)"),
+        "{}",
+        v.summary
+    );
+    assert!(v.culprits.applications.is_empty());
+    let full = a.verdict("connection-exhaustion").unwrap();
+    assert!(
+        full.actions.iter().all(|x| !x.contains('?')),
+        "{:?}",
+        full.actions
+    );
+    assert!(full.culprits.applications.is_empty());
 }
 
 #[test]
@@ -537,6 +789,73 @@ fn reconnect_storm_fires_and_near_miss() {
     assert!(a.verdict("reconnect-storm").is_none());
 }
 
+/// Samples 5 s apart with a steady connection count and the given logins per second
+/// between each pair.
+fn logins_window(mut first: Snapshot, per_sec: &[u64]) -> Assessment {
+    first.counters.insert(counter::LOGINS.into(), 1_000_000);
+    let mut snaps = vec![first.clone()];
+    let mut logins = 1_000_000;
+    for (i, r) in per_sec.iter().enumerate() {
+        let mut next = first.clone();
+        next.taken_at = first.taken_at + Duration::seconds(5 * (i as i64 + 1));
+        logins += r * 5;
+        next.counters.insert(counter::LOGINS.into(), logins);
+        snaps.push(next);
+    }
+    evaluate(
+        &Window::from_snapshots(snaps).unwrap(),
+        &Thresholds::default(),
+    )
+}
+
+#[test]
+fn reconnect_churn_is_judged_against_what_the_server_can_take() {
+    // 193 connections opened and closed per second, count steady, on 197 usable slots:
+    // the whole slot table turns over every second. Churn, worth a note, not a storm.
+    let a = logins_window(with_clients(60, 200), &[193, 193]);
+    let v = a
+        .verdict("reconnect-storm")
+        .expect("churn is seen at 193/s");
+    assert_eq!(v.severity, Severity::Info);
+    assert_eq!(v.title, "Reconnect churn");
+    assert!(v.summary.starts_with("Reconnect churn"), "{}", v.summary);
+    assert!(!v.summary.contains("in a storm"), "{}", v.summary);
+    // The same rate on a server with 5,000 slots is ordinary.
+    assert!(
+        logins_window(with_clients(60, 5_000), &[193, 193])
+            .verdict("reconnect-storm")
+            .is_none()
+    );
+    // Where the cores are known (SQL Server), per core: 100/s on 4 cores is heavy.
+    let mut mssql = snap(Engine::Mssql);
+    mssql.sessions = (0..40)
+        .map(|i| client(100 + i, "api", "h", SessionState::Active))
+        .collect();
+    mssql.workers = Some(Workers {
+        max_workers: 512,
+        cpu_count: Some(4),
+        ..Workers::default()
+    });
+    let a = logins_window(mssql.clone(), &[100, 100]);
+    assert_eq!(sev(&a, "reconnect-storm"), Some(Severity::Info));
+    mssql.workers.as_mut().unwrap().cpu_count = Some(64);
+    assert!(
+        logins_window(mssql, &[100, 100])
+            .verdict("reconnect-storm")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_login_surge_over_what_came_before_is_a_storm() {
+    // 8/s, then 300/s: something changed within the window.
+    let a = logins_window(with_clients(60, 200), &[8, 300]);
+    let v = a.verdict("reconnect-storm").expect("surge");
+    assert_eq!(v.severity, Severity::Warning);
+    assert_eq!(v.title, "Reconnect storm");
+    assert!(v.summary.contains("jumped from 8 to 300"), "{}", v.summary);
+}
+
 #[test]
 fn missing_guardrails_is_info_until_it_hurts() {
     let mut s = snap(Engine::Postgres);
@@ -569,13 +888,108 @@ fn missing_guardrails_is_info_until_it_hurts() {
 }
 
 #[test]
-fn mysql_eight_hour_wait_timeout_is_a_note() {
+fn mysql_eight_hour_wait_timeout_alone_is_not_a_warning() {
     let mut s = snap(Engine::Mysql);
     s.guardrails.idle_session_timeout_ms = Some(28_800_000);
-    s.guardrails.statement_timeout_ms = Some(0);
-    let v = one(s).verdict("missing-guardrails").cloned().expect("note");
+    s.guardrails.lock_timeout_ms = Some(50_000);
+    // MySQL's defaults on a quiet server: a note that says the value, not "not set".
+    let v = one(s.clone())
+        .verdict("missing-guardrails")
+        .cloned()
+        .unwrap();
     assert_eq!(v.severity, Severity::Info);
-    assert!(v.summary.contains("wait_timeout"), "{}", v.summary);
+    assert!(
+        v.summary.starts_with("wait_timeout is 8h (longer than 1h)"),
+        "{}",
+        v.summary
+    );
+    assert!(!v.summary.contains("not set"), "{}", v.summary);
+    // Old idle connections that idle-connection-leak calls a pool at rest: still a note.
+    let mut quiet = s.clone();
+    quiet.connections.max_connections = Some(200);
+    quiet
+        .sessions
+        .extend((0..25).map(|i| idle(200 + i, "shop", 400)));
+    assert_eq!(
+        sev(&one(quiet.clone()), "missing-guardrails"),
+        Some(Severity::Info)
+    );
+    // A leak that idle-connection-leak warns about: now wait_timeout is worth a word, with
+    // its value, not "not set".
+    quiet
+        .sessions
+        .extend((0..100).map(|i| idle(500 + i, "shipping", 4_000)));
+    let a = one(quiet);
+    assert!(sev(&a, "idle-connection-leak") >= Some(Severity::Warning));
+    let v = a.verdict("missing-guardrails").cloned().expect("warns");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(v.summary.contains("wait_timeout is 8h"), "{}", v.summary);
+    assert!(!v.summary.contains("not set"), "{}", v.summary);
+    let fig = v
+        .evidence
+        .iter()
+        .find(|f| f.label == "wait_timeout")
+        .unwrap();
+    assert!(fig.value.starts_with("8h"), "{}", fig.value);
+}
+
+#[test]
+fn missing_guardrails_follows_the_other_rules_judgement() {
+    let off = Guardrails {
+        statement_timeout_ms: Some(0),
+        lock_timeout_ms: Some(0),
+        idle_in_transaction_timeout_ms: Some(0),
+        idle_session_timeout_ms: Some(0),
+        optimize_for_ad_hoc: None,
+    };
+    // 25 idle connections older than 5 minutes on 200 slots (13%) and one long report past
+    // the client timeout: idle-connection-leak and client-timeout-exceeded call that fine or
+    // a note, so missing timeouts stay a note too.
+    let mut s = with_clients(0, 200);
+    s.guardrails = off.clone();
+    s.sessions
+        .extend((0..25).map(|i| idle(200 + i, "shop", 400)));
+    let mut report = client(900, "analyst", "10.0.0.7", SessionState::Active);
+    report.elapsed_ms = Some(600_000);
+    s.sessions.push(report);
+    let a = one(s);
+    assert_eq!(sev(&a, "missing-guardrails"), Some(Severity::Info));
+    assert_eq!(spiral::report::exit_code(&a), 0);
+    // A lock chain: the lock wait is said once, beside lock_timeout, not repeated for
+    // statement_timeout's sake; each figure keeps its own setting's value.
+    let mut hurt = lock_chain(600);
+    hurt.guardrails = off;
+    let a = one(hurt);
+    let v = a.verdict("missing-guardrails").unwrap();
+    assert_eq!(v.severity, Severity::Warning);
+    assert_eq!(
+        v.summary.matches("waited on locks").count(),
+        1,
+        "{}",
+        v.summary
+    );
+    let lock = v
+        .evidence
+        .iter()
+        .find(|f| f.label == "lock_timeout")
+        .unwrap();
+    assert!(
+        lock.value.starts_with("not set") && lock.value.contains("locks"),
+        "{}",
+        lock.value
+    );
+    let idle_tx = v
+        .evidence
+        .iter()
+        .find(|f| f.label == "idle_in_transaction_session_timeout")
+        .unwrap();
+    assert!(
+        idle_tx
+            .value
+            .contains("1 session sits idle in an open transaction"),
+        "{}",
+        idle_tx.value
+    );
 }
 
 // --- what spiral cannot see --------------------------------------------------------------------

@@ -17,7 +17,7 @@ pub const BLOCKING_CHAIN: Rule = Rule {
     check: blocking_chain,
 };
 
-fn blocking_chain(ctx: &Context) -> Option<Verdict> {
+pub(super) fn blocking_chain(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
     let warn_ms = Thresholds::ms(t.blocked_warning_wait);
@@ -59,10 +59,13 @@ fn blocking_chain(ctx: &Context) -> Option<Verdict> {
     );
     let leads = ctx.graph.trees.len();
     if leads > 1 {
+        let others = leads as u64 - 1;
+        let more = blocked_total.saturating_sub(tree.blocked_count() as u64);
         summary.push_str(&format!(
-            "; {} other lead blockers hold {} more",
-            leads - 1,
-            thousands(blocked_total.saturating_sub(tree.blocked_count() as u64))
+            "; {} {} {}",
+            plural(others, "other lead blocker"),
+            if others == 1 { "holds" } else { "hold" },
+            plural(more, "more session")
         ));
     }
     if let Some(l) = lead {
@@ -106,17 +109,18 @@ fn blocking_chain(ctx: &Context) -> Option<Verdict> {
     }
     d.action("Look at the lead blocker and its tree: `spiral blocking`.")
         .action(match tree.lead {
+            // Not sessions: neither `spiral kill` nor a session KILL can end these.
             crate::blocking::ORPHANED_DTC => format!(
                 "No session holds these locks: a distributed transaction lost its coordinator. \
                  Ending its unit of work rolls it back and releases the chain: {}",
                 crate::actions::terminate(last, tree.lead)
             ),
-            crate::blocking::DEFERRED_RECOVERY => {
-                crate::actions::terminate(last, tree.lead)
-            }
-            _ => format!(
-                "If the lead is idle, abandoned or a runaway, ending it releases the whole chain: {}",
-                crate::actions::terminate(last, tree.lead)
+            crate::blocking::DEFERRED_RECOVERY => crate::actions::terminate(last, tree.lead),
+            _ => end_leads_action(
+                ctx,
+                &lead_ids(ctx),
+                "the chain",
+                "--blocking-leaders --execute",
             ),
         })
         .action(
@@ -130,6 +134,65 @@ fn blocking_chain(ctx: &Context) -> Option<Verdict> {
             sessions: ctx.graph.trees.iter().map(|t| t.lead).take(20).collect(),
         })
         .done()
+}
+
+/// The lead blockers to end together: every tree holding a wait long enough to matter
+/// (two sessions deadlocked in the application lead two trees; ending one frees only half).
+pub(super) fn lead_ids(ctx: &Context) -> Vec<i64> {
+    let warn_ms = Thresholds::ms(ctx.thresholds.blocked_warning_wait);
+    ctx.graph
+        .trees
+        .iter()
+        .filter(|t| t.longest_wait_ms >= warn_ms)
+        .map(|t| t.lead)
+        .collect()
+}
+
+/// Most lead blockers named in one pasted statement; beyond that only `spiral kill
+/// --blocking-leaders` is offered.
+const MAX_NAMED_LEADS: usize = 10;
+
+/// One action that ends all of `leads` at once: the statement for exactly those sessions,
+/// and the `spiral kill --blocking-leaders` line that finds and ends every lead blocker
+/// (re-checked on the server) in one step.
+pub(super) fn end_leads_action(
+    ctx: &Context,
+    leads: &[i64],
+    what: &str,
+    kill_args: &str,
+) -> String {
+    let last = ctx.last();
+    let spiral = crate::actions::spiral_kill(ctx.window.target(), kill_args);
+    let all = |n: usize| {
+        if n == 2 {
+            "both".to_string()
+        } else {
+            format!("all {}", thousands(n as u64))
+        }
+    };
+    match leads {
+        [] => format!("End the lead blockers in one step, re-checked on the server: {spiral}"),
+        [one] => format!(
+            "If the lead is idle, abandoned or a runaway, ending it releases {what}: {} Or, \
+             re-checked on the server: {spiral}",
+            crate::actions::terminate(last, *one)
+        ),
+        many if many.len() <= MAX_NAMED_LEADS => {
+            let ids: Vec<String> = many.iter().map(|i| i.to_string()).collect();
+            format!(
+                "End {} lead blockers together (sessions {}): ending one frees only its own \
+                 part of {what}. {} Or in one step, re-checked on the server: {spiral}",
+                all(many.len()),
+                crate::format::list(&ids, MAX_NAMED_LEADS),
+                crate::actions::terminate_all(last, many)
+            )
+        }
+        many => format!(
+            "End {} lead blockers together (ending one frees only its own part of {what}), \
+             in one step, re-checked on the server: {spiral}",
+            all(many.len())
+        ),
+    }
 }
 
 fn lead_state(s: &Session) -> String {
@@ -352,14 +415,57 @@ fn read_blocked_by_writers(ctx: &Context) -> Option<Verdict> {
         .collect();
     writers.sort_unstable();
     writers.dedup();
+    // The culprits are whoever leads the trees the readers wait in, never the readers: in
+    // PostgreSQL's lock queue behind DDL the ALTER waits too (for a transaction that read
+    // the table and stayed open), and the readers queue behind the ALTER.
+    let mut leads: Vec<i64> = ctx
+        .graph
+        .trees
+        .iter()
+        .filter(|t| {
+            t.members
+                .iter()
+                .any(|(m, _)| readers.iter().any(|r| r.id == *m))
+        })
+        .map(|t| t.lead)
+        .collect();
+    leads.sort_unstable();
+    leads.dedup();
+    // Writers that are themselves waiting: a queued ALTER, not the head of anything.
+    let waiting_writers: Vec<i64> = writers
+        .iter()
+        .copied()
+        .filter(|w| sessions.get(w).is_some_and(|s| s.is_blocked()))
+        .collect();
     let longest = readers.iter().filter_map(|r| r.wait_ms).max().unwrap_or(0);
-    let summary = format!(
-        "{} wait behind {} (longest {}): reads queue behind writes and hold their \
-         connections while they wait.",
+    let mut summary = format!(
+        "{} wait behind {} (longest {})",
         plural(readers.len() as u64, "reading session"),
         plural(writers.len() as u64, "writing session"),
         duration_ms(longest)
     );
+    let outside: Vec<&Session> = leads
+        .iter()
+        .filter(|l| !writers.contains(l))
+        .filter_map(|l| sessions.get(l).copied())
+        .collect();
+    if let Some(lead) = outside.first() {
+        let one = writers.len() == 1;
+        summary.push_str(&format!(
+            ", and the {} in turn {} behind {}, which is {}",
+            if one { "writer" } else { "writers" },
+            if one { "waits" } else { "wait" },
+            describe_session(lead),
+            lead_state(lead)
+        ));
+        if outside.len() > 1 {
+            summary.push_str(&format!(
+                " ({} in all)",
+                plural(outside.len() as u64, "lead blocker")
+            ));
+        }
+    }
+    summary.push_str(": reads queue behind writes and hold their connections while they wait.");
     let advice = match last.engine {
         Engine::Mssql => {
             // The databases the blocked readers are in, not every database on the server.
@@ -372,33 +478,72 @@ fn read_blocked_by_writers(ctx: &Context) -> Option<Verdict> {
                 .map(|d| d.name.clone())
                 .collect();
             if off.is_empty() {
-                "Readers under READ COMMITTED take shared locks: check whether the code path lost its snapshot or READ UNCOMMITTED setting (incident 000: one commented-out line).".to_string()
+                "Readers under READ COMMITTED take shared locks: check whether the code path lost its snapshot or READ UNCOMMITTED setting (one removed line of code is enough).".to_string()
             } else {
                 format!(
-                    "Read Committed Snapshot is off for {}: readers take shared locks behind writers. Turn on RCSI (ALTER DATABASE ... SET READ_COMMITTED_SNAPSHOT ON, in a quiet window) or restore the READ UNCOMMITTED/snapshot the code path lost (incident 000).",
+                    "Read Committed Snapshot is off for {}: readers take shared locks behind writers. Turn on RCSI (ALTER DATABASE ... SET READ_COMMITTED_SNAPSHOT ON, in a quiet window) or restore the READ UNCOMMITTED/snapshot the code path lost.",
                     crate::format::list(&off, 3)
                 )
             }
         }
-        Engine::Postgres => "PostgreSQL readers only wait behind DDL or explicit locks: find the ALTER/VACUUM FULL/LOCK at the head and cancel it (pg_cancel_backend), then rerun it with a short lock_timeout.".to_string(),
-        Engine::Mysql => "InnoDB plain SELECTs do not wait for row locks: these are locking reads (FOR UPDATE / LOCK IN SHARE MODE) or metadata locks behind DDL; find the writer at the head.".to_string(),
+        Engine::Postgres => match waiting_writers.as_slice() {
+            [] => "PostgreSQL readers only wait behind DDL or explicit locks: the writer they wait for leads the chain. Cancel it if it is running (pg_cancel_backend), end it if it sits idle in a transaction (pg_terminate_backend), and rerun the DDL with a short lock_timeout.".to_string(),
+            queued => {
+                let ids: Vec<String> = queued.iter().map(|i| i.to_string()).collect();
+                format!(
+                    "PostgreSQL readers only wait behind DDL or explicit locks, and here the writer is queued itself: session {} waits for the lead blocker, and every reader of the table lines up behind it. End or commit the lead (it holds the lock), or cancel the queued statement so the readers pass (SELECT pg_cancel_backend({});); rerun the DDL with a short lock_timeout.",
+                    crate::format::list(&ids, 3),
+                    queued[0]
+                )
+            }
+        },
+        Engine::Mysql => match waiting_writers.as_slice() {
+            [] => "InnoDB plain SELECTs do not wait for row locks: these are locking reads (FOR UPDATE / LOCK IN SHARE MODE) or metadata locks behind DDL; the writer they wait for leads the chain.".to_string(),
+            queued => format!(
+                "A metadata-lock queue: session {} (DDL) waits for the lead blocker, which holds the table in an open transaction or a running statement, and every later statement on the table lines up behind the DDL. End the lead, or end the queued DDL so the readers pass ({}), and rerun the DDL when the table is free.",
+                queued[0],
+                crate::actions::terminate(last, queued[0])
+            ),
+        },
     };
-    let mut apps: Vec<String> = readers
-        .iter()
-        .filter_map(|r| r.application.clone().filter(|a| !a.is_empty()))
-        .collect();
-    apps.sort();
-    apps.dedup();
-    Draft::new(&READ_BLOCKED_BY_WRITERS, severity, summary)
+    // Writers caught in a deadlock cycle lead no tree: then they are what the readers wait for.
+    let heads = if leads.is_empty() { &writers } else { &leads };
+    let mut users = Vec::new();
+    let mut hosts = Vec::new();
+    let mut apps = Vec::new();
+    for s in heads.iter().filter_map(|l| sessions.get(l)) {
+        users.extend(s.user.clone());
+        hosts.extend(s.client_host.clone());
+        apps.extend(s.application.clone().filter(|a| !a.is_empty()));
+    }
+    for v in [&mut users, &mut hosts, &mut apps] {
+        v.sort();
+        v.dedup();
+    }
+    let mut d = Draft::new(&READ_BLOCKED_BY_WRITERS, severity, summary)
         .figure(Figure::count("blocked readers", readers.len() as u64))
         .figure(Figure::count("writers blocking them", writers.len() as u64))
+        .figure(Figure::count(
+            "writers waiting themselves",
+            waiting_writers.len() as u64,
+        ))
+        .figure(Figure::count("lead blockers", leads.len() as u64))
         .figure(Figure::millis("longest reader wait", longest))
-        .action(advice)
-        .action("See the writers and what waits on them: `spiral blocking`.")
+        .action(advice);
+    if !outside.is_empty() {
+        d = d.action(end_leads_action(
+            ctx,
+            &leads,
+            "the queue",
+            "--blocking-leaders --execute",
+        ));
+    }
+    d.action("See the writers and what waits on them: `spiral blocking`.")
         .culprits(Culprits {
+            users,
+            hosts,
             applications: apps,
-            sessions: writers.into_iter().take(20).collect(),
-            ..Culprits::default()
+            sessions: heads.iter().copied().take(20).collect(),
         })
         .done()
 }

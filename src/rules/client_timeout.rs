@@ -4,7 +4,7 @@
 //! answer was thrown away, so the cache never filled and every request was a miss. The
 //! server cannot know the client's timeout, so it is a flag (`--client-timeout`).
 
-use super::{Context, Draft, Rule, tally, tally_text};
+use super::{Context, Draft, Rule, known_apps, origin, tally, tally_owned, tally_text};
 use crate::format::{duration_ms, duration_secs, thousands, truncate};
 use crate::session::{Session, SessionState};
 use crate::snapshot::Area;
@@ -35,7 +35,7 @@ fn waits_by_design(s: &Session) -> bool {
             .is_some_and(|q| q.contains("sp_replcmds") || q.contains("sp_cdc_scan"))
 }
 
-fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
+pub(super) fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
     let limit = Thresholds::ms(t.client_timeout);
@@ -58,7 +58,8 @@ fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
         Severity::Info
     };
     let longest = late[0].elapsed_ms.unwrap_or(0);
-    let by_app = tally(late.iter().map(|s| s.app_or_unknown()));
+    let by_origin = tally_owned(late.iter().map(|s| origin(s)));
+    let by_app = known_apps(late.iter().copied());
     let by_user = tally(late.iter().map(|s| s.user_or_unknown()));
     let summary = format!(
         "{} running longer than the client's {} timeout (longest {}), mostly from {}: the \
@@ -70,7 +71,7 @@ fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
         },
         duration_secs(t.client_timeout),
         duration_ms(longest),
-        tally_text(&by_app, 2)
+        tally_text(&by_origin, 2)
     );
     let mut d = Draft::new(&CLIENT_TIMEOUT_EXCEEDED, severity, summary)
         .figure(Figure::count(

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Context, Draft, Rule, pct, tally, tally_text};
+use super::{Context, Draft, Rule, known_apps, pct, tally, tally_text};
 use crate::format::{decimal, thousands};
 use crate::session::SessionState;
 use crate::snapshot::{Area, counter};
@@ -31,7 +31,7 @@ fn connection_exhaustion(ctx: &Context) -> Option<Verdict> {
         return None;
     };
     let by_user = tally(last.client_sessions().map(|s| s.user_or_unknown()));
-    let by_app = tally(last.client_sessions().map(|s| s.app_or_unknown()));
+    let by_app = known_apps(last.client_sessions());
     let mut summary = format!(
         "{} of {} usable connection slots are taken ({}%)",
         thousands(used),
@@ -40,8 +40,8 @@ fn connection_exhaustion(ctx: &Context) -> Option<Verdict> {
     );
     if refused > 0 {
         summary.push_str(&format!(
-            ", and the server refused {} connections during the window",
-            thousands(refused)
+            ", and the server refused {} during the window",
+            crate::format::plural(refused, "connection")
         ));
     }
     if !by_user.is_empty() {
@@ -60,10 +60,20 @@ fn connection_exhaustion(ctx: &Context) -> Option<Verdict> {
     if refused > 0 {
         d = d.figure(Figure::count("refused during window", refused));
     }
+    let mut top = Vec::new();
+    if let Some(u) = &top_user {
+        top.push(format!("top user: {u}"));
+    }
+    if let Some((a, _)) = by_app.first() {
+        top.push(format!("top app: {a}"));
+    }
+    let top = if top.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", top.join(", "))
+    };
     d.action(format!(
-        "See who holds the slots: `spiral connections` (top user: {}, top app: {}).",
-        top_user.as_deref().unwrap_or("?"),
-        by_app.first().map(|(a, _)| a.as_str()).unwrap_or("?")
+        "See who holds the slots: `spiral connections`{top}."
     ))
     .action(
         "If one source holds idle connections, end those (see idle-connection-leak) rather than \
@@ -176,8 +186,8 @@ fn client_pool_saturation(ctx: &Context) -> Option<Verdict> {
     }
     d.figure(Figure::text("hosts", crate::format::list(&hosts_list, 5)))
         .action(
-            "Do not raise the pool size: the connections are busy, not missing (incident 000 \
-             raised it to 200 and the server got worse).",
+            "Do not raise the pool size: the connections are busy, not missing; more of them \
+             only deepen the queue on the server.",
         )
         .action(
             "Find what holds them: `spiral blocking` and `spiral waits`; the pool drains when \
@@ -203,13 +213,32 @@ pub const RECONNECT_STORM: Rule = Rule {
     check: reconnect_storm,
 };
 
+/// Two different things happen when clients connect a lot, and they need different words:
+/// - a reconnect *storm*: clients come back faster than they leave (held connections climb
+///   steeply between two samples), or the login rate jumps far above what the server was
+///   doing earlier in the window; a recovering server gets buried again;
+/// - reconnect *churn*: many connections opened and closed per second while the count holds
+///   steady (unpooled clients, a pool with a tiny max lifetime). Nothing piles up, but every
+///   connection costs a new backend or thread and an authentication.
+///
+/// "Many" is judged against what the server can take, not one number: the login rate as a
+/// share of the usable slots, per CPU core where the core count is known, and the absolute
+/// `reconnect_logins_per_sec` only when neither is.
 fn reconnect_storm(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let w = ctx.window;
     let last = ctx.last();
-    let peak_logins = w.peak_login_rate();
+    let rates = w.login_rates();
+    let peak_at = rates
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, r)| (i, *r));
+    let peak_logins = peak_at.map(|(_, r)| r);
     let (rise, rise_secs) = w.steepest_connection_rise()?;
-    let base = last.connections.usable().unwrap_or_else(|| {
+    let usable = last.connections.usable();
+    let cores = last.workers.as_ref().and_then(|wk| wk.cpu_count);
+    let base = usable.unwrap_or_else(|| {
         w.points()
             .iter()
             .map(|p| p.connected_clients)
@@ -218,38 +247,90 @@ fn reconnect_storm(ctx: &Context) -> Option<Verdict> {
     });
     let rise_floor = (t.reconnect_rise_pct * base as f64 / 100.0).max(50.0);
     let storm_by_rise = rise as f64 >= rise_floor;
-    let storm_by_logins = peak_logins.is_some_and(|r| r >= t.reconnect_logins_per_sec);
-    if !storm_by_rise && !storm_by_logins {
+    // The churn level this server can be expected to take.
+    let by_slots = usable.map(|u| t.reconnect_churn_slots_pct * u as f64 / 100.0);
+    let by_cores = cores.map(|c| t.reconnect_churn_per_core * c as f64);
+    let churn_level = match (by_slots, by_cores) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => t.reconnect_logins_per_sec,
+    }
+    .max(1.0);
+    let heavy = peak_logins.is_some_and(|r| r >= churn_level);
+    // What it was doing before the peak, within the window.
+    let earlier = peak_at.and_then(|(i, _)| rates[..i].iter().copied().reduce(f64::min));
+    let surge = heavy
+        && earlier
+            .is_some_and(|e| peak_logins.unwrap_or(0.0) >= t.reconnect_surge_factor * e.max(1.0));
+    let storm = storm_by_rise || surge;
+    if !storm && !heavy {
         return None;
     }
-    let near_limit = last.connections.usable().is_some_and(|u| {
+    let near_limit = usable.is_some_and(|u| {
         pct(last.connected_clients() as f64, u as f64) >= t.connections_warning_pct
     });
     let workers_short = last.workers.as_ref().is_some_and(|wk| wk.queued_tasks > 0);
-    // Many new connections per second alone is how unpooled applications (PHP, CGI) live:
-    // only a rise in held connections, or a server near its limits, makes it a storm.
-    let severity = if storm_by_rise && (near_limit || workers_short) {
-        Severity::Critical
-    } else if storm_by_rise || near_limit || workers_short {
-        Severity::Warning
-    } else {
-        Severity::Info
+    let strained = near_limit || workers_short;
+    let severity = match (storm, strained) {
+        (true, true) => Severity::Critical,
+        (true, false) | (false, true) => Severity::Warning,
+        (false, false) => Severity::Info,
     };
-    let mut parts = Vec::new();
-    if storm_by_rise {
-        parts.push(format!(
-            "connections rose by {} within {}",
-            thousands(rise),
-            crate::format::duration_secs(rise_secs)
-        ));
-    }
-    if let Some(r) = peak_logins.filter(|_| storm_by_logins) {
-        parts.push(format!("{} new connections per second", decimal(r)));
-    }
-    let summary = format!(
-        "Clients are reconnecting in a storm: {}; a server that is recovering gets buried again.",
-        parts.join(", ")
-    );
+    let measure = {
+        let r = peak_logins.unwrap_or(0.0);
+        let mut m = Vec::new();
+        if let Some(u) = usable {
+            m.push(format!(
+                "the equivalent of {}% of the {} usable slots every second",
+                decimal(pct(r, u as f64)),
+                thousands(u)
+            ));
+        }
+        if let Some(c) = cores {
+            m.push(format!("{} per CPU core", decimal(r / c as f64)));
+        }
+        m.join(", ")
+    };
+    let summary = if storm {
+        let mut parts = Vec::new();
+        if storm_by_rise {
+            parts.push(format!(
+                "connections rose by {} within {}",
+                thousands(rise),
+                crate::format::duration_secs(rise_secs)
+            ));
+        }
+        if let (true, Some(r), Some(e)) = (surge, peak_logins, earlier) {
+            parts.push(format!(
+                "new connections per second jumped from {} to {}",
+                decimal(e),
+                decimal(r)
+            ));
+        } else if let Some(r) = peak_logins.filter(|_| heavy) {
+            parts.push(format!("{} new connections per second", decimal(r)));
+        }
+        format!(
+            "Clients are reconnecting in a storm: {}; a server that is recovering gets buried \
+             again.",
+            parts.join(", ")
+        )
+    } else {
+        let r = peak_logins.unwrap_or(0.0);
+        let mut s = format!(
+            "Reconnect churn: clients open and close about {} connections per second while \
+             the count holds steady ({} connected)",
+            decimal(r),
+            thousands(last.connected_clients())
+        );
+        if !measure.is_empty() {
+            s.push_str(&format!(", {measure}"));
+        }
+        s.push_str(
+            ": not a storm, nothing piles up, but every connection costs the server a new \
+             backend or thread and an authentication.",
+        );
+        s
+    };
     let mut d = Draft::new(&RECONNECT_STORM, severity, summary)
         .figure(Figure::count("steepest rise", rise))
         .figure(Figure::text(
@@ -259,15 +340,42 @@ fn reconnect_storm(ctx: &Context) -> Option<Verdict> {
     if let Some(r) = peak_logins {
         d = d.figure(Figure::rate("peak new connections", r));
     }
-    d.action(
-        "Scale the clients down (fewer tasks/pods) before anything else; bring them back in \
-         steps while watching `spiral triage`.",
-    )
-    .action(
-        "Make clients back off with jitter when a connection fails, instead of retrying at once.",
-    )
-    .action(
-        "Do not restart the server again while the flood continues: it will meet the same storm.",
-    )
-    .done()
+    if let Some(e) = earlier {
+        d = d.figure(Figure::rate("earlier in the window", e));
+    }
+    d = d.figure(Figure::rate("churn this server takes", churn_level));
+    if storm {
+        d.action(
+            "Scale the clients down (fewer tasks/pods) before anything else; bring them back \
+             in steps while watching `spiral triage`.",
+        )
+        .action(
+            "Make clients back off with jitter when a connection fails, instead of retrying \
+             at once.",
+        )
+        .action(
+            "Do not restart the server again while the flood continues: it will meet the \
+             same storm.",
+        )
+        .done()
+    } else {
+        d.action(
+            "Find who connects so often: `spiral connections` (short-lived sessions by user \
+             and host).",
+        )
+        .action(
+            "Keep connections open: a client-side pool, or a pooler in front of the server \
+             (PgBouncer, ProxySQL) for clients that cannot pool (PHP, CGI, serverless).",
+        )
+        .action(
+            "If a pool recycles its connections this fast, raise its max lifetime/idle \
+             timeout to minutes.",
+        )
+        .done()
+        .map(|mut v| {
+            // Same id (scripts key on it), its own title: churn is not a storm.
+            v.title = "Reconnect churn";
+            v
+        })
+    }
 }

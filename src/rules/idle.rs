@@ -1,9 +1,9 @@
 //! Idle connections that pile up, and sessions that sit idle inside a transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Context, Draft, Rule, describe_session, pct};
-use crate::format::{decimal, duration_ms, thousands};
+use crate::format::{decimal, duration_ms, plural, thousands};
 use crate::session::{Session, SessionState};
 use crate::snapshot::{Area, Snapshot};
 use crate::thresholds::Thresholds;
@@ -36,15 +36,102 @@ fn idle_by_source(snapshot: &Snapshot) -> BTreeMap<Source<'_>, Vec<&Session>> {
     groups
 }
 
-fn idle_leak_severity(ctx: &Context, old: u64, total_idle: u64, growth: u64) -> Option<Severity> {
+/// A connection across samples: its id and, where the engine says, when it connected (ids
+/// are handed out again after a disconnect, most of all in a reconnect flood).
+type Identity = (i64, Option<chrono::DateTime<chrono::Utc>>);
+
+fn identity(s: &Session) -> Identity {
+    (s.id, s.connected_at)
+}
+
+/// How one source's idle connections behaved over the window. A leak is connections that
+/// stay idle and keep accumulating, so it is judged on the *set* of connections, not on
+/// the idle count: a healthy pool's connections flip between busy and idle from one sample
+/// to the next and its idle count swings by dozens while its set does not change.
+struct IdleSet<'s> {
+    /// Idle now, in the last sample.
+    idle: Vec<&'s Session>,
+    /// Idle now and idle longer than --idle-over.
+    old: u64,
+    /// Old ones that were already connected at the first sample and stayed idle all through
+    /// the window (idle at least as long as the window): the ones a leak is made of.
+    held: u64,
+    /// Connections of this source that arrived during the window and sit idle now.
+    arrived_idle: u64,
+    /// Connections of this source present at the first sample and gone at the last.
+    left: u64,
+}
+
+/// Every client connection of a snapshot, by source, as identities.
+fn connections_by_source(snapshot: &Snapshot) -> BTreeMap<Source<'_>, BTreeSet<Identity>> {
+    let mut out: BTreeMap<Source, BTreeSet<Identity>> = BTreeMap::new();
+    for s in snapshot.client_sessions() {
+        out.entry(source(s)).or_default().insert(identity(s));
+    }
+    out
+}
+
+fn idle_set<'s>(
+    ctx: &Context<'s>,
+    sessions: Vec<&'s Session>,
+    before: &BTreeSet<Identity>,
+    now: &BTreeSet<Identity>,
+) -> IdleSet<'s> {
+    let t = ctx.thresholds;
+    let idle_over_ms = Thresholds::ms(t.idle_over);
+    let window_ms = Thresholds::ms(ctx.window.seconds());
+    let rates = ctx.window.has_rates();
+    let old: Vec<&Session> = sessions
+        .iter()
+        .copied()
+        .filter(|s| s.idle_ms.unwrap_or(0) >= idle_over_ms)
+        .collect();
+    let held = if rates {
+        old.iter()
+            .filter(|s| before.contains(&identity(s)) && s.idle_ms.unwrap_or(0) >= window_ms)
+            .count()
+    } else {
+        old.len()
+    } as u64;
+    let arrived_idle = if rates {
+        sessions
+            .iter()
+            .filter(|s| !before.contains(&identity(s)))
+            .count() as u64
+    } else {
+        0
+    };
+    let left = if rates {
+        before.difference(now).count() as u64
+    } else {
+        0
+    };
+    IdleSet {
+        old: old.len() as u64,
+        idle: sessions,
+        held,
+        arrived_idle,
+        left,
+    }
+}
+
+impl IdleSet<'_> {
+    /// New idle connections kept arriving and none of this source's left: the set grows.
+    fn accumulating(&self, t: &Thresholds) -> bool {
+        self.left == 0 && self.arrived_idle as f64 >= t.idle_leak_growth
+    }
+}
+
+fn idle_leak_severity(ctx: &Context, set: &IdleSet) -> Option<Severity> {
     let t = ctx.thresholds;
     let usable = ctx.last().connections.usable();
-    let share = usable.map(|u| pct(old as f64, u as f64));
-    let many_old =
-        old as f64 >= t.idle_leak_min_sessions && share.is_none_or(|s| s >= t.idle_leak_share_pct);
-    let growing =
-        growth as f64 >= t.idle_leak_growth && total_idle as f64 >= t.idle_leak_min_sessions;
-    if !many_old && !growing {
+    let share = usable.map(|u| pct(set.held as f64, u as f64));
+    // Age first: only connections idle past --idle-over, held all through the window, make
+    // a leak. Young ones (a pool just filled, a reconnect flood after a restart) never do,
+    // however many: that is reconnect-storm's subject.
+    let many_held = set.held as f64 >= t.idle_leak_min_sessions
+        && share.is_none_or(|s| s >= t.idle_leak_share_pct);
+    if !many_held {
         return None;
     }
     let last = ctx.last();
@@ -52,43 +139,58 @@ fn idle_leak_severity(ctx: &Context, old: u64, total_idle: u64, growth: u64) -> 
         pct(last.connected_clients() as f64, u as f64) >= t.connections_warning_pct
     });
     // Pools that keep their full size open sit idle for minutes when traffic is quiet: old
-    // idle connections alone are a note. They become a warning when they grow, dominate the
-    // slots, or (with no known limit, as on SQL Server) are very many; critical near the limit.
+    // idle connections alone are a note. They become a warning when the set keeps growing
+    // with none leaving, when they dominate the slots, or (with no known limit, as on SQL
+    // Server) when they are very many; critical near the limit.
     let dominant = share.is_some_and(|s| s >= 2.0 * t.idle_leak_share_pct);
-    let very_many = usable.is_none() && old as f64 >= 5.0 * t.idle_leak_min_sessions;
+    let very_many = usable.is_none() && set.held as f64 >= 5.0 * t.idle_leak_min_sessions;
     Some(if near_limit {
         Severity::Critical
-    } else if dominant || growing || very_many {
+    } else if dominant || set.accumulating(t) || very_many {
         Severity::Warning
     } else {
         Severity::Info
     })
 }
 
+/// The judgement of idle-connection-leak, for rules that ask whether idle connections are
+/// hurting now (missing-guardrails): the worst source's severity.
+pub(super) fn idle_leak_judgement(ctx: &Context) -> Option<Severity> {
+    leak_worst(ctx).map(|w| w.0)
+}
+
+type Worst<'s> = (Severity, Source<'s>, IdleSet<'s>);
+
+fn leak_worst<'s>(ctx: &Context<'s>) -> Option<Worst<'s>> {
+    let mut worst: Option<Worst> = None;
+    let before = connections_by_source(ctx.window.first());
+    let now = connections_by_source(ctx.window.last());
+    let none = BTreeSet::new();
+    for (src, sessions) in idle_by_source(ctx.window.last()) {
+        let set = idle_set(
+            ctx,
+            sessions,
+            before.get(&src).unwrap_or(&none),
+            now.get(&src).unwrap_or(&none),
+        );
+        let Some(sev) = idle_leak_severity(ctx, &set) else {
+            continue;
+        };
+        let better = worst.as_ref().is_none_or(|(ws, _, wset)| {
+            (sev, set.held, set.idle.len()) > (*ws, wset.held, wset.idle.len())
+        });
+        if better {
+            worst = Some((sev, src, set));
+        }
+    }
+    worst
+}
+
 fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
-    let idle_over_ms = Thresholds::ms(t.idle_over);
-    let first_groups = idle_by_source(ctx.window.first());
-    let mut worst: Option<(Severity, u64, Source, Vec<&Session>, u64)> = None;
-    for (src, sessions) in idle_by_source(last) {
-        let old = sessions
-            .iter()
-            .filter(|s| s.idle_ms.unwrap_or(0) >= idle_over_ms)
-            .count() as u64;
-        let before = first_groups.get(&src).map_or(0, |v| v.len()) as u64;
-        let growth = (sessions.len() as u64).saturating_sub(before);
-        let Some(sev) = idle_leak_severity(ctx, old, sessions.len() as u64, growth) else {
-            continue;
-        };
-        let better = worst.as_ref().is_none_or(|(ws, wold, _, wsess, _)| {
-            (sev, old, sessions.len()) > (*ws, *wold, wsess.len())
-        });
-        if better {
-            worst = Some((sev, old, src, sessions, growth));
-        }
-    }
-    let (severity, old, (user, app), sessions, growth) = worst?;
+    let (severity, (user, app), set) = leak_worst(ctx)?;
+    let sessions = &set.idle;
     let oldest = sessions.iter().filter_map(|s| s.idle_ms).max().unwrap_or(0);
     let mut hosts: Vec<String> = sessions
         .iter()
@@ -101,9 +203,9 @@ fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
         None => format!("User {user}"),
     };
     let mut summary = format!(
-        "{who} holds {} idle connections, {} of them idle longer than {} (oldest {})",
-        thousands(sessions.len() as u64),
-        thousands(old),
+        "{who} holds {}, {} of them idle longer than {} (oldest {})",
+        plural(sessions.len() as u64, "idle connection"),
+        thousands(set.old),
         crate::format::duration_secs(t.idle_over),
         duration_ms(oldest)
     );
@@ -115,23 +217,55 @@ fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
         ));
     }
     if ctx.window.has_rates() {
-        summary.push_str(&format!(
-            "; {} more than at the first sample {} ago",
-            thousands(growth),
-            crate::format::duration_secs(ctx.window.seconds())
-        ));
+        let span = crate::format::duration_secs(ctx.window.seconds());
+        if set.accumulating(t) {
+            summary.push_str(&format!(
+                "; {} more arrived in the last {span} and stay idle, none left",
+                thousands(set.arrived_idle)
+            ));
+        } else if set.arrived_idle > 0 {
+            summary.push_str(&format!(
+                "; {} more than at the first sample {span} ago",
+                thousands(set.arrived_idle)
+            ));
+        }
     }
-    summary.push_str(": the application opens connections and never returns or closes them.");
-    let kill = crate::actions::kill_idle_sessions(last, user, app, t.idle_over.round() as u64);
+    summary.push_str(if severity == Severity::Info {
+        ": a pool kept open at full size while traffic is quiet, or the start of a leak."
+    } else {
+        ": the application opens connections and never returns or closes them."
+    });
+    let kill = crate::actions::kill_idle_sessions(
+        last,
+        ctx.window.target(),
+        user,
+        app,
+        t.idle_over.round() as u64,
+    );
+    // A note is a pool at rest as often as a leak starting: nothing to end yet, so the ready
+    // kill line comes second, for when a second look shows the set growing.
+    let end_them = if severity == Severity::Info {
+        format!(
+            "Nothing to end yet: look again in a few minutes (`spiral connections`); a leak \
+             shows as the same connections still idle and more arriving. If it grows: {kill}"
+        )
+    } else {
+        format!(
+            "End the idle sessions of {user} (only idle ones, re-checked on the server): {kill}"
+        )
+    };
     Draft::new(&IDLE_CONNECTION_LEAK, severity, summary)
         .figure(Figure::count("idle connections", sessions.len() as u64))
-        .figure(Figure::count("idle longer than --idle-over", old))
+        .figure(Figure::count("idle longer than --idle-over", set.old))
+        .figure(Figure::count("held idle all through the window", set.held))
         .figure(Figure::millis("oldest idle", oldest))
-        .figure(Figure::count("growth over the window", growth))
-        .figure(Figure::text("hosts", crate::format::list(&hosts, 5)))
-        .action(format!(
-            "End the idle sessions of {user} (only idle ones, re-checked on the server): {kill}"
+        .figure(Figure::count(
+            "arrived idle during the window",
+            set.arrived_idle,
         ))
+        .figure(Figure::count("left during the window", set.left))
+        .figure(Figure::text("hosts", crate::format::list(&hosts, 5)))
+        .action(end_them)
         .action(format!(
             "Then fix the source: {user}'s pool or code must close or return connections (max \
              idle, idle timeout, max lifetime); expect the slots to refill until it does."
@@ -157,7 +291,7 @@ pub const IDLE_IN_TRANSACTION: Rule = Rule {
     check: idle_in_transaction,
 };
 
-fn idle_in_transaction(ctx: &Context) -> Option<Verdict> {
+pub(super) fn idle_in_transaction(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
     let over = Thresholds::ms(t.idle_in_transaction_over);
@@ -210,11 +344,13 @@ fn idle_in_transaction(ctx: &Context) -> Option<Verdict> {
             duration_ms(head_tree_wait)
         ));
     }
-    if idle_tx.len() > 1 {
-        summary.push_str(&format!(
+    match idle_tx.len() {
+        0 | 1 => {}
+        2 => summary.push_str("; 1 more sits idle in a transaction"),
+        n => summary.push_str(&format!(
             "; {} more sit idle in transactions",
-            thousands(idle_tx.len() as u64 - 1)
-        ));
+            thousands(n as u64 - 1)
+        )),
     }
     summary.push_str(": their locks stay held until they commit, roll back or are ended.");
     let mut users: Vec<String> = idle_tx
@@ -239,28 +375,48 @@ fn idle_in_transaction(ctx: &Context) -> Option<Verdict> {
             crate::format::truncate(q, 120),
         ));
     }
-    let verb = if head_blocks > 0 {
-        "blocks others"
+    // Every idle-in-transaction session that leads a blocking tree, named in one action:
+    // two of them deadlocked in the application each hold half the waiters, and ending one
+    // frees only its half.
+    let blocking_leads: Vec<i64> = super::blocking::lead_ids(ctx)
+        .into_iter()
+        .filter(|id| idle_tx.iter().any(|s| s.id == *id))
+        .collect();
+    let first_action = if blocking_leads.len() > 1 {
+        format!(
+            "{} (Their transactions roll back.)",
+            super::blocking::end_leads_action(
+                ctx,
+                &blocking_leads,
+                "the waiters",
+                "--idle-in-transaction --blocking-leaders --execute",
+            )
+        )
     } else {
-        "is the oldest"
+        let verb = if head_blocks > 0 {
+            "blocks others"
+        } else {
+            "is the oldest"
+        };
+        format!(
+            "Session {} {verb}: end it (its transaction rolls back): {}",
+            head.id,
+            crate::actions::terminate(last, head.id)
+        )
     };
-    d.action(format!(
-        "Session {} {verb}: end it (its transaction rolls back): {}",
-        head.id,
-        crate::actions::terminate(last, head.id)
-    ))
-    .action(
-        "Find the code path that opens a transaction and then waits (on a user, a remote \
+    d.action(first_action)
+        .action(
+            "Find the code path that opens a transaction and then waits (on a user, a remote \
          call, a forgotten commit) and make it commit or roll back.",
-    )
-    .action(
-        "Set an idle-in-transaction limit (PostgreSQL idle_in_transaction_session_timeout, \
+        )
+        .action(
+            "Set an idle-in-transaction limit (PostgreSQL idle_in_transaction_session_timeout, \
          MariaDB idle_transaction_timeout) so the server ends such sessions itself.",
-    )
-    .culprits(Culprits {
-        users,
-        sessions: idle_tx.iter().map(|s| s.id).take(20).collect(),
-        ..Culprits::default()
-    })
-    .done()
+        )
+        .culprits(Culprits {
+            users,
+            sessions: idle_tx.iter().map(|s| s.id).take(20).collect(),
+            ..Culprits::default()
+        })
+        .done()
 }

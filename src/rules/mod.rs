@@ -222,6 +222,12 @@ pub(crate) fn tally<'s>(labels: impl Iterator<Item = &'s str>) -> Vec<(String, u
     out
 }
 
+/// `tally` for labels built on the fly.
+pub(crate) fn tally_owned(labels: impl Iterator<Item = String>) -> Vec<(String, u64)> {
+    let labels: Vec<String> = labels.collect();
+    tally(labels.iter().map(String::as_str))
+}
+
 pub(crate) fn tally_text(t: &[(String, u64)], max: usize) -> String {
     let mut parts: Vec<String> = t
         .iter()
@@ -232,6 +238,22 @@ pub(crate) fn tally_text(t: &[(String, u64)], max: usize) -> String {
         parts.push(format!("{} more", t.len() - max));
     }
     parts.join(", ")
+}
+
+/// Where a session comes from, for "mostly from ...": its application when the engine
+/// reports one, else its user (MySQL has no application name; "?" tells nobody anything).
+pub(crate) fn origin(s: &crate::session::Session) -> String {
+    match s.application.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => a.to_string(),
+        None => format!("user {}", s.user_or_unknown()),
+    }
+}
+
+/// Applications named by the engine, with the sessions that have none left out.
+pub(crate) fn known_apps<'s>(
+    sessions: impl Iterator<Item = &'s crate::session::Session>,
+) -> Vec<(String, u64)> {
+    tally(sessions.filter_map(|s| s.application.as_deref().filter(|a| !a.is_empty())))
 }
 
 /// "session 182 (user censor, host ip-10-0-3-7, app censor-processor)".

@@ -642,13 +642,19 @@ fn leak_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         let host = format!("10.0.7.{}", 21 + k % 4);
         let mut s = session(id, "app", &host, "celery-worker", "app", SessionState::Idle);
         s.raw_state = Some("idle".into());
-        // Spread over the time since the job started: the oldest leaked first.
-        s.idle_ms = Some(since_start.saturating_sub(k * since_start / (leaked + 4)));
+        // Each leaked connection arrived once, at a fixed time (spread over the 11 minutes
+        // before the capture, then two per sample), and has sat idle since: the same
+        // connection keeps its connect time from one sample to the next.
+        let arrived_ms = if k < 74 {
+            k * 660_000 / 78
+        } else {
+            661_000 + (k - 74) * 2_500
+        };
+        s.idle_ms = Some(since_start.saturating_sub(arrived_ms));
         s.wait_type = Some("Client:ClientRead".into());
         s.wait_class = Some(WaitClass::Client);
         s.query = Some("SELECT items.id, items.payload FROM items WHERE items.id = $1".into());
-        s.connected_at =
-            Some(started + Duration::milliseconds((k * since_start / (leaked + 4)) as i64));
+        s.connected_at = Some(started + Duration::milliseconds(arrived_ms as i64));
         snap.sessions.push(s);
         id += 1;
     }
