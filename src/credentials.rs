@@ -38,44 +38,15 @@ pub fn complete(t: &mut Target, env: EnvFn<'_>) {
 }
 
 fn home(env: EnvFn<'_>) -> Option<PathBuf> {
-    env("HOME").map(PathBuf::from)
+    crate::platform::home_dir(env)
 }
 
 /// The login name, as libpq and libmysqlclient take it: USER/LOGNAME, else the password
 /// database's entry for the effective user.
 fn os_user(env: EnvFn<'_>) -> Option<String> {
-    env("USER").or_else(|| env("LOGNAME")).or_else(passwd_name)
-}
-
-#[cfg(unix)]
-fn passwd_name() -> Option<String> {
-    let mut buf = vec![0 as libc::c_char; 4096];
-    // SAFETY: getpwuid_r writes into `pwd` and `buf`, both owned here and large enough as
-    // declared; `result` is either null or points at `pwd`, whose strings live in `buf`.
-    unsafe {
-        let mut pwd: libc::passwd = std::mem::zeroed();
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwuid_r(
-            libc::geteuid(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        );
-        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            return None;
-        }
-        std::ffi::CStr::from_ptr(pwd.pw_name)
-            .to_str()
-            .ok()
-            .filter(|n| !n.is_empty())
-            .map(String::from)
-    }
-}
-
-#[cfg(not(unix))]
-fn passwd_name() -> Option<String> {
-    None
+    env("USER")
+        .or_else(|| env("LOGNAME"))
+        .or_else(crate::platform::login_name)
 }
 
 /// libpq's socket directories, in the order Debian/Red Hat and source builds use them.
@@ -133,7 +104,7 @@ fn complete_postgres(t: &mut Target, env: EnvFn<'_>) {
         .option("passfile")
         .map(PathBuf::from)
         .or_else(|| env("PGPASSFILE").map(PathBuf::from))
-        .or_else(|| home(env).map(|h| h.join(".pgpass")));
+        .or_else(|| crate::platform::default_pgpass(env));
     let Some(file) = file else {
         t.password_from = Some("none (the target has none and PGPASSWORD is unset)".into());
         return;
@@ -196,12 +167,8 @@ pub fn pgpass_lookup(file: &Path, host: &str, port: u16, db: &str, user: &str) -
     let Ok(meta) = std::fs::metadata(file) else {
         return PassLookup::Missing;
     };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
-            return PassLookup::TooOpen;
-        }
+    if crate::platform::readable_by_others(&meta) {
+        return PassLookup::TooOpen;
     }
     let Ok(text) = std::fs::read_to_string(file) else {
         return PassLookup::Missing;
@@ -393,11 +360,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pgpass");
         std::fs::write(&path, text).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
+        crate::platform::set_mode(&path, 0o600).unwrap();
         dir
     }
 
@@ -446,8 +409,7 @@ mod tests {
     fn an_open_pgpass_is_ignored_like_psql_does() {
         let dir = pgpass("*:*:*:*:pw\n");
         let file = dir.path().join("pgpass");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        crate::platform::set_mode(&file, 0o644).unwrap();
         assert_eq!(
             pgpass_lookup(&file, "h", 5432, "d", "u"),
             PassLookup::TooOpen

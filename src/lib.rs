@@ -18,6 +18,7 @@ pub mod gauge;
 pub mod history;
 pub mod kill;
 pub mod kill_exec;
+pub mod platform;
 pub mod playbooks;
 pub mod poller;
 pub mod queries;

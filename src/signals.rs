@@ -13,6 +13,8 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
+use crate::platform::Stop;
+
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 /// Wakes every `stopped()` waiter, on whichever runtime it runs.
 static WAKE: tokio::sync::Notify = tokio::sync::Notify::const_new();
@@ -40,7 +42,6 @@ pub fn install() {
 }
 
 fn listen(ready: std::sync::mpsc::Sender<()>) {
-    use tokio::signal::unix::{SignalKind, signal};
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -48,11 +49,7 @@ fn listen(ready: std::sync::mpsc::Sender<()>) {
         return;
     };
     rt.block_on(async move {
-        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
+        let Ok(mut signals) = crate::platform::StopSignals::install() else {
             let _ = ready.send(());
             return;
         };
@@ -64,9 +61,7 @@ fn listen(ready: std::sync::mpsc::Sender<()>) {
         tokio::pin!(grace);
         loop {
             let which = tokio::select! {
-                _ = int.recv() => libc::SIGINT,
-                _ = term.recv() => libc::SIGTERM,
-                _ = hup.recv() => libc::SIGHUP,
+                stop = signals.next() => stop as i32 + 1,
                 _ = &mut grace, if requested() => {
                     stop_now("did not stop within 5 s of the signal; stopping now");
                 }
@@ -96,10 +91,11 @@ pub fn requested() -> bool {
 
 /// The signal that asked for the stop, in words.
 pub fn name() -> &'static str {
+    // Stored as the `Stop` variant plus one, so that 0 means "none yet".
     match SIGNAL.load(Ordering::SeqCst) {
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGHUP => "SIGHUP",
-        _ => "Ctrl-C",
+        2 => Stop::Terminate.name(),
+        3 => Stop::Hangup.name(),
+        _ => Stop::Interrupt.name(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! meant to run for days (incident 000's lock contention was intermittent for a year), so
 //! the loop holds only the last two snapshots and its memory stays flat.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::gauge::Level;
@@ -103,17 +103,6 @@ impl Trigger {
         }
         false
     }
-}
-
-/// Free bytes on the file system holding `dir`.
-pub fn free_bytes(dir: &Path) -> Option<u64> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let path = CString::new(dir.as_os_str().as_bytes()).ok()?;
-    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `path` is a valid NUL-terminated string and `stat` a writable statvfs.
-    let rc = unsafe { libc::statvfs(path.as_ptr(), &mut stat) };
-    (rc == 0).then(|| stat.f_bavail as u64 * stat.f_frsize as u64)
 }
 
 /// The file name (without `.jsonl`) of a capture started at `t`. Two captures in the
@@ -278,7 +267,7 @@ pub async fn run(
         }
         previous = Some(snap.clone());
         if trigger.poll(held.is_some(), plan.cycles) {
-            let free = free_bytes(&plan.dir);
+            let free = crate::platform::free_bytes(&plan.dir);
             if free.is_some_and(|f| f < plan.min_free) {
                 log(format!(
                     "triggered ({}), but only {} MB are free in {} (floor {} MB): not capturing",

@@ -1244,18 +1244,25 @@ async fn metadata_lock_pile_up(name: &str, plugin: bool, running_holder: bool) {
                 .is_some_and(|t| t.starts_with("Blocking trees"))
         })
         .unwrap_or_else(|| panic!("{err} {view}"));
-    let first_cells: Vec<String> = tree["rows"]
+    // Rows are data (spiral.view/v2): the session id, its depth and whom it waits for.
+    let rows: Vec<(i64, i64, Option<i64>)> = tree["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|row| row[0].as_str().unwrap().to_string())
+        .map(|row| {
+            (
+                row["session"].as_i64().unwrap(),
+                row["depth"].as_i64().unwrap(),
+                row["waits_for"].as_i64(),
+            )
+        })
         .collect();
-    assert_eq!(first_cells[0], holder_id.to_string(), "{first_cells:?}");
-    assert!(
-        first_cells[1].ends_with(&alter_id.to_string()),
-        "{first_cells:?}"
-    );
-    assert_eq!(first_cells.len() as i64, 2 + readers, "{first_cells:?}");
+    assert_eq!(rows[0], (holder_id, 0, None), "{rows:?}");
+    assert_eq!(rows[1], (alter_id, 1, Some(holder_id)), "{rows:?}");
+    for reader in &rows[2..] {
+        assert_eq!((reader.1, reader.2), (2, Some(alter_id)), "{rows:?}");
+    }
+    assert_eq!(rows.len() as i64, 2 + readers, "{rows:?}");
 
     // kill --blocking-leaders plans exactly the holder (a dry run).
     let (code, plan, err) = spiral_json(args(&["kill", &target, "--blocking-leaders"])).await;
