@@ -338,8 +338,9 @@ async fn idle_in_transaction_lead_blocker() {
         "1",
     ]))
     .await;
-    assert_eq!(view["sections"][0]["rows"][0][0], holder.to_string());
-    assert_eq!(view["sections"][0]["rows"][0][1], "4");
+    assert_eq!(view["sections"][0]["key"], "lead_blockers");
+    assert_eq!(view["sections"][0]["rows"][0]["lead"], holder);
+    assert_eq!(view["sections"][0]["rows"][0]["blocked"], 4);
 }
 
 #[tokio::test]
@@ -1030,10 +1031,15 @@ async fn stalk_fires_on_a_pile_up_and_stays_idle_when_quiet() {
 }
 
 /// The watch screen lists `holder` as a lead blocker of three sessions.
+/// The LEAD BLOCKERS panel has a row for `holder` whose "blocks" column says 3.
 fn leads(screen: &str, holder: i64) -> bool {
     screen
         .lines()
-        .any(|l| l.trim_start().starts_with(&format!("{holder} ")) && l.contains("blocks 3 "))
+        .skip_while(|l| !l.contains("LEAD BLOCKERS"))
+        .any(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells.first() == Some(&holder.to_string().as_str()) && cells.get(1) == Some(&"3")
+        })
 }
 
 #[tokio::test]
