@@ -181,7 +181,7 @@ fn json_shape_is_stable() {
     ] {
         assert!(v.get(key).is_some(), "verdict lacks {key}");
     }
-    assert_eq!(r["checks"].as_object().unwrap().len(), 15);
+    assert_eq!(r["checks"].as_object().unwrap().len(), 16);
 }
 
 #[test]

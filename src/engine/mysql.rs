@@ -26,7 +26,8 @@ use super::{EngineError, classify_connect_error, timed};
 use crate::config::ConnectSettings;
 use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
 use crate::snapshot::{
-    Area, ConnectionLimits, Engine, Gap, Guardrails, ServerInfo, Snapshot, counter,
+    Area, ConnectionLimits, Engine, Gap, Guardrails, HolderKind, Horizon, HorizonHolder,
+    ServerInfo, Snapshot, counter,
 };
 use crate::target::Target;
 
@@ -849,6 +850,8 @@ struct Trx {
     state: String,
     age_ms: Option<u64>,
     wait_ms: Option<u64>,
+    /// trx_rows_modified, carried in var_value by queries/mysql/innodb_trx.sql.
+    rows_modified: Option<u64>,
 }
 
 /// The snapshot of one sample. Pure: everything it needs is in its arguments.
@@ -886,6 +889,7 @@ pub fn assemble(
                         state: r.trx_state.clone().unwrap_or_default(),
                         age_ms: r.trx_ms,
                         wait_ms: r.wait_ms,
+                        rows_modified: r.var_value.as_deref().and_then(|v| v.trim().parse().ok()),
                     });
                 }
             }
@@ -976,6 +980,11 @@ pub fn assemble(
         }
     }
 
+    snap.horizon = Some(horizon(
+        &trx,
+        status.get("innodb_history_list_length").copied(),
+    ));
+
     snap.sessions = sessions
         .into_iter()
         .filter_map(|r| {
@@ -993,6 +1002,38 @@ pub fn assemble(
         });
     }
     snap
+}
+
+/// The oldest InnoDB transactions (each holds a read view or undo that purge must keep)
+/// and the history list, for long-transaction.
+fn horizon(trx: &BTreeMap<u64, Trx>, history_list_length: Option<u64>) -> Horizon {
+    let mut holders: Vec<HorizonHolder> = trx
+        .iter()
+        .filter_map(|(id, t)| {
+            Some(HorizonHolder {
+                kind: HolderKind::Session,
+                session_id: Some(i64::try_from(*id).ok()?),
+                name: None,
+                database: None,
+                age_ms: t.age_ms,
+                xid_age: None,
+                rows_modified: t.rows_modified,
+                log_bytes: None,
+            })
+        })
+        .collect();
+    holders.sort_by(|a, b| {
+        b.age_ms
+            .cmp(&a.age_ms)
+            .then(a.session_id.cmp(&b.session_id))
+    });
+    // Own connection included: the rule leaves it out, and one spare row keeps five others.
+    holders.truncate(6);
+    Horizon {
+        holders,
+        history_list_length,
+        ..Horizon::default()
+    }
 }
 
 fn to_session(

@@ -18,7 +18,8 @@ use super::{EngineError, classify_connect_error, timed};
 use crate::config::ConnectSettings;
 use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
 use crate::snapshot::{
-    Area, ConnectionLimits, Engine, Gap, Guardrails, ServerInfo, Snapshot, counter,
+    Area, ConnectionLimits, Engine, Gap, Guardrails, HolderKind, Horizon, HorizonHolder,
+    ServerInfo, Snapshot, counter,
 };
 use crate::target::Target;
 
@@ -155,6 +156,49 @@ struct PgSession {
     blocked_by: Option<Vec<i64>>,
 }
 
+/// The `horizon` column: who holds the xmin horizon back (queries/postgres/sample.sql).
+#[derive(Debug, Deserialize)]
+struct PgHorizon {
+    frozen_xid_age: Option<i64>,
+    freeze_max_age: Option<i64>,
+    holders: Option<Vec<PgHolder>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PgHolder {
+    kind: HolderKind,
+    session_id: Option<i64>,
+    name: Option<String>,
+    database: Option<String>,
+    age_ms: Option<i64>,
+    xid_age: Option<i64>,
+}
+
+fn to_horizon(h: PgHorizon) -> Horizon {
+    let non_negative = |v: Option<i64>| v.map(|x| x.max(0) as u64);
+    Horizon {
+        holders: h
+            .holders
+            .unwrap_or_default()
+            .into_iter()
+            .map(|x| HorizonHolder {
+                kind: x.kind,
+                session_id: x.session_id,
+                name: x.name,
+                database: x.database,
+                age_ms: non_negative(x.age_ms),
+                xid_age: non_negative(x.xid_age),
+                rows_modified: None,
+                log_bytes: None,
+            })
+            .collect(),
+        frozen_xid_age: non_negative(h.frozen_xid_age),
+        freeze_max_age: non_negative(h.freeze_max_age),
+        history_list_length: None,
+        logs: Vec::new(),
+    }
+}
+
 impl PgSampler {
     pub async fn sample(&mut self) -> anyhow::Result<Snapshot> {
         let sql = if self.version_num >= 130000 {
@@ -178,6 +222,7 @@ impl PgSampler {
             parse_json(text("db_stats")?, "db_stats")?.unwrap_or_default();
         let sessions: Vec<PgSession> =
             parse_json(text("sessions")?, "sessions")?.unwrap_or_default();
+        let horizon: Option<PgHorizon> = parse_json(text("horizon")?, "horizon")?;
         let sees_all: Option<bool> = row.try_get("sees_all")?;
         let me: String = row.try_get("me")?;
         let own_pid: i32 = row.try_get("own_pid")?;
@@ -208,6 +253,7 @@ impl PgSampler {
         };
         snap.counters = sum_counters(&db_stats);
         snap.sessions = sessions.into_iter().map(to_session).collect();
+        snap.horizon = horizon.map(to_horizon);
         if sees_all != Some(true) {
             snap.gaps.push(Gap {
                 area: Area::OtherSessions,

@@ -12,6 +12,7 @@ mod compiles;
 mod connections;
 mod guardrails;
 mod idle;
+mod long_transaction;
 mod plan_cache;
 mod workers;
 
@@ -72,6 +73,7 @@ pub const RULES: &[Rule] = &[
     client_timeout::CLIENT_TIMEOUT_EXCEEDED,
     plan_cache::PLAN_CACHE_BLOAT,
     guardrails::MISSING_GUARDRAILS,
+    long_transaction::LONG_TRANSACTION,
 ];
 
 pub fn rule(id: &str) -> Option<&'static Rule> {
