@@ -13,6 +13,7 @@ const LEAK: &str = "captures/001-postgres-connection-leak.jsonl";
 const SHIPPING: &str = "captures/002-mysql-shipping-sleepers.jsonl";
 const POOL: &str = "captures/004-postgres-deadlocked-pool.jsonl";
 const HEALTHY: &str = "captures/healthy-busy-postgres.jsonl";
+const IMPORT: &str = "captures/003-sqlserver-long-import.jsonl";
 
 fn triage(file: &str) -> (i32, serde_json::Value) {
     let (code, json, err) = run_json(&["triage", "--replay", file]);
@@ -123,6 +124,28 @@ fn incident_002_shipping_sleepers_with_ready_kill_command() {
         "{kill}"
     );
     assert!(verdict_ids(&r).contains(&"missing-guardrails".to_string()));
+}
+
+#[test]
+fn incident_003_long_import_holds_the_log() {
+    let (code, r) = triage(IMPORT);
+    assert_eq!(code, 2);
+    let v = verdict(&r, "long-transaction").expect("long-transaction verdict");
+    assert_eq!(v["severity"], "critical");
+    assert_eq!(v["culprits"]["sessions"], serde_json::json!([87]));
+    let summary = v["summary"].as_str().unwrap();
+    assert!(summary.contains("session 87 (user import_svc"), "{summary}");
+    assert!(summary.contains("3h"), "{summary}");
+    assert!(summary.contains("FinCalc (73% used)"), "{summary}");
+    assert!(v["actions"][0].as_str().unwrap().contains("KILL 87;"));
+    // The API sessions working beside it are not blamed.
+    assert_eq!(
+        verdict_ids(&r)
+            .iter()
+            .filter(|i| *i == "long-transaction")
+            .count(),
+        1
+    );
 }
 
 #[test]

@@ -426,6 +426,93 @@ async fn default_timeouts_are_missing_guardrails() {
 }
 
 #[tokio::test]
+async fn long_transaction_left_open_while_others_write() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "longtx").await;
+    let n = stage.name.clone();
+    // The forgotten import: writes rows, then waits; its own timeout bounds it.
+    let mut holder = stage.connect(&n).await;
+    holder
+        .execute("SET SESSION idle_transaction_timeout = 60")
+        .await
+        .unwrap();
+    let holder_id = thread_id(&mut holder).await;
+    holder.execute("BEGIN").await.unwrap();
+    // One row per statement: on a four-row table an IN list may scan and lock them all.
+    for id in [1, 3, 4] {
+        holder
+            .execute(sqlx::AssertSqlSafe(format!(
+                "UPDATE t SET v = v + 1 WHERE id = {id}"
+            )))
+            .await
+            .unwrap();
+    }
+    // Another session churns committed updates: purge must keep their undo for the
+    // holder's read view, so the history list grows.
+    let mut churn = stage.connect(&n).await;
+    for _ in 0..300 {
+        churn
+            .execute("UPDATE t SET v = v + 1 WHERE id = 2")
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "1",
+        "-T",
+        "long_transaction_over=2s",
+    ]))
+    .await;
+    assert!(code >= 1, "{err}");
+    let v = verdict(&r, "long-transaction").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning");
+    assert_eq!(v["culprits"]["sessions"], serde_json::json!([holder_id]));
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!("session {holder_id} ")),
+        "{summary}"
+    );
+    assert!(summary.contains("has modified 3 rows"), "{summary}");
+    assert!(summary.contains("history list"), "{summary}");
+    let figure = |label: &str| {
+        v["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["label"] == label)
+            .and_then(|f| f["number"].as_f64())
+            .unwrap_or_else(|| panic!("no {label} in {}", v["evidence"]))
+    };
+    let age = figure("oldest transaction open for");
+    assert!((2.0..120.0).contains(&age), "age {age}");
+    assert!(figure("InnoDB history list length") >= 1.0);
+    assert!(
+        v["actions"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("KILL {holder_id};"))
+    );
+
+    holder.execute("COMMIT").await.unwrap();
+    // information_schema.INNODB_TRX is a copy InnoDB refreshes lazily: give it a moment.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (_, r, _) = spiral_json(args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "1",
+        "-T",
+        "long_transaction_over=2s",
+    ]))
+    .await;
+    assert_eq!(r["checks"]["long-transaction"], "ok", "{}", r["verdicts"]);
+}
+
+#[tokio::test]
 async fn healthy_busy_mysqlslap_raises_nothing() {
     let Some(url) = admin_url() else { return };
     let _lock = live_lock();
@@ -462,10 +549,15 @@ async fn healthy_busy_mysqlslap_raises_nothing() {
         "3",
         "--interval",
         "2s",
+        // Even at 2 s (far below the default), mysqlslap's short transactions are not
+        // long ones.
+        "-T",
+        "long_transaction_over=2s",
     ]))
     .await;
     let _ = load.kill();
     let _ = load.wait();
+    assert_eq!(r["checks"]["long-transaction"], "ok", "{}", r["verdicts"]);
     let mut admin = stage.admin().await;
     let _ = admin
         .execute(sqlx::AssertSqlSafe(format!(

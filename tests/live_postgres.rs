@@ -489,6 +489,85 @@ async fn pool_held_by_lock_waits_without_timeouts() {
 }
 
 #[tokio::test]
+async fn long_transaction_left_open_while_others_write() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "longtx").await;
+    // The forgotten transaction: one write, then nothing; its own timeout bounds it.
+    let mut holder = stage.connect(&stage.name, "nightly-import").await;
+    holder
+        .execute("SET idle_in_transaction_session_timeout = '60s'")
+        .await
+        .unwrap();
+    let holder_pid = pid(&mut holder).await;
+    holder.execute("BEGIN").await.unwrap();
+    holder
+        .execute("UPDATE t SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    // Another session churns short transactions: each takes a transaction ID, so the
+    // horizon held by the first falls further behind.
+    let mut churn = stage.connect(&stage.name, "web").await;
+    for _ in 0..300 {
+        churn
+            .execute("UPDATE t SET v = v + 1 WHERE id = 2")
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "-T",
+        "long_transaction_over=2s",
+    ]))
+    .await;
+    assert!(code >= 1, "{err}");
+    let v = verdict(&r, "long-transaction").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning");
+    assert_eq!(v["culprits"]["sessions"], serde_json::json!([holder_pid]));
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!("session {holder_pid} ")),
+        "{summary}"
+    );
+    assert!(summary.contains("app nightly-import"), "{summary}");
+    let figure = |label: &str| {
+        v["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["label"] == label)
+            .and_then(|f| f["number"].as_f64())
+            .unwrap_or_else(|| panic!("no {label} in {}", v["evidence"]))
+    };
+    let age = figure("oldest transaction open for");
+    assert!((2.5..120.0).contains(&age), "age {age}");
+    assert!(figure("transaction IDs since its snapshot") >= 300.0);
+    assert!(
+        v["actions"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("pg_terminate_backend({holder_pid})"))
+    );
+
+    // Committed, it holds nothing back any more.
+    holder.execute("COMMIT").await.unwrap();
+    let (_, r, _) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "-T",
+        "long_transaction_over=2s",
+    ]))
+    .await;
+    assert_eq!(r["checks"]["long-transaction"], "ok", "{}", r["verdicts"]);
+}
+
+#[tokio::test]
 async fn healthy_busy_pgbench_raises_nothing() {
     let Some(url) = admin_url() else { return };
     let _lock = live_lock();
@@ -534,6 +613,10 @@ async fn healthy_busy_pgbench_raises_nothing() {
         "3",
         "--interval",
         "2s",
+        // Even at 2 s (far below the default), pgbench's millisecond transactions are
+        // not long ones.
+        "-T",
+        "long_transaction_over=2s",
     ]))
     .await;
     let _ = load.kill();
@@ -542,6 +625,7 @@ async fn healthy_busy_pgbench_raises_nothing() {
     for v in r["verdicts"].as_array().unwrap() {
         assert!(v["severity"] == "info" || v["severity"] == "ok", "{v}");
     }
+    assert_eq!(r["checks"]["long-transaction"], "ok");
     assert!(r["figures"]["connected_clients"].as_u64().unwrap() >= 8);
 }
 

@@ -146,7 +146,7 @@ fn long_transaction(ctx: &Context) -> Option<Verdict> {
     if let Some((l, p)) = fullest_log {
         d = d.figure(Figure::percent(&format!("log used in {}", l.database), p));
     }
-    for a in actions(last, head, wrap) {
+    for a in actions(last, head, wrap, log_filling) {
         d = d.action(a);
     }
     d.culprits(culprits(last, &long)).done()
@@ -249,7 +249,12 @@ fn holds_back(
     }
 }
 
-fn actions(last: &Snapshot, head: Option<&HorizonHolder>, wrap: bool) -> Vec<String> {
+fn actions(
+    last: &Snapshot,
+    head: Option<&HorizonHolder>,
+    wrap: bool,
+    log_filling: bool,
+) -> Vec<String> {
     let mut out = Vec::new();
     match head {
         Some(x) if x.kind == HolderKind::Session => {
@@ -283,12 +288,22 @@ fn actions(last: &Snapshot, head: Option<&HorizonHolder>, wrap: bool) -> Vec<Str
         }
         None => {}
     }
-    out.push(
+    let futile = match last.engine {
+        Engine::Postgres => "VACUUM FULL cannot remove what it still sees",
+        Engine::Mysql => "OPTIMIZE TABLE cannot purge what it still sees",
+        Engine::Mssql => "a log backup or shrink cannot free what it still holds",
+    };
+    out.push(format!(
         "Do not restart the server to get rid of it: the rollback runs anyway (in crash \
-         recovery, with the server unavailable), and VACUUM FULL or OPTIMIZE cannot help \
-         while the horizon is held."
-            .to_string(),
-    );
+         recovery, with the server unavailable); and {futile}."
+    ));
+    if log_filling {
+        out.push(
+            "If the log nears 100%, add log space (grow the file or add one) to buy time: a \
+             full log stops every write in the database (error 9002)."
+                .to_string(),
+        );
+    }
     if wrap && last.engine == Engine::Postgres {
         out.push(
             "Once the holder is gone, VACUUM (FREEZE, VERBOSE) the oldest tables of the \
