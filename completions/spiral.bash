@@ -787,7 +787,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__kill)
-            opts="-T -q -h -V --replay --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
+            opts="-T -q -h -V --replay --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --every --for --until-quiet --format --client-timeout --idle-over --threshold --quiet --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -870,6 +870,18 @@ _spiral() {
                     return 0
                     ;;
                 --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until-quiet)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1167,3 +1167,182 @@ async fn kill_statement_spares_a_thread_that_is_no_longer_idle() {
         "the idle one ended"
     );
 }
+
+/// A client that keeps `want` idle connections of `user` open, reopening the ones that are
+/// killed, until `stop` is set. Returns how many it opened.
+fn refilling_client(
+    admin: MySqlConnectOptions,
+    client: MySqlConnectOptions,
+    user: String,
+    want: i64,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut admin = MySqlConnection::connect_with(&admin).await.unwrap();
+        let mut held = Vec::new();
+        let mut opened = 0u64;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?",
+            )
+            .bind(&user)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+            for _ in n..want {
+                if let Ok(c) = MySqlConnection::connect_with(&client).await {
+                    held.push(c);
+                    opened += 1;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        opened
+    })
+}
+
+#[tokio::test]
+async fn kill_every_holds_a_refilling_leak_down() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "loop").await;
+    let leak = stage.name.clone();
+    let plain = format!("{leak}_plain");
+    let mut bystanders = Vec::new();
+    let mut bystander_ids = Vec::new();
+    for _ in 0..3 {
+        let mut c = stage.connect(&plain).await;
+        bystander_ids.push(thread_id(&mut c).await);
+        bystanders.push(c);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = refilling_client(
+        stage.options(),
+        stage.options().username(&leak).database(&leak),
+        leak.clone(),
+        4,
+        stop.clone(),
+    );
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("kill.log");
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &stage.target(),
+        "--user",
+        &leak,
+        "--idle-over",
+        "1s",
+        "--execute",
+        "--yes",
+        "--every",
+        "5s",
+        "--for",
+        "12s",
+        "--log",
+        log.to_str().unwrap(),
+    ]))
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let opened = client.await.unwrap();
+    assert_eq!(code, 0, "{err} {r}");
+    let rep = &r["repeat"];
+    assert_eq!(rep["ended"], "time", "{rep}");
+    assert_eq!(rep["max_rounds"], 3);
+    let rounds = rep["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3, "{rep}");
+    // One line per round on stderr.
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("round ")).count(),
+        3,
+        "{err}"
+    );
+    assert!(rounds[0]["killed"].as_u64().unwrap() >= 4, "{rep}");
+    let mut killed = 0;
+    for (i, round) in rounds.iter().enumerate() {
+        let n = |k: &str| round[k].as_u64().unwrap();
+        // The client reopened what the previous round ended: every round finds some.
+        assert!(n("killed") >= 1, "round {i}: {round}");
+        assert_eq!(n("killed") + n("gone"), n("selected"), "round {i}: {round}");
+        assert_eq!(n("failed"), 0);
+        assert_eq!(round["refill_per_min"].is_null(), i == 0, "{round}");
+        killed += n("killed");
+    }
+    assert!(killed <= opened, "killed {killed} of {opened} opened");
+    // Only the leaking user's sessions, never a bystander's.
+    for a in r["actions"].as_array().unwrap() {
+        assert_eq!(a["user"], leak.as_str(), "{a}");
+        assert!(!bystander_ids.contains(&a["id"].as_i64().unwrap()), "{a}");
+    }
+    let mut admin = stage.admin().await;
+    let alive: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '{plain}'"
+    )))
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(alive, 3, "the bystander's idle connections survive");
+    // Every kill is on record.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        logged.lines().filter(|l| l.contains("\"action\"")).count() as u64,
+        r["actions"].as_array().unwrap().len() as u64
+    );
+    drop(bystanders);
+}
+
+#[tokio::test]
+async fn kill_every_dry_run_shows_the_first_round_and_the_schedule() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "loopdry").await;
+    let leak = stage.name.clone();
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(stage.connect(&leak).await);
+    }
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (code, out, err) = run_async(args(&[
+        "kill",
+        &stage.target(),
+        "--user",
+        &leak,
+        "--idle-over",
+        "1s",
+        "--every",
+        "30s",
+        "--for",
+        "15m",
+        "--until-quiet",
+        "3",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Would end (dry run"), "{out}");
+    assert!(
+        out.contains("Would repeat every 30s for up to 15m (30 rounds at most, or after 3 rounds"),
+        "{out}"
+    );
+    let mut admin = stage.admin().await;
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '{leak}'"
+    )))
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(n, 2, "a dry run ends nothing");
+    // Bounded: no loop without an end, none that hammers the server.
+    for bad in [
+        vec!["--every", "30s"],
+        vec!["--every", "1s", "--for", "1m"],
+        vec!["--every", "1m", "--for", "48h"],
+        vec!["--until-quiet", "2"],
+    ] {
+        let mut a = args(&["kill", &stage.target(), "--user", &leak]);
+        a.extend(args(&bad));
+        let (code, _, err) = run_async(a).await;
+        assert_eq!(code, 3, "{bad:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    drop(held);
+}
