@@ -1475,3 +1475,161 @@ async fn kill_refuses_when_the_log_cannot_be_written() {
     );
     assert_eq!(count_sessions(&mut admin, &stage.name).await, 3);
 }
+
+#[tokio::test]
+async fn kill_every_holds_a_refilling_leak_down() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "loop").await;
+    let leak = format!("{}_plain", stage.name);
+    let mut admin = stage.admin().await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {leak} LOGIN")))
+        .await
+        .unwrap();
+    // Bystanders: the stage owner's idle sessions.
+    let mut bystanders = idle_sessions(&stage, 3, "cart").await;
+    let mut bystander_pids = Vec::new();
+    for c in &mut bystanders {
+        bystander_pids.push(pid(c).await);
+    }
+    // The leaking client: keeps 4 idle sessions of its own open, reopening the ones killed.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = {
+        let stop = stop.clone();
+        let opts = stage
+            .options()
+            .username(&leak)
+            .database(&stage.name)
+            .application_name("shipping");
+        let admin_opts = stage.options();
+        let leak = leak.clone();
+        tokio::spawn(async move {
+            let mut admin = PgConnection::connect_with(&admin_opts).await.unwrap();
+            let mut held = Vec::new();
+            let mut opened = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let n: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE usename = $1")
+                        .bind(&leak)
+                        .fetch_one(&mut admin)
+                        .await
+                        .unwrap();
+                for _ in n..4 {
+                    if let Ok(c) = PgConnection::connect_with(&opts).await {
+                        held.push(c);
+                        opened += 1;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            opened
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &stage.target("postgres"),
+        "--user",
+        &leak,
+        "--idle-over",
+        "1s",
+        "--execute",
+        "--yes",
+        "--every",
+        "5s",
+        "--for",
+        "12s",
+        "--until-quiet",
+        "2",
+    ]))
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let opened = client.await.unwrap();
+    assert_eq!(code, 0, "{err} {r}");
+    let rep = &r["repeat"];
+    // The leak refills every round, so --until-quiet never triggers and time ends it.
+    assert_eq!(rep["ended"], "time", "{rep}");
+    let rounds = rep["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3, "{rep}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("round ")).count(),
+        3,
+        "{err}"
+    );
+    assert!(rounds[0]["killed"].as_u64().unwrap() >= 4, "{rep}");
+    let mut killed = 0;
+    for (i, round) in rounds.iter().enumerate() {
+        let n = |k: &str| round[k].as_u64().unwrap();
+        assert!(n("killed") >= 1, "round {i}: {round}");
+        assert_eq!(n("killed") + n("gone"), n("selected"), "round {i}: {round}");
+        assert_eq!(n("failed"), 0);
+        killed += n("killed");
+    }
+    assert!(killed <= opened, "killed {killed} of {opened} opened");
+    for a in r["actions"].as_array().unwrap() {
+        assert_eq!(a["user"], leak.as_str(), "{a}");
+        assert!(!bystander_pids.contains(&a["id"].as_i64().unwrap()), "{a}");
+    }
+    let alive: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid IN ({})",
+        bystander_pids
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    )))
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(alive, 3, "the bystanders' idle sessions survive");
+    drop(bystanders);
+}
+
+#[tokio::test]
+async fn kill_every_ends_when_rounds_stay_quiet() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "quiet").await;
+    let leak = format!("{}_plain", stage.name);
+    let mut admin = stage.admin().await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {leak} LOGIN")))
+        .await
+        .unwrap();
+    let mut once = Vec::new();
+    for _ in 0..3 {
+        once.push(stage.connect(&leak, "shipping").await);
+    }
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // Nobody reopens: the first round ends three, the next two find nothing, and the loop
+    // stops long before its 10 minutes.
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &stage.target("postgres"),
+        "--user",
+        &leak,
+        "--idle-over",
+        "1s",
+        "--execute",
+        "--yes",
+        "--every",
+        "5s",
+        "--for",
+        "10m",
+        "--until-quiet",
+        "2",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err} {r}");
+    let rep = &r["repeat"];
+    assert_eq!(rep["ended"], "quiet", "{rep}");
+    let killed: Vec<u64> = rep["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["killed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(killed, vec![3, 0, 0], "{rep}");
+    drop(once);
+}
