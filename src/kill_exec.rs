@@ -879,4 +879,39 @@ mod tests {
             .to_string();
         assert!(err.contains("/dev/full"), "{err}");
     }
+
+    fn kill_args(extra: &[&str]) -> KillArgs {
+        use clap::Parser;
+        let mut argv = vec!["spiral", "kill", "--replay", "x.jsonl", "--user", "u"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+            crate::cli::Command::Kill(k) => *k,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn schedules_are_bounded_and_come_in_pairs() {
+        assert!(schedule(&kill_args(&[])).unwrap().is_none());
+        let s = schedule(&kill_args(&["--every", "30s", "--for", "15m"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.max_rounds(), 30);
+        let s = schedule(&kill_args(&["--every", "5s", "--for", "12s"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.max_rounds(), 3, "rounds at 0, 5 and 10 s");
+        for bad in [
+            &["--every", "30s"][..],
+            &["--for", "15m"],
+            &["--every", "4s", "--for", "1m"],
+            &["--every", "2h", "--for", "3h"],
+            &["--every", "1m", "--for", "30s"],
+            &["--every", "1m", "--for", "25h"],
+            &["--every", "1m", "--for", "1h", "--until-quiet", "0"],
+            &["--until-quiet", "3"],
+        ] {
+            assert!(schedule(&kill_args(bad)).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -1924,4 +1924,43 @@ mod tests {
         assert_eq!(snap.guardrails.idle_in_transaction_timeout_ms, Some(60_000));
         assert_eq!(snap.guardrails.statement_timeout_ms, Some(2_500));
     }
+
+    #[test]
+    fn innodb_rows_make_the_cleanup_horizon() {
+        let rows = vec![
+            var("utc_now", "2024-03-01 03:00:00.250000"),
+            status("Innodb_history_list_length", "4200"),
+            rec(&[
+                ("kind", b("trx")),
+                ("id", Cell::UInt(15)),
+                ("trx_state", b("RUNNING")),
+                ("trx_ms", Cell::UInt(20_600)),
+            ]),
+            rec(&[
+                ("kind", b("trx")),
+                ("id", Cell::UInt(14)),
+                ("trx_state", b("RUNNING")),
+                ("trx_ms", Cell::UInt(96_000)),
+                ("var_value", b("1500000")),
+            ]),
+        ];
+        let snap = assemble(&profile_mariadb(), &[], &BTreeSet::new(), &rows, Utc::now());
+        let h = snap.horizon.expect("collected");
+        assert_eq!(h.history_list_length, Some(4_200));
+        let ids: Vec<Option<i64>> = h.holders.iter().map(|x| x.session_id).collect();
+        assert_eq!(ids, vec![Some(14), Some(15)], "oldest first");
+        assert_eq!(h.holders[0].rows_modified, Some(1_500_000));
+        assert_eq!(h.holders[0].age_ms, Some(96_000));
+        assert_eq!(h.holders[1].rows_modified, None);
+        // MySQL's history list comes from INNODB_METRICS under the same name.
+        let rows = vec![status("innodb_history_list_length", "12")];
+        let snap = assemble(
+            &profile_mysql((8, 0, 35)),
+            &[],
+            &BTreeSet::new(),
+            &rows,
+            Utc::now(),
+        );
+        assert_eq!(snap.horizon.unwrap().history_list_length, Some(12));
+    }
 }

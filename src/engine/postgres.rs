@@ -459,4 +459,35 @@ mod tests {
         assert_eq!(s.idle_ms, Some(5000));
         assert_eq!(s.query.as_deref(), Some("SELECT 1"));
     }
+
+    #[test]
+    fn horizon_holders_decode_from_the_sample() {
+        let h: PgHorizon = serde_json::from_value(serde_json::json!({
+            "frozen_xid_age": 27044, "freeze_max_age": 200000000,
+            "holders": [
+                {"kind": "session", "session_id": 4242, "name": null, "database": "shop",
+                 "age_ms": 725000, "xid_age": 40000},
+                {"kind": "replication-slot", "session_id": null, "name": "cdc", "database": null,
+                 "age_ms": null, "xid_age": 12},
+                {"kind": "prepared-transaction", "session_id": null, "name": "tx1",
+                 "database": "shop", "age_ms": -3, "xid_age": 5}
+            ]
+        }))
+        .unwrap();
+        let h = to_horizon(h);
+        assert_eq!(h.frozen_xid_age, Some(27_044));
+        assert_eq!(h.freeze_max_age, Some(200_000_000));
+        assert_eq!(h.holders.len(), 3);
+        assert_eq!(h.holders[0].session_id, Some(4242));
+        assert_eq!(h.holders[0].xid_age, Some(40_000));
+        assert_eq!(h.holders[1].kind, HolderKind::ReplicationSlot);
+        assert_eq!(h.holders[1].name.as_deref(), Some("cdc"));
+        // A clock step never makes a negative age.
+        assert_eq!(h.holders[2].age_ms, Some(0));
+        // No holders at all is an empty list, not a failure.
+        let none: PgHorizon =
+            serde_json::from_value(serde_json::json!({"frozen_xid_age": 5, "holders": null}))
+                .unwrap();
+        assert!(to_horizon(none).holders.is_empty());
+    }
 }
