@@ -69,6 +69,10 @@ pub const PLAYBOOKS: &[(&str, &str)] = &[
         "long-transaction",
         include_str!("../playbooks/long-transaction.md"),
     ),
+    (
+        "pool-exhaustion",
+        include_str!("../playbooks/pool-exhaustion.md"),
+    ),
 ];
 
 pub fn find(id: &str) -> Option<&'static str> {

@@ -287,6 +287,54 @@ pub struct Horizon {
     pub logs: Vec<LogReuse>,
 }
 
+/// A client waiting inside a connection pooler for a server connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolWaiter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    pub wait_ms: u64,
+}
+
+/// One database/user pool of a connection pooler (PgBouncer's SHOW POOLS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pool {
+    pub database: String,
+    pub user: String,
+    /// Clients linked to a server connection (or idle, in session mode, holding none).
+    pub cl_active: u64,
+    /// Clients waiting for a server connection.
+    pub cl_waiting: u64,
+    pub sv_active: u64,
+    pub sv_idle: u64,
+    pub sv_used: u64,
+    /// How long the oldest waiting client has waited, in milliseconds.
+    pub maxwait_ms: u64,
+    /// The pool's ceiling (pool_size of its database, default_pool_size otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_mode: Option<String>,
+    /// The longest-waiting clients, longest first (a few).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<PoolWaiter>,
+}
+
+/// What a connection pooler in front of the database sees.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pooler {
+    pub pools: Vec<Pool>,
+    /// query_wait_timeout in milliseconds (0 = waits forever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_wait_timeout_ms: Option<u64>,
+    /// server_idle_timeout in milliseconds (0 = never closes idle servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_idle_timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_client_conn: Option<u64>,
+}
+
 /// One sample of one server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -317,6 +365,9 @@ pub struct Snapshot {
     /// What holds back cleanup; None when the engine did not collect it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizon: Option<Horizon>,
+    /// A connection pooler's pools (the target is a PgBouncer admin console).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooler: Option<Pooler>,
 }
 
 /// Well-known counter names. Engines map their own counters onto these so that rules can
@@ -360,6 +411,7 @@ impl Snapshot {
             databases: Vec::new(),
             gaps: Vec::new(),
             horizon: None,
+            pooler: None,
         }
     }
 
@@ -418,6 +470,15 @@ impl Snapshot {
             for l in &mut h.logs {
                 c(&mut l.database);
                 c(&mut l.wait);
+            }
+        }
+        for p in self.pooler.iter_mut().flat_map(|p| p.pools.iter_mut()) {
+            c(&mut p.database);
+            c(&mut p.user);
+            for w in &mut p.waiting {
+                for t in w.addr.iter_mut().chain(w.application.iter_mut()) {
+                    c(t);
+                }
             }
         }
         for g in &mut self.gaps {

@@ -124,6 +124,10 @@ thresholds! {
         "InnoDB history list length (unpurged undo) that warns (critical from five times it)"
     log_used_warning_pct: Percent = 50.0;
         "SQL Server: used log share that makes ACTIVE_TRANSACTION worth a warning"
+    pool_wait_warning: Duration = 1.0;
+        "pool-exhaustion: a client waiting this long in PgBouncer for a server connection"
+    pool_wait_critical: Duration = 10.0;
+        "...critical from this wait (or 80% of query_wait_timeout)"
     log_used_critical_pct: Percent = 90.0;
         "SQL Server: used log share, with the log held by a transaction, that is critical (9002 at 100%)"
 }

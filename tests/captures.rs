@@ -14,6 +14,7 @@ const SHIPPING: &str = "captures/002-mysql-shipping-sleepers.jsonl";
 const POOL: &str = "captures/004-postgres-deadlocked-pool.jsonl";
 const HEALTHY: &str = "captures/healthy-busy-postgres.jsonl";
 const IMPORT: &str = "captures/003-sqlserver-long-import.jsonl";
+const POOLER: &str = "captures/001-pgbouncer-pool-exhausted.jsonl";
 
 fn triage(file: &str) -> (i32, serde_json::Value) {
     let (code, json, err) = run_json(&["triage", "--replay", file]);
@@ -146,6 +147,27 @@ fn incident_003_long_import_holds_the_log() {
             .count(),
         1
     );
+}
+
+#[test]
+fn pooler_exhausted_after_incident_001() {
+    let (code, r) = triage(POOLER);
+    assert_eq!(code, 2);
+    let v = verdict(&r, "pool-exhaustion").expect("pool-exhaustion verdict");
+    assert_eq!(v["severity"], "critical");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("Pool app/app: 110 clients wait"),
+        "{summary}"
+    );
+    assert!(summary.contains("waiting 60 -> 110"), "{summary}");
+    assert_eq!(
+        v["culprits"]["applications"],
+        serde_json::json!(["celery-worker"])
+    );
+    // The reporting pool has an idle server: it is not named.
+    assert!(!summary.contains("reporting"), "{summary}");
+    assert_eq!(verdict_ids(&r), vec!["pool-exhaustion".to_string()]);
 }
 
 #[test]

@@ -1633,3 +1633,177 @@ async fn kill_every_ends_when_rounds_stay_quiet() {
     assert_eq!(killed, vec![3, 0, 0], "{rep}");
     drop(once);
 }
+
+/// A PgBouncer of the test's own: its own port and config in a temp dir, in front of the
+/// local PostgreSQL, stopped (by the pid it wrote) when the guard drops.
+struct Bouncer {
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Bouncer {
+    fn start(pg: &PgConnectOptions, pool_size: u32) -> Bouncer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let d = dir.path().display();
+        let config = format!(
+            "[databases]\nspiral_pgb = host={} port={} dbname={}\n\n[pgbouncer]\n\
+             listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {d}/users.txt\nadmin_users = postgres\n\
+             pool_mode = session\ndefault_pool_size = {pool_size}\nmax_client_conn = 50\n\
+             ignore_startup_parameters = extra_float_digits\n\
+             logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
+            pg.get_host(),
+            pg.get_port(),
+            pg.get_database().unwrap_or("postgres"),
+        );
+        std::fs::write(dir.path().join("pgbouncer.ini"), config).unwrap();
+        std::fs::write(dir.path().join("users.txt"), "\"postgres\" \"\"\n").unwrap();
+        // PgBouncer refuses to run as root: hand it the directory and run it as postgres.
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let ini = dir.path().join("pgbouncer.ini");
+        let status = if root {
+            std::process::Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            std::process::Command::new("runuser")
+                .args(["-u", "postgres", "--", "pgbouncer", "-d"])
+                .arg(&ini)
+                .status()
+        } else {
+            std::process::Command::new("pgbouncer")
+                .arg("-d")
+                .arg(&ini)
+                .status()
+        }
+        .expect("pgbouncer is installed (apt-get install pgbouncer; .ci/run does)");
+        assert!(status.success(), "pgbouncer did not start");
+        let b = Bouncer { port, dir };
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return b;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("pgbouncer did not listen on {port}");
+    }
+
+    fn console(&self) -> String {
+        format!("pgbouncer://postgres@127.0.0.1:{}/pgbouncer", self.port)
+    }
+
+    fn client(&self) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username("postgres")
+            .database("spiral_pgb")
+            .application_name("checkout")
+    }
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        let pid =
+            std::fs::read_to_string(self.dir.path().join("pgbouncer.pid")).unwrap_or_default();
+        if let Ok(pid) = pid.trim().parse::<u32>() {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+}
+
+#[tokio::test]
+async fn pgbouncer_pool_exhaustion_and_a_healthy_pool() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let pg: PgConnectOptions = url.parse().unwrap();
+    let bouncer = Bouncer::start(&pg, 2);
+    // Five clients for a pool of two: two run, three wait inside the pooler.
+    let mut sleepers = Vec::new();
+    for _ in 0..5 {
+        let opts = bouncer.client();
+        sleepers.push(tokio::spawn(async move {
+            let mut c = PgConnection::connect_with(&opts).await.unwrap();
+            sqlx::raw_sql("SELECT pg_sleep(6)")
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &bouncer.console(),
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+    ]))
+    .await;
+    assert_eq!(code, 1, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "pool-exhaustion").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("Pool spiral_pgb/postgres: 3 clients wait"),
+        "{summary}"
+    );
+    assert!(summary.contains("pool_size 2"), "{summary}");
+    assert_eq!(v["culprits"]["users"], serde_json::json!(["postgres"]));
+    assert_eq!(r["target"], bouncer.console());
+    // The clients finish; the queue drains.
+    for s in sleepers {
+        s.await.unwrap();
+    }
+
+    // A busy but healthy pool: pgbench with as many clients as servers.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("select.sql");
+    std::fs::write(&script, "SELECT 1;\n").unwrap();
+    let load = std::process::Command::new("pgbench")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &bouncer.port.to_string(),
+            "-U",
+            "postgres",
+        ])
+        .args(["-n", "-c", "2", "-j", "1", "-T", "8", "-f"])
+        .arg(&script)
+        .arg("spiral_pgb")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &bouncer.console(),
+        "--samples",
+        "3",
+        "--interval",
+        "1s",
+    ]))
+    .await;
+    let bench = load.wait_with_output().unwrap();
+    assert!(
+        bench.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
+    assert_eq!(code, 0, "{err} {}", r["verdicts"]);
+    assert_eq!(r["checks"]["pool-exhaustion"], "ok");
+}

@@ -6,7 +6,8 @@ use spiral::rules::{Assessment, CheckState, evaluate};
 use spiral::session::{Session, SessionKind, SessionState, WaitClass};
 use spiral::snapshot::{
     Area, CompileGate, ConnectionLimits, DatabaseInfo, Engine, Gap, Guardrails, HolderKind,
-    Horizon, HorizonHolder, LogReuse, PlanCacheEntry, Snapshot, Workers, counter,
+    Horizon, HorizonHolder, LogReuse, PlanCacheEntry, Pool, PoolWaiter, Pooler, Snapshot, Workers,
+    counter,
 };
 use spiral::thresholds::Thresholds;
 use spiral::verdict::Severity;
@@ -818,4 +819,119 @@ fn long_transaction_on_sql_server_reads_the_log_reuse_wait() {
     );
     // ACTIVE_TRANSACTION with a nearly empty log and a young transaction is normal.
     assert_eq!(sev(&one(log_held(10.0, 5)), "long-transaction"), None);
+}
+
+// --- pool-exhaustion ------------------------------------------------------------------
+
+fn pool(waiting: u64, maxwait_ms: u64, sv_active: u64, sv_idle: u64) -> Pool {
+    Pool {
+        database: "shop".into(),
+        user: "app".into(),
+        cl_active: sv_active,
+        cl_waiting: waiting,
+        sv_active,
+        sv_idle,
+        sv_used: 0,
+        maxwait_ms,
+        pool_size: Some(20),
+        pool_mode: Some("transaction".into()),
+        waiting: (0..waiting.min(5))
+            .map(|i| PoolWaiter {
+                addr: Some(format!("10.0.1.{i}")),
+                application: Some("checkout".into()),
+                wait_ms: maxwait_ms.saturating_sub(i * 100),
+            })
+            .collect(),
+    }
+}
+
+fn at_pooler(pools: Vec<Pool>) -> Snapshot {
+    let mut s = Snapshot::empty(Engine::Postgres, t0());
+    s.pooler = Some(Pooler {
+        pools,
+        query_wait_timeout_ms: Some(120_000),
+        server_idle_timeout_ms: Some(600_000),
+        max_client_conn: Some(1000),
+    });
+    s
+}
+
+#[test]
+fn pool_exhaustion_names_the_pool_and_the_longest_waits() {
+    let a = two(at_pooler(vec![pool(40, 2_000, 20, 0)]), 5, |s| {
+        s.pooler.as_mut().unwrap().pools[0] = pool(140, 7_000, 20, 0);
+    });
+    let v = a.verdict("pool-exhaustion").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(
+        v.summary.contains("Pool shop/app: 140 clients wait") && v.summary.contains("7s"),
+        "{}",
+        v.summary
+    );
+    assert!(v.summary.contains("waiting 40 -> 140"), "{}", v.summary);
+    assert_eq!(v.culprits.users, vec!["app".to_string()]);
+    assert_eq!(v.culprits.applications, vec!["checkout".to_string()]);
+    assert!(v.actions[0].contains("database first"));
+    assert!(
+        v.actions
+            .iter()
+            .any(|x| x.contains("Do not raise max_client_conn"))
+    );
+    // Database rules do not run on a pooler's snapshot (they would see nothing).
+    assert_eq!(a.checks.len(), 1, "{:?}", a.checks);
+}
+
+#[test]
+fn pool_exhaustion_critical_near_the_wait_timeout_or_long() {
+    assert_eq!(
+        sev(
+            &one(at_pooler(vec![pool(10, 12_000, 20, 0)])),
+            "pool-exhaustion"
+        ),
+        Some(Severity::Critical)
+    );
+    let mut s = at_pooler(vec![pool(10, 4_000, 20, 0)]);
+    s.pooler.as_mut().unwrap().query_wait_timeout_ms = Some(5_000);
+    assert_eq!(sev(&one(s), "pool-exhaustion"), Some(Severity::Critical));
+    // Waiting forever is named.
+    let mut s = at_pooler(vec![pool(10, 4_000, 20, 0)]);
+    s.pooler.as_mut().unwrap().query_wait_timeout_ms = Some(0);
+    let a = one(s);
+    let v = a.verdict("pool-exhaustion").unwrap();
+    assert!(
+        v.actions
+            .iter()
+            .any(|x| x.contains("query_wait_timeout is 0"))
+    );
+}
+
+#[test]
+fn pool_exhaustion_near_miss() {
+    // A momentary queue is what a pool is for.
+    assert_eq!(
+        sev(
+            &one(at_pooler(vec![pool(3, 200, 20, 0)])),
+            "pool-exhaustion"
+        ),
+        None
+    );
+    // Clients wait but a server sits idle: not exhaustion (a pause, a login in progress).
+    assert_eq!(
+        sev(
+            &one(at_pooler(vec![pool(3, 5_000, 19, 1)])),
+            "pool-exhaustion"
+        ),
+        None
+    );
+    // Busy and full, nobody waiting.
+    assert_eq!(
+        sev(&one(at_pooler(vec![pool(0, 0, 20, 0)])), "pool-exhaustion"),
+        None
+    );
+    // A database snapshot never runs the pooler rule.
+    assert!(
+        !one(snap(Engine::Postgres))
+            .checks
+            .contains_key("pool-exhaustion")
+    );
 }

@@ -12,7 +12,8 @@ use spiral::capture::Header;
 use spiral::session::{Session, SessionKind, SessionState, WaitClass};
 use spiral::snapshot::{
     CompileGate, ConnectionLimits, DatabaseInfo, Engine, Guardrails, HolderKind, Horizon,
-    HorizonHolder, LogReuse, PlanCacheEntry, ServerInfo, Snapshot, Workers, counter,
+    HorizonHolder, LogReuse, PlanCacheEntry, Pool, PoolWaiter, Pooler, ServerInfo, Snapshot,
+    Workers, counter,
 };
 
 pub struct Bundled {
@@ -43,6 +44,7 @@ pub fn all() -> Vec<Bundled> {
         postgres_deadlocked_pool(),
         postgres_healthy_busy(),
         sqlserver_long_import(),
+        pgbouncer_pool_exhausted(),
     ]
 }
 
@@ -984,6 +986,79 @@ fn sqlserver_long_import() -> Bundled {
         ),
         snapshots: (0..3)
             .map(|i| import_sample(t0 + Duration::seconds(5 * i as i64), i))
+            .collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// After incident 001: PgBouncer in front of the database, its pool exhausted.
+
+fn pooler_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
+    let mut snap = Snapshot::empty(Engine::Postgres, t);
+    snap.server = ServerInfo {
+        version: "PgBouncer".into(),
+        flavor: Some("pgbouncer".into()),
+        managed_kill: false,
+    };
+    let waiting = 60 + sample * 25;
+    let maxwait_ms = 4_000 + sample * 5_000;
+    let mut seq = Seq(500 + sample);
+    let mut waiters: Vec<PoolWaiter> = (0..5)
+        .map(|i| PoolWaiter {
+            addr: Some(format!("10.0.3.{}", 7 + i)),
+            application: Some("celery-worker".into()),
+            wait_ms: maxwait_ms - i * 300 - seq.next(200),
+        })
+        .collect();
+    waiters.sort_by_key(|x| std::cmp::Reverse(x.wait_ms));
+    snap.pooler = Some(Pooler {
+        pools: vec![
+            Pool {
+                database: "app".into(),
+                user: "app".into(),
+                cl_active: 20,
+                cl_waiting: waiting,
+                sv_active: 20,
+                sv_idle: 0,
+                sv_used: 0,
+                maxwait_ms,
+                pool_size: Some(20),
+                pool_mode: Some("transaction".into()),
+                waiting: waiters,
+            },
+            Pool {
+                database: "app".into(),
+                user: "reporting".into(),
+                cl_active: 2,
+                cl_waiting: 0,
+                sv_active: 1,
+                sv_idle: 1,
+                sv_used: 0,
+                maxwait_ms: 0,
+                pool_size: Some(5),
+                pool_mode: Some("transaction".into()),
+                waiting: Vec::new(),
+            },
+        ],
+        query_wait_timeout_ms: Some(0),
+        server_idle_timeout_ms: Some(600_000),
+        max_client_conn: Some(1_000),
+    });
+    snap
+}
+
+fn pgbouncer_pool_exhausted() -> Bundled {
+    let t0 = at(2024, 3, 19, 3, 5, 0);
+    Bundled {
+        file: "captures/001-pgbouncer-pool-exhausted.jsonl",
+        header: header(
+            Engine::Postgres,
+            "pgbouncer://admin@pgbouncer.internal:6432/pgbouncer",
+            t0,
+            "After incident 001 the team put PgBouncer in front of the database; this is what its console shows when the celery workers outrun a pool of 20 (figures illustrative, not from the postmortem): 60 to 110 clients waiting, longest wait 4 s to 14 s, query_wait_timeout 0.",
+        ),
+        snapshots: (0..3)
+            .map(|i| pooler_sample(t0 + Duration::seconds(5 * i as i64), i))
             .collect(),
     }
 }
