@@ -827,7 +827,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__kill)
-            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --idle-over --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --idle-over --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --every --for --until-quiet --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -929,6 +929,18 @@ _spiral() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until-quiet)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json slack markdown" -- "${cur}"))
                     return 0
@@ -1015,7 +1027,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__playbook)
-            opts="-T -q -h -V --format --client-timeout --threshold --ascii --quiet --help --version compile-gate-saturation query-store-amplification worker-thread-exhaustion blocking-chain deadlock-cycle deadlocks-rising read-blocked-by-writers connection-exhaustion client-pool-saturation idle-connection-leak idle-in-transaction client-timeout-exceeded reconnect-storm plan-cache-bloat missing-guardrails"
+            opts="-T -q -h -V --format --client-timeout --threshold --ascii --quiet --help --version compile-gate-saturation query-store-amplification worker-thread-exhaustion blocking-chain deadlock-cycle deadlocks-rising read-blocked-by-writers connection-exhaustion client-pool-saturation idle-connection-leak idle-in-transaction client-timeout-exceeded reconnect-storm plan-cache-bloat missing-guardrails long-transaction pool-exhaustion"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

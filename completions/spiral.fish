@@ -324,6 +324,9 @@ all-but-oldest\t''"
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l max -d 'End at most this many sessions' -r
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l rate -d 'At most this many kills per second' -r
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l log -d 'Append one JSON line per action to this file, for the postmortem' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l every -d 'Repeat the kill every DUR (5s to 1h), re-selecting and re-checking each round, for a leak that refills; needs --for' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l for -d 'How long a repeated kill runs at most (up to 24h); needs --every' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l until-quiet -d 'Stop a repeated kill early after N rounds in a row found nothing to end' -r
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 slack\t''

@@ -388,6 +388,16 @@ pub struct KillArgs {
     /// Append one JSON line per action to this file, for the postmortem.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Repeat the kill every DUR (5s to 1h), re-selecting and re-checking each round, for a
+    /// leak that refills; needs --for.
+    #[arg(long, value_name = "DUR")]
+    pub every: Option<String>,
+    /// How long a repeated kill runs at most (up to 24h); needs --every.
+    #[arg(long = "for", value_name = "DUR")]
+    pub r#for: Option<String>,
+    /// Stop a repeated kill early after N rounds in a row found nothing to end.
+    #[arg(long, value_name = "N")]
+    pub until_quiet: Option<u32>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -54,7 +54,131 @@ pub struct KillReport {
     /// Why the run stopped before the end of the plan; what was done until then is above.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// `--every`/`--for`: the rounds run (or, in a dry run, the schedule that would run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
     pub seconds: f64,
+}
+
+/// The smallest and largest gaps between rounds, and the longest a loop may run: a loop
+/// that hammers the server or outlives the shift is a hazard of its own.
+const EVERY_MIN_SECS: f64 = 5.0;
+const EVERY_MAX_SECS: f64 = 3600.0;
+const FOR_MAX_SECS: f64 = 24.0 * 3600.0;
+const UNTIL_QUIET_MAX: u32 = 1000;
+
+/// `--every`, `--for`, `--until-quiet`, checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub every: Duration,
+    pub total: Duration,
+    pub until_quiet: Option<u32>,
+}
+
+impl Schedule {
+    /// Rounds start at 0, every, 2 x every, ... while before the end of --for.
+    pub fn max_rounds(&self) -> u64 {
+        (self.total.as_secs_f64() / self.every.as_secs_f64())
+            .ceil()
+            .max(1.0) as u64
+    }
+}
+
+pub fn schedule(a: &KillArgs) -> anyhow::Result<Option<Schedule>> {
+    let secs =
+        |flag: &str, v: &str| parse_duration_secs(v).map_err(|e| anyhow::anyhow!("{flag}: {e}"));
+    let (every, total) = match (a.every.as_deref(), a.r#for.as_deref()) {
+        (None, None) => {
+            if a.until_quiet.is_some() {
+                bail!("--until-quiet needs --every and --for");
+            }
+            return Ok(None);
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            bail!("--every and --for go together: how often, and for how long at most")
+        }
+        (Some(e), Some(f)) => (secs("--every", e)?, secs("--for", f)?),
+    };
+    if !(EVERY_MIN_SECS..=EVERY_MAX_SECS).contains(&every) {
+        bail!("--every must be between 5s and 1h");
+    }
+    if !(every..=FOR_MAX_SECS).contains(&total) {
+        bail!("--for must be at least --every and at most 24h");
+    }
+    if let Some(n) = a.until_quiet
+        && !(1..=UNTIL_QUIET_MAX).contains(&n)
+    {
+        bail!("--until-quiet must be between 1 and {UNTIL_QUIET_MAX} rounds");
+    }
+    Ok(Some(Schedule {
+        every: Duration::from_secs_f64(every),
+        total: Duration::from_secs_f64(total),
+        until_quiet: a.until_quiet,
+    }))
+}
+
+/// One round of a repeated kill.
+#[derive(Debug, Clone, Serialize)]
+pub struct Round {
+    pub round: u64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Sessions the round selected (after the filters and the safety exclusions).
+    pub selected: u64,
+    pub killed: u64,
+    /// Re-checked and found changed, or spared by the server in the kill statement.
+    pub spared: u64,
+    pub gone: u64,
+    pub failed: u64,
+    /// Matching sessions that appeared since the previous round, per minute: how fast the
+    /// leak refills. None for the first round.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refill_per_min: Option<f64>,
+}
+
+impl Round {
+    fn line(&self, max_rounds: u64) -> String {
+        let refill = self
+            .refill_per_min
+            .map(|r| format!("; refill {}/min", crate::format::decimal(r)))
+            .unwrap_or_default();
+        format!(
+            "round {}/{max_rounds} {}: selected {}, killed {}, spared {}, gone {}, failed {}{refill}",
+            self.round,
+            self.at.format("%H:%M:%S"),
+            self.selected,
+            self.killed,
+            self.spared,
+            self.gone,
+            self.failed,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Repeat {
+    pub every_secs: f64,
+    pub for_secs: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until_quiet: Option<u32>,
+    pub max_rounds: u64,
+    pub rounds: Vec<Round>,
+    /// Why the loop ended: "time", "quiet", "interrupted", "server stopped answering",
+    /// "stopped" (see `stopped`); absent in a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
+}
+
+impl Repeat {
+    fn of(s: &Schedule) -> Repeat {
+        Repeat {
+            every_secs: s.every.as_secs_f64(),
+            for_secs: s.total.as_secs_f64(),
+            until_quiet: s.until_quiet,
+            max_rounds: s.max_rounds(),
+            rounds: Vec::new(),
+            ended: None,
+        }
+    }
 }
 
 /// `idle_over` is the global `--idle-over`, when it was given.
@@ -119,6 +243,7 @@ fn confirm(
     target: &str,
     yes: bool,
     query_only: bool,
+    repeat: Option<&Schedule>,
     plan: impl FnOnce() -> String,
 ) -> anyhow::Result<()> {
     if yes {
@@ -133,8 +258,17 @@ fn confirm(
     } else {
         "End"
     };
+    let again = repeat
+        .map(|r| {
+            format!(
+                ", then every {} for up to {} the sessions that match again",
+                crate::format::duration_secs(r.every.as_secs_f64()),
+                crate::format::duration_secs(r.total.as_secs_f64())
+            )
+        })
+        .unwrap_or_default();
     eprint!(
-        "{what} {} on {target}? Type yes to go on: ",
+        "{what} {} on {target}{again}? Type yes to go on: ",
         crate::format::plural(n as u64, "session")
     );
     let _ = std::io::stderr().flush();
@@ -211,6 +345,7 @@ pub async fn run(
         );
     }
     let rate = parse_rate(&a.rate)?;
+    let plan_repeat = schedule(a)?;
     let spec = crate::config::source_spec(&a.source, connect)?;
     let started = Instant::now();
     let (mut sampler, first, label) = match &spec {
@@ -250,11 +385,13 @@ pub async fn run(
         unseen,
         refill: None,
         stopped: None,
+        repeat: plan_repeat.as_ref().map(Repeat::of),
         seconds: 0.0,
     };
+    // A loop runs on even when its first round finds nothing: the leak refills.
     let Some(sampler) = sampler
         .as_mut()
-        .filter(|_| a.execute && !victims.is_empty())
+        .filter(|_| a.execute && (!victims.is_empty() || plan_repeat.is_some()))
     else {
         report.actions = victims
             .into_iter()
@@ -287,112 +424,44 @@ pub async fn run(
         let text = render_table(&plan).replace(DRY_RUN, "");
         crate::format::for_console(&text).into_owned()
     };
-    confirm(victims.len(), &label, a.yes, a.query_only, plan)?;
-    let mut log = KillLog::open(a.log.as_deref())?;
-    let gap = Duration::from_secs_f64(1.0 / rate);
-    let mut fresh: Option<(Instant, crate::kill::Fresh)> = None;
-    let mut next_slot = Instant::now();
-    for victim in victims {
-        // The rate limit: one statement per slot over the single connection.
-        let now = Instant::now();
-        if next_slot > now {
-            tokio::time::sleep(next_slot - now).await;
-        }
-        next_slot = Instant::now().max(next_slot) + gap;
-        // Re-check against a sample at most half a second old: ids are reused in a storm.
-        if fresh
-            .as_ref()
-            .is_none_or(|(t, _)| t.elapsed() > Duration::from_millis(500))
-        {
-            match sampler.sample_sessions().await {
-                Ok(mut snap) => {
-                    snap.sanitize();
-                    fresh = Some((Instant::now(), crate::kill::Fresh::new(snap)));
-                }
-                // Without a fresh sample no victim can be re-checked: stop, and still report
-                // what was already done.
-                Err(e) => {
-                    report.stopped = Some(format!(
-                        "the re-check sample failed, so no further session was ended: {}",
-                        crate::sanitize::for_terminal(&format!("{e:#}"))
-                    ));
-                    break;
-                }
-            }
-        }
-        let current = fresh.as_ref().map(|(_, s)| s).context("no fresh sample")?;
-        let recheck = recheck(&victim, current, &f);
-        // On record before it acts: if the intent cannot be written, nothing is sent.
-        if recheck == Recheck::Same
-            && let Some(log) = log.as_mut()
-            && let Err(e) = log.intent(&label, &victim, still)
-        {
-            let done = report.actions.iter().any(|x| x.outcome == Outcome::Killed);
-            if !done {
-                bail!("{e:#}: nothing was killed, so that no kill goes unrecorded");
-            }
-            report.stopped = Some(format!(
-                "{e:#}: stopped before session {} so that no kill goes unrecorded",
-                victim.id
-            ));
-            break;
-        }
-        let action = match recheck {
-            Recheck::Gone => Action {
-                victim,
-                outcome: Outcome::Gone,
-                note: Some("already gone".into()),
-            },
-            Recheck::Changed(why) => Action {
-                victim,
-                outcome: Outcome::Spared,
-                note: Some(why),
-            },
-            Recheck::Same => {
-                let target = KillTarget {
-                    id: victim.id,
-                    connected_at: victim.connected_at,
-                    still,
-                };
-                match sampler
-                    .kill(target, a.query_only, a.rds || first.server.managed_kill)
-                    .await
-                {
-                    Ok(Outcome::Gone) => Action {
-                        victim,
-                        outcome: Outcome::Gone,
-                        note: Some("gone before the statement ran".into()),
-                    },
-                    Ok(Outcome::Spared) => Action {
-                        victim,
-                        outcome: Outcome::Spared,
-                        note: Some(
-                            "the server found it no longer in the state it was chosen for, in the kill statement itself"
-                                .into(),
-                        ),
-                    },
-                    Ok(outcome) => Action {
-                        victim,
-                        outcome,
-                        note: None,
-                    },
-                    Err(e) => Action {
-                        victim,
-                        outcome: Outcome::Failed,
-                        note: Some(crate::sanitize::for_terminal(&format!("{e:#}"))),
-                    },
-                }
-            }
-        };
-        let logged = log.as_mut().map_or(Ok(()), |l| l.action(&label, &action));
-        report.actions.push(action);
-        if let Err(e) = logged {
-            report.stopped = Some(format!("{e:#}: stopped so that every kill stays on record"));
-            break;
-        }
-    }
+    confirm(
+        victims.len(),
+        &label,
+        a.yes,
+        a.query_only,
+        plan_repeat.as_ref(),
+        plan,
+    )?;
+    let mut run = Runner {
+        args: a,
+        filters: &f,
+        still,
+        managed_kill: a.rds || first.server.managed_kill,
+        label: &label,
+        log: KillLog::open(a.log.as_deref())?,
+        gap: Duration::from_secs_f64(1.0 / rate),
+        next_slot: Instant::now(),
+        fresh: None,
+    };
+    let Some(plan) = plan_repeat else {
+        run.round(sampler, victims, &mut report).await?;
+        report.seconds = started.elapsed().as_secs_f64();
+        refill_check(sampler, &first, a, &mut report).await;
+        return Ok(report);
+    };
+    repeat(&mut run, sampler, victims, plan, &mut report).await?;
     report.seconds = started.elapsed().as_secs_f64();
-    // Did the clients come straight back? Look again after a short pause.
+    Ok(report)
+}
+
+/// Did the clients come straight back? Look again after a short pause (single runs; a loop
+/// measures the refill between its rounds instead).
+async fn refill_check(
+    sampler: &mut crate::engine::LiveSampler,
+    first: &Snapshot,
+    a: &KillArgs,
+    report: &mut KillReport,
+) {
     let killed = report
         .actions
         .iter()
@@ -403,10 +472,244 @@ pub async fn run(
         tokio::time::sleep(pause).await;
         if let Ok(mut after) = sampler.sample_sessions().await {
             after.sanitize();
-            report.refill = Some(refill(&first, &after, &report.actions, killed, pause));
+            report.refill = Some(refill(first, &after, &report.actions, killed, pause));
         }
     }
-    Ok(report)
+}
+
+/// The rounds of `--every`/`--for`: each re-selects from a new sample, re-checks and
+/// rate-limits exactly like a single run, on the same one connection.
+async fn repeat(
+    run: &mut Runner<'_>,
+    sampler: &mut crate::engine::LiveSampler,
+    first_victims: Vec<Victim>,
+    plan: Schedule,
+    report: &mut KillReport,
+) -> anyhow::Result<()> {
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = interrupted.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let is_interrupted = || interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    let loop_start = Instant::now();
+    let max_rounds = plan.max_rounds();
+    let mut victims = first_victims;
+    let mut round_start = loop_start;
+    let mut previous_start: Option<Instant> = None;
+    let mut quiet = 0u32;
+    let mut n = 1u64;
+    let ended = loop {
+        let selected = victims.len() as u64;
+        let before = report.actions.len();
+        run.round(sampler, victims, report).await?;
+        let done = &report.actions[before..];
+        let count = |o: Outcome| done.iter().filter(|x| x.outcome == o).count() as u64;
+        let round = Round {
+            round: n,
+            at: chrono::Utc::now(),
+            selected,
+            killed: count(Outcome::Killed),
+            spared: count(Outcome::Spared),
+            gone: count(Outcome::Gone),
+            failed: count(Outcome::Failed),
+            refill_per_min: previous_start.map(|p| {
+                let mins = round_start.duration_since(p).as_secs_f64() / 60.0;
+                if mins > 0.0 {
+                    selected as f64 / mins
+                } else {
+                    0.0
+                }
+            }),
+        };
+        eprintln!("{}", round.line(max_rounds));
+        if let Some(r) = report.repeat.as_mut() {
+            r.rounds.push(round);
+        }
+        if report.stopped.is_some() {
+            break "stopped";
+        }
+        quiet = if selected == 0 { quiet + 1 } else { 0 };
+        if plan.until_quiet.is_some_and(|q| quiet >= q) {
+            break "quiet";
+        }
+        let next = loop_start + plan.every.mul_f64(n as f64);
+        if n >= max_rounds || next >= loop_start + plan.total {
+            break "time";
+        }
+        // Wait for the next round in short steps, so that Ctrl-C ends the loop promptly.
+        while Instant::now() < next && !is_interrupted() {
+            let left = next.saturating_duration_since(Instant::now());
+            tokio::time::sleep(left.min(Duration::from_millis(200))).await;
+        }
+        if is_interrupted() {
+            break "interrupted";
+        }
+        let mut snap = match sampler.sample_sessions().await {
+            Ok(s) => s,
+            Err(e) => {
+                report.stopped = Some(format!(
+                    "the server stopped answering, so the loop ended: {}",
+                    crate::sanitize::for_terminal(&format!("{e:#}"))
+                ));
+                break "server stopped answering";
+            }
+        };
+        snap.sanitize();
+        let sel = select(
+            &snap,
+            run.filters,
+            run.args.victims,
+            run.args.max,
+            run.args.query_only,
+            run.args.rds,
+        )
+        .map_err(anyhow::Error::msg)?;
+        victims = sel.victims;
+        run.fresh = Some((Instant::now(), crate::kill::Fresh::new(snap)));
+        previous_start = Some(round_start);
+        round_start = Instant::now();
+        n += 1;
+    };
+    watcher.abort();
+    if let Some(r) = report.repeat.as_mut() {
+        r.ended = Some(ended.to_string());
+    }
+    Ok(())
+}
+
+/// What one round of kills needs, kept across rounds: the log, the rate limit's next slot
+/// and the last sample used for re-checks.
+struct Runner<'a> {
+    args: &'a KillArgs,
+    filters: &'a Filters,
+    still: Still,
+    managed_kill: bool,
+    label: &'a str,
+    log: Option<KillLog>,
+    gap: Duration,
+    next_slot: Instant,
+    fresh: Option<(Instant, crate::kill::Fresh)>,
+}
+
+impl Runner<'_> {
+    /// Ends the victims one by one: rate limit, re-check against a fresh sample, the intent
+    /// on record, then the checked statement. Sets `report.stopped` when it must stop.
+    async fn round(
+        &mut self,
+        sampler: &mut crate::engine::LiveSampler,
+        victims: Vec<Victim>,
+        report: &mut KillReport,
+    ) -> anyhow::Result<()> {
+        let (a, f, still, label) = (self.args, self.filters, self.still, self.label);
+        for victim in victims {
+            // The rate limit: one statement per slot over the single connection.
+            let now = Instant::now();
+            if self.next_slot > now {
+                tokio::time::sleep(self.next_slot - now).await;
+            }
+            self.next_slot = Instant::now().max(self.next_slot) + self.gap;
+            // Re-check against a sample at most half a second old: ids are reused in a storm.
+            if self
+                .fresh
+                .as_ref()
+                .is_none_or(|(t, _)| t.elapsed() > Duration::from_millis(500))
+            {
+                match sampler.sample_sessions().await {
+                    Ok(mut snap) => {
+                        snap.sanitize();
+                        self.fresh = Some((Instant::now(), crate::kill::Fresh::new(snap)));
+                    }
+                    // Without a fresh sample no victim can be re-checked: stop, and still
+                    // report what was already done.
+                    Err(e) => {
+                        report.stopped = Some(format!(
+                            "the re-check sample failed, so no further session was ended: {}",
+                            crate::sanitize::for_terminal(&format!("{e:#}"))
+                        ));
+                        return Ok(());
+                    }
+                }
+            }
+            let current = self
+                .fresh
+                .as_ref()
+                .map(|(_, s)| s)
+                .context("no fresh sample")?;
+            let recheck = recheck(&victim, current, f);
+            // On record before it acts: if the intent cannot be written, nothing is sent.
+            if recheck == Recheck::Same
+                && let Some(log) = self.log.as_mut()
+                && let Err(e) = log.intent(label, &victim, still)
+            {
+                let done = report.actions.iter().any(|x| x.outcome == Outcome::Killed);
+                if !done {
+                    bail!("{e:#}: nothing was killed, so that no kill goes unrecorded");
+                }
+                report.stopped = Some(format!(
+                    "{e:#}: stopped before session {} so that no kill goes unrecorded",
+                    victim.id
+                ));
+                return Ok(());
+            }
+            let action = match recheck {
+                Recheck::Gone => Action {
+                    victim,
+                    outcome: Outcome::Gone,
+                    note: Some("already gone".into()),
+                },
+                Recheck::Changed(why) => Action {
+                    victim,
+                    outcome: Outcome::Spared,
+                    note: Some(why),
+                },
+                Recheck::Same => {
+                    let target = KillTarget {
+                        id: victim.id,
+                        connected_at: victim.connected_at,
+                        still,
+                    };
+                    match sampler.kill(target, a.query_only, self.managed_kill).await {
+                        Ok(Outcome::Gone) => Action {
+                            victim,
+                            outcome: Outcome::Gone,
+                            note: Some("gone before the statement ran".into()),
+                        },
+                        Ok(Outcome::Spared) => Action {
+                            victim,
+                            outcome: Outcome::Spared,
+                            note: Some(
+                                "the server found it no longer in the state it was chosen for, in the kill statement itself"
+                                    .into(),
+                            ),
+                        },
+                        Ok(outcome) => Action {
+                            victim,
+                            outcome,
+                            note: None,
+                        },
+                        Err(e) => Action {
+                            victim,
+                            outcome: Outcome::Failed,
+                            note: Some(crate::sanitize::for_terminal(&format!("{e:#}"))),
+                        },
+                    }
+                }
+            };
+            let logged = self
+                .log
+                .as_mut()
+                .map_or(Ok(()), |l| l.action(label, &action));
+            report.actions.push(action);
+            if let Err(e) = logged {
+                report.stopped = Some(format!("{e:#}: stopped so that every kill stays on record"));
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
 }
 
 fn refill(
@@ -606,6 +909,30 @@ pub fn render_table(r: &KillReport) -> String {
         ));
         out.push('\n');
     }
+    if let Some(rep) = &r.repeat {
+        let quiet = rep
+            .until_quiet
+            .map(|q| format!(", or after {q} rounds in a row that find nothing"))
+            .unwrap_or_default();
+        let every = crate::format::duration_secs(rep.every_secs);
+        let total = crate::format::duration_secs(rep.for_secs);
+        match &rep.ended {
+            None => out.push_str(&format!(
+                "Would repeat every {every} for up to {total} ({} rounds at most{quiet}; Ctrl-C stops it), re-selecting and re-checking each round.\n",
+                rep.max_rounds
+            )),
+            Some(ended) => {
+                out.push_str(&format!(
+                    "Rounds: {} of at most {} (every {every}), ended: {ended}\n",
+                    rep.rounds.len(),
+                    rep.max_rounds
+                ));
+                for round in &rep.rounds {
+                    out.push_str(&format!("  {}\n", round.line(rep.max_rounds)));
+                }
+            }
+        }
+    }
     if let Some(why) = &r.stopped {
         out.push_str(&format!("STOPPED EARLY: {why}\n"));
     }
@@ -672,5 +999,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("/dev/full"), "{err}");
+    }
+
+    fn kill_args(extra: &[&str]) -> KillArgs {
+        use clap::Parser;
+        let mut argv = vec!["spiral", "kill", "--replay", "x.jsonl", "--user", "u"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+            crate::cli::Command::Kill(k) => *k,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn schedules_are_bounded_and_come_in_pairs() {
+        assert!(schedule(&kill_args(&[])).unwrap().is_none());
+        let s = schedule(&kill_args(&["--every", "30s", "--for", "15m"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.max_rounds(), 30);
+        let s = schedule(&kill_args(&["--every", "5s", "--for", "12s"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.max_rounds(), 3, "rounds at 0, 5 and 10 s");
+        for bad in [
+            &["--every", "30s"][..],
+            &["--for", "15m"],
+            &["--every", "4s", "--for", "1m"],
+            &["--every", "2h", "--for", "3h"],
+            &["--every", "1m", "--for", "30s"],
+            &["--every", "1m", "--for", "25h"],
+            &["--every", "1m", "--for", "1h", "--until-quiet", "0"],
+            &["--until-quiet", "3"],
+        ] {
+            assert!(schedule(&kill_args(bad)).is_err(), "{bad:?}");
+        }
     }
 }

@@ -65,6 +65,14 @@ pub const PLAYBOOKS: &[(&str, &str)] = &[
         "missing-guardrails",
         include_str!("../playbooks/missing-guardrails.md"),
     ),
+    (
+        "long-transaction",
+        include_str!("../playbooks/long-transaction.md"),
+    ),
+    (
+        "pool-exhaustion",
+        include_str!("../playbooks/pool-exhaustion.md"),
+    ),
 ];
 
 pub fn find(id: &str) -> Option<&'static str> {

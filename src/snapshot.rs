@@ -218,6 +218,126 @@ pub struct Gap {
     pub remedy: Option<String>,
 }
 
+/// What keeps a holder of the cleanup horizon in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HolderKind {
+    /// A client session's open transaction or snapshot.
+    Session,
+    /// A PostgreSQL replication slot (xmin / catalog_xmin): no session, it survives restarts.
+    ReplicationSlot,
+    /// A two-phase transaction prepared and never committed (PREPARE TRANSACTION).
+    PreparedTransaction,
+}
+
+/// One thing that holds back cleanup of old row versions: a transaction, a slot, a
+/// prepared transaction. Figures the engine does not give are None.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HorizonHolder {
+    pub kind: HolderKind,
+    /// The session owning it (pid, processlist id, session_id), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<i64>,
+    /// The slot name or the prepared transaction's gid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// How long its transaction has been open (or since it was prepared), in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_ms: Option<u64>,
+    /// PostgreSQL: transaction IDs consumed since its xmin/xid, i.e. how far it holds the
+    /// horizon back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xid_age: Option<u64>,
+    /// Rows it has written so far (InnoDB trx_rows_modified; SQL Server log bytes are not rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_modified: Option<u64>,
+    /// SQL Server: log bytes its transaction has used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_bytes: Option<u64>,
+}
+
+/// A database whose transaction log cannot be truncated (SQL Server).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogReuse {
+    pub database: String,
+    /// sys.databases.log_reuse_wait_desc, e.g. "ACTIVE_TRANSACTION", "LOG_BACKUP".
+    pub wait: String,
+    /// Share of the log in use, when it was read (sys.dm_db_log_space_usage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_pct: Option<f64>,
+}
+
+/// The cleanup horizon: what old row versions (PostgreSQL dead tuples, InnoDB undo, the SQL
+/// Server log) cannot be cleaned because a transaction might still need them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Horizon {
+    /// The oldest holders, oldest first (a handful, not every transaction).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holders: Vec<HorizonHolder>,
+    /// PostgreSQL: the largest age(datfrozenxid) of any database, in transaction IDs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen_xid_age: Option<u64>,
+    /// PostgreSQL: autovacuum_freeze_max_age, the age at which anti-wraparound vacuum starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_max_age: Option<u64>,
+    /// InnoDB history list length: undo records not yet purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_list_length: Option<u64>,
+    /// SQL Server: databases whose log waits for something before it can be reused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogReuse>,
+}
+
+/// A client waiting inside a connection pooler for a server connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolWaiter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    pub wait_ms: u64,
+}
+
+/// One database/user pool of a connection pooler (PgBouncer's SHOW POOLS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pool {
+    pub database: String,
+    pub user: String,
+    /// Clients linked to a server connection (or idle, in session mode, holding none).
+    pub cl_active: u64,
+    /// Clients waiting for a server connection.
+    pub cl_waiting: u64,
+    pub sv_active: u64,
+    pub sv_idle: u64,
+    pub sv_used: u64,
+    /// How long the oldest waiting client has waited, in milliseconds.
+    pub maxwait_ms: u64,
+    /// The pool's ceiling (pool_size of its database, default_pool_size otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_mode: Option<String>,
+    /// The longest-waiting clients, longest first (a few).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<PoolWaiter>,
+}
+
+/// What a connection pooler in front of the database sees.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pooler {
+    pub pools: Vec<Pool>,
+    /// query_wait_timeout in milliseconds (0 = waits forever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_wait_timeout_ms: Option<u64>,
+    /// server_idle_timeout in milliseconds (0 = never closes idle servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_idle_timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_client_conn: Option<u64>,
+}
+
 /// One sample of one server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -257,6 +377,12 @@ pub struct Snapshot {
     pub orphaned_transactions: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gaps: Vec<Gap>,
+    /// What holds back cleanup; None when the engine did not collect it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon: Option<Horizon>,
+    /// A connection pooler's pools (the target is a PgBouncer admin console).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooler: Option<Pooler>,
 }
 
 /// Well-known counter names. Engines map their own counters onto these so that rules can
@@ -302,6 +428,8 @@ impl Snapshot {
             query_store_capture: BTreeMap::new(),
             orphaned_transactions: Vec::new(),
             gaps: Vec::new(),
+            horizon: None,
+            pooler: None,
         }
     }
 
@@ -362,6 +490,26 @@ impl Snapshot {
                 (db, mode)
             })
             .collect();
+        for h in self.horizon.iter_mut() {
+            for holder in &mut h.holders {
+                for t in holder.name.iter_mut().chain(holder.database.iter_mut()) {
+                    c(t);
+                }
+            }
+            for l in &mut h.logs {
+                c(&mut l.database);
+                c(&mut l.wait);
+            }
+        }
+        for p in self.pooler.iter_mut().flat_map(|p| p.pools.iter_mut()) {
+            c(&mut p.database);
+            c(&mut p.user);
+            for w in &mut p.waiting {
+                for t in w.addr.iter_mut().chain(w.application.iter_mut()) {
+                    c(t);
+                }
+            }
+        }
         for g in &mut self.gaps {
             c(&mut g.reason);
             for r in g.remedy.iter_mut() {

@@ -68,7 +68,7 @@ impl fmt::Debug for Target {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
     #[error(
-        "unknown target scheme '{0}' (expected postgres://, mysql://, mariadb://, mssql://, sqlserver://, a jdbc: URL or an ADO.NET connection string)"
+        "unknown target scheme '{0}' (expected postgres://, pgbouncer://, mysql://, mariadb://, mssql://, sqlserver://, a jdbc: URL or an ADO.NET connection string)"
     )]
     UnknownScheme(String),
     #[error("malformed target URL: {0}")]
@@ -127,7 +127,11 @@ impl Target {
 
     /// The only printable form: no password, no options (they may carry secrets too).
     pub fn redacted(&self) -> String {
-        let scheme = self.engine.name();
+        let scheme = if self.is_pgbouncer() {
+            PGBOUNCER
+        } else {
+            self.engine.name()
+        };
         let mut out = format!("{scheme}://");
         if let Some(u) = &self.user {
             out.push_str(&encode(u));
@@ -176,6 +180,12 @@ impl Target {
             out = out.replace(p.expose(), "***");
         }
         out
+    }
+
+    /// A PgBouncer admin console (`pgbouncer://`): PostgreSQL's wire protocol, but only
+    /// its SHOW commands over the simple query protocol.
+    pub fn is_pgbouncer(&self) -> bool {
+        self.option(POOLER_OPTION) == Some(PGBOUNCER)
     }
 
     pub fn option(&self, key: &str) -> Option<&str> {
@@ -242,17 +252,29 @@ fn engine_of_scheme(scheme: &str) -> Result<Engine, TargetError> {
     }
 }
 
+const PGBOUNCER: &str = "pgbouncer";
+const POOLER_OPTION: &str = "pooler";
+
 fn parse_url(text: &str) -> Result<Target, TargetError> {
     let (scheme, rest) = text
         .split_once("://")
         .ok_or_else(|| TargetError::Malformed("missing ://".into()))?;
-    let engine = engine_of_scheme(&scheme.to_ascii_lowercase())?;
+    let scheme = scheme.to_ascii_lowercase();
     if rest.contains("://") {
         return Err(TargetError::Malformed(
             "the target holds two URLs (was it written as postgres://$DATABASE_URL?): give the URL once"
                 .into(),
         ));
     }
+    if scheme == PGBOUNCER {
+        // The admin console speaks PostgreSQL's protocol; its database is "pgbouncer".
+        let mut t = parse_url(&format!("postgres://{rest}"))?;
+        t.database.get_or_insert_with(|| PGBOUNCER.to_string());
+        t.options
+            .push((POOLER_OPTION.to_string(), PGBOUNCER.to_string()));
+        return Ok(t);
+    }
+    let engine = engine_of_scheme(&scheme)?;
     // Split authority from path by hand: the url crate cannot take SQL Server's
     // `host\instance` or sqlcmd's `admin:host`, and it would echo the input in errors.
     let (authority, tail) = match rest.find(['/', '?']) {
@@ -832,5 +854,19 @@ mod tests {
             let e = Target::parse(bad).unwrap_err().to_string();
             assert!(!e.contains("hunter2"), "{e}");
         }
+    }
+
+    #[test]
+    fn pgbouncer_console_urls() {
+        let t = Target::parse("pgbouncer://admin:s3cret@pool.internal:6432").unwrap();
+        assert!(t.is_pgbouncer());
+        assert_eq!(t.engine, Engine::Postgres);
+        assert_eq!(t.database.as_deref(), Some("pgbouncer"));
+        assert_eq!(t.port, Some(6432));
+        assert_eq!(
+            t.redacted(),
+            "pgbouncer://admin:***@pool.internal:6432/pgbouncer"
+        );
+        assert!(!Target::parse("postgres://a@h/db").unwrap().is_pgbouncer());
     }
 }

@@ -118,6 +118,24 @@ thresholds! {
         "deadlocks detected by the server during the window for deadlocks-rising"
     guardrail_idle_session_max: Duration = 3600.0;
         "an idle-session timeout (wait_timeout) longer than this counts as missing"
+    long_transaction_over: Duration = 300.0;
+        "long-transaction warns when a transaction holding back cleanup is open this long"
+    long_transaction_critical: Duration = 3600.0;
+        "...and is critical from this age"
+    horizon_xid_age_warning: Count = 100000000.0;
+        "PostgreSQL: a holder this many transaction IDs behind warns whatever its age (slots)"
+    xid_wraparound_critical: Count = 1400000000.0;
+        "PostgreSQL: age(datfrozenxid) that is critical (the server stops near 2^31)"
+    history_list_warning: Count = 1000000.0;
+        "InnoDB history list length (unpurged undo) that warns (critical from five times it)"
+    log_used_warning_pct: Percent = 50.0;
+        "SQL Server: used log share that makes ACTIVE_TRANSACTION worth a warning"
+    pool_wait_warning: Duration = 1.0;
+        "pool-exhaustion: a client waiting this long in PgBouncer for a server connection"
+    pool_wait_critical: Duration = 10.0;
+        "...critical from this wait (or 80% of query_wait_timeout)"
+    log_used_critical_pct: Percent = 90.0;
+        "SQL Server: used log share, with the log held by a transaction, that is critical (9002 at 100%)"
 }
 
 impl Thresholds {

@@ -13,6 +13,8 @@ const LEAK: &str = "captures/001-postgres-connection-leak.jsonl";
 const SHIPPING: &str = "captures/002-mysql-shipping-sleepers.jsonl";
 const POOL: &str = "captures/004-postgres-deadlocked-pool.jsonl";
 const HEALTHY: &str = "captures/healthy-busy-postgres.jsonl";
+const IMPORT: &str = "captures/003-sqlserver-long-import.jsonl";
+const POOLER: &str = "captures/001-pgbouncer-pool-exhausted.jsonl";
 
 fn triage(file: &str) -> (i32, serde_json::Value) {
     let (code, json, err) = run_json(&["triage", "--replay", file]);
@@ -126,6 +128,49 @@ fn incident_002_shipping_sleepers_with_ready_kill_command() {
 }
 
 #[test]
+fn incident_003_long_import_holds_the_log() {
+    let (code, r) = triage(IMPORT);
+    assert_eq!(code, 2);
+    let v = verdict(&r, "long-transaction").expect("long-transaction verdict");
+    assert_eq!(v["severity"], "critical");
+    assert_eq!(v["culprits"]["sessions"], serde_json::json!([87]));
+    let summary = v["summary"].as_str().unwrap();
+    assert!(summary.contains("session 87 (user import_svc"), "{summary}");
+    assert!(summary.contains("3h"), "{summary}");
+    assert!(summary.contains("FinCalc (73% used)"), "{summary}");
+    assert!(v["actions"][0].as_str().unwrap().contains("KILL 87;"));
+    // The API sessions working beside it are not blamed.
+    assert_eq!(
+        verdict_ids(&r)
+            .iter()
+            .filter(|i| *i == "long-transaction")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn pooler_exhausted_after_incident_001() {
+    let (code, r) = triage(POOLER);
+    assert_eq!(code, 2);
+    let v = verdict(&r, "pool-exhaustion").expect("pool-exhaustion verdict");
+    assert_eq!(v["severity"], "critical");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("Pool app/app: 110 clients wait"),
+        "{summary}"
+    );
+    assert!(summary.contains("waiting 60 -> 110"), "{summary}");
+    assert_eq!(
+        v["culprits"]["applications"],
+        serde_json::json!(["celery-worker"])
+    );
+    // The reporting pool has an idle server: it is not named.
+    assert!(!summary.contains("reporting"), "{summary}");
+    assert_eq!(verdict_ids(&r), vec!["pool-exhaustion".to_string()]);
+}
+
+#[test]
 fn incident_004_deadlocked_pool() {
     let (code, r) = triage(POOL);
     assert_eq!(code, 2);
@@ -181,7 +226,7 @@ fn json_shape_is_stable() {
     ] {
         assert!(v.get(key).is_some(), "verdict lacks {key}");
     }
-    assert_eq!(r["checks"].as_object().unwrap().len(), 15);
+    assert_eq!(r["checks"].as_object().unwrap().len(), 16);
     // Evidence: a stable key beside the human label.
     let leak = verdict(&r, "idle-connection-leak").unwrap();
     let keys: Vec<&str> = leak["evidence"]

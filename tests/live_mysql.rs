@@ -433,6 +433,93 @@ async fn default_timeouts_are_missing_guardrails() {
 }
 
 #[tokio::test]
+async fn long_transaction_left_open_while_others_write() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "longtx").await;
+    let n = stage.name.clone();
+    // The forgotten import: writes rows, then waits; its own timeout bounds it.
+    let mut holder = stage.connect(&n).await;
+    holder
+        .execute("SET SESSION idle_transaction_timeout = 60")
+        .await
+        .unwrap();
+    let holder_id = thread_id(&mut holder).await;
+    holder.execute("BEGIN").await.unwrap();
+    // One row per statement: on a four-row table an IN list may scan and lock them all.
+    for id in [1, 3, 4] {
+        holder
+            .execute(sqlx::AssertSqlSafe(format!(
+                "UPDATE t SET v = v + 1 WHERE id = {id}"
+            )))
+            .await
+            .unwrap();
+    }
+    // Another session churns committed updates: purge must keep their undo for the
+    // holder's read view, so the history list grows.
+    let mut churn = stage.connect(&n).await;
+    for _ in 0..300 {
+        churn
+            .execute("UPDATE t SET v = v + 1 WHERE id = 2")
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "1",
+        "-T",
+        "long_transaction_over=2s",
+    ]))
+    .await;
+    assert!(code >= 1, "{err}");
+    let v = verdict(&r, "long-transaction").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning");
+    assert_eq!(v["culprits"]["sessions"], serde_json::json!([holder_id]));
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!("session {holder_id} ")),
+        "{summary}"
+    );
+    assert!(summary.contains("has modified 3 rows"), "{summary}");
+    assert!(summary.contains("history list"), "{summary}");
+    let figure = |label: &str| {
+        v["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["label"] == label)
+            .and_then(|f| f["number"].as_f64())
+            .unwrap_or_else(|| panic!("no {label} in {}", v["evidence"]))
+    };
+    let age = figure("oldest transaction open for");
+    assert!((2.0..120.0).contains(&age), "age {age}");
+    assert!(figure("InnoDB history list length") >= 1.0);
+    assert!(
+        v["actions"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("KILL {holder_id};"))
+    );
+
+    holder.execute("COMMIT").await.unwrap();
+    // information_schema.INNODB_TRX is a copy InnoDB refreshes lazily: give it a moment.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (_, r, _) = spiral_json(args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "1",
+        "-T",
+        "long_transaction_over=2s",
+    ]))
+    .await;
+    assert_eq!(r["checks"]["long-transaction"], "ok", "{}", r["verdicts"]);
+}
+
+#[tokio::test]
 async fn healthy_busy_mysqlslap_raises_nothing() {
     let Some(url) = admin_url() else { return };
     let _lock = live_lock();
@@ -469,10 +556,15 @@ async fn healthy_busy_mysqlslap_raises_nothing() {
         "3",
         "--interval",
         "2s",
+        // Even at 2 s (far below the default), mysqlslap's short transactions are not
+        // long ones.
+        "-T",
+        "long_transaction_over=2s",
     ]))
     .await;
     let _ = load.kill();
     let _ = load.wait();
+    assert_eq!(r["checks"]["long-transaction"], "ok", "{}", r["verdicts"]);
     let mut admin = stage.admin().await;
     let _ = admin
         .execute(sqlx::AssertSqlSafe(format!(
@@ -1373,4 +1465,183 @@ async fn check_on_a_full_server_is_critical() {
         out.starts_with("SPIRAL UNKNOWN: ") && (out.contains("1226") || out.contains("1203")),
         "{out}"
     );
+}
+
+/// A client that keeps `want` idle connections of `user` open, reopening the ones that are
+/// killed, until `stop` is set. Returns how many it opened.
+fn refilling_client(
+    admin: MySqlConnectOptions,
+    client: MySqlConnectOptions,
+    user: String,
+    want: i64,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut admin = MySqlConnection::connect_with(&admin).await.unwrap();
+        let mut held = Vec::new();
+        let mut opened = 0u64;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?",
+            )
+            .bind(&user)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+            for _ in n..want {
+                if let Ok(c) = MySqlConnection::connect_with(&client).await {
+                    held.push(c);
+                    opened += 1;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        opened
+    })
+}
+
+#[tokio::test]
+async fn kill_every_holds_a_refilling_leak_down() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "loop").await;
+    let leak = stage.name.clone();
+    let plain = format!("{leak}_plain");
+    let mut bystanders = Vec::new();
+    let mut bystander_ids = Vec::new();
+    for _ in 0..3 {
+        let mut c = stage.connect(&plain).await;
+        bystander_ids.push(thread_id(&mut c).await);
+        bystanders.push(c);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = refilling_client(
+        stage.options(),
+        stage.options().username(&leak).database(&leak),
+        leak.clone(),
+        4,
+        stop.clone(),
+    );
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("kill.log");
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &stage.target(),
+        "--user",
+        &leak,
+        "--idle-over",
+        "1s",
+        "--execute",
+        "--yes",
+        "--every",
+        "5s",
+        "--for",
+        "12s",
+        "--log",
+        log.to_str().unwrap(),
+    ]))
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let opened = client.await.unwrap();
+    assert_eq!(code, 0, "{err} {r}");
+    let rep = &r["repeat"];
+    assert_eq!(rep["ended"], "time", "{rep}");
+    assert_eq!(rep["max_rounds"], 3);
+    let rounds = rep["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3, "{rep}");
+    // One line per round on stderr.
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("round ")).count(),
+        3,
+        "{err}"
+    );
+    assert!(rounds[0]["killed"].as_u64().unwrap() >= 4, "{rep}");
+    let mut killed = 0;
+    for (i, round) in rounds.iter().enumerate() {
+        let n = |k: &str| round[k].as_u64().unwrap();
+        // The client reopened what the previous round ended: every round finds some.
+        assert!(n("killed") >= 1, "round {i}: {round}");
+        assert_eq!(n("killed") + n("gone"), n("selected"), "round {i}: {round}");
+        assert_eq!(n("failed"), 0);
+        assert_eq!(round["refill_per_min"].is_null(), i == 0, "{round}");
+        killed += n("killed");
+    }
+    assert!(killed <= opened, "killed {killed} of {opened} opened");
+    // Only the leaking user's sessions, never a bystander's.
+    for a in r["actions"].as_array().unwrap() {
+        assert_eq!(a["user"], leak.as_str(), "{a}");
+        assert!(!bystander_ids.contains(&a["id"].as_i64().unwrap()), "{a}");
+    }
+    let mut admin = stage.admin().await;
+    let alive: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '{plain}'"
+    )))
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(alive, 3, "the bystander's idle connections survive");
+    // Every kill is on record.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        logged.lines().filter(|l| l.contains("\"action\"")).count() as u64,
+        r["actions"].as_array().unwrap().len() as u64
+    );
+    drop(bystanders);
+}
+
+#[tokio::test]
+async fn kill_every_dry_run_shows_the_first_round_and_the_schedule() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "loopdry").await;
+    let leak = stage.name.clone();
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(stage.connect(&leak).await);
+    }
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (code, out, err) = run_async(args(&[
+        "kill",
+        &stage.target(),
+        "--user",
+        &leak,
+        "--idle-over",
+        "1s",
+        "--every",
+        "30s",
+        "--for",
+        "15m",
+        "--until-quiet",
+        "3",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Would end (dry run"), "{out}");
+    assert!(
+        out.contains("Would repeat every 30s for up to 15m (30 rounds at most, or after 3 rounds"),
+        "{out}"
+    );
+    let mut admin = stage.admin().await;
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '{leak}'"
+    )))
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(n, 2, "a dry run ends nothing");
+    // Bounded: no loop without an end, none that hammers the server.
+    for bad in [
+        vec!["--every", "30s"],
+        vec!["--every", "1s", "--for", "1m"],
+        vec!["--every", "1m", "--for", "48h"],
+        vec!["--until-quiet", "2"],
+    ] {
+        let mut a = args(&["kill", &stage.target(), "--user", &leak]);
+        a.extend(args(&bad));
+        let (code, _, err) = run_async(a).await;
+        assert_eq!(code, 3, "{bad:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    drop(held);
 }

@@ -490,6 +490,85 @@ async fn pool_held_by_lock_waits_without_timeouts() {
 }
 
 #[tokio::test]
+async fn long_transaction_left_open_while_others_write() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "longtx").await;
+    // The forgotten transaction: one write, then nothing; its own timeout bounds it.
+    let mut holder = stage.connect(&stage.name, "nightly-import").await;
+    holder
+        .execute("SET idle_in_transaction_session_timeout = '60s'")
+        .await
+        .unwrap();
+    let holder_pid = pid(&mut holder).await;
+    holder.execute("BEGIN").await.unwrap();
+    holder
+        .execute("UPDATE t SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    // Another session churns short transactions: each takes a transaction ID, so the
+    // horizon held by the first falls further behind.
+    let mut churn = stage.connect(&stage.name, "web").await;
+    for _ in 0..300 {
+        churn
+            .execute("UPDATE t SET v = v + 1 WHERE id = 2")
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "-T",
+        "long_transaction_over=2s",
+    ]))
+    .await;
+    assert!(code >= 1, "{err}");
+    let v = verdict(&r, "long-transaction").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning");
+    assert_eq!(v["culprits"]["sessions"], serde_json::json!([holder_pid]));
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!("session {holder_pid} ")),
+        "{summary}"
+    );
+    assert!(summary.contains("app nightly-import"), "{summary}");
+    let figure = |label: &str| {
+        v["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["label"] == label)
+            .and_then(|f| f["number"].as_f64())
+            .unwrap_or_else(|| panic!("no {label} in {}", v["evidence"]))
+    };
+    let age = figure("oldest transaction open for");
+    assert!((2.5..120.0).contains(&age), "age {age}");
+    assert!(figure("transaction IDs since its snapshot") >= 300.0);
+    assert!(
+        v["actions"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("pg_terminate_backend({holder_pid})"))
+    );
+
+    // Committed, it holds nothing back any more.
+    holder.execute("COMMIT").await.unwrap();
+    let (_, r, _) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "1",
+        "-T",
+        "long_transaction_over=2s",
+    ]))
+    .await;
+    assert_eq!(r["checks"]["long-transaction"], "ok", "{}", r["verdicts"]);
+}
+
+#[tokio::test]
 async fn healthy_busy_pgbench_raises_nothing() {
     let Some(url) = admin_url() else { return };
     let _lock = live_lock();
@@ -535,6 +614,10 @@ async fn healthy_busy_pgbench_raises_nothing() {
         "3",
         "--interval",
         "2s",
+        // Even at 2 s (far below the default), pgbench's millisecond transactions are
+        // not long ones.
+        "-T",
+        "long_transaction_over=2s",
     ]))
     .await;
     let _ = load.kill();
@@ -543,6 +626,7 @@ async fn healthy_busy_pgbench_raises_nothing() {
     for v in r["verdicts"].as_array().unwrap() {
         assert!(v["severity"] == "info" || v["severity"] == "ok", "{v}");
     }
+    assert_eq!(r["checks"]["long-transaction"], "ok");
     assert!(r["figures"]["connected_clients"].as_u64().unwrap() >= 8);
 }
 
@@ -1795,4 +1879,336 @@ async fn kill_shows_the_plan_above_the_prompt() {
     b.execute("SELECT 1")
         .await
         .expect("second session untouched");
+}
+
+#[tokio::test]
+async fn kill_every_holds_a_refilling_leak_down() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "loop").await;
+    let leak = format!("{}_plain", stage.name);
+    let mut admin = stage.admin().await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {leak} LOGIN")))
+        .await
+        .unwrap();
+    // Bystanders: the stage owner's idle sessions.
+    let mut bystanders = idle_sessions(&stage, 3, "cart").await;
+    let mut bystander_pids = Vec::new();
+    for c in &mut bystanders {
+        bystander_pids.push(pid(c).await);
+    }
+    // The leaking client: keeps 4 idle sessions of its own open, reopening the ones killed.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = {
+        let stop = stop.clone();
+        let opts = stage
+            .options()
+            .username(&leak)
+            .database(&stage.name)
+            .application_name("shipping");
+        let admin_opts = stage.options();
+        let leak = leak.clone();
+        tokio::spawn(async move {
+            let mut admin = PgConnection::connect_with(&admin_opts).await.unwrap();
+            let mut held = Vec::new();
+            let mut opened = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let n: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE usename = $1")
+                        .bind(&leak)
+                        .fetch_one(&mut admin)
+                        .await
+                        .unwrap();
+                for _ in n..4 {
+                    if let Ok(c) = PgConnection::connect_with(&opts).await {
+                        held.push(c);
+                        opened += 1;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            opened
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &stage.target("postgres"),
+        "--user",
+        &leak,
+        "--idle-over",
+        "1s",
+        "--execute",
+        "--yes",
+        "--every",
+        "5s",
+        "--for",
+        "12s",
+        "--until-quiet",
+        "2",
+    ]))
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let opened = client.await.unwrap();
+    assert_eq!(code, 0, "{err} {r}");
+    let rep = &r["repeat"];
+    // The leak refills every round, so --until-quiet never triggers and time ends it.
+    assert_eq!(rep["ended"], "time", "{rep}");
+    let rounds = rep["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3, "{rep}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("round ")).count(),
+        3,
+        "{err}"
+    );
+    assert!(rounds[0]["killed"].as_u64().unwrap() >= 4, "{rep}");
+    let mut killed = 0;
+    for (i, round) in rounds.iter().enumerate() {
+        let n = |k: &str| round[k].as_u64().unwrap();
+        assert!(n("killed") >= 1, "round {i}: {round}");
+        assert_eq!(n("killed") + n("gone"), n("selected"), "round {i}: {round}");
+        assert_eq!(n("failed"), 0);
+        killed += n("killed");
+    }
+    assert!(killed <= opened, "killed {killed} of {opened} opened");
+    for a in r["actions"].as_array().unwrap() {
+        assert_eq!(a["user"], leak.as_str(), "{a}");
+        assert!(!bystander_pids.contains(&a["id"].as_i64().unwrap()), "{a}");
+    }
+    let alive: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid IN ({})",
+        bystander_pids
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    )))
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(alive, 3, "the bystanders' idle sessions survive");
+    drop(bystanders);
+}
+
+#[tokio::test]
+async fn kill_every_ends_when_rounds_stay_quiet() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "quiet").await;
+    let leak = format!("{}_plain", stage.name);
+    let mut admin = stage.admin().await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE ROLE {leak} LOGIN")))
+        .await
+        .unwrap();
+    let mut once = Vec::new();
+    for _ in 0..3 {
+        once.push(stage.connect(&leak, "shipping").await);
+    }
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // Nobody reopens: the first round ends three, the next two find nothing, and the loop
+    // stops long before its 10 minutes.
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &stage.target("postgres"),
+        "--user",
+        &leak,
+        "--idle-over",
+        "1s",
+        "--execute",
+        "--yes",
+        "--every",
+        "5s",
+        "--for",
+        "10m",
+        "--until-quiet",
+        "2",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err} {r}");
+    let rep = &r["repeat"];
+    assert_eq!(rep["ended"], "quiet", "{rep}");
+    let killed: Vec<u64> = rep["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["killed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(killed, vec![3, 0, 0], "{rep}");
+    drop(once);
+}
+
+/// A PgBouncer of the test's own: its own port and config in a temp dir, in front of the
+/// local PostgreSQL, stopped (by the pid it wrote) when the guard drops.
+struct Bouncer {
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Bouncer {
+    fn start(pg: &PgConnectOptions, pool_size: u32) -> Bouncer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let d = dir.path().display();
+        let config = format!(
+            "[databases]\nspiral_pgb = host={} port={} dbname={}\n\n[pgbouncer]\n\
+             listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {d}/users.txt\nadmin_users = postgres\n\
+             pool_mode = session\ndefault_pool_size = {pool_size}\nmax_client_conn = 50\n\
+             ignore_startup_parameters = extra_float_digits\n\
+             logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
+            pg.get_host(),
+            pg.get_port(),
+            pg.get_database().unwrap_or("postgres"),
+        );
+        std::fs::write(dir.path().join("pgbouncer.ini"), config).unwrap();
+        std::fs::write(dir.path().join("users.txt"), "\"postgres\" \"\"\n").unwrap();
+        // PgBouncer refuses to run as root: hand it the directory and run it as postgres.
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let ini = dir.path().join("pgbouncer.ini");
+        let status = if root {
+            std::process::Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            std::process::Command::new("runuser")
+                .args(["-u", "postgres", "--", "pgbouncer", "-d"])
+                .arg(&ini)
+                .status()
+        } else {
+            std::process::Command::new("pgbouncer")
+                .arg("-d")
+                .arg(&ini)
+                .status()
+        }
+        .expect("pgbouncer is installed (apt-get install pgbouncer; .ci/run does)");
+        assert!(status.success(), "pgbouncer did not start");
+        let b = Bouncer { port, dir };
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return b;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("pgbouncer did not listen on {port}");
+    }
+
+    fn console(&self) -> String {
+        format!("pgbouncer://postgres@127.0.0.1:{}/pgbouncer", self.port)
+    }
+
+    fn client(&self) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username("postgres")
+            .database("spiral_pgb")
+            .application_name("checkout")
+    }
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        let pid =
+            std::fs::read_to_string(self.dir.path().join("pgbouncer.pid")).unwrap_or_default();
+        if let Ok(pid) = pid.trim().parse::<u32>() {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+}
+
+#[tokio::test]
+async fn pgbouncer_pool_exhaustion_and_a_healthy_pool() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let pg: PgConnectOptions = url.parse().unwrap();
+    let bouncer = Bouncer::start(&pg, 2);
+    // Five clients for a pool of two: two run, three wait inside the pooler.
+    let mut sleepers = Vec::new();
+    for _ in 0..5 {
+        let opts = bouncer.client();
+        sleepers.push(tokio::spawn(async move {
+            let mut c = PgConnection::connect_with(&opts).await.unwrap();
+            sqlx::raw_sql("SELECT pg_sleep(6)")
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &bouncer.console(),
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+    ]))
+    .await;
+    assert_eq!(code, 1, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "pool-exhaustion").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("Pool spiral_pgb/postgres: 3 clients wait"),
+        "{summary}"
+    );
+    assert!(summary.contains("pool_size 2"), "{summary}");
+    assert_eq!(v["culprits"]["users"], serde_json::json!(["postgres"]));
+    assert_eq!(r["target"], bouncer.console());
+    // The clients finish; the queue drains.
+    for s in sleepers {
+        s.await.unwrap();
+    }
+
+    // A busy but healthy pool: pgbench with as many clients as servers.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("select.sql");
+    std::fs::write(&script, "SELECT 1;\n").unwrap();
+    let load = std::process::Command::new("pgbench")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &bouncer.port.to_string(),
+            "-U",
+            "postgres",
+        ])
+        .args(["-n", "-c", "2", "-j", "1", "-T", "8", "-f"])
+        .arg(&script)
+        .arg("spiral_pgb")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &bouncer.console(),
+        "--samples",
+        "3",
+        "--interval",
+        "1s",
+    ]))
+    .await;
+    let bench = load.wait_with_output().unwrap();
+    assert!(
+        bench.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
+    assert_eq!(code, 0, "{err} {}", r["verdicts"]);
+    assert_eq!(r["checks"]["pool-exhaustion"], "ok");
 }

@@ -5,8 +5,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use spiral::rules::{Assessment, CheckState, evaluate};
 use spiral::session::{Session, SessionKind, SessionState, WaitClass};
 use spiral::snapshot::{
-    Area, CompileGate, ConnectionLimits, DatabaseInfo, Engine, Gap, Guardrails, PlanCacheEntry,
-    Snapshot, Workers, counter,
+    Area, CompileGate, ConnectionLimits, DatabaseInfo, Engine, Gap, Guardrails, HolderKind,
+    Horizon, HorizonHolder, LogReuse, PlanCacheEntry, Pool, PoolWaiter, Pooler, Snapshot, Workers,
+    counter,
 };
 use spiral::thresholds::Thresholds;
 use spiral::verdict::Severity;
@@ -1029,4 +1030,322 @@ fn spirals_own_session_and_server_internals_are_never_counted() {
         s.sessions.push(x);
     }
     assert!(one(s).verdict("connection-exhaustion").is_none());
+}
+
+// --- long-transaction -----------------------------------------------------------------
+
+fn holder(session: i64, age_secs: u64, xid_age: Option<u64>) -> HorizonHolder {
+    HorizonHolder {
+        kind: HolderKind::Session,
+        session_id: Some(session),
+        name: None,
+        database: Some("shop".into()),
+        age_ms: Some(age_secs * 1000),
+        xid_age,
+        rows_modified: None,
+        log_bytes: None,
+    }
+}
+
+/// A PostgreSQL server where session 300 (user etl) has had a transaction open.
+fn held_horizon(age_secs: u64) -> Snapshot {
+    let mut s = snap(Engine::Postgres);
+    let mut etl = client(300, "etl", "10.0.0.5", SessionState::Active);
+    etl.transaction_ms = Some(age_secs * 1000);
+    s.sessions = vec![etl, client(301, "api", "10.0.0.6", SessionState::Active)];
+    s.horizon = Some(Horizon {
+        holders: vec![holder(300, age_secs, Some(40_000)), holder(301, 1, Some(2))],
+        frozen_xid_age: Some(60_000_000),
+        freeze_max_age: Some(200_000_000),
+        ..Horizon::default()
+    });
+    s
+}
+
+#[test]
+fn long_transaction_names_the_holder_and_its_age() {
+    let a = one(held_horizon(12 * 60));
+    let v = a.verdict("long-transaction").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert_eq!(v.culprits.sessions, vec![300]);
+    assert_eq!(v.culprits.users, vec!["etl".to_string()]);
+    assert!(
+        v.summary.contains("session 300") && v.summary.contains("12m"),
+        "{}",
+        v.summary
+    );
+    assert!(
+        v.summary.contains("40,000 transaction IDs back"),
+        "{}",
+        v.summary
+    );
+    assert!(
+        v.actions[0].contains("pg_terminate_backend(300)"),
+        "{:?}",
+        v.actions
+    );
+    // Far from wraparound: no word about it.
+    assert!(!v.summary.contains("2^31"), "{}", v.summary);
+}
+
+#[test]
+fn long_transaction_near_miss_a_few_seconds_is_not_long() {
+    assert_eq!(sev(&one(held_horizon(20)), "long-transaction"), None);
+    // Not collected at all: silent, not a guess.
+    let mut s = held_horizon(20 * 60);
+    s.horizon = None;
+    assert_eq!(sev(&one(s), "long-transaction"), None);
+    // spiral's own session never counts.
+    let mut s = held_horizon(20 * 60);
+    s.own_session_id = Some(300);
+    assert_eq!(sev(&one(s), "long-transaction"), None);
+}
+
+#[test]
+fn long_transaction_is_critical_when_very_old_or_near_wraparound() {
+    assert_eq!(
+        sev(&one(held_horizon(2 * 3600)), "long-transaction"),
+        Some(Severity::Critical)
+    );
+    // A young transaction but the database is near the 2^31 stop.
+    let mut s = held_horizon(1);
+    s.horizon.as_mut().unwrap().frozen_xid_age = Some(1_500_000_000);
+    let a = one(s);
+    let v = a.verdict("long-transaction").expect("fires");
+    assert_eq!(v.severity, Severity::Critical);
+    assert!(v.summary.contains("2^31"), "{}", v.summary);
+    // A holder behind autovacuum_freeze_max_age blocks freezing: critical.
+    let mut s = held_horizon(10 * 60);
+    s.horizon.as_mut().unwrap().holders[0].xid_age = Some(250_000_000);
+    assert_eq!(sev(&one(s), "long-transaction"), Some(Severity::Critical));
+}
+
+#[test]
+fn long_transaction_from_a_replication_slot() {
+    let mut s = snap(Engine::Postgres);
+    s.horizon = Some(Horizon {
+        holders: vec![HorizonHolder {
+            kind: HolderKind::ReplicationSlot,
+            session_id: None,
+            name: Some("cdc_orders".into()),
+            database: Some("shop".into()),
+            age_ms: None,
+            xid_age: Some(120_000_000),
+            rows_modified: None,
+            log_bytes: None,
+        }],
+        ..Horizon::default()
+    });
+    let a = one(s.clone());
+    let v = a.verdict("long-transaction").expect("fires");
+    assert!(v.summary.contains("cdc_orders"), "{}", v.summary);
+    assert!(v.actions[0].contains("pg_drop_replication_slot('cdc_orders')"));
+    // A slot only a little behind is normal replication lag.
+    s.horizon.as_mut().unwrap().holders[0].xid_age = Some(5_000);
+    assert_eq!(sev(&one(s), "long-transaction"), None);
+}
+
+/// MariaDB: session 42 has written `rows` rows in a transaction open `age_secs`.
+fn innodb(age_secs: u64, rows: u64, history: u64) -> Snapshot {
+    let mut s = snap(Engine::Mysql);
+    let mut imp = client(42, "import", "10.0.0.7", SessionState::Active);
+    imp.transaction_ms = Some(age_secs * 1000);
+    s.sessions = vec![imp];
+    let mut h = holder(42, age_secs, None);
+    h.rows_modified = Some(rows);
+    s.horizon = Some(Horizon {
+        holders: vec![h],
+        history_list_length: Some(history),
+        ..Horizon::default()
+    });
+    s
+}
+
+#[test]
+fn long_transaction_on_innodb_shows_the_history_list_rising() {
+    let a = two(innodb(30 * 60, 1_500_000, 200_000), 10, |s| {
+        let h = s.horizon.as_mut().unwrap();
+        h.history_list_length = Some(260_000);
+        h.holders[0].age_ms = Some((30 * 60 + 10) * 1000);
+    });
+    let v = a.verdict("long-transaction").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert_eq!(v.culprits.sessions, vec![42]);
+    assert!(v.summary.contains("1,500,000 rows"), "{}", v.summary);
+    assert!(
+        v.summary
+            .contains("history list 260,000 (+60000 over the window)"),
+        "{}",
+        v.summary
+    );
+    assert!(v.actions[0].contains("KILL 42;"), "{:?}", v.actions);
+    // A history list far past the warning level is critical even with a young holder.
+    assert_eq!(
+        sev(&one(innodb(2, 10, 6_000_000)), "long-transaction"),
+        Some(Severity::Critical)
+    );
+    // Near miss: short transactions and a short history list.
+    assert_eq!(sev(&one(innodb(2, 10, 900)), "long-transaction"), None);
+}
+
+/// SQL Server: the log of `db` waits on ACTIVE_TRANSACTION, `used` percent full.
+fn log_held(used: f64, age_secs: u64) -> Snapshot {
+    let mut s = snap(Engine::Mssql);
+    s.sessions = vec![client(77, "loader", "10.0.0.8", SessionState::Idle)];
+    let mut h = holder(77, age_secs, None);
+    h.log_bytes = Some(40_000_000_000);
+    s.horizon = Some(Horizon {
+        holders: vec![h],
+        logs: vec![
+            LogReuse {
+                database: "Sales".into(),
+                wait: "ACTIVE_TRANSACTION".into(),
+                used_pct: Some(used),
+            },
+            LogReuse {
+                database: "Archive".into(),
+                wait: "LOG_BACKUP".into(),
+                used_pct: Some(99.0),
+            },
+        ],
+        ..Horizon::default()
+    });
+    s
+}
+
+#[test]
+fn long_transaction_on_sql_server_reads_the_log_reuse_wait() {
+    let a = one(log_held(96.0, 40 * 60));
+    let v = a.verdict("long-transaction").expect("fires");
+    assert_eq!(v.severity, Severity::Critical);
+    assert!(v.summary.contains("Sales (96% used)"), "{}", v.summary);
+    assert!(v.summary.contains("9002"), "{}", v.summary);
+    assert!(
+        !v.summary.contains("Archive"),
+        "LOG_BACKUP is not a transaction: {}",
+        v.summary
+    );
+    assert!(v.actions[0].contains("KILL 77;"));
+    // A filling log held by a young transaction still warns.
+    assert_eq!(
+        sev(&one(log_held(70.0, 5)), "long-transaction"),
+        Some(Severity::Warning)
+    );
+    // ACTIVE_TRANSACTION with a nearly empty log and a young transaction is normal.
+    assert_eq!(sev(&one(log_held(10.0, 5)), "long-transaction"), None);
+}
+
+// --- pool-exhaustion ------------------------------------------------------------------
+
+fn pool(waiting: u64, maxwait_ms: u64, sv_active: u64, sv_idle: u64) -> Pool {
+    Pool {
+        database: "shop".into(),
+        user: "app".into(),
+        cl_active: sv_active,
+        cl_waiting: waiting,
+        sv_active,
+        sv_idle,
+        sv_used: 0,
+        maxwait_ms,
+        pool_size: Some(20),
+        pool_mode: Some("transaction".into()),
+        waiting: (0..waiting.min(5))
+            .map(|i| PoolWaiter {
+                addr: Some(format!("10.0.1.{i}")),
+                application: Some("checkout".into()),
+                wait_ms: maxwait_ms.saturating_sub(i * 100),
+            })
+            .collect(),
+    }
+}
+
+fn at_pooler(pools: Vec<Pool>) -> Snapshot {
+    let mut s = Snapshot::empty(Engine::Postgres, t0());
+    s.pooler = Some(Pooler {
+        pools,
+        query_wait_timeout_ms: Some(120_000),
+        server_idle_timeout_ms: Some(600_000),
+        max_client_conn: Some(1000),
+    });
+    s
+}
+
+#[test]
+fn pool_exhaustion_names_the_pool_and_the_longest_waits() {
+    let a = two(at_pooler(vec![pool(40, 2_000, 20, 0)]), 5, |s| {
+        s.pooler.as_mut().unwrap().pools[0] = pool(140, 7_000, 20, 0);
+    });
+    let v = a.verdict("pool-exhaustion").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(
+        v.summary.contains("Pool shop/app: 140 clients wait") && v.summary.contains("7s"),
+        "{}",
+        v.summary
+    );
+    assert!(v.summary.contains("waiting 40 -> 140"), "{}", v.summary);
+    assert_eq!(v.culprits.users, vec!["app".to_string()]);
+    assert_eq!(v.culprits.applications, vec!["checkout".to_string()]);
+    assert!(v.actions[0].contains("database first"));
+    assert!(
+        v.actions
+            .iter()
+            .any(|x| x.contains("Do not raise max_client_conn"))
+    );
+    // Database rules do not run on a pooler's snapshot (they would see nothing).
+    assert_eq!(a.checks.len(), 1, "{:?}", a.checks);
+}
+
+#[test]
+fn pool_exhaustion_critical_near_the_wait_timeout_or_long() {
+    assert_eq!(
+        sev(
+            &one(at_pooler(vec![pool(10, 12_000, 20, 0)])),
+            "pool-exhaustion"
+        ),
+        Some(Severity::Critical)
+    );
+    let mut s = at_pooler(vec![pool(10, 4_000, 20, 0)]);
+    s.pooler.as_mut().unwrap().query_wait_timeout_ms = Some(5_000);
+    assert_eq!(sev(&one(s), "pool-exhaustion"), Some(Severity::Critical));
+    // Waiting forever is named.
+    let mut s = at_pooler(vec![pool(10, 4_000, 20, 0)]);
+    s.pooler.as_mut().unwrap().query_wait_timeout_ms = Some(0);
+    let a = one(s);
+    let v = a.verdict("pool-exhaustion").unwrap();
+    assert!(
+        v.actions
+            .iter()
+            .any(|x| x.contains("query_wait_timeout is 0"))
+    );
+}
+
+#[test]
+fn pool_exhaustion_near_miss() {
+    // A momentary queue is what a pool is for.
+    assert_eq!(
+        sev(
+            &one(at_pooler(vec![pool(3, 200, 20, 0)])),
+            "pool-exhaustion"
+        ),
+        None
+    );
+    // Clients wait but a server sits idle: not exhaustion (a pause, a login in progress).
+    assert_eq!(
+        sev(
+            &one(at_pooler(vec![pool(3, 5_000, 19, 1)])),
+            "pool-exhaustion"
+        ),
+        None
+    );
+    // Busy and full, nobody waiting.
+    assert_eq!(
+        sev(&one(at_pooler(vec![pool(0, 0, 20, 0)])), "pool-exhaustion"),
+        None
+    );
+    // A database snapshot never runs the pooler rule.
+    assert!(
+        !one(snap(Engine::Postgres))
+            .checks
+            .contains_key("pool-exhaustion")
+    );
 }

@@ -1,7 +1,8 @@
 -- spiral (mysql/innodb_trx): open InnoDB transactions, MariaDB and MySQL. Needs PROCESS.
 -- A part of the one-statement sample: spiral joins the parts it needs with UNION ALL, so
 -- every part returns the same 16 columns, and this one fills id (the processlist id owning
--- the transaction), trx_state, trx_ms and wait_ms.
+-- the transaction), trx_state, trx_ms and wait_ms, and var_value with trx_rows_modified
+-- (what a rollback would have to undo: the column is otherwise unused by 'trx' rows).
 -- A 'Sleep' connection with a row here sits idle inside an open transaction, holding its
 -- locks. Ages are computed against the server's own clock (same time zone on both sides).
 -- trx_wait_started is set only while the transaction waits for a row lock. Both columns
@@ -10,7 +11,7 @@ SELECT 'trx' AS kind,
        CAST(t.trx_mysql_thread_id AS UNSIGNED) AS id,
        CAST(NULL AS UNSIGNED) AS blocker_id,
        CAST(NULL AS CHAR) AS var_name,
-       CAST(NULL AS CHAR) AS var_value,
+       CAST(t.trx_rows_modified AS CHAR) AS var_value,
        CAST(NULL AS CHAR) AS user_name,
        CAST(NULL AS CHAR) AS client_host,
        CAST(NULL AS CHAR) AS db_name,

@@ -3,7 +3,8 @@
 -- every part returns the same 16 columns, and this one fills var_name and var_value.
 -- Threads_connected is a gauge, the rest are cumulative and spiral diffs them between
 -- samples. Innodb_deadlocks exists from MariaDB 10.5 (older servers simply lack the row).
--- Readable without any privilege.
+-- Innodb_history_list_length (a gauge, undo not yet purged, the sign of a long
+-- transaction) is MariaDB's own. Readable without any privilege.
 SELECT 'status' AS kind,
        CAST(NULL AS UNSIGNED) AS id,
        CAST(NULL AS UNSIGNED) AS blocker_id,
@@ -26,4 +27,5 @@ WHERE s.VARIABLE_NAME IN ('Threads_connected', 'Threads_running', 'Max_used_conn
                           'Connection_errors_max_connections', 'Questions',
                           'Com_commit', 'Com_rollback',
                           'Innodb_row_lock_waits', 'Innodb_row_lock_time',
-                          'Innodb_row_lock_current_waits', 'Innodb_deadlocks');
+                          'Innodb_row_lock_current_waits', 'Innodb_deadlocks',
+                          'Innodb_history_list_length');

@@ -7,6 +7,7 @@
 
 pub mod mssql;
 pub mod mysql;
+pub mod pgbouncer;
 pub mod postgres;
 
 use std::future::Future;
@@ -46,6 +47,8 @@ pub enum LiveSampler {
     // Boxed: these samplers carry large clients and query plans, and the enum moves around.
     Mysql(Box<mysql::MySqlSampler>),
     Mssql(Box<mssql::MssqlSampler>),
+    /// A PgBouncer admin console: pools only, nothing to kill.
+    Pgbouncer(pgbouncer::PgBouncerSampler),
 }
 
 impl LiveSampler {
@@ -54,6 +57,7 @@ impl LiveSampler {
             LiveSampler::Postgres(s) => s.sample().await,
             LiveSampler::Mysql(s) => s.sample().await,
             LiveSampler::Mssql(s) => s.sample().await,
+            LiveSampler::Pgbouncer(s) => s.sample().await,
         }
     }
 
@@ -81,6 +85,9 @@ impl LiveSampler {
             // SQL Server's kill batch checks the identity (session id and login time); its
             // state is re-checked from the sample just before.
             LiveSampler::Mssql(s) => s.kill(target.id, target.connected_at).await,
+            LiveSampler::Pgbouncer(_) => anyhow::bail!(
+                "spiral does not end sessions through PgBouncer: kill on the database itself"
+            ),
         }
     }
 
@@ -89,11 +96,17 @@ impl LiveSampler {
             LiveSampler::Postgres(s) => s.close().await,
             LiveSampler::Mysql(s) => s.close().await,
             LiveSampler::Mssql(s) => s.close().await,
+            LiveSampler::Pgbouncer(s) => s.close().await,
         }
     }
 }
 
 pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Result<LiveSampler> {
+    if target.is_pgbouncer() {
+        return Ok(LiveSampler::Pgbouncer(
+            pgbouncer::connect(target, settings).await?,
+        ));
+    }
     match target.engine {
         Engine::Postgres => Ok(LiveSampler::Postgres(
             postgres::connect(target, settings).await?,

@@ -28,7 +28,8 @@ use super::{EngineError, classify_connect_error, timed};
 use crate::config::ConnectSettings;
 use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
 use crate::snapshot::{
-    Area, ConnectionLimits, Engine, Gap, Guardrails, ServerInfo, Snapshot, counter,
+    Area, ConnectionLimits, Engine, Gap, Guardrails, HolderKind, Horizon, HorizonHolder,
+    ServerInfo, Snapshot, counter,
 };
 use crate::target::Target;
 
@@ -958,6 +959,8 @@ struct Trx {
     state: String,
     age_ms: Option<u64>,
     wait_ms: Option<u64>,
+    /// trx_rows_modified, carried in var_value by queries/mysql/innodb_trx.sql.
+    rows_modified: Option<u64>,
 }
 
 /// The snapshot of one sample. Pure: everything it needs is in its arguments.
@@ -995,6 +998,7 @@ pub fn assemble(
                         state: r.trx_state.clone().unwrap_or_default(),
                         age_ms: r.trx_ms,
                         wait_ms: r.wait_ms,
+                        rows_modified: r.var_value.as_deref().and_then(|v| v.trim().parse().ok()),
                     });
                 }
             }
@@ -1085,6 +1089,11 @@ pub fn assemble(
         }
     }
 
+    snap.horizon = Some(horizon(
+        &trx,
+        status.get("innodb_history_list_length").copied(),
+    ));
+
     snap.sessions = sessions
         .into_iter()
         .filter_map(|r| {
@@ -1102,6 +1111,38 @@ pub fn assemble(
         });
     }
     snap
+}
+
+/// The oldest InnoDB transactions (each holds a read view or undo that purge must keep)
+/// and the history list, for long-transaction.
+fn horizon(trx: &BTreeMap<u64, Trx>, history_list_length: Option<u64>) -> Horizon {
+    let mut holders: Vec<HorizonHolder> = trx
+        .iter()
+        .filter_map(|(id, t)| {
+            Some(HorizonHolder {
+                kind: HolderKind::Session,
+                session_id: Some(i64::try_from(*id).ok()?),
+                name: None,
+                database: None,
+                age_ms: t.age_ms,
+                xid_age: None,
+                rows_modified: t.rows_modified,
+                log_bytes: None,
+            })
+        })
+        .collect();
+    holders.sort_by(|a, b| {
+        b.age_ms
+            .cmp(&a.age_ms)
+            .then(a.session_id.cmp(&b.session_id))
+    });
+    // Own connection included: the rule leaves it out, and one spare row keeps five others.
+    holders.truncate(6);
+    Horizon {
+        holders,
+        history_list_length,
+        ..Horizon::default()
+    }
 }
 
 fn to_session(
@@ -2063,5 +2104,44 @@ mod tests {
         let snap = assemble(&profile_mariadb(), &[], &BTreeSet::new(), &rows, Utc::now());
         assert_eq!(snap.guardrails.idle_in_transaction_timeout_ms, Some(60_000));
         assert_eq!(snap.guardrails.statement_timeout_ms, Some(2_500));
+    }
+
+    #[test]
+    fn innodb_rows_make_the_cleanup_horizon() {
+        let rows = vec![
+            var("utc_now", "2024-03-01 03:00:00.250000"),
+            status("Innodb_history_list_length", "4200"),
+            rec(&[
+                ("kind", b("trx")),
+                ("id", Cell::UInt(15)),
+                ("trx_state", b("RUNNING")),
+                ("trx_ms", Cell::UInt(20_600)),
+            ]),
+            rec(&[
+                ("kind", b("trx")),
+                ("id", Cell::UInt(14)),
+                ("trx_state", b("RUNNING")),
+                ("trx_ms", Cell::UInt(96_000)),
+                ("var_value", b("1500000")),
+            ]),
+        ];
+        let snap = assemble(&profile_mariadb(), &[], &BTreeSet::new(), &rows, Utc::now());
+        let h = snap.horizon.expect("collected");
+        assert_eq!(h.history_list_length, Some(4_200));
+        let ids: Vec<Option<i64>> = h.holders.iter().map(|x| x.session_id).collect();
+        assert_eq!(ids, vec![Some(14), Some(15)], "oldest first");
+        assert_eq!(h.holders[0].rows_modified, Some(1_500_000));
+        assert_eq!(h.holders[0].age_ms, Some(96_000));
+        assert_eq!(h.holders[1].rows_modified, None);
+        // MySQL's history list comes from INNODB_METRICS under the same name.
+        let rows = vec![status("innodb_history_list_length", "12")];
+        let snap = assemble(
+            &profile_mysql((8, 0, 35)),
+            &[],
+            &BTreeSet::new(),
+            &rows,
+            Utc::now(),
+        );
+        assert_eq!(snap.horizon.unwrap().history_list_length, Some(12));
     }
 }

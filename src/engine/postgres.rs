@@ -18,7 +18,8 @@ use super::{EngineError, classify_connect_error, timed};
 use crate::config::ConnectSettings;
 use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
 use crate::snapshot::{
-    Area, ConnectionLimits, Engine, Gap, Guardrails, ServerInfo, Snapshot, counter,
+    Area, ConnectionLimits, Engine, Gap, Guardrails, HolderKind, Horizon, HorizonHolder,
+    ServerInfo, Snapshot, counter,
 };
 use crate::target::Target;
 
@@ -208,6 +209,49 @@ struct PgSession {
     blocked_by: Option<Vec<i64>>,
 }
 
+/// The `horizon` column: who holds the xmin horizon back (queries/postgres/sample.sql).
+#[derive(Debug, Deserialize)]
+struct PgHorizon {
+    frozen_xid_age: Option<i64>,
+    freeze_max_age: Option<i64>,
+    holders: Option<Vec<PgHolder>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PgHolder {
+    kind: HolderKind,
+    session_id: Option<i64>,
+    name: Option<String>,
+    database: Option<String>,
+    age_ms: Option<i64>,
+    xid_age: Option<i64>,
+}
+
+fn to_horizon(h: PgHorizon) -> Horizon {
+    let non_negative = |v: Option<i64>| v.map(|x| x.max(0) as u64);
+    Horizon {
+        holders: h
+            .holders
+            .unwrap_or_default()
+            .into_iter()
+            .map(|x| HorizonHolder {
+                kind: x.kind,
+                session_id: x.session_id,
+                name: x.name,
+                database: x.database,
+                age_ms: non_negative(x.age_ms),
+                xid_age: non_negative(x.xid_age),
+                rows_modified: None,
+                log_bytes: None,
+            })
+            .collect(),
+        frozen_xid_age: non_negative(h.frozen_xid_age),
+        freeze_max_age: non_negative(h.freeze_max_age),
+        history_list_length: None,
+        logs: Vec::new(),
+    }
+}
+
 impl PgSampler {
     pub async fn sample(&mut self) -> anyhow::Result<Snapshot> {
         let sql = if self.version_num >= 130000 {
@@ -231,6 +275,7 @@ impl PgSampler {
             parse_json(text("db_stats")?, "db_stats")?.unwrap_or_default();
         let sessions: Vec<PgSession> =
             parse_json(text("sessions")?, "sessions")?.unwrap_or_default();
+        let horizon: Option<PgHorizon> = parse_json(text("horizon")?, "horizon")?;
         let sees_all: Option<bool> = row.try_get("sees_all")?;
         let me: String = row.try_get("me")?;
         let own_pid: i32 = row.try_get("own_pid")?;
@@ -261,6 +306,7 @@ impl PgSampler {
         };
         snap.counters = sum_counters(&db_stats);
         snap.sessions = sessions.into_iter().map(to_session).collect();
+        snap.horizon = horizon.map(to_horizon);
         if sees_all != Some(true) {
             snap.gaps.push(Gap {
                 area: Area::OtherSessions,
@@ -465,5 +511,36 @@ mod tests {
         assert!(!s.activity_hidden);
         assert_eq!(s.idle_ms, Some(5000));
         assert_eq!(s.query.as_deref(), Some("SELECT 1"));
+    }
+
+    #[test]
+    fn horizon_holders_decode_from_the_sample() {
+        let h: PgHorizon = serde_json::from_value(serde_json::json!({
+            "frozen_xid_age": 27044, "freeze_max_age": 200000000,
+            "holders": [
+                {"kind": "session", "session_id": 4242, "name": null, "database": "shop",
+                 "age_ms": 725000, "xid_age": 40000},
+                {"kind": "replication-slot", "session_id": null, "name": "cdc", "database": null,
+                 "age_ms": null, "xid_age": 12},
+                {"kind": "prepared-transaction", "session_id": null, "name": "tx1",
+                 "database": "shop", "age_ms": -3, "xid_age": 5}
+            ]
+        }))
+        .unwrap();
+        let h = to_horizon(h);
+        assert_eq!(h.frozen_xid_age, Some(27_044));
+        assert_eq!(h.freeze_max_age, Some(200_000_000));
+        assert_eq!(h.holders.len(), 3);
+        assert_eq!(h.holders[0].session_id, Some(4242));
+        assert_eq!(h.holders[0].xid_age, Some(40_000));
+        assert_eq!(h.holders[1].kind, HolderKind::ReplicationSlot);
+        assert_eq!(h.holders[1].name.as_deref(), Some("cdc"));
+        // A clock step never makes a negative age.
+        assert_eq!(h.holders[2].age_ms, Some(0));
+        // No holders at all is an empty list, not a failure.
+        let none: PgHorizon =
+            serde_json::from_value(serde_json::json!({"frozen_xid_age": 5, "holders": null}))
+                .unwrap();
+        assert!(to_horizon(none).holders.is_empty());
     }
 }

@@ -12,7 +12,9 @@ mod compiles;
 mod connections;
 mod guardrails;
 mod idle;
+mod long_transaction;
 mod plan_cache;
+mod pool_exhaustion;
 mod workers;
 
 use std::collections::BTreeMap;
@@ -72,7 +74,12 @@ pub const RULES: &[Rule] = &[
     client_timeout::CLIENT_TIMEOUT_EXCEEDED,
     plan_cache::PLAN_CACHE_BLOAT,
     guardrails::MISSING_GUARDRAILS,
+    long_transaction::LONG_TRANSACTION,
+    pool_exhaustion::POOL_EXHAUSTION,
 ];
+
+/// The rules that read a connection pooler's snapshot (and only those run on one).
+const POOLER_RULES: &[&str] = &[pool_exhaustion::POOL_EXHAUSTION.id];
 
 pub fn rule(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.id == id)
@@ -130,7 +137,14 @@ pub fn evaluate(window: &Window, thresholds: &Thresholds) -> Assessment {
     let ctx = Context::new(window, thresholds);
     let mut verdicts = Vec::new();
     let mut checks = BTreeMap::new();
+    // A pooler's console is not a database: the database rules have nothing to look at
+    // there (and would call their missing figures unknown), and the pooler rules have
+    // nothing to look at on a database.
+    let at_pooler = window.last().pooler.is_some();
     for rule in RULES {
+        if at_pooler != POOLER_RULES.contains(&rule.id) {
+            continue;
+        }
         if rule.needs_rates && !window.has_rates() {
             checks.insert(rule.id, CheckState::Pending);
             continue;

@@ -11,8 +11,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use spiral::capture::Header;
 use spiral::session::{Session, SessionKind, SessionState, WaitClass};
 use spiral::snapshot::{
-    CompileGate, ConnectionLimits, DatabaseInfo, Engine, Guardrails, PlanCacheEntry, ServerInfo,
-    Snapshot, Workers, counter,
+    CompileGate, ConnectionLimits, DatabaseInfo, Engine, Guardrails, HolderKind, Horizon,
+    HorizonHolder, LogReuse, PlanCacheEntry, Pool, PoolWaiter, Pooler, ServerInfo, Snapshot,
+    Workers, counter,
 };
 
 pub struct Bundled {
@@ -43,6 +44,8 @@ pub fn all() -> Vec<Bundled> {
         mysql_shipping_sleepers(),
         postgres_deadlocked_pool(),
         postgres_healthy_busy(),
+        sqlserver_long_import(),
+        pgbouncer_pool_exhausted(),
     ]
 }
 
@@ -1038,6 +1041,182 @@ fn postgres_healthy_busy() -> Bundled {
         ),
         snapshots: (0..3)
             .map(|i| healthy_sample(t0 + Duration::seconds(5 * i as i64), i))
+            .collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Incident 003: a 1.5-million-row import into 30+ tables, seen from the database.
+
+const DB003: &str = "FinCalc";
+
+fn import_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
+    let mut snap = Snapshot::empty(Engine::Mssql, t);
+    snap.server = ServerInfo {
+        version: "12.0.2000.8 (Azure SQL Database)".into(),
+        flavor: Some("azure-sql-database".into()),
+        managed_kill: false,
+    };
+    snap.own_session_id = Some(9_998);
+    let secs = sample * 5;
+    // The import: one transaction around the whole file, inserting row by row.
+    let open_ms = (3 * 3_600 + 10 * 60 + secs) * 1_000;
+    let mut import = session(
+        87,
+        "import_svc",
+        "10.1.4.20",
+        "import-service",
+        DB003,
+        SessionState::Active,
+    );
+    import.raw_state = Some("running".into());
+    import.elapsed_ms = Some(40);
+    import.transaction_ms = Some(open_ms);
+    import.open_transactions = 1;
+    import.query =
+        Some("INSERT INTO [dbo].[LedgerLine] ([ParentId], [Amount]) VALUES (@p0, @p1)".into());
+    snap.sessions.push(import);
+    // The calculation API keeps working, slower as the log and version store grow.
+    let mut seq = Seq(300 + sample);
+    for k in 0..12i64 {
+        let state = if k % 3 == 0 {
+            SessionState::Active
+        } else {
+            SessionState::Idle
+        };
+        let mut s = session(
+            120 + k,
+            "calc_api",
+            &format!("10.1.5.{}", 10 + k % 4),
+            "calc-api",
+            DB003,
+            state,
+        );
+        if state == SessionState::Active {
+            s.elapsed_ms = Some(200 + seq.next(900));
+            s.query =
+                Some("SELECT [Id], [Amount] FROM [dbo].[LedgerLine] WHERE [ParentId] = @p0".into());
+        } else {
+            s.idle_ms = Some(1_000 + seq.next(20_000));
+        }
+        snap.sessions.push(s);
+    }
+    snap.horizon = Some(Horizon {
+        holders: vec![HorizonHolder {
+            kind: HolderKind::Session,
+            session_id: Some(87),
+            name: None,
+            database: Some(DB003.into()),
+            age_ms: Some(open_ms),
+            xid_age: None,
+            rows_modified: None,
+            log_bytes: Some(38_000_000_000 + sample * 90_000_000),
+        }],
+        logs: vec![LogReuse {
+            database: DB003.into(),
+            wait: "ACTIVE_TRANSACTION".into(),
+            used_pct: Some(71.0 + sample as f64 * 0.8),
+        }],
+        ..Horizon::default()
+    });
+    snap.counters
+        .insert(counter::BATCHES.into(), 5_200_000 + secs * 120);
+    snap.counters.insert(counter::DEADLOCKS.into(), 0);
+    snap.counters
+        .insert(counter::LOGINS.into(), 81_000 + sample);
+    snap.databases = vec![DatabaseInfo {
+        name: DB003.into(),
+        query_store: Some("read_write".into()),
+        read_committed_snapshot: Some(true),
+    }];
+    snap
+}
+
+fn sqlserver_long_import() -> Bundled {
+    let t0 = at(2024, 5, 21, 14, 40, 0);
+    Bundled {
+        file: "captures/003-sqlserver-long-import.jsonl",
+        header: header(
+            Engine::Mssql,
+            "mssql://ops@calc-sql.database.windows.net:1433/FinCalc",
+            t0,
+            "Incident 003's import (1.5 million rows into 30+ tables) as the database sees it when one transaction wraps it: open 3h10m, the log held at ACTIVE_TRANSACTION and 71-73% used. The postmortem gives no database figures; these are illustrative.",
+        ),
+        snapshots: (0..3)
+            .map(|i| import_sample(t0 + Duration::seconds(5 * i as i64), i))
+            .collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// After incident 001: PgBouncer in front of the database, its pool exhausted.
+
+fn pooler_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
+    let mut snap = Snapshot::empty(Engine::Postgres, t);
+    snap.server = ServerInfo {
+        version: "PgBouncer".into(),
+        flavor: Some("pgbouncer".into()),
+        managed_kill: false,
+    };
+    let waiting = 60 + sample * 25;
+    let maxwait_ms = 4_000 + sample * 5_000;
+    let mut seq = Seq(500 + sample);
+    let mut waiters: Vec<PoolWaiter> = (0..5)
+        .map(|i| PoolWaiter {
+            addr: Some(format!("10.0.3.{}", 7 + i)),
+            application: Some("celery-worker".into()),
+            wait_ms: maxwait_ms - i * 300 - seq.next(200),
+        })
+        .collect();
+    waiters.sort_by_key(|x| std::cmp::Reverse(x.wait_ms));
+    snap.pooler = Some(Pooler {
+        pools: vec![
+            Pool {
+                database: "app".into(),
+                user: "app".into(),
+                cl_active: 20,
+                cl_waiting: waiting,
+                sv_active: 20,
+                sv_idle: 0,
+                sv_used: 0,
+                maxwait_ms,
+                pool_size: Some(20),
+                pool_mode: Some("transaction".into()),
+                waiting: waiters,
+            },
+            Pool {
+                database: "app".into(),
+                user: "reporting".into(),
+                cl_active: 2,
+                cl_waiting: 0,
+                sv_active: 1,
+                sv_idle: 1,
+                sv_used: 0,
+                maxwait_ms: 0,
+                pool_size: Some(5),
+                pool_mode: Some("transaction".into()),
+                waiting: Vec::new(),
+            },
+        ],
+        query_wait_timeout_ms: Some(0),
+        server_idle_timeout_ms: Some(600_000),
+        max_client_conn: Some(1_000),
+    });
+    snap
+}
+
+fn pgbouncer_pool_exhausted() -> Bundled {
+    let t0 = at(2024, 3, 19, 3, 5, 0);
+    Bundled {
+        file: "captures/001-pgbouncer-pool-exhausted.jsonl",
+        header: header(
+            Engine::Postgres,
+            "pgbouncer://admin@pgbouncer.internal:6432/pgbouncer",
+            t0,
+            "After incident 001 the team put PgBouncer in front of the database; this is what its console shows when the celery workers outrun a pool of 20 (figures illustrative, not from the postmortem): 60 to 110 clients waiting, longest wait 4 s to 14 s, query_wait_timeout 0.",
+        ),
+        snapshots: (0..3)
+            .map(|i| pooler_sample(t0 + Duration::seconds(5 * i as i64), i))
             .collect(),
     }
 }

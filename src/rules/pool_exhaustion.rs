@@ -1,0 +1,149 @@
+//! Pool exhaustion seen at the pooler: clients queue inside PgBouncer for a server
+//! connection while the database behind it looks calm (a few busy backends). No view from
+//! the database can see those clients; only the pooler's SHOW POOLS can.
+
+use super::{Context, Draft, Rule};
+use crate::format::{duration_ms, thousands};
+use crate::snapshot::{Pool, Snapshot};
+use crate::thresholds::Thresholds;
+use crate::verdict::{Culprits, Figure, Severity, Verdict};
+
+pub const POOL_EXHAUSTION: Rule = Rule {
+    id: "pool-exhaustion",
+    title: "Clients queued in the connection pooler",
+    needs_rates: false,
+    needs: &[],
+    check: pool_exhaustion,
+};
+
+/// Every server connection of the pool is taken and none is idle.
+fn full(p: &Pool) -> bool {
+    p.sv_idle == 0 && p.pool_size.is_none_or(|n| p.sv_active + p.sv_used >= n)
+}
+
+fn pool_in<'s>(s: &'s Snapshot, p: &Pool) -> Option<&'s Pool> {
+    s.pooler
+        .as_ref()?
+        .pools
+        .iter()
+        .find(|x| x.database == p.database && x.user == p.user)
+}
+
+fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
+    let t = ctx.thresholds;
+    let last = ctx.last();
+    let pooler = last.pooler.as_ref()?;
+    let warn = Thresholds::ms(t.pool_wait_warning);
+    // Momentary queueing is what a pool is for: only waits past the threshold count.
+    let p = pooler
+        .pools
+        .iter()
+        .filter(|p| p.cl_waiting > 0 && p.maxwait_ms >= warn && full(p))
+        .max_by_key(|p| (p.maxwait_ms, p.cl_waiting))?;
+    let near_timeout = pooler
+        .query_wait_timeout_ms
+        .filter(|&q| q > 0)
+        .is_some_and(|q| p.maxwait_ms * 5 >= q * 4);
+    let severity = if p.maxwait_ms >= Thresholds::ms(t.pool_wait_critical) || near_timeout {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let before = pool_in(ctx.window.first(), p).filter(|_| ctx.window.has_rates());
+    let size = p
+        .pool_size
+        .map(|n| format!(" of pool_size {n}"))
+        .unwrap_or_default();
+    let mut summary = format!(
+        "Pool {}/{}: {} clients wait inside PgBouncer for a server connection, the longest for {}; all {} server connections{size} are taken and none is idle",
+        p.database,
+        p.user,
+        thousands(p.cl_waiting),
+        duration_ms(p.maxwait_ms),
+        p.sv_active + p.sv_used,
+    );
+    if let Some(b) = before {
+        summary.push_str(&format!(
+            " (waiting {} -> {}, longest wait {} -> {} over the window)",
+            b.cl_waiting,
+            p.cl_waiting,
+            duration_ms(b.maxwait_ms),
+            duration_ms(p.maxwait_ms)
+        ));
+    }
+    summary.push_str(": the database sees only the busy few; the queue is invisible from it.");
+    let mut hosts: Vec<String> = p.waiting.iter().filter_map(|w| w.addr.clone()).collect();
+    hosts.dedup();
+    let mut apps: Vec<String> = p
+        .waiting
+        .iter()
+        .filter_map(|w| w.application.clone())
+        .collect();
+    apps.sort();
+    apps.dedup();
+    let longest: Vec<String> = p
+        .waiting
+        .iter()
+        .map(|w| {
+            format!(
+                "{} {}",
+                w.addr.as_deref().unwrap_or("?"),
+                duration_ms(w.wait_ms)
+            )
+        })
+        .collect();
+    let mut d = Draft::new(&POOL_EXHAUSTION, severity, summary)
+        .figure(Figure::count("clients waiting", p.cl_waiting))
+        .figure(Figure::millis("longest wait", p.maxwait_ms))
+        .figure(Figure::count("server connections active", p.sv_active))
+        .figure(Figure::count("server connections idle", p.sv_idle))
+        .figure(Figure::count("clients active", p.cl_active));
+    if let Some(n) = p.pool_size {
+        d = d.figure(Figure::count("pool_size", n));
+    }
+    if !longest.is_empty() {
+        d = d.figure(Figure::text("longest-waiting clients", longest.join(", ")));
+    }
+    d = d
+        .action(
+            "Look at the database first (spiral triage on it): if the busy server connections \
+             are slow queries or lock waits, that is the cause, and a bigger pool only sends \
+             more work to a database that is already slow.",
+        )
+        .action(format!(
+            "If the database is idle while clients wait, raise pool_size for {} a little \
+             ([databases] or default_pool_size) and RELOAD; keep the sum of all pools under \
+             the database's max_connections.",
+            p.database
+        ))
+        .action(
+            "Do not raise max_client_conn: it only lets more clients queue. Restarting \
+             PgBouncer drops every waiting client at once and they all reconnect together.",
+        );
+    if p.pool_mode.as_deref() == Some("session") {
+        d = d.action(
+            "pool_mode is session: each client keeps its server connection while it is \
+             connected, idle or not; transaction mode lets idle clients give theirs back, if \
+             the application does not rely on session state.",
+        );
+    }
+    if pooler.query_wait_timeout_ms == Some(0) {
+        d = d.action(
+            "query_wait_timeout is 0: waiting clients wait forever. Set it (e.g. 30) so \
+             they fail fast instead of piling up.",
+        );
+    }
+    if pooler.server_idle_timeout_ms == Some(0) {
+        d = d.action(
+            "server_idle_timeout is 0: idle server connections are never closed, so \
+             connections opened for one pool are not returned for others.",
+        );
+    }
+    d.culprits(Culprits {
+        users: vec![p.user.clone()],
+        hosts: hosts.into_iter().take(20).collect(),
+        applications: apps,
+        sessions: Vec::new(),
+    })
+    .done()
+}
