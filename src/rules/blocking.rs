@@ -305,8 +305,9 @@ fn deadlock_cycle(ctx: &Context) -> Option<Verdict> {
     ))
     .action(format!("{detector}."))
     .action(
-        "Afterwards make the code take its locks in one order (incident 000: the widget \
-         SELECT took shared locks it did not need once READ UNCOMMITTED was removed).",
+        "Afterwards make the code take its locks in one order, and check that readers take \
+         only the locks they need (a read that lost its READ UNCOMMITTED or snapshot \
+         isolation joins every cycle).",
     )
     .culprits(Culprits {
         users,
