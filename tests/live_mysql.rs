@@ -1617,7 +1617,8 @@ async fn kill_every_dry_run_shows_the_first_round_and_the_schedule() {
     ]))
     .await;
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Would end (dry run"), "{out}");
+    assert!(out.starts_with("Would end 2 sessions on "), "{out}");
+    assert!(out.contains("Dry run: nothing was done."), "{out}");
     assert!(
         out.contains("Would repeat every 30s for up to 15m (30 rounds at most, or after 3 rounds"),
         "{out}"
