@@ -137,6 +137,7 @@ const SQL_SERVER_ONLY: &[&str] = &[
     "query-store-amplification",
     "worker-thread-exhaustion",
     "plan-cache-bloat",
+    "memory-grant-exhaustion",
 ];
 
 /// The assessment as it applies to `engine`: an "unknown" for a check that cannot apply to
@@ -241,6 +242,7 @@ pub fn area_name(a: Area) -> &'static str {
         Area::Counters => "server counters",
         Area::Settings => "server settings",
         Area::QueryText => "query text",
+        Area::MemoryGrants => "memory grants",
     }
 }
 

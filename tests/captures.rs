@@ -13,6 +13,7 @@ const LEAK: &str = "captures/001-postgres-connection-leak.jsonl";
 const SHIPPING: &str = "captures/002-mysql-shipping-sleepers.jsonl";
 const POOL: &str = "captures/004-postgres-deadlocked-pool.jsonl";
 const HEALTHY: &str = "captures/healthy-busy-postgres.jsonl";
+const GRANTS: &str = "captures/sqlserver-memory-grant-queue.jsonl";
 
 fn triage(file: &str) -> (i32, serde_json::Value) {
     let (code, json, err) = run_json(&["triage", "--replay", file]);
@@ -147,6 +148,27 @@ fn incident_004_deadlocked_pool() {
 }
 
 #[test]
+fn memory_grant_queue_is_critical_with_short_waits() {
+    // 340 queued for a grant, none waiting 15 s: before memory-grant-exhaustion this was
+    // "ok, exit 0".
+    let (code, r) = triage(GRANTS);
+    assert_eq!(code, 2);
+    assert_eq!(verdict_ids(&r), ["memory-grant-exhaustion"]);
+    let v = verdict(&r, "memory-grant-exhaustion").unwrap();
+    assert_eq!(v["severity"], "critical");
+    assert_eq!(
+        v["culprits"]["sessions"],
+        serde_json::json!([5077, 5131, 5214])
+    );
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("nightly-report") && summary.contains("3 gave up waiting"),
+        "{summary}"
+    );
+    assert_eq!(r["checks"]["memory-grant-exhaustion"], "critical");
+}
+
+#[test]
 fn healthy_busy_server_gets_no_warning() {
     let (code, r) = triage(HEALTHY);
     assert_eq!(code, 0);
@@ -181,7 +203,10 @@ fn json_shape_is_stable() {
     ] {
         assert!(v.get(key).is_some(), "verdict lacks {key}");
     }
-    assert_eq!(r["checks"].as_object().unwrap().len(), 15);
+    assert_eq!(
+        r["checks"].as_object().unwrap().len(),
+        spiral::rules::RULES.len()
+    );
     // Evidence: a stable key beside the human label.
     let leak = verdict(&r, "idle-connection-leak").unwrap();
     let keys: Vec<&str> = leak["evidence"]

@@ -12,6 +12,7 @@ mod compiles;
 mod connections;
 mod guardrails;
 mod idle;
+mod memory_grants;
 mod plan_cache;
 mod workers;
 
@@ -60,6 +61,7 @@ pub const RULES: &[Rule] = &[
     compiles::COMPILE_GATE,
     compiles::QUERY_STORE,
     workers::WORKER_EXHAUSTION,
+    memory_grants::MEMORY_GRANT_EXHAUSTION,
     blocking::BLOCKING_CHAIN,
     blocking::DEADLOCK_CYCLE,
     blocking::DEADLOCKS_RISING,
