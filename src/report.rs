@@ -190,6 +190,10 @@ impl TriageReport {
                 remedy: gap.remedy.clone(),
             });
         }
+        if let Some(n) = crate::wait_stats::poison_note(window) {
+            notes.push(n.clone());
+            other_notes.push(n);
+        }
         if !window.has_rates() {
             let n = "One sample only: rate-based checks (reconnect storm, deadlocks, compile rate) need --samples 2 or more."
                 .to_string();
@@ -243,6 +247,7 @@ pub fn area_name(a: Area) -> &'static str {
         Area::Settings => "server settings",
         Area::QueryText => "query text",
         Area::MemoryGrants => "memory grants",
+        Area::WaitStats => "wait statistics",
     }
 }
 

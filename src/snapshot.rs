@@ -161,6 +161,17 @@ pub struct MemoryGrants {
     pub largest: Vec<GrantHolder>,
 }
 
+/// One wait type's completed waits since the server started (SQL Server
+/// sys.dm_os_wait_stats): cumulative, diffed by the window like the counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WaitStat {
+    pub wait_ms: u64,
+    #[serde(default)]
+    pub signal_ms: u64,
+    #[serde(default)]
+    pub tasks: u64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GrantPool {
     pub pool_id: i64,
@@ -250,6 +261,8 @@ pub enum Area {
     QueryText,
     /// Queries waiting for and holding workspace memory (SQL Server memory grants).
     MemoryGrants,
+    /// Completed waits since startup (SQL Server wait statistics).
+    WaitStats,
 }
 
 /// Something spiral could not see, why, and what would fix it.
@@ -281,6 +294,9 @@ pub struct Snapshot {
     /// SQL Server only; None elsewhere and in captures taken before it was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_grants: Option<MemoryGrants>,
+    /// Cumulative completed waits by wait type (SQL Server); None where not collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_stats: Option<BTreeMap<String, WaitStat>>,
     /// Cumulative counters by well-known name (see `counter`); diffed by the window.
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
@@ -345,6 +361,7 @@ impl Snapshot {
             workers: None,
             compile_gate: None,
             memory_grants: None,
+            wait_stats: None,
             counters: BTreeMap::new(),
             plan_cache: None,
             plan_cache_stubs: None,

@@ -473,6 +473,72 @@ fn calm_grants() -> GrantFigures {
     }
 }
 
+/// Completed waits since startup at `secs` into the run: (wait type, ms, signal ms, tasks).
+type WaitStatRows = fn(f64) -> Vec<(&'static str, i64, i64, i64)>;
+
+fn wait_stats(rows: &[(&str, i64, i64, i64)]) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("stat_wait_type", ColType::NVarChar),
+            col("stat_wait_ms", ColType::BigInt),
+            col("stat_signal_ms", ColType::BigInt),
+            col("stat_tasks", ColType::BigInt),
+        ],
+        rows.iter()
+            .map(|&(w, ms, signal, tasks)| vec![text(w), big(ms), big(signal), big(tasks)])
+            .collect(),
+    )
+}
+
+/// A calm server: network and I/O waits grow, nothing poisonous.
+fn calm_waits(secs: f64) -> Vec<(&'static str, i64, i64, i64)> {
+    vec![
+        (
+            "ASYNC_NETWORK_IO",
+            grow(9_000_000, 200.0, secs),
+            40_000,
+            grow(800_000, 20.0, secs),
+        ),
+        (
+            "PAGEIOLATCH_SH",
+            grow(4_000_000, 80.0, secs),
+            9_000,
+            grow(300_000, 9.0, secs),
+        ),
+        ("THREADPOOL", 12, 0, 3),
+    ]
+}
+
+/// Incident 000: the compile gate and the worker pool accrue thousands of ms per second.
+fn incident_waits(secs: f64) -> Vec<(&'static str, i64, i64, i64)> {
+    vec![
+        (
+            "RESOURCE_SEMAPHORE_QUERY_COMPILE",
+            grow(900_000_000, 2_500_000.0, secs),
+            0,
+            grow(5_000_000, 300.0, secs),
+        ),
+        (
+            "THREADPOOL",
+            grow(40_000_000, 180_000.0, secs),
+            0,
+            grow(900_000, 60.0, secs),
+        ),
+        (
+            "QDS_STMT",
+            grow(300_000_000, 900_000.0, secs),
+            0,
+            grow(2_000_000, 200.0, secs),
+        ),
+        (
+            "ASYNC_NETWORK_IO",
+            grow(9_000_000, 200.0, secs),
+            40_000,
+            grow(800_000, 20.0, secs),
+        ),
+    ]
+}
+
 /// Counter values for one sample.
 struct CounterValues {
     compilations: i64,
@@ -855,6 +921,7 @@ struct Recorded {
     workers: WorkerFigures,
     gateways: (i64, i64, i64),
     grants: GrantFigures,
+    waits: WaitStatRows,
     counters: fn(f64) -> CounterValues,
     plan_cache: Vec<(&'static str, i64, i64, i64, i64)>,
     databases: Vec<(&'static str, bool, bool)>,
@@ -892,6 +959,9 @@ impl Recorded {
         sets.push(gateways(self.gateways.0, self.gateways.1, self.gateways.2));
         sets.push(grant_pools(&self.grants));
         sets.push(memory_grants(&self.grants));
+        if full {
+            sets.push(wait_stats(&(self.waits)(secs)));
+        }
         sets.push(counters("MSSQL$SHOP", &(self.counters)(secs)));
         if full {
             sets.push(cache_size(&self.plan_cache));
@@ -946,6 +1016,7 @@ fn incident() -> Recorded {
         // Small gateway 4 x 64 schedulers, medium 64, big 1.
         gateways: (2_574, 321, 321),
         grants: calm_grants(),
+        waits: incident_waits,
         counters: |secs| CounterValues {
             compilations: grow(812_000_000, 3_000.0, secs),
             recompilations: grow(1_200_000, 40.0, secs),
@@ -1030,6 +1101,7 @@ fn healthy() -> Recorded {
         },
         gateways: (0, 2, 321),
         grants: calm_grants(),
+        waits: calm_waits,
         counters: |secs| CounterValues {
             compilations: grow(1_000_000, 4.0, secs),
             recompilations: grow(20_000, 0.0, secs),
@@ -1147,8 +1219,15 @@ fn incident_000_is_diagnosed_end_to_end() {
         notes.contains("compile gate queues") && notes.contains("memory cache counters"),
         "{notes}"
     );
+    // The plan cache's gap, and the poison waits that accrued between the two samples.
     assert!(
-        report["notes"].as_array().is_some_and(|n| n.len() == 1),
+        report["notes"].as_array().is_some_and(|n| n.len() == 2),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("Poison waits accrued")
+            && notes.contains("RESOURCE_SEMAPHORE_QUERY_COMPILE")
+            && notes.contains("THREADPOOL"),
         "{notes}"
     );
     let stats = server.stats.snapshot();
@@ -2365,6 +2444,17 @@ fn grant_queue() -> Recorded {
             (214, 2_097_152, 2_097_152, 1),
         ],
     };
+    // 340 requests waiting all along: about 340,000 ms of RESOURCE_SEMAPHORE per second.
+    r.waits = |secs| {
+        let mut w = calm_waits(secs);
+        w.push((
+            "RESOURCE_SEMAPHORE",
+            grow(70_000_000, 340_000.0, secs),
+            0,
+            grow(90_000, 30.0, secs),
+        ));
+        w
+    };
     r
 }
 
@@ -2427,6 +2517,74 @@ fn memory_grant_queue_is_critical_through_the_wire() {
     }
     assert!(sample.contains("FROM sys.dm_exec_query_resource_semaphores AS rs"));
     assert!(sample.contains("WHERE mg.grant_time IS NOT NULL"));
+    for c in &wait_stats(&[]).columns {
+        assert!(
+            sample.contains(&format!("AS {}", c.name)),
+            "{} not in the batch",
+            c.name
+        );
+    }
+    // The waits accrued between the samples: RESOURCE_SEMAPHORE is a poison wait, flagged in
+    // a note; the grant verdict carries it as evidence.
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("Poison waits accrued") && notes.contains("RESOURCE_SEMAPHORE"),
+        "{notes}"
+    );
+    assert!(
+        !notes.contains("THREADPOOL"),
+        "12 ms since startup is not accrual: {notes}"
+    );
+    let accrued = v["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["key"] == "resource_semaphore_waits_accrued")
+        .and_then(|f| f["number"].as_f64())
+        .unwrap_or(0.0);
+    assert!(
+        accrued > 100.0,
+        "seconds of RESOURCE_SEMAPHORE accrued: {accrued}"
+    );
+}
+
+#[test]
+fn waits_view_shows_waits_diffed_over_the_window() {
+    let server = serve(grant_queue());
+    let (code, view, stderr) = run_json(&[
+        "waits",
+        &target(&server),
+        "--encrypt",
+        "off",
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+    ]);
+    assert!(matches!(code, 0..=2), "{stderr}");
+    let section = view["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["key"] == "waits_accrued")
+        .cloned()
+        .unwrap_or_default();
+    let rows = section["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        rows.first().map(|r| r["wait"].clone()),
+        Some(serde_json::json!("RESOURCE_SEMAPHORE")),
+        "{section}"
+    );
+    assert_eq!(rows[0]["class"], "memory");
+    assert_eq!(rows[0]["poison"], "POISON");
+    let per_sec = rows[0]["ms_per_sec"].as_f64().unwrap_or(0.0);
+    assert!((200_000.0..500_000.0).contains(&per_sec), "{per_sec}");
+    // A wait that did not move over the window is not listed.
+    assert!(!rows.iter().any(|r| r["wait"] == "THREADPOOL"), "{section}");
+    assert!(
+        rows.iter()
+            .any(|r| r["wait"] == "ASYNC_NETWORK_IO" && r["poison"] == "")
+    );
 }
 
 #[test]

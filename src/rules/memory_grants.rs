@@ -77,6 +77,9 @@ fn memory_grant_exhaustion(ctx: &Context) -> Option<Verdict> {
     if ctx.window.has_rates() {
         draft = draft.figure(Figure::count("grant timeouts in the window", timeouts));
     }
+    if let Some(ms) = semaphore_accrued(ctx) {
+        draft = draft.figure(Figure::millis("RESOURCE_SEMAPHORE waits accrued", ms));
+    }
     for p in m.pools.iter().filter(|p| p.waiters > 0) {
         draft = draft.figure(Figure::text(
             &format!("pool {}", pool_name(p)),
@@ -118,6 +121,14 @@ fn memory_grant_exhaustion(ctx: &Context) -> Option<Verdict> {
              memory.",
         )
         .done()
+}
+
+/// RESOURCE_SEMAPHORE wait time completed over the window (sys.dm_os_wait_stats).
+fn semaphore_accrued(ctx: &Context) -> Option<u64> {
+    crate::wait_stats::accrued(ctx.window)?
+        .into_iter()
+        .find(|a| a.wait_type == "RESOURCE_SEMAPHORE")
+        .map(|a| a.wait_ms)
 }
 
 /// Waiters from the grants DMV and from the semaphores, whichever saw more: the two are

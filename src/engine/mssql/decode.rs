@@ -18,7 +18,7 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
 use crate::snapshot::{
     Area, CompileGate, DatabaseInfo, Engine, Gap, GrantHolder, GrantPool, MemoryGrants,
-    PlanCacheEntry, ServerInfo, Snapshot, Workers, counter,
+    PlanCacheEntry, ServerInfo, Snapshot, WaitStat, Workers, counter,
 };
 
 /// One value as the server sent it, already detached from the driver's types.
@@ -194,6 +194,7 @@ impl BatchKind {
                 Set::Gateways,
                 Set::GrantPools,
                 Set::Grants,
+                Set::WaitStats,
                 Set::Counters,
                 Set::CacheSize,
                 Set::Databases,
@@ -238,6 +239,7 @@ enum Set {
     Gateways,
     GrantPools,
     Grants,
+    WaitStats,
     Counters,
     CacheSize,
     PlanCache,
@@ -247,7 +249,7 @@ enum Set {
 
 impl Set {
     /// In the order they are applied: sessions before the sets that refine them.
-    const ALL: [Set; 16] = [
+    const ALL: [Set; 17] = [
         Set::Facts,
         Set::Config,
         Set::Sessions,
@@ -259,6 +261,7 @@ impl Set {
         Set::Gateways,
         Set::GrantPools,
         Set::Grants,
+        Set::WaitStats,
         Set::Counters,
         Set::CacheSize,
         Set::PlanCache,
@@ -279,6 +282,7 @@ impl Set {
             Set::Gateways => "gateway_waiters",
             Set::GrantPools => "grant_pool_id",
             Set::Grants => "grant_waiters",
+            Set::WaitStats => "stat_wait_type",
             Set::Counters => "counter_object",
             Set::CacheSize => "cache_entries",
             Set::PlanCache => "plan_objtype",
@@ -299,6 +303,7 @@ impl Set {
             Set::Workers => "workers",
             Set::GrantPools => "grant_pools",
             Set::Grants => "memory_grants",
+            Set::WaitStats => "wait_stats",
             Set::PlanCache => "plan_cache",
             Set::QueryStore => "query_store",
             _ => return None,
@@ -317,6 +322,7 @@ impl Set {
                 | Set::Orphans
                 | Set::QueryStore
                 | Set::CacheSize
+                | Set::WaitStats
         )
     }
 
@@ -333,6 +339,7 @@ impl Set {
             Set::Gateways => "compile gateways",
             Set::GrantPools => "memory-grant semaphores",
             Set::Grants => "memory grants",
+            Set::WaitStats => "wait statistics",
             Set::Counters => "performance counters",
             Set::CacheSize => "the plan cache's size",
             Set::PlanCache => "the plan cache",
@@ -354,6 +361,7 @@ impl Set {
             Set::Workers => &[Area::Workers],
             Set::Gateways => &[Area::Compiles],
             Set::GrantPools | Set::Grants => &[Area::MemoryGrants],
+            Set::WaitStats => &[Area::WaitStats],
             Set::Counters => &[Area::Counters, Area::Compiles],
             Set::PlanCache => &[Area::PlanCache],
         }
@@ -970,6 +978,24 @@ fn apply(set: Set, t: &Table, snap: &mut Snapshot) -> Result<(), String> {
         Set::Gateways => apply_gateways(t, snap),
         Set::GrantPools => apply_grant_pools(t, snap),
         Set::Grants => apply_grants(t, snap),
+        Set::WaitStats => {
+            let mut stats = BTreeMap::new();
+            for r in t.rows() {
+                let Some(name) = r.text("stat_wait_type")? else {
+                    continue;
+                };
+                stats.insert(
+                    name,
+                    WaitStat {
+                        wait_ms: r.count("stat_wait_ms")?.unwrap_or(0),
+                        signal_ms: r.count("stat_signal_ms")?.unwrap_or(0),
+                        tasks: r.count("stat_tasks")?.unwrap_or(0),
+                    },
+                );
+            }
+            snap.wait_stats = Some(stats);
+            Ok(())
+        }
         Set::Counters => apply_counters(t, snap),
         Set::CacheSize => Ok(()),
         Set::Databases => {
