@@ -112,10 +112,17 @@ pub struct TriageReport {
     /// What spiral could not see, once per missing grant: which checks it leaves unknown
     /// and the statement that would let spiral see it.
     pub unseen: Vec<Unseen>,
+    /// SQL Server: completed waits accrued over the window, most wait time first (absent
+    /// with one sample or on other engines).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits_accrued: Vec<crate::wait_stats::Accrued>,
     /// `notes` without the ones `unseen` already says, for renderers that show `unseen`.
     #[serde(skip)]
     pub other_notes: Vec<String>,
 }
+
+/// The top waits triage's JSON carries (`spiral waits` has all of them).
+const WAITS_IN_TRIAGE: usize = 10;
 
 /// One thing spiral could not see, with its consequence and its remedy.
 #[derive(Debug, Clone, Serialize)]
@@ -215,6 +222,12 @@ impl TriageReport {
             checks: assessment.checks,
             notes,
             unseen,
+            waits_accrued: crate::wait_stats::accrued(window)
+                .map(|mut a| {
+                    a.truncate(WAITS_IN_TRIAGE);
+                    a
+                })
+                .unwrap_or_default(),
             other_notes,
         }
     }

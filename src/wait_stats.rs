@@ -30,7 +30,7 @@ pub fn is_poison(wait_type: &str) -> bool {
 }
 
 /// One wait type's accrual over the window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Accrued {
     pub wait_type: String,
     pub class: WaitClass,

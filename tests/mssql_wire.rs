@@ -2535,6 +2535,17 @@ fn memory_grant_queue_is_critical_through_the_wire() {
         !notes.contains("THREADPOOL"),
         "12 ms since startup is not accrual: {notes}"
     );
+    let top = &report["waits_accrued"][0];
+    assert_eq!(
+        (&top["wait_type"], &top["class"], &top["poison"]),
+        (
+            &serde_json::json!("RESOURCE_SEMAPHORE"),
+            &serde_json::json!("memory"),
+            &serde_json::json!(true)
+        ),
+        "{}",
+        report["waits_accrued"]
+    );
     let accrued = v["evidence"]
         .as_array()
         .into_iter()
