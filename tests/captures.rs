@@ -166,6 +166,17 @@ fn memory_grant_queue_is_critical_with_short_waits() {
         "{summary}"
     );
     assert_eq!(r["checks"]["memory-grant-exhaustion"], "critical");
+    // The completed waits diffed over the window: RESOURCE_SEMAPHORE, flagged as poison.
+    assert_eq!(r["waits_accrued"][0]["wait_type"], "RESOURCE_SEMAPHORE");
+    assert_eq!(r["waits_accrued"][0]["ms_per_sec"], 340_000.0);
+    assert!(r["notes"].to_string().contains("Poison waits accrued"));
+    let (_, view, _) = run_json(&["waits", "--replay", GRANTS]);
+    let accrued = section(&view, "waits_accrued");
+    assert_eq!(accrued["rows"][0]["poison"], "POISON");
+    assert_eq!(
+        accrued["total_rows"], 3,
+        "THREADPOOL did not move: {accrued}"
+    );
 }
 
 #[test]
