@@ -40,5 +40,6 @@ pub mod timeline_cmd;
 pub mod timeline_render;
 pub mod verdict;
 pub mod views;
+pub mod wait_stats;
 pub mod watch;
 pub mod window;

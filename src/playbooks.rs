@@ -18,6 +18,10 @@ pub const PLAYBOOKS: &[(&str, &str)] = &[
         include_str!("../playbooks/worker-thread-exhaustion.md"),
     ),
     (
+        "memory-grant-exhaustion",
+        include_str!("../playbooks/memory-grant-exhaustion.md"),
+    ),
+    (
         "blocking-chain",
         include_str!("../playbooks/blocking-chain.md"),
     ),

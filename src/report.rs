@@ -112,10 +112,17 @@ pub struct TriageReport {
     /// What spiral could not see, once per missing grant: which checks it leaves unknown
     /// and the statement that would let spiral see it.
     pub unseen: Vec<Unseen>,
+    /// SQL Server: completed waits accrued over the window, most wait time first (absent
+    /// with one sample or on other engines).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits_accrued: Vec<crate::wait_stats::Accrued>,
     /// `notes` without the ones `unseen` already says, for renderers that show `unseen`.
     #[serde(skip)]
     pub other_notes: Vec<String>,
 }
+
+/// The top waits triage's JSON carries (`spiral waits` has all of them).
+const WAITS_IN_TRIAGE: usize = 10;
 
 /// One thing spiral could not see, with its consequence and its remedy.
 #[derive(Debug, Clone, Serialize)]
@@ -137,6 +144,7 @@ const SQL_SERVER_ONLY: &[&str] = &[
     "query-store-amplification",
     "worker-thread-exhaustion",
     "plan-cache-bloat",
+    "memory-grant-exhaustion",
 ];
 
 /// The assessment as it applies to `engine`: an "unknown" for a check that cannot apply to
@@ -189,6 +197,10 @@ impl TriageReport {
                 remedy: gap.remedy.clone(),
             });
         }
+        if let Some(n) = crate::wait_stats::poison_note(window) {
+            notes.push(n.clone());
+            other_notes.push(n);
+        }
         if !window.has_rates() {
             let n = "One sample only: rate-based checks (reconnect storm, deadlocks, compile rate) need --samples 2 or more."
                 .to_string();
@@ -210,6 +222,12 @@ impl TriageReport {
             checks: assessment.checks,
             notes,
             unseen,
+            waits_accrued: crate::wait_stats::accrued(window)
+                .map(|mut a| {
+                    a.truncate(WAITS_IN_TRIAGE);
+                    a
+                })
+                .unwrap_or_default(),
             other_notes,
         }
     }
@@ -241,6 +259,8 @@ pub fn area_name(a: Area) -> &'static str {
         Area::Counters => "server counters",
         Area::Settings => "server settings",
         Area::QueryText => "query text",
+        Area::MemoryGrants => "memory grants",
+        Area::WaitStats => "wait statistics",
     }
 }
 

@@ -140,6 +140,59 @@ pub struct CompileGate {
 }
 
 /// One row of the plan-cache summary.
+/// Query memory grants (SQL Server: sys.dm_exec_query_memory_grants and
+/// sys.dm_exec_query_resource_semaphores). A request that needs workspace memory for a sort
+/// or a hash waits on RESOURCE_SEMAPHORE until its grant is given; when big grants hold the
+/// workspace, hundreds queue even if each waits only seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryGrants {
+    /// Requests queued for a grant (grant_time IS NULL) at the instant of the sample.
+    pub waiters: u64,
+    /// Requests holding a grant.
+    pub holders: u64,
+    /// The longest current wait for a grant, when anyone waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_wait_ms: Option<u64>,
+    /// Per resource pool (the regular and the small-query semaphore summed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<GrantPool>,
+    /// The biggest grants held, largest first (a few at most).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub largest: Vec<GrantHolder>,
+}
+
+/// One wait type's completed waits since the server started (SQL Server
+/// sys.dm_os_wait_stats): cumulative, diffed by the window like the counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WaitStat {
+    pub wait_ms: u64,
+    #[serde(default)]
+    pub signal_ms: u64,
+    #[serde(default)]
+    pub tasks: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GrantPool {
+    pub pool_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// waiter_count of the pool's semaphores.
+    pub waiters: u64,
+    pub granted_kb: u64,
+    pub target_kb: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GrantHolder {
+    pub session_id: i64,
+    pub granted_kb: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_kb: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dop: Option<u64>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PlanCacheEntry {
     /// Adhoc, Prepared, Proc, ...
@@ -206,6 +259,10 @@ pub enum Area {
     Settings,
     /// The text of running statements (SQL Server reads it in a step of its own).
     QueryText,
+    /// Queries waiting for and holding workspace memory (SQL Server memory grants).
+    MemoryGrants,
+    /// Completed waits since startup (SQL Server wait statistics).
+    WaitStats,
 }
 
 /// Something spiral could not see, why, and what would fix it.
@@ -354,6 +411,12 @@ pub struct Snapshot {
     pub workers: Option<Workers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compile_gate: Option<CompileGate>,
+    /// SQL Server only; None elsewhere and in captures taken before it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_grants: Option<MemoryGrants>,
+    /// Cumulative completed waits by wait type (SQL Server); None where not collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_stats: Option<BTreeMap<String, WaitStat>>,
     /// Cumulative counters by well-known name (see `counter`); diffed by the window.
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
@@ -406,6 +469,9 @@ pub mod counter {
     /// PostgreSQL 14+: sessions that ended because the client vanished.
     pub const SESSIONS_ABANDONED: &str = "sessions_abandoned";
     pub const SESSIONS_KILLED: &str = "sessions_killed";
+    /// SQL Server: grant requests that gave up (error 8645), timeout_error_count summed
+    /// over the resource semaphores.
+    pub const MEMORY_GRANT_TIMEOUTS: &str = "memory_grant_timeouts";
 }
 
 impl Snapshot {
@@ -420,6 +486,8 @@ impl Snapshot {
             connections: ConnectionLimits::default(),
             workers: None,
             compile_gate: None,
+            memory_grants: None,
+            wait_stats: None,
             counters: BTreeMap::new(),
             plan_cache: None,
             plan_cache_stubs: None,
@@ -472,6 +540,15 @@ impl Snapshot {
         }
         for p in self.plan_cache.iter_mut().flatten() {
             c(&mut p.object_type);
+        }
+        for p in self
+            .memory_grants
+            .iter_mut()
+            .flat_map(|m| m.pools.iter_mut())
+        {
+            for n in p.name.iter_mut() {
+                c(n);
+            }
         }
         for d in &mut self.databases {
             c(&mut d.name);

@@ -92,6 +92,10 @@ thresholds! {
         "tasks queued for a worker for critical (any queued task warns)"
     threadpool_waiters_critical: Count = 10.0;
         "tasks on THREADPOOL waits for critical (any such task warns)"
+    grant_waiters_warning: Count = 10.0;
+        "requests queued for a memory grant (RESOURCE_SEMAPHORE) for a warning"
+    grant_waiters_critical: Count = 100.0;
+        "requests queued for a memory grant for critical, however short each wait"
     pool_min_size: Count = 10.0;
         "the smallest per-host connection count taken for a client pool ceiling"
     pool_min_hosts: Count = 3.0;

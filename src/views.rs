@@ -55,6 +55,7 @@ impl View {
                 "query-store-amplification",
                 "blocking-chain",
                 "worker-thread-exhaustion",
+                "memory-grant-exhaustion",
             ],
             View::Workers => &["worker-thread-exhaustion", "compile-gate-saturation"],
             View::Blocking => &[
@@ -240,7 +241,44 @@ fn waits(w: &Window, limit: usize) -> Vec<Section> {
     if s.rows.is_empty() {
         s.note = Some("no session is waiting".into());
     }
-    vec![s]
+    let mut sections = vec![s];
+    if let Some(accrued) = crate::wait_stats::accrued(w) {
+        sections.push(accrued_waits(accrued, limit));
+    }
+    sections
+}
+
+/// Completed waits diffed over the window (SQL Server): what the instants between samples
+/// hid. Wait time per second of the window, so 1,000 ms/s is one task waiting throughout.
+fn accrued_waits(accrued: Vec<crate::wait_stats::Accrued>, limit: usize) -> Section {
+    let mut s = Section::new(
+        "waits_accrued",
+        "Waits accrued over the window (sys.dm_os_wait_stats), most wait time first",
+        &[
+            ("wait", "wait"),
+            ("class", "class"),
+            ("poison", "poison"),
+            ("ms_per_sec", "ms/s"),
+            ("wait_ms", "total"),
+            ("waits", "waits"),
+        ],
+    );
+    let total = accrued.len();
+    for a in accrued {
+        s.row(vec![
+            Cell::Text(a.wait_type),
+            Cell::Text(format!("{:?}", a.class).to_lowercase()),
+            Cell::Text(if a.poison { "POISON" } else { "" }.to_string()),
+            Cell::PerSecond(a.ms_per_sec),
+            Cell::Ms(a.wait_ms),
+            Cell::Count(a.tasks),
+        ]);
+    }
+    left_out(&mut s, total, limit);
+    if s.rows.is_empty() {
+        s.note = Some("no wait accrued between the samples".into());
+    }
+    s
 }
 
 fn workers(w: &Window) -> Vec<Section> {

@@ -15,6 +15,7 @@ const POOL: &str = "captures/004-postgres-deadlocked-pool.jsonl";
 const HEALTHY: &str = "captures/healthy-busy-postgres.jsonl";
 const IMPORT: &str = "captures/003-sqlserver-long-import.jsonl";
 const POOLER: &str = "captures/001-pgbouncer-pool-exhausted.jsonl";
+const GRANTS: &str = "captures/sqlserver-memory-grant-queue.jsonl";
 
 fn triage(file: &str) -> (i32, serde_json::Value) {
     let (code, json, err) = run_json(&["triage", "--replay", file]);
@@ -192,6 +193,38 @@ fn incident_004_deadlocked_pool() {
 }
 
 #[test]
+fn memory_grant_queue_is_critical_with_short_waits() {
+    // 340 queued for a grant, none waiting 15 s: before memory-grant-exhaustion this was
+    // "ok, exit 0".
+    let (code, r) = triage(GRANTS);
+    assert_eq!(code, 2);
+    assert_eq!(verdict_ids(&r), ["memory-grant-exhaustion"]);
+    let v = verdict(&r, "memory-grant-exhaustion").unwrap();
+    assert_eq!(v["severity"], "critical");
+    assert_eq!(
+        v["culprits"]["sessions"],
+        serde_json::json!([5077, 5131, 5214])
+    );
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("nightly-report") && summary.contains("3 gave up waiting"),
+        "{summary}"
+    );
+    assert_eq!(r["checks"]["memory-grant-exhaustion"], "critical");
+    // The completed waits diffed over the window: RESOURCE_SEMAPHORE, flagged as poison.
+    assert_eq!(r["waits_accrued"][0]["wait_type"], "RESOURCE_SEMAPHORE");
+    assert_eq!(r["waits_accrued"][0]["ms_per_sec"], 340_000.0);
+    assert!(r["notes"].to_string().contains("Poison waits accrued"));
+    let (_, view, _) = run_json(&["waits", "--replay", GRANTS]);
+    let accrued = section(&view, "waits_accrued");
+    assert_eq!(accrued["rows"][0]["poison"], "POISON");
+    assert_eq!(
+        accrued["total_rows"], 3,
+        "THREADPOOL did not move: {accrued}"
+    );
+}
+
+#[test]
 fn healthy_busy_server_gets_no_warning() {
     let (code, r) = triage(HEALTHY);
     assert_eq!(code, 0);
@@ -226,7 +259,11 @@ fn json_shape_is_stable() {
     ] {
         assert!(v.get(key).is_some(), "verdict lacks {key}");
     }
-    assert_eq!(r["checks"].as_object().unwrap().len(), 16);
+    // Every rule is a check, except pool-exhaustion, which runs on PgBouncer consoles only.
+    assert_eq!(
+        r["checks"].as_object().unwrap().len(),
+        spiral::rules::RULES.len() - 1
+    );
     // Evidence: a stable key beside the human label.
     let leak = verdict(&r, "idle-connection-leak").unwrap();
     let keys: Vec<&str> = leak["evidence"]

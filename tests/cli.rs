@@ -180,7 +180,10 @@ fn hostile_text_is_stripped_before_printing() {
 fn playbooks_and_queries() {
     let (code, out, _) = run(&["playbook"]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().filter(|l| l.starts_with("  ")).count(), 17);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("  ")).count(),
+        spiral::playbooks::PLAYBOOKS.len()
+    );
     let (code, out, _) = run(&["playbook", "compile-gate-saturation"]);
     assert_eq!(code, 0);
     assert!(out.contains("## Mitigate now"));

@@ -374,6 +374,171 @@ fn gateways(waiters: i64, active: i64, limit: i64) -> ResultSet {
     )
 }
 
+/// Memory grants as the two grant statements return them.
+#[derive(Clone, Default)]
+struct GrantFigures {
+    /// (pool_id, pool name, waiter_count, timeout_error_count, granted kb, target kb), one
+    /// per resource semaphore: the regular and the small-query one of each pool.
+    semaphores: Vec<(i32, &'static str, i64, i64, i64, i64)>,
+    waiters: i64,
+    holders: i64,
+    longest_wait_ms: Option<i64>,
+    /// (session_id, granted kb, requested kb, dop), biggest first.
+    largest: Vec<(i32, i64, i64, i32)>,
+}
+
+fn grant_pools(g: &GrantFigures) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("grant_pool_id", ColType::Int),
+            col("grant_pool_name", ColType::NVarChar),
+            col("pool_grant_waiters", ColType::BigInt),
+            col("pool_grant_timeouts", ColType::BigInt),
+            col("pool_granted_kb", ColType::BigInt),
+            col("pool_target_kb", ColType::BigInt),
+        ],
+        g.semaphores
+            .iter()
+            .map(|&(id, name, waiters, timeouts, granted, target)| {
+                vec![
+                    int(id),
+                    text(name),
+                    big(waiters),
+                    big(timeouts),
+                    big(granted),
+                    big(target),
+                ]
+            })
+            .collect(),
+    )
+}
+
+/// The counts on every row, one row per big holder (LEFT JOIN: one row with NULL holder
+/// columns when nobody holds a grant).
+fn memory_grants(g: &GrantFigures) -> ResultSet {
+    let counts = || {
+        vec![
+            big(g.waiters),
+            big(g.holders),
+            Value::BigInt(g.longest_wait_ms),
+        ]
+    };
+    let mut rows: Vec<Vec<Value>> = g
+        .largest
+        .iter()
+        .map(|&(id, granted, requested, dop)| {
+            let mut r = counts();
+            r.extend([int(id), big(granted), big(requested), int(dop)]);
+            r
+        })
+        .collect();
+    if rows.is_empty() {
+        let mut r = counts();
+        r.extend([
+            Value::Int(None),
+            Value::BigInt(None),
+            Value::BigInt(None),
+            Value::Int(None),
+        ]);
+        rows.push(r);
+    }
+    ResultSet::new(
+        vec![
+            col("grant_waiters", ColType::BigInt),
+            col("grant_holders", ColType::BigInt),
+            col("longest_grant_wait_ms", ColType::BigInt),
+            col("holder_session_id", ColType::Int),
+            col("holder_granted_kb", ColType::BigInt),
+            col("holder_requested_kb", ColType::BigInt),
+            col("holder_dop", ColType::Int),
+        ],
+        rows,
+    )
+}
+
+/// A server with nothing queued for memory: pools default (2) and internal (1), a few
+/// small grants.
+fn calm_grants() -> GrantFigures {
+    GrantFigures {
+        semaphores: vec![
+            (1, "internal", 0, 0, 0, 1_200_000),
+            (1, "internal", 0, 0, 0, 60_000),
+            (2, "default", 0, 14, 310_000, 48_000_000),
+            (2, "default", 0, 0, 1_800, 2_400_000),
+        ],
+        waiters: 0,
+        holders: 3,
+        longest_wait_ms: None,
+        largest: vec![(214, 250_000, 250_000, 1), (203, 60_000, 60_000, 1)],
+    }
+}
+
+/// Completed waits since startup at `secs` into the run: (wait type, ms, signal ms, tasks).
+type WaitStatRows = fn(f64) -> Vec<(&'static str, i64, i64, i64)>;
+
+fn wait_stats(rows: &[(&str, i64, i64, i64)]) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("stat_wait_type", ColType::NVarChar),
+            col("stat_wait_ms", ColType::BigInt),
+            col("stat_signal_ms", ColType::BigInt),
+            col("stat_tasks", ColType::BigInt),
+        ],
+        rows.iter()
+            .map(|&(w, ms, signal, tasks)| vec![text(w), big(ms), big(signal), big(tasks)])
+            .collect(),
+    )
+}
+
+/// A calm server: network and I/O waits grow, nothing poisonous.
+fn calm_waits(secs: f64) -> Vec<(&'static str, i64, i64, i64)> {
+    vec![
+        (
+            "ASYNC_NETWORK_IO",
+            grow(9_000_000, 200.0, secs),
+            40_000,
+            grow(800_000, 20.0, secs),
+        ),
+        (
+            "PAGEIOLATCH_SH",
+            grow(4_000_000, 80.0, secs),
+            9_000,
+            grow(300_000, 9.0, secs),
+        ),
+        ("THREADPOOL", 12, 0, 3),
+    ]
+}
+
+/// Incident 000: the compile gate and the worker pool accrue thousands of ms per second.
+fn incident_waits(secs: f64) -> Vec<(&'static str, i64, i64, i64)> {
+    vec![
+        (
+            "RESOURCE_SEMAPHORE_QUERY_COMPILE",
+            grow(900_000_000, 2_500_000.0, secs),
+            0,
+            grow(5_000_000, 300.0, secs),
+        ),
+        (
+            "THREADPOOL",
+            grow(40_000_000, 180_000.0, secs),
+            0,
+            grow(900_000, 60.0, secs),
+        ),
+        (
+            "QDS_STMT",
+            grow(300_000_000, 900_000.0, secs),
+            0,
+            grow(2_000_000, 200.0, secs),
+        ),
+        (
+            "ASYNC_NETWORK_IO",
+            grow(9_000_000, 200.0, secs),
+            40_000,
+            grow(800_000, 20.0, secs),
+        ),
+    ]
+}
+
 /// Counter values for one sample.
 struct CounterValues {
     compilations: i64,
@@ -755,6 +920,8 @@ struct Recorded {
     orphans: Vec<&'static str>,
     workers: WorkerFigures,
     gateways: (i64, i64, i64),
+    grants: GrantFigures,
+    waits: WaitStatRows,
     counters: fn(f64) -> CounterValues,
     plan_cache: Vec<(&'static str, i64, i64, i64, i64)>,
     databases: Vec<(&'static str, bool, bool)>,
@@ -790,6 +957,11 @@ impl Recorded {
         }
         sets.push(workers(self.workers));
         sets.push(gateways(self.gateways.0, self.gateways.1, self.gateways.2));
+        sets.push(grant_pools(&self.grants));
+        sets.push(memory_grants(&self.grants));
+        if full {
+            sets.push(wait_stats(&(self.waits)(secs)));
+        }
         sets.push(counters("MSSQL$SHOP", &(self.counters)(secs)));
         if full {
             sets.push(cache_size(&self.plan_cache));
@@ -843,6 +1015,8 @@ fn incident() -> Recorded {
         },
         // Small gateway 4 x 64 schedulers, medium 64, big 1.
         gateways: (2_574, 321, 321),
+        grants: calm_grants(),
+        waits: incident_waits,
         counters: |secs| CounterValues {
             compilations: grow(812_000_000, 3_000.0, secs),
             recompilations: grow(1_200_000, 40.0, secs),
@@ -926,6 +1100,8 @@ fn healthy() -> Recorded {
             cpus: 64,
         },
         gateways: (0, 2, 321),
+        grants: calm_grants(),
+        waits: calm_waits,
         counters: |secs| CounterValues {
             compilations: grow(1_000_000, 4.0, secs),
             recompilations: grow(20_000, 0.0, secs),
@@ -1043,8 +1219,15 @@ fn incident_000_is_diagnosed_end_to_end() {
         notes.contains("compile gate queues") && notes.contains("memory cache counters"),
         "{notes}"
     );
+    // The plan cache's gap, and the poison waits that accrued between the two samples.
     assert!(
-        report["notes"].as_array().is_some_and(|n| n.len() == 1),
+        report["notes"].as_array().is_some_and(|n| n.len() == 2),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("Poison waits accrued")
+            && notes.contains("RESOURCE_SEMAPHORE_QUERY_COMPILE")
+            && notes.contains("THREADPOOL"),
         "{notes}"
     );
     let stats = server.stats.snapshot();
@@ -2227,4 +2410,252 @@ fn printed_sql_server_statements_never_take_the_1900_sentinel_or_a_negative_id()
     assert_eq!(terminate(&snap, -2), "KILL 'A'; KILL 'B''';");
     assert!(terminate(&snap, -3).starts_with("nothing to KILL"));
     assert_eq!(terminate(&snap, 77), "KILL 77;");
+}
+
+/// The held-out case of the review: 340 requests queued for a memory grant, none waiting
+/// 15 s, behind a reporting query holding 24 GB at DOP 8; 6 requests gave up (error 8645)
+/// before the window and 3 more during it.
+fn grant_queue() -> Recorded {
+    let mut r = healthy();
+    r.sessions.push(S::active(
+        77,
+        "ip-10-0-9-1",
+        "nightly-report",
+        "shopry_app",
+        "running",
+        "SELECT",
+        None,
+        95_000,
+        "SELECT [o].[ShopId], SUM([o].[Total]) FROM [dbo].[Order] AS [o] GROUP BY [o].[ShopId] ORDER BY 2 DESC",
+    ));
+    r.grants = GrantFigures {
+        semaphores: vec![
+            (1, "internal", 0, 0, 0, 1_200_000),
+            (1, "internal", 0, 0, 0, 60_000),
+            (2, "default", 336, 6, 47_900_000, 48_000_000),
+            (2, "default", 4, 0, 2_390_000, 2_400_000),
+        ],
+        waiters: 340,
+        holders: 41,
+        longest_wait_ms: Some(14_200),
+        largest: vec![
+            (77, 25_165_824, 25_165_824, 8),
+            (131, 4_194_304, 6_291_456, 4),
+            (214, 2_097_152, 2_097_152, 1),
+        ],
+    };
+    // 340 requests waiting all along: about 340,000 ms of RESOURCE_SEMAPHORE per second.
+    r.waits = |secs| {
+        let mut w = calm_waits(secs);
+        w.push((
+            "RESOURCE_SEMAPHORE",
+            grow(70_000_000, 340_000.0, secs),
+            0,
+            grow(90_000, 30.0, secs),
+        ));
+        w
+    };
+    r
+}
+
+#[test]
+fn memory_grant_queue_is_critical_through_the_wire() {
+    let server = serve(grant_queue());
+    let (code, report, stderr) = triage_json(&server, "2");
+    assert_eq!(
+        severity(&report, "memory-grant-exhaustion").as_deref(),
+        Some("critical"),
+        "{}\n{stderr}",
+        report["verdicts"]
+    );
+    let v = report["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["id"] == "memory-grant-exhaustion")
+        .cloned()
+        .unwrap_or_default();
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("340 requests are queued")
+            && summary.contains("session 77 (24,576 MB, DOP 8, nightly-report)"),
+        "{summary}"
+    );
+    assert_eq!(v["culprits"]["sessions"], serde_json::json!([77, 131, 214]));
+    let pool = v["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["key"] == "pool_default")
+        .map(|f| f["value"].to_string())
+        .unwrap_or_default();
+    assert!(
+        pool.contains("340 waiting"),
+        "both semaphores summed: {pool}"
+    );
+    assert_eq!(code, 2, "{stderr}");
+    // The recorded rows answer the statements spiral sent: every column they carry is named
+    // in the batch, and both statements are inside TRY/CATCH.
+    let log = server.stats.sql_log();
+    let sample = log
+        .iter()
+        .find(|s| batch_name(s) == "sample")
+        .cloned()
+        .unwrap_or_default();
+    let grants = grant_queue().grants;
+    for set in [grant_pools(&grants), memory_grants(&grants)] {
+        for c in &set.columns {
+            assert!(
+                sample.contains(&format!("AS {}", c.name)),
+                "{} not in the batch",
+                c.name
+            );
+        }
+    }
+    for caught in ["N'grant_pools'", "N'memory_grants'"] {
+        assert!(sample.contains(caught), "{caught}");
+    }
+    assert!(sample.contains("FROM sys.dm_exec_query_resource_semaphores AS rs"));
+    assert!(sample.contains("WHERE mg.grant_time IS NOT NULL"));
+    for c in &wait_stats(&[]).columns {
+        assert!(
+            sample.contains(&format!("AS {}", c.name)),
+            "{} not in the batch",
+            c.name
+        );
+    }
+    // The waits accrued between the samples: RESOURCE_SEMAPHORE is a poison wait, flagged in
+    // a note; the grant verdict carries it as evidence.
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("Poison waits accrued") && notes.contains("RESOURCE_SEMAPHORE"),
+        "{notes}"
+    );
+    assert!(
+        !notes.contains("THREADPOOL"),
+        "12 ms since startup is not accrual: {notes}"
+    );
+    let top = &report["waits_accrued"][0];
+    assert_eq!(
+        (&top["wait_type"], &top["class"], &top["poison"]),
+        (
+            &serde_json::json!("RESOURCE_SEMAPHORE"),
+            &serde_json::json!("memory"),
+            &serde_json::json!(true)
+        ),
+        "{}",
+        report["waits_accrued"]
+    );
+    let accrued = v["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["key"] == "resource_semaphore_waits_accrued")
+        .and_then(|f| f["number"].as_f64())
+        .unwrap_or(0.0);
+    assert!(
+        accrued > 100.0,
+        "seconds of RESOURCE_SEMAPHORE accrued: {accrued}"
+    );
+}
+
+#[test]
+fn waits_view_shows_waits_diffed_over_the_window() {
+    let server = serve(grant_queue());
+    let (code, view, stderr) = run_json(&[
+        "waits",
+        &target(&server),
+        "--encrypt",
+        "off",
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+    ]);
+    assert!(matches!(code, 0..=2), "{stderr}");
+    let section = view["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["key"] == "waits_accrued")
+        .cloned()
+        .unwrap_or_default();
+    let rows = section["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        rows.first().map(|r| r["wait"].clone()),
+        Some(serde_json::json!("RESOURCE_SEMAPHORE")),
+        "{section}"
+    );
+    assert_eq!(rows[0]["class"], "memory");
+    assert_eq!(rows[0]["poison"], "POISON");
+    let per_sec = rows[0]["ms_per_sec"].as_f64().unwrap_or(0.0);
+    assert!((200_000.0..500_000.0).contains(&per_sec), "{per_sec}");
+    // A wait that did not move over the window is not listed.
+    assert!(!rows.iter().any(|r| r["wait"] == "THREADPOOL"), "{section}");
+    assert!(
+        rows.iter()
+            .any(|r| r["wait"] == "ASYNC_NETWORK_IO" && r["poison"] == "")
+    );
+}
+
+#[test]
+fn a_failed_grant_statement_loses_only_memory_grants() {
+    // Both grant statements fail (a lock timeout, a refused DMV): the check is unknown,
+    // the note names the area, and the rest of the sample is still diagnosed.
+    let server = serve_edited(healthy(), |sets| {
+        let mut out = Vec::new();
+        for set in sets {
+            if is_set(&set, "grant_pool_id") {
+                out.push(tds_server::Statement::Rows(failed_set(
+                    "grant_pools",
+                    1222,
+                    "Lock request time out period exceeded.",
+                )));
+            } else if is_set(&set, "grant_waiters") {
+                out.push(tds_server::Statement::Rows(failed_set(
+                    "memory_grants",
+                    1222,
+                    "Lock request time out period exceeded.",
+                )));
+            } else {
+                out.push(tds_server::Statement::Rows(set));
+            }
+        }
+        out
+    });
+    let (code, report, stderr) = triage_json(&server, "1");
+    assert_eq!(
+        unknown_ids(&report),
+        ["memory-grant-exhaustion"],
+        "{stderr}"
+    );
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("memory grants") && notes.contains("error 1222"),
+        "{notes}"
+    );
+    assert_eq!(code, 3, "{stderr}");
+    // A caught error after the grant rows arrived keeps them, marked partial.
+    let server = serve_edited(grant_queue(), |sets| {
+        let mut out = Vec::new();
+        for set in sets {
+            let grants = is_set(&set, "grant_waiters");
+            out.push(tds_server::Statement::Rows(set));
+            if grants {
+                out.push(tds_server::Statement::Rows(failed_set(
+                    "memory_grants",
+                    1222,
+                    "Lock request time out period exceeded.",
+                )));
+            }
+        }
+        out
+    });
+    let (_, snap, _) = captured(&server, &[]);
+    assert_eq!(snap["memory_grants"]["waiters"], 340);
+    let gaps = snap["gaps"].to_string();
+    assert!(
+        gaps.contains("memory-grants") && gaps.contains("memory grants is partial"),
+        "{gaps}"
+    );
 }

@@ -5,9 +5,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use spiral::rules::{Assessment, CheckState, evaluate};
 use spiral::session::{Session, SessionKind, SessionState, WaitClass};
 use spiral::snapshot::{
-    Area, CompileGate, ConnectionLimits, DatabaseInfo, Engine, Gap, Guardrails, HolderKind,
-    Horizon, HorizonHolder, LogReuse, PlanCacheEntry, Pool, PoolWaiter, Pooler, Snapshot, Workers,
-    counter,
+    Area, CompileGate, ConnectionLimits, DatabaseInfo, Engine, Gap, GrantHolder, GrantPool,
+    Guardrails, HolderKind, Horizon, HorizonHolder, LogReuse, MemoryGrants, PlanCacheEntry, Pool,
+    PoolWaiter, Pooler, Snapshot, Workers, counter,
 };
 use spiral::thresholds::Thresholds;
 use spiral::verdict::Severity;
@@ -702,6 +702,144 @@ fn worker_exhaustion_near_miss() {
             .verdict("worker-thread-exhaustion")
             .is_none()
     );
+}
+
+// --- memory-grant-exhaustion -----------------------------------------------------------
+
+/// `waiting` requests queued for a grant, each waiting at most `longest_ms`, behind two big
+/// holders; the cumulative grant timeouts stand at `timeouts`.
+fn grants(waiting: u64, longest_ms: u64, timeouts: u64) -> Snapshot {
+    let mut s = snap(Engine::Mssql);
+    let mut report = client(77, "reporting", "10.0.0.7", SessionState::Active);
+    report.application = Some("nightly-report".into());
+    s.sessions.push(report);
+    s.memory_grants = Some(MemoryGrants {
+        waiters: waiting,
+        holders: 12,
+        longest_wait_ms: (waiting > 0).then_some(longest_ms),
+        pools: vec![GrantPool {
+            pool_id: 2,
+            name: Some("default".into()),
+            waiters: waiting,
+            granted_kb: 60 << 20,
+            target_kb: 61 << 20,
+        }],
+        largest: vec![
+            GrantHolder {
+                session_id: 77,
+                granted_kb: 24 << 20,
+                requested_kb: Some(24 << 20),
+                dop: Some(8),
+            },
+            GrantHolder {
+                session_id: 91,
+                granted_kb: 9 << 20,
+                requested_kb: None,
+                dop: Some(1),
+            },
+        ],
+    });
+    s.counters
+        .insert(counter::MEMORY_GRANT_TIMEOUTS.into(), timeouts);
+    s
+}
+
+#[test]
+fn memory_grant_queue_of_hundreds_is_critical_even_with_short_waits() {
+    // The held-out capture: 340 queued, none waiting 15 s.
+    let a = one(grants(340, 14_000, 0));
+    let v = a.verdict("memory-grant-exhaustion").expect("fires");
+    assert_eq!(v.severity, Severity::Critical, "{}", v.summary);
+    assert!(
+        v.summary.contains("340 requests are queued"),
+        "{}",
+        v.summary
+    );
+    assert!(
+        v.summary
+            .contains("session 77 (24,576 MB, DOP 8, nightly-report)"),
+        "{}",
+        v.summary
+    );
+    assert_eq!(v.culprits.sessions, vec![77, 91]);
+    assert!(
+        v.actions
+            .iter()
+            .any(|x| x.contains("REQUEST_MAX_MEMORY_GRANT_PERCENT"))
+    );
+    assert!(v.actions.iter().any(|x| x.starts_with("Do not restart")));
+    let queued = v
+        .evidence
+        .iter()
+        .find(|f| f.key == "requests_queued_for_a_grant");
+    assert_eq!(queued.and_then(|f| f.number), Some(340.0));
+    assert_eq!(a.worst(), Severity::Critical);
+}
+
+#[test]
+fn memory_grant_warning_and_near_misses() {
+    assert_eq!(
+        sev(&one(grants(40, 3_000, 0)), "memory-grant-exhaustion"),
+        Some(Severity::Warning)
+    );
+    // A short queue of a few requests is a busy server, not a spiral.
+    for n in [0, 9] {
+        let a = one(grants(n, 2_000, 0));
+        assert!(a.verdict("memory-grant-exhaustion").is_none(), "{n}");
+        assert_eq!(a.checks["memory-grant-exhaustion"], CheckState::Ok);
+    }
+    // The semaphores saw the queue although the grants statement counted none.
+    let mut s = grants(0, 0, 0);
+    if let Some(m) = s.memory_grants.as_mut() {
+        m.pools[0].waiters = 150;
+    }
+    assert_eq!(
+        sev(&one(s), "memory-grant-exhaustion"),
+        Some(Severity::Critical)
+    );
+}
+
+#[test]
+fn memory_grant_timeouts_in_the_window_raise_it() {
+    // Requests gave up with error 8645 between the samples: a warning with a short queue,
+    // critical once the queue is at the warning size.
+    let a = two(grants(3, 20_000, 1_000), 5, |s| {
+        s.counters
+            .insert(counter::MEMORY_GRANT_TIMEOUTS.into(), 1_004);
+    });
+    let v = a.verdict("memory-grant-exhaustion").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(v.summary.contains("4 gave up waiting"), "{}", v.summary);
+    let a = two(grants(20, 20_000, 1_000), 5, |s| {
+        s.counters
+            .insert(counter::MEMORY_GRANT_TIMEOUTS.into(), 1_002);
+    });
+    assert_eq!(sev(&a, "memory-grant-exhaustion"), Some(Severity::Critical));
+    // Timeouts from before the window (the counter does not move) do not count.
+    let a = two(grants(3, 20_000, 1_000), 5, |_| {});
+    assert!(a.verdict("memory-grant-exhaustion").is_none());
+}
+
+#[test]
+fn memory_grants_unseen_is_unknown_on_sql_server_and_silent_elsewhere() {
+    let mut s = snap(Engine::Mssql);
+    s.gaps.push(Gap {
+        area: Area::MemoryGrants,
+        reason: "the sample query failed on this server (error 1222: lock timeout)".into(),
+        remedy: None,
+    });
+    assert_eq!(
+        sev(&one(s), "memory-grant-exhaustion"),
+        Some(Severity::Unknown)
+    );
+    for engine in [Engine::Postgres, Engine::Mysql] {
+        let a = one(snap(engine));
+        assert_eq!(
+            a.checks["memory-grant-exhaustion"],
+            CheckState::Ok,
+            "{engine}"
+        );
+    }
 }
 
 #[test]

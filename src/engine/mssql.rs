@@ -989,6 +989,8 @@ mod tests {
             "BEGIN TRY\n    SELECT DISTINCT\n        CAST(SUBSTRING(HASHBYTES",
             "BEGIN TRY\n    SELECT\n        q.queued_tasks",
             "SELECT\n    CAST(SUM(CAST(g.waiter_count",
+            "BEGIN TRY\n    SELECT\n        CAST(rs.pool_id",
+            "BEGIN TRY\n    SELECT\n        c.grant_waiters",
             "SELECT\n    CAST(RTRIM(pc.object_name)",
         ] {
             assert_eq!(statement(SAMPLE, start), statement(SAMPLE_DAC, start));

@@ -13,6 +13,7 @@ mod connections;
 mod guardrails;
 mod idle;
 mod long_transaction;
+mod memory_grants;
 mod plan_cache;
 mod pool_exhaustion;
 mod workers;
@@ -62,6 +63,7 @@ pub const RULES: &[Rule] = &[
     compiles::COMPILE_GATE,
     compiles::QUERY_STORE,
     workers::WORKER_EXHAUSTION,
+    memory_grants::MEMORY_GRANT_EXHAUSTION,
     blocking::BLOCKING_CHAIN,
     blocking::DEADLOCK_CYCLE,
     blocking::DEADLOCKS_RISING,

@@ -11,9 +11,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use spiral::capture::Header;
 use spiral::session::{Session, SessionKind, SessionState, WaitClass};
 use spiral::snapshot::{
-    CompileGate, ConnectionLimits, DatabaseInfo, Engine, Guardrails, HolderKind, Horizon,
-    HorizonHolder, LogReuse, PlanCacheEntry, Pool, PoolWaiter, Pooler, ServerInfo, Snapshot,
-    Workers, counter,
+    CompileGate, ConnectionLimits, DatabaseInfo, Engine, GrantHolder, GrantPool, Guardrails,
+    HolderKind, Horizon, HorizonHolder, LogReuse, MemoryGrants, PlanCacheEntry, Pool, PoolWaiter,
+    Pooler, ServerInfo, Snapshot, WaitStat, Workers, counter,
 };
 
 pub struct Bundled {
@@ -40,6 +40,7 @@ pub fn all() -> Vec<Bundled> {
         sqlserver_sunday_spiral(),
         sqlserver_stabilized(),
         sqlserver_orphaned_dtc(),
+        sqlserver_memory_grant_queue(),
         postgres_connection_leak(),
         mysql_shipping_sleepers(),
         postgres_deadlocked_pool(),
@@ -616,6 +617,203 @@ fn sqlserver_orphaned_dtc() -> Bundled {
         snapshots: vec![
             orphaned_dtc_sample(t0, 0),
             orphaned_dtc_sample(t0 + Duration::seconds(10), 1),
+        ],
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SQL Server: requests queued for memory grants (RESOURCE_SEMAPHORE). The held-out case of
+// the review of 2026-11-30: 340 requests queued, each waiting under 15 s, behind a few
+// reports holding most of the workspace. Built from the documented DMVs, not a postmortem.
+
+const REPORT_SELECT: &str = "SELECT [o].[ShopId], SUM([o].[Total]) FROM [dbo].[Order] AS [o] GROUP BY [o].[ShopId] ORDER BY 2 DESC";
+const CART_SELECT: &str = "SELECT [l].[Sku], [l].[Qty] FROM [dbo].[CartLine] AS [l] WHERE [l].[CartId] = @p0 ORDER BY [l].[Added]";
+
+fn grant_queue_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
+    let mut snap = Snapshot::empty(Engine::Mssql, t);
+    snap.server = ServerInfo {
+        version: "Microsoft SQL Server 2019 (RTM-CU22) - 15.0.4322.2 (X64), Enterprise Edition: Core-based Licensing (64-bit)".into(),
+        flavor: None,
+        managed_kill: false,
+    };
+    snap.own_session_id = Some(58);
+    let mut seq = Seq(11 + sample);
+    // 12 web hosts with pools of different sizes; most of their requests wait for a grant.
+    let mut id = 100i64;
+    let mut queued = 0u64;
+    for h in 0..12 {
+        let host = format!("ip-10-0-4-{}", 10 + h);
+        let n = 30 + h * 2;
+        for _ in 0..n {
+            let mut s = session(
+                id,
+                "shop_app",
+                &host,
+                "shop-web",
+                "shop",
+                SessionState::Idle,
+            );
+            s.raw_state = Some("sleeping".into());
+            s.idle_ms = Some(seq.next(3_000));
+            if queued < 340 {
+                s.state = SessionState::Active;
+                s.idle_ms = None;
+                s.statement = Some(spiral::session::StatementKind::Read);
+                let wait = 200 + seq.next(14_500);
+                s = waiting(
+                    s,
+                    "RESOURCE_SEMAPHORE",
+                    WaitClass::Memory,
+                    wait,
+                    wait + 40,
+                    CART_SELECT,
+                );
+                queued += 1;
+            }
+            snap.sessions.push(s);
+            id += 1;
+        }
+    }
+    // Three reports holding most of the workspace, running (not waiting).
+    for (n, sid) in [5077i64, 5131, 5214].into_iter().enumerate() {
+        let mut s = session(
+            sid,
+            "reporting",
+            "ip-10-0-9-1",
+            "nightly-report",
+            "shop",
+            SessionState::Active,
+        );
+        s.raw_state = Some("running".into());
+        s.statement = Some(spiral::session::StatementKind::Read);
+        s.elapsed_ms = Some(4_000 - n as u64 * 1_000 + sample * 500);
+        s.query = Some(REPORT_SELECT.into());
+        snap.sessions.push(s);
+    }
+    snap.connections = ConnectionLimits {
+        max_connections: None,
+        reserved: 0,
+        current: Some(snap.sessions.len() as u64 + 1),
+    };
+    snap.workers = Some(Workers {
+        max_workers: 2_400,
+        active_workers: 520,
+        current_workers: 700,
+        queued_tasks: 0,
+        runnable_tasks: 3,
+        threadpool_waiters: 0,
+        cpu_count: Some(64),
+    });
+    snap.compile_gate = Some(CompileGate {
+        waiters: 0,
+        active: 4,
+        limit: 321,
+    });
+    snap.memory_grants = Some(MemoryGrants {
+        waiters: 340,
+        holders: 41,
+        longest_wait_ms: Some(14_200),
+        pools: vec![
+            GrantPool {
+                pool_id: 1,
+                name: Some("internal".into()),
+                waiters: 0,
+                granted_kb: 0,
+                target_kb: 1_260_000,
+            },
+            GrantPool {
+                pool_id: 2,
+                name: Some("default".into()),
+                waiters: 340,
+                granted_kb: 50_290_000,
+                target_kb: 50_400_000,
+            },
+        ],
+        largest: vec![
+            GrantHolder {
+                session_id: 5077,
+                granted_kb: 25_165_824,
+                requested_kb: Some(25_165_824),
+                dop: Some(8),
+            },
+            GrantHolder {
+                session_id: 5131,
+                granted_kb: 12_582_912,
+                requested_kb: Some(12_582_912),
+                dop: Some(8),
+            },
+            GrantHolder {
+                session_id: 5214,
+                granted_kb: 8_388_608,
+                requested_kb: Some(8_388_608),
+                dop: Some(4),
+            },
+        ],
+    });
+    let secs = sample * 10;
+    snap.counters
+        .insert(counter::COMPILATIONS.into(), 50_100_000 + secs * 12);
+    snap.counters
+        .insert(counter::RECOMPILATIONS.into(), 210_000 + secs);
+    snap.counters
+        .insert(counter::BATCHES.into(), 900_000_000 + secs * 400);
+    snap.counters
+        .insert(counter::LOGINS.into(), 3_100_000 + secs);
+    snap.counters.insert(counter::DEADLOCKS.into(), 88);
+    snap.counters
+        .insert(counter::MEMORY_GRANT_TIMEOUTS.into(), 6 + sample * 3);
+    // Completed waits since startup: 340 requests on RESOURCE_SEMAPHORE all along is about
+    // 340 s of wait per second; the rest is a normal day's network and read waits.
+    let wait = |ms: u64, tasks: u64| WaitStat {
+        wait_ms: ms,
+        signal_ms: 0,
+        tasks,
+    };
+    snap.wait_stats = Some(
+        [
+            (
+                "RESOURCE_SEMAPHORE",
+                wait(70_000_000 + secs * 340_000, 90_000 + secs * 30),
+            ),
+            (
+                "ASYNC_NETWORK_IO",
+                wait(9_000_000 + secs * 200, 800_000 + secs * 20),
+            ),
+            (
+                "PAGEIOLATCH_SH",
+                wait(4_000_000 + secs * 900, 300_000 + secs * 40),
+            ),
+            ("THREADPOOL", wait(12, 3)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+    );
+    snap.guardrails = Guardrails {
+        optimize_for_ad_hoc: Some(true),
+        ..Guardrails::default()
+    };
+    snap.databases = vec![DatabaseInfo {
+        name: "shop".into(),
+        query_store: Some("off".into()),
+        read_committed_snapshot: Some(true),
+    }];
+    snap
+}
+
+fn sqlserver_memory_grant_queue() -> Bundled {
+    let t0 = at(2026, 11, 30, 2, 40, 0);
+    Bundled {
+        file: "captures/sqlserver-memory-grant-queue.jsonl",
+        header: header(
+            Engine::Mssql,
+            "mssql://shop_app@sql-shop-01:1433/shop",
+            t0,
+            "340 requests queued for memory grants (RESOURCE_SEMAPHORE), each waiting under 15 s, behind three nightly reports holding 44 GB of a 48 GB workspace at DOP 8/8/4; 3 grant timeouts (error 8645) between the samples. Built from the documented DMVs (the held-out case of the 2026-11-30 review), not a postmortem.",
+        ),
+        snapshots: vec![
+            grant_queue_sample(t0, 0),
+            grant_queue_sample(t0 + Duration::seconds(10), 1),
         ],
     }
 }

@@ -17,8 +17,8 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
 use crate::snapshot::{
-    Area, CompileGate, DatabaseInfo, Engine, Gap, PlanCacheEntry, ServerInfo, Snapshot, Workers,
-    counter,
+    Area, CompileGate, DatabaseInfo, Engine, Gap, GrantHolder, GrantPool, MemoryGrants,
+    PlanCacheEntry, ServerInfo, Snapshot, WaitStat, Workers, counter,
 };
 
 /// One value as the server sent it, already detached from the driver's types.
@@ -192,6 +192,9 @@ impl BatchKind {
                 Set::Orphans,
                 Set::Workers,
                 Set::Gateways,
+                Set::GrantPools,
+                Set::Grants,
+                Set::WaitStats,
                 Set::Counters,
                 Set::CacheSize,
                 Set::Databases,
@@ -205,6 +208,8 @@ impl BatchKind {
                 Set::TaskBlockers,
                 Set::Workers,
                 Set::Gateways,
+                Set::GrantPools,
+                Set::Grants,
                 Set::Counters,
                 Set::Databases,
             ],
@@ -232,6 +237,9 @@ enum Set {
     Orphans,
     Workers,
     Gateways,
+    GrantPools,
+    Grants,
+    WaitStats,
     Counters,
     CacheSize,
     PlanCache,
@@ -241,7 +249,7 @@ enum Set {
 
 impl Set {
     /// In the order they are applied: sessions before the sets that refine them.
-    const ALL: [Set; 14] = [
+    const ALL: [Set; 17] = [
         Set::Facts,
         Set::Config,
         Set::Sessions,
@@ -251,6 +259,9 @@ impl Set {
         Set::Orphans,
         Set::Workers,
         Set::Gateways,
+        Set::GrantPools,
+        Set::Grants,
+        Set::WaitStats,
         Set::Counters,
         Set::CacheSize,
         Set::PlanCache,
@@ -269,6 +280,9 @@ impl Set {
             Set::Orphans => "orphaned_uow",
             Set::Workers => "queued_tasks",
             Set::Gateways => "gateway_waiters",
+            Set::GrantPools => "grant_pool_id",
+            Set::Grants => "grant_waiters",
+            Set::WaitStats => "stat_wait_type",
             Set::Counters => "counter_object",
             Set::CacheSize => "cache_entries",
             Set::PlanCache => "plan_objtype",
@@ -287,6 +301,9 @@ impl Set {
             Set::Orphans => "orphaned_uow",
             Set::CacheSize => "cache_size",
             Set::Workers => "workers",
+            Set::GrantPools => "grant_pools",
+            Set::Grants => "memory_grants",
+            Set::WaitStats => "wait_stats",
             Set::PlanCache => "plan_cache",
             Set::QueryStore => "query_store",
             _ => return None,
@@ -305,6 +322,7 @@ impl Set {
                 | Set::Orphans
                 | Set::QueryStore
                 | Set::CacheSize
+                | Set::WaitStats
         )
     }
 
@@ -319,6 +337,9 @@ impl Set {
             Set::Orphans => "orphaned distributed transactions",
             Set::Workers => "schedulers and worker threads",
             Set::Gateways => "compile gateways",
+            Set::GrantPools => "memory-grant semaphores",
+            Set::Grants => "memory grants",
+            Set::WaitStats => "wait statistics",
             Set::Counters => "performance counters",
             Set::CacheSize => "the plan cache's size",
             Set::PlanCache => "the plan cache",
@@ -339,6 +360,8 @@ impl Set {
             Set::Orphans | Set::CacheSize => &[],
             Set::Workers => &[Area::Workers],
             Set::Gateways => &[Area::Compiles],
+            Set::GrantPools | Set::Grants => &[Area::MemoryGrants],
+            Set::WaitStats => &[Area::WaitStats],
             Set::Counters => &[Area::Counters, Area::Compiles],
             Set::PlanCache => &[Area::PlanCache],
         }
@@ -953,6 +976,26 @@ fn apply(set: Set, t: &Table, snap: &mut Snapshot) -> Result<(), String> {
         }
         Set::Workers => apply_workers(t, snap),
         Set::Gateways => apply_gateways(t, snap),
+        Set::GrantPools => apply_grant_pools(t, snap),
+        Set::Grants => apply_grants(t, snap),
+        Set::WaitStats => {
+            let mut stats = BTreeMap::new();
+            for r in t.rows() {
+                let Some(name) = r.text("stat_wait_type")? else {
+                    continue;
+                };
+                stats.insert(
+                    name,
+                    WaitStat {
+                        wait_ms: r.count("stat_wait_ms")?.unwrap_or(0),
+                        signal_ms: r.count("stat_signal_ms")?.unwrap_or(0),
+                        tasks: r.count("stat_tasks")?.unwrap_or(0),
+                    },
+                );
+            }
+            snap.wait_stats = Some(stats);
+            Ok(())
+        }
         Set::Counters => apply_counters(t, snap),
         Set::CacheSize => Ok(()),
         Set::Databases => {
@@ -1130,6 +1173,75 @@ fn apply_gateways(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
             limit: r.count("gateway_limit")?.unwrap_or(0),
         });
     }
+    Ok(())
+}
+
+/// One row per resource semaphore (two per pool): summed per pool. The timeouts are
+/// cumulative and go to the counters, which the window diffs.
+fn apply_grant_pools(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
+    let mut pools: Vec<GrantPool> = Vec::new();
+    let mut timeouts: Option<u64> = None;
+    for r in t.rows() {
+        let Some(pool_id) = r.int("grant_pool_id")? else {
+            continue;
+        };
+        let at = match pools.iter().position(|p| p.pool_id == pool_id) {
+            Some(at) => at,
+            None => {
+                pools.push(GrantPool {
+                    pool_id,
+                    name: r.text("grant_pool_name")?,
+                    ..GrantPool::default()
+                });
+                pools.len() - 1
+            }
+        };
+        let pool = &mut pools[at];
+        pool.waiters += r.count("pool_grant_waiters")?.unwrap_or(0);
+        pool.granted_kb += r.count("pool_granted_kb")?.unwrap_or(0);
+        pool.target_kb += r.count("pool_target_kb")?.unwrap_or(0);
+        if let Some(n) = r.count("pool_grant_timeouts")? {
+            *timeouts.get_or_insert(0) += n;
+        }
+    }
+    if let Some(n) = timeouts {
+        snap.counters
+            .insert(counter::MEMORY_GRANT_TIMEOUTS.to_string(), n);
+    }
+    snap.memory_grants
+        .get_or_insert_with(MemoryGrants::default)
+        .pools = pools;
+    Ok(())
+}
+
+/// The counts repeat on every row (one per big holder, or one with no holder at all).
+fn apply_grants(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
+    let mut rows = t.rows().peekable();
+    let Some(first) = rows.peek() else {
+        return Err("no row".into());
+    };
+    let waiters = first.count("grant_waiters")?.unwrap_or(0);
+    let holders = first.count("grant_holders")?.unwrap_or(0);
+    let longest_wait_ms = first.count("longest_grant_wait_ms")?;
+    let mut largest = Vec::new();
+    for r in rows {
+        let (Some(session_id), Some(granted_kb)) =
+            (r.int("holder_session_id")?, r.count("holder_granted_kb")?)
+        else {
+            continue;
+        };
+        largest.push(GrantHolder {
+            session_id,
+            granted_kb,
+            requested_kb: r.count("holder_requested_kb")?,
+            dop: r.count("holder_dop")?,
+        });
+    }
+    let m = snap.memory_grants.get_or_insert_with(MemoryGrants::default);
+    m.waiters = waiters;
+    m.holders = holders;
+    m.longest_wait_ms = longest_wait_ms;
+    m.largest = largest;
     Ok(())
 }
 
@@ -1455,6 +1567,70 @@ mod tests {
         )
     }
 
+    /// Two pools with two semaphores each; 340 requests queued behind one 24 GB grant.
+    fn grant_pools() -> Table {
+        let row = |id: i64, name: &str, waiters: i64, timeouts: i64, granted: i64, target: i64| {
+            vec![
+                i(id),
+                t(name),
+                i(waiters),
+                i(timeouts),
+                i(granted),
+                i(target),
+            ]
+        };
+        Table::new(
+            &[
+                "grant_pool_id",
+                "grant_pool_name",
+                "pool_grant_waiters",
+                "pool_grant_timeouts",
+                "pool_granted_kb",
+                "pool_target_kb",
+            ],
+            vec![
+                row(1, "internal", 0, 0, 0, 1_200_000),
+                row(1, "internal", 0, 0, 0, 60_000),
+                row(2, "default", 336, 6, 47_900_000, 48_000_000),
+                row(2, "default", 4, 1, 2_390_000, 2_400_000),
+            ],
+        )
+    }
+
+    fn memory_grants() -> Table {
+        Table::new(
+            &[
+                "grant_waiters",
+                "grant_holders",
+                "longest_grant_wait_ms",
+                "holder_session_id",
+                "holder_granted_kb",
+                "holder_requested_kb",
+                "holder_dop",
+            ],
+            vec![
+                vec![
+                    i(340),
+                    i(41),
+                    i(14_200),
+                    i(77),
+                    i(25_165_824),
+                    i(25_165_824),
+                    i(8),
+                ],
+                vec![
+                    i(340),
+                    i(41),
+                    i(14_200),
+                    i(131),
+                    i(4_194_304),
+                    Cell::Null,
+                    Cell::Null,
+                ],
+            ],
+        )
+    }
+
     /// Counters as a named instance returns them when RTRIM was forgotten: object, counter
     /// and instance names are nchar(128), space padded.
     fn counters(prefix: &str, compilations: i64) -> Table {
@@ -1533,6 +1709,8 @@ mod tests {
                 counters("SQLServer", 812_345_678),
                 databases(),
                 query_store(),
+                grant_pools(),
+                memory_grants(),
             ],
             error: None,
         }
@@ -1679,6 +1857,33 @@ mod tests {
         assert!(killed.blocked_by.is_empty());
         assert!(killed.rolling_back);
 
+        // Memory grants: the two semaphores of a pool are summed, the timeouts go to the
+        // counters (cumulative), the holders keep their order and a NULL stays unknown.
+        let m = snap.memory_grants.as_ref().expect("memory grants");
+        assert_eq!(
+            (m.waiters, m.holders, m.longest_wait_ms),
+            (340, 41, Some(14_200))
+        );
+        let pools: Vec<(i64, Option<&str>, u64, u64)> = m
+            .pools
+            .iter()
+            .map(|p| (p.pool_id, p.name.as_deref(), p.waiters, p.granted_kb))
+            .collect();
+        assert_eq!(
+            pools,
+            [
+                (1, Some("internal"), 0, 0),
+                (2, Some("default"), 340, 50_290_000)
+            ]
+        );
+        assert_eq!(snap.counter(counter::MEMORY_GRANT_TIMEOUTS), Some(7));
+        assert_eq!(
+            m.largest
+                .iter()
+                .map(|h| (h.session_id, h.dop))
+                .collect::<Vec<_>>(),
+            [(77, Some(8)), (131, None)]
+        );
         let w = snap.workers.as_ref().expect("workers");
         assert_eq!(
             (
