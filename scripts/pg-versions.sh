@@ -83,6 +83,8 @@ for major in "${majors[@]}"; do
         rm -rf "$work"
     }
     trap stop EXIT
+    # A stopped run (Ctrl-C, CI's timeout) still stops its private server.
+    trap 'exit 130' INT TERM
     say "PostgreSQL $major (${PACKAGE[$major]}) on 127.0.0.1:$port"
     pgrun "'$native/bin/initdb' -D '$work/data' -U postgres --auth=trust --encoding=UTF8 --locale=C" >"$work/initdb.log" 2>&1 \
         || { cat "$work/initdb.log" >&2; die "initdb failed for PostgreSQL $major"; }
@@ -99,7 +101,7 @@ for major in "${majors[@]}"; do
         failed+=("$major")
     fi
     stop
-    trap - EXIT
+    trap - EXIT INT TERM
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
