@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::capture::CaptureReader;
 use crate::config::{ConnectSettings, SourceSpec};
 use crate::engine::LiveSampler;
-use crate::snapshot::{Engine, Snapshot};
+use crate::model::snapshot::{Engine, Snapshot};
 use crate::target::Target;
 
 /// The shortest time between two live polls, wherever they come from (stalk's captures,
@@ -172,7 +172,7 @@ impl Poller {
                             ));
                         }
                         let since = self.blind_since.get_or_insert_with(Instant::now).elapsed();
-                        let retry_in = crate::stalk::backoff(self.attempt);
+                        let retry_in = crate::commands::stalk::backoff(self.attempt);
                         self.attempt += 1;
                         Poll::Blind {
                             since,
