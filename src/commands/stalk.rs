@@ -114,12 +114,6 @@ pub fn capture_stem(
     format!("spiral-{engine}-{}", t.format("%Y%m%dT%H%M%SZ"))
 }
 
-/// Backoff between reconnect attempts: 1 s doubling to 30 s. A dying server must not be
-/// hammered by its own diagnostics.
-pub fn backoff(attempt: u32) -> Duration {
-    Duration::from_secs(1u64 << attempt.min(5)).min(Duration::from_secs(30))
-}
-
 /// "1G", "500M", "64k" or a number of bytes.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim().to_ascii_lowercase();
@@ -397,12 +391,5 @@ mod tests {
         assert!(!t.poll(true, 3));
         assert!(t.poll(true, 3));
         assert!(!t.poll(true, 3), "re-arms from zero after firing");
-    }
-
-    #[test]
-    fn backoff_is_capped() {
-        assert_eq!(backoff(0), Duration::from_secs(1));
-        assert_eq!(backoff(3), Duration::from_secs(8));
-        assert_eq!(backoff(40), Duration::from_secs(30));
     }
 }
