@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use spiral::capture::{CaptureReader, CaptureWriter, Header};
 use spiral::cli::Format;
+use spiral::model::session::{Session, SessionState, WaitClass};
+use spiral::model::snapshot::{ConnectionLimits, Engine, Snapshot, Workers, counter};
+use spiral::model::thresholds::Thresholds;
+use spiral::model::window::Window;
 use spiral::report::TriageReport;
 use spiral::rules::evaluate;
-use spiral::session::{Session, SessionState, WaitClass};
-use spiral::snapshot::{ConnectionLimits, Engine, Snapshot, Workers, counter};
-use spiral::thresholds::Thresholds;
-use spiral::window::Window;
 
 /// A snapshot shaped like incident 000's flood: `n` sessions over 131 hosts, a fifth of
 /// them in lock chains, many compiling, the rest idle.

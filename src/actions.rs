@@ -4,7 +4,7 @@
 //! by hand. These helpers write that loop for them, scoped to exactly the sessions the
 //! verdict named. They only produce text: spiral never kills anything from a verdict.
 
-use crate::snapshot::{Engine, Snapshot};
+use crate::model::snapshot::{Engine, Snapshot};
 
 /// A SQL string literal with quotes doubled.
 pub fn literal(text: &str) -> String {
@@ -22,7 +22,7 @@ pub fn terminate(snapshot: &Snapshot, id: i64) -> String {
         // Not sessions: locks held by an orphaned distributed transaction (-2) end with
         // KILL '<UOW>'; a transaction in deferred recovery (-3) cannot be killed at all.
         // `KILL -2` would be an error, or worse on a server that took it for a session.
-        Engine::Mssql if id == crate::blocking::ORPHANED_DTC => {
+        Engine::Mssql if id == crate::model::blocking::ORPHANED_DTC => {
             match snapshot.orphaned_transactions.as_slice() {
                 [] => "KILL '<UOW>'; with the UOW from: SELECT DISTINCT request_owner_guid FROM \
                 sys.dm_tran_locks WHERE request_session_id = -2;"
@@ -34,7 +34,7 @@ pub fn terminate(snapshot: &Snapshot, id: i64) -> String {
                     .join(" "),
             }
         }
-        Engine::Mssql if id == crate::blocking::DEFERRED_RECOVERY => {
+        Engine::Mssql if id == crate::model::blocking::DEFERRED_RECOVERY => {
             "nothing to KILL: a transaction in deferred recovery ends when its database's \
             missing file or filegroup is brought back online or restored (see the error log)"
                 .to_string()

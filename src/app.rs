@@ -14,11 +14,11 @@ use crate::capture::{CaptureWriter, Header};
 use crate::cli::{
     CaptureArgs, CheckArgs, Cli, Command, CompletionTarget, SamplingArgs, StalkArgs, WatchArgs,
 };
+use crate::commands::views::View;
 use crate::config::{Sampling, Settings};
 use crate::report::TriageReport;
 use crate::rules::evaluate;
 use crate::source::{Source, collect};
-use crate::views::View;
 
 /// Exit code when nothing could be assessed: bad input, errors, panics.
 pub const UNKNOWN: u8 = 3;
@@ -221,8 +221,8 @@ pub fn run(mut cli: Cli) -> anyhow::Result<u8> {
         Command::Kill(a) => with_runtime(kill(&settings, &a, cli.global.idle_over.as_deref())),
         Command::Stalk(a) => with_runtime(stalk(&settings, &a)),
         Command::Watch(a) => with_runtime(watch(&settings, &a)),
-        Command::Timeline(a) => crate::timeline_cmd::timeline(&settings, &a),
-        Command::Report(a) => crate::timeline_cmd::report(&settings, &a),
+        Command::Timeline(a) => crate::commands::timeline_cmd::timeline(&settings, &a),
+        Command::Report(a) => crate::commands::timeline_cmd::report(&settings, &a),
         Command::Playbook { id } => playbook(id.as_deref(), settings.format),
         Command::Queries { engine, name } => print(&crate::queries::render(
             engine.as_deref(),
@@ -333,16 +333,16 @@ async fn triage(settings: &Settings, a: &SamplingArgs) -> anyhow::Result<u8> {
 
 /// A window cut short by a failed sample is never healthy: the status becomes UNKNOWN
 /// (exit 3) unless something worse was already found.
-fn mark_incomplete(status: &mut crate::verdict::Severity, exit_code: &mut i32) {
-    if *status < crate::verdict::Severity::Unknown {
-        *status = crate::verdict::Severity::Unknown;
+fn mark_incomplete(status: &mut crate::model::verdict::Severity, exit_code: &mut i32) {
+    if *status < crate::model::verdict::Severity::Unknown {
+        *status = crate::model::verdict::Severity::Unknown;
         *exit_code = i32::from(UNKNOWN);
     }
 }
 
 /// Said when spiral's connection may be the last administrator slot of a full server.
-fn full_note(window: &crate::window::Window) -> Option<String> {
-    crate::poller::full_server_note(window.last())
+fn full_note(window: &crate::model::window::Window) -> Option<String> {
+    crate::commands::poller::full_server_note(window.last())
         .map(|n| format!("{n}; it gives it back as soon as this command ends."))
 }
 
@@ -366,7 +366,7 @@ async fn view(settings: &Settings, args: &crate::cli::ViewArgs, which: View) -> 
     // People get a screenful; machines get every row unless they ask for fewer.
     let limit = args.limit.or(match settings.format {
         crate::cli::Format::Json => None,
-        _ => Some(crate::views::TABLE_ROWS),
+        _ => Some(crate::commands::views::TABLE_ROWS),
     });
     let spec = Sampling::from_args(a, &settings.connect)?;
     let mut source = open_source(&spec, settings).await?;
@@ -384,7 +384,7 @@ async fn view(settings: &Settings, args: &crate::cli::ViewArgs, which: View) -> 
     all.extend(full_note(&collected.window).filter(|_| live));
     all.append(&mut notes);
     let assessment = evaluate(&collected.window, &settings.thresholds);
-    let mut report = crate::views::build(
+    let mut report = crate::commands::views::build(
         which,
         &label,
         &collected.window,
@@ -482,17 +482,17 @@ async fn capture(settings: &Settings, a: &CaptureArgs) -> anyhow::Result<u8> {
 /// connects, samples, a replay) and a watchdog thread prints the UNKNOWN line and exits
 /// should the command's own thread be stuck past it.
 fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
-    let judged = match crate::check::Judged::new(&a.only, &a.ignore) {
+    let judged = match crate::commands::check::Judged::new(&a.only, &a.ignore) {
         Ok(j) => j,
         Err(e) => {
-            let line = crate::check::unknown(&crate::sanitize::for_terminal(&e));
+            let line = crate::commands::check::unknown(&crate::sanitize::for_terminal(&e));
             print(&line.text)?;
             return Ok(line.exit_code);
         }
     };
-    let limit = crate::thresholds::parse_duration_secs(&a.timeout).ok();
+    let limit = crate::model::thresholds::parse_duration_secs(&a.timeout).ok();
     let watchdog = limit.map(|secs| {
-        let text = crate::check::unknown(&format!(
+        let text = crate::commands::check::unknown(&format!(
             "no assessment within {} (watchdog)",
             crate::format::duration_secs(secs)
         ))
@@ -507,14 +507,14 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
             }
         })
     });
-    let outcome = (|| -> anyhow::Result<crate::check::CheckLine> {
-        let parse = |list: &[String]| -> anyhow::Result<Vec<crate::gauge::Level>> {
+    let outcome = (|| -> anyhow::Result<crate::commands::check::CheckLine> {
+        let parse = |list: &[String]| -> anyhow::Result<Vec<crate::model::gauge::Level>> {
             list.iter()
-                .map(|b| crate::check::parse_bound(b).map_err(anyhow::Error::msg))
+                .map(|b| crate::commands::check::parse_bound(b).map_err(anyhow::Error::msg))
                 .collect()
         };
         let (warn, crit) = (parse(&a.warning)?, parse(&a.critical)?);
-        let limit = crate::thresholds::parse_duration_secs(&a.timeout)
+        let limit = crate::model::thresholds::parse_duration_secs(&a.timeout)
             .map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
         let spec = Sampling::build(&a.source, a.samples, &a.interval, &settings.connect)?;
         let label = match &spec.source {
@@ -524,7 +524,7 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
         let work = async {
             let mut source = match Source::open(&spec, &settings.connect).await {
                 Ok(s) => s,
-                Err(e) => return Ok(crate::check::failed(&e, &error_line(&e), &judged)),
+                Err(e) => return Ok(crate::commands::check::failed(&e, &error_line(&e), &judged)),
             };
             let collected = collect(&mut source, false, |_| {}).await;
             source.close().await;
@@ -534,7 +534,7 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
                 evaluate(&collected.window, &settings.thresholds),
                 collected.window.last().engine,
             );
-            let line = crate::check::line(
+            let line = crate::commands::check::line(
                 &collected.window,
                 &assessment,
                 &settings.thresholds,
@@ -543,8 +543,8 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
                 &judged,
             );
             Ok::<_, anyhow::Error>(match (&collected.failed, collected.interrupted) {
-                (Some(why), _) => crate::check::incomplete(line, why),
-                (None, Some(sig)) => crate::check::incomplete(
+                (Some(why), _) => crate::commands::check::incomplete(line, why),
+                (None, Some(sig)) => crate::commands::check::incomplete(
                     line,
                     &format!("stopped by {sig} before the last sample"),
                 ),
@@ -556,19 +556,20 @@ fn check(settings: &Settings, a: &CheckArgs) -> anyhow::Result<u8> {
             tokio::select! {
                 r = tokio::time::timeout(deadline, work) => match r {
                     Ok(r) => r,
-                    Err(_) => Ok(crate::check::unknown(&format!(
+                    Err(_) => Ok(crate::commands::check::unknown(&format!(
                         "no assessment of {label} within {}",
                         crate::format::duration_secs(limit)
                     ))),
                 },
-                _ = crate::signals::stopped() => Ok(crate::check::unknown(&format!(
+                _ = crate::signals::stopped() => Ok(crate::commands::check::unknown(&format!(
                     "stopped by {} before an assessment of {label}",
                     crate::signals::name()
                 ))),
             }
         })
     })();
-    let line = outcome.unwrap_or_else(|e| crate::check::failed(&e, &error_line(&e), &judged));
+    let line =
+        outcome.unwrap_or_else(|e| crate::commands::check::failed(&e, &error_line(&e), &judged));
     if !claim_output() {
         // The watchdog is printing its line and ending the process.
         loop {
@@ -610,29 +611,29 @@ async fn kill(
     a: &crate::cli::KillArgs,
     idle_over: Option<&str>,
 ) -> anyhow::Result<u8> {
-    let report = crate::kill_exec::run(a, idle_over, &settings.connect).await?;
+    let report = crate::commands::kill_exec::run(a, idle_over, &settings.connect).await?;
     let text = match settings.format {
         crate::cli::Format::Json => serde_json::to_string_pretty(&report)?,
-        _ => crate::kill_exec::render_table(&report),
+        _ => crate::commands::kill_exec::render_table(&report),
     };
     print(&text)?;
     let failed = report.stopped.is_some()
         || report
             .actions
             .iter()
-            .any(|x| x.outcome == crate::kill::Outcome::Failed);
+            .any(|x| x.outcome == crate::model::kill::Outcome::Failed);
     Ok(u8::from(failed))
 }
 
 async fn watch(settings: &Settings, a: &WatchArgs) -> anyhow::Result<u8> {
-    let secs = crate::thresholds::parse_duration_secs(&a.interval)
+    let secs = crate::model::thresholds::parse_duration_secs(&a.interval)
         .map_err(|e| anyhow::anyhow!("--interval: {e}"))?;
     if !(0.5..=3600.0).contains(&secs) {
         anyhow::bail!("--interval must be between 500ms and 1h");
     }
     let spec = crate::config::source_spec(&a.source, &settings.connect)?;
-    let poller = crate::poller::Poller::open(&spec, &settings.connect)?;
-    crate::watch::run(
+    let poller = crate::commands::poller::Poller::open(&spec, &settings.connect)?;
+    crate::commands::watch::run(
         poller,
         std::time::Duration::from_secs_f64(secs),
         &settings.thresholds,
@@ -641,9 +642,9 @@ async fn watch(settings: &Settings, a: &WatchArgs) -> anyhow::Result<u8> {
 }
 
 async fn stalk(settings: &Settings, a: &StalkArgs) -> anyhow::Result<u8> {
-    use crate::stalk::{Condition, StalkPlan, parse_bytes};
+    use crate::commands::stalk::{Condition, StalkPlan, parse_bytes};
     let dur = |flag: &str, v: &str| -> anyhow::Result<std::time::Duration> {
-        let secs = crate::thresholds::parse_duration_secs(v)
+        let secs = crate::model::thresholds::parse_duration_secs(v)
             .map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
         Ok(std::time::Duration::from_secs_f64(secs))
     };
@@ -676,9 +677,10 @@ async fn stalk(settings: &Settings, a: &StalkArgs) -> anyhow::Result<u8> {
         stop_after: a.run_for.as_deref().map(|v| dur("--for", v)).transpose()?,
     };
     let spec = crate::config::source_spec(&a.source, &settings.connect)?;
-    let mut poller = crate::poller::Poller::open(&spec, &settings.connect)?;
+    let mut poller = crate::commands::poller::Poller::open(&spec, &settings.connect)?;
     let poller_is_live = poller.is_live();
-    let result = crate::stalk::run(&mut poller, &plan, &settings.thresholds, settings.quiet).await;
+    let result =
+        crate::commands::stalk::run(&mut poller, &plan, &settings.thresholds, settings.quiet).await;
     let answered = poller.answered();
     let last_error = poller.last_error().map(str::to_string);
     poller.close().await;

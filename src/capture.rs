@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::snapshot::{Engine, Snapshot};
+use crate::model::snapshot::{Engine, Snapshot};
 
 /// The version written in every header. Readers refuse a newer major version.
 pub const FORMAT_VERSION: u32 = 1;

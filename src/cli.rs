@@ -363,7 +363,7 @@ pub struct KillArgs {
     pub blocking_leaders: bool,
     /// Which matched sessions to end.
     #[arg(long, value_enum, default_value = "all")]
-    pub victims: crate::kill::Victims,
+    pub victims: crate::model::kill::Victims,
     /// End at most this many sessions.
     #[arg(long, value_name = "N")]
     pub max: Option<usize>,
@@ -708,7 +708,7 @@ fn playbook_ids() -> Vec<&'static str> {
 }
 
 fn engine_names() -> Vec<&'static str> {
-    crate::snapshot::Engine::all()
+    crate::model::snapshot::Engine::all()
         .iter()
         .map(|e| e.name())
         .collect()

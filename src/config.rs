@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use crate::cli::{Encrypt, Format, GlobalArgs, SamplingArgs, SourceArgs};
+use crate::model::thresholds::{Thresholds, parse_duration_secs};
 use crate::target::{Secret, Target};
-use crate::thresholds::{Thresholds, parse_duration_secs};
 
 /// Settings every command shares.
 #[derive(Debug, Clone)]
@@ -144,7 +144,7 @@ pub fn source_spec(a: &SourceArgs, connect: &ConnectSettings) -> anyhow::Result<
     let mut target = Target::parse(&text).with_context(|| origin.to_string())?;
     // --dac stays in the connect settings: the SQL Server sampler tells a port written
     // after 'admin:' (the DAC's own) from one given with --dac (the normal listener's).
-    if connect.dac && target.engine != crate::snapshot::Engine::Mssql {
+    if connect.dac && target.engine != crate::model::snapshot::Engine::Mssql {
         bail!(
             "--dac is SQL Server's dedicated admin connection; {} has none: drop --dac",
             target.engine.product()

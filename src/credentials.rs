@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::snapshot::Engine;
+use crate::model::snapshot::Engine;
 use crate::target::{Secret, Target};
 
 /// Reads one environment variable (a closure, so tests need not touch the process's own).

@@ -2,7 +2,7 @@
 //! paste it into psql, mysql or sqlcmd when spiral itself cannot run (no binary on the
 //! bastion, a jump host with only the vendor client).
 
-use crate::snapshot::Engine;
+use crate::model::snapshot::Engine;
 
 pub struct Query {
     pub engine: Engine,

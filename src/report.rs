@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::model::session::SessionState;
+use crate::model::snapshot::{Area, Engine, counter};
+use crate::model::verdict::{Severity, Verdict};
+use crate::model::window::Window;
 use crate::rules::{Assessment, CheckState};
-use crate::session::SessionState;
-use crate::snapshot::{Area, Engine, counter};
-use crate::verdict::{Severity, Verdict};
-use crate::window::Window;
 
 pub const TRIAGE_SCHEMA: &str = "spiral.triage/v1";
 pub const VIEW_SCHEMA: &str = "spiral.view/v2";
@@ -115,7 +115,7 @@ pub struct TriageReport {
     /// SQL Server: completed waits accrued over the window, most wait time first (absent
     /// with one sample or on other engines).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub waits_accrued: Vec<crate::wait_stats::Accrued>,
+    pub waits_accrued: Vec<crate::model::wait_stats::Accrued>,
     /// `notes` without the ones `unseen` already says, for renderers that show `unseen`.
     #[serde(skip)]
     pub other_notes: Vec<String>,
@@ -197,7 +197,7 @@ impl TriageReport {
                 remedy: gap.remedy.clone(),
             });
         }
-        if let Some(n) = crate::wait_stats::poison_note(window) {
+        if let Some(n) = crate::model::wait_stats::poison_note(window) {
             notes.push(n.clone());
             other_notes.push(n);
         }
@@ -222,7 +222,7 @@ impl TriageReport {
             checks: assessment.checks,
             notes,
             unseen,
-            waits_accrued: crate::wait_stats::accrued(window)
+            waits_accrued: crate::model::wait_stats::accrued(window)
                 .map(|mut a| {
                     a.truncate(WAITS_IN_TRIAGE);
                     a

@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::capture::CaptureReader;
 use crate::config::{ConnectSettings, Sampling, SourceSpec};
 use crate::engine::LiveSampler;
-use crate::snapshot::{Engine, Snapshot};
-use crate::window::Window;
+use crate::model::snapshot::{Engine, Snapshot};
+use crate::model::window::Window;
 
 pub struct Source {
     kind: Kind,

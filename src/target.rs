@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::snapshot::Engine;
+use crate::model::snapshot::Engine;
 
 /// A password. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]

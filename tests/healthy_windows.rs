@@ -14,12 +14,12 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use spiral::capture::CaptureReader;
+use spiral::model::session::{Session, SessionState, WaitClass};
+use spiral::model::snapshot::{ConnectionLimits, Engine, Guardrails, Snapshot, Workers, counter};
+use spiral::model::thresholds::Thresholds;
+use spiral::model::verdict::Severity;
+use spiral::model::window::Window;
 use spiral::rules::{Assessment, evaluate};
-use spiral::session::{Session, SessionState, WaitClass};
-use spiral::snapshot::{ConnectionLimits, Engine, Guardrails, Snapshot, Workers, counter};
-use spiral::thresholds::Thresholds;
-use spiral::verdict::Severity;
-use spiral::window::Window;
 
 /// SplitMix64: tiny, fast, and the same sequence on every machine.
 struct Rng(u64);

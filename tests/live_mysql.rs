@@ -1120,16 +1120,16 @@ async fn kill_statement_spares_a_thread_that_is_no_longer_idle() {
     )
     .await
     .unwrap();
-    let idle_guard = spiral::kill::Still::Idle {
+    let idle_guard = spiral::model::kill::Still::Idle {
         for_ms: 0,
         in_transaction: false,
     };
-    let kill = |id: i64, still: spiral::kill::Still| spiral::kill::KillTarget {
+    let kill = |id: i64, still: spiral::model::kill::Still| spiral::model::kill::KillTarget {
         id,
         connected_at: None,
         still,
     };
-    use spiral::kill::Outcome;
+    use spiral::model::kill::Outcome;
     // Chosen as idle, running a statement now: not ended, and the statement goes on.
     assert_eq!(
         sampler
@@ -1139,7 +1139,7 @@ async fn kill_statement_spares_a_thread_that_is_no_longer_idle() {
         Outcome::Spared
     );
     // Idle, but not for as long as asked; idle, but in no transaction: not ended.
-    let long = spiral::kill::Still::Idle {
+    let long = spiral::model::kill::Still::Idle {
         for_ms: 3_600_000,
         in_transaction: false,
     };
@@ -1150,7 +1150,7 @@ async fn kill_statement_spares_a_thread_that_is_no_longer_idle() {
             .unwrap(),
         Outcome::Spared
     );
-    let in_transaction = spiral::kill::Still::Idle {
+    let in_transaction = spiral::model::kill::Still::Idle {
         for_ms: 0,
         in_transaction: true,
     };

@@ -1472,17 +1472,17 @@ async fn kill_reports_vanished_victims_and_spares_replaced_ones() {
     let stale = chrono::Utc::now() - chrono::Duration::hours(1);
     let outcome = sampler
         .kill(
-            spiral::kill::KillTarget {
+            spiral::model::kill::KillTarget {
                 id: fresh_pid,
                 connected_at: Some(stale),
-                still: spiral::kill::Still::Any,
+                still: spiral::model::kill::Still::Any,
             },
             false,
             false,
         )
         .await
         .unwrap();
-    assert_eq!(outcome, spiral::kill::Outcome::Gone);
+    assert_eq!(outcome, spiral::model::kill::Outcome::Gone);
     fresh
         .execute("SELECT 1")
         .await
@@ -1690,11 +1690,11 @@ async fn kill_statement_spares_a_session_that_is_no_longer_idle() {
             .find(|s| s.id == id)
             .and_then(|s| s.connected_at)
     };
-    let idle_guard = spiral::kill::Still::Idle {
+    let idle_guard = spiral::model::kill::Still::Idle {
         for_ms: 0,
         in_transaction: false,
     };
-    let kill = |id: i64, still: spiral::kill::Still| spiral::kill::KillTarget {
+    let kill = |id: i64, still: spiral::model::kill::Still| spiral::model::kill::KillTarget {
         id,
         connected_at: started(id),
         still,
@@ -1704,13 +1704,13 @@ async fn kill_statement_spares_a_session_that_is_no_longer_idle() {
         .kill(kill(busy_pid, idle_guard), false, false)
         .await
         .unwrap();
-    assert_eq!(outcome, spiral::kill::Outcome::Spared);
+    assert_eq!(outcome, spiral::model::kill::Outcome::Spared);
     // Idle, but not yet for as long as the filter asked: spared too.
     let outcome = sampler
         .kill(
             kill(
                 idle_pid,
-                spiral::kill::Still::Idle {
+                spiral::model::kill::Still::Idle {
                     for_ms: 3_600_000,
                     in_transaction: false,
                 },
@@ -1720,12 +1720,12 @@ async fn kill_statement_spares_a_session_that_is_no_longer_idle() {
         )
         .await
         .unwrap();
-    assert_eq!(outcome, spiral::kill::Outcome::Spared);
+    assert_eq!(outcome, spiral::model::kill::Outcome::Spared);
     // No start time: refused, never sent against a bare pid.
     assert!(
         sampler
             .kill(
-                spiral::kill::KillTarget {
+                spiral::model::kill::KillTarget {
                     id: idle_pid,
                     connected_at: None,
                     still: idle_guard,
@@ -1741,7 +1741,7 @@ async fn kill_statement_spares_a_session_that_is_no_longer_idle() {
         .kill(kill(idle_pid, idle_guard), false, false)
         .await
         .unwrap();
-    assert_eq!(outcome, spiral::kill::Outcome::Killed);
+    assert_eq!(outcome, spiral::model::kill::Outcome::Killed);
     sampler.close().await;
     running
         .await

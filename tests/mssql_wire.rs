@@ -2391,7 +2391,7 @@ fn a_failed_plan_cache_walk_costs_only_the_plan_cache() {
 #[test]
 fn printed_sql_server_statements_never_take_the_1900_sentinel_or_a_negative_id() {
     use spiral::actions::{kill_idle_sessions, terminate};
-    use spiral::snapshot::{Engine, Snapshot};
+    use spiral::model::snapshot::{Engine, Snapshot};
     let mut snap = Snapshot::empty(Engine::Mssql, Utc::now());
     // A session that never ran a request has last_request_end_time 1900-01-01: it must
     // not look 124 years idle to the printed KILL.

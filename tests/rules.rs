@@ -2,16 +2,16 @@
 //! Rules are pure functions of the window, so these tests build windows by hand.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use spiral::rules::{Assessment, CheckState, evaluate};
-use spiral::session::{Session, SessionKind, SessionState, WaitClass};
-use spiral::snapshot::{
+use spiral::model::session::{Session, SessionKind, SessionState, WaitClass};
+use spiral::model::snapshot::{
     Area, CompileGate, ConnectionLimits, DatabaseInfo, Engine, Gap, GrantHolder, GrantPool,
     Guardrails, HolderKind, Horizon, HorizonHolder, LogReuse, MemoryGrants, PlanCacheEntry, Pool,
     PoolWaiter, Pooler, Snapshot, Workers, counter,
 };
-use spiral::thresholds::Thresholds;
-use spiral::verdict::Severity;
-use spiral::window::Window;
+use spiral::model::thresholds::Thresholds;
+use spiral::model::verdict::Severity;
+use spiral::model::window::Window;
+use spiral::rules::{Assessment, CheckState, evaluate};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 1, 1, 3, 0, 0).single().unwrap()

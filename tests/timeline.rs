@@ -599,20 +599,20 @@ fn timeline_samples_a_live_server() {
 fn the_sliding_window_judges_like_a_fresh_window_of_the_last_samples() {
     // The builder keeps one window and slides it (Window::drop_oldest); at every sample it
     // must see exactly what a window built from scratch of the last N samples sees.
-    use spiral::history::SampleFigures;
-    use spiral::window::Window;
+    use spiral::commands::history::SampleFigures;
+    use spiral::model::window::Window;
     let plan = LeakPlan::test();
-    let thresholds = spiral::thresholds::Thresholds::default();
+    let thresholds = spiral::model::thresholds::Thresholds::default();
     let snapshots: Vec<_> = (0..plan.cycle()).map(|k| plan.snapshot(k)).collect();
     for n in [2usize, 3, 7] {
-        let mut b = spiral::timeline::Builder::new(&thresholds, n);
+        let mut b = spiral::commands::timeline::Builder::new(&thresholds, n);
         for s in &snapshots {
             b.push(s.clone());
         }
         let tl = b
             .finish(
                 "t",
-                spiral::snapshot::Engine::Postgres,
+                spiral::model::snapshot::Engine::Postgres,
                 "capture",
                 Vec::new(),
             )
@@ -631,7 +631,7 @@ fn the_sliding_window_judges_like_a_fresh_window_of_the_last_samples() {
             // The verdicts on at this sample, replayed from the events, are the fresh ones.
             let mut on = std::collections::BTreeMap::new();
             for e in tl.events.iter().filter(|e| e.sample <= k + 1) {
-                if e.severity == spiral::verdict::Severity::Ok {
+                if e.severity == spiral::model::verdict::Severity::Ok {
                     on.remove(e.verdict);
                 } else {
                     on.insert(e.verdict, e.severity);
@@ -647,8 +647,8 @@ fn the_sliding_window_judges_like_a_fresh_window_of_the_last_samples() {
 #[test]
 fn long_captures_are_charted_one_point_per_pixel_column_keeping_the_peaks() {
     let plan = LeakPlan::test();
-    let thresholds = spiral::thresholds::Thresholds::default();
-    let mut b = spiral::timeline::Builder::new(&thresholds, 3);
+    let thresholds = spiral::model::thresholds::Thresholds::default();
+    let mut b = spiral::commands::timeline::Builder::new(&thresholds, 3);
     let samples = plan.samples(100); // 3,500 samples, four times the chart's width
     for k in 0..samples {
         b.push(plan.snapshot(k));
@@ -656,7 +656,7 @@ fn long_captures_are_charted_one_point_per_pixel_column_keeping_the_peaks() {
     let tl = b
         .finish(
             "t",
-            spiral::snapshot::Engine::Postgres,
+            spiral::model::snapshot::Engine::Postgres,
             "capture",
             Vec::new(),
         )
@@ -667,7 +667,7 @@ fn long_captures_are_charted_one_point_per_pixel_column_keeping_the_peaks() {
         3,
         "only the worst few moments are kept whole"
     );
-    let html = spiral::report_html::render(&tl);
+    let html = spiral::commands::report_html::render(&tl);
     let svg_start = html.find("id=\"chart-connections\"").unwrap();
     let svg = &html[svg_start..svg_start + html[svg_start..].find("</svg>").unwrap()];
     let line = svg.split("<polyline").nth(1).unwrap();
@@ -679,14 +679,14 @@ fn long_captures_are_charted_one_point_per_pixel_column_keeping_the_peaks() {
             (x.parse().unwrap(), y.parse().unwrap())
         })
         .collect();
-    let width = f64::from(spiral::report_html::CHART_WIDTH);
+    let width = f64::from(spiral::commands::report_html::CHART_WIDTH);
     assert!(points.len() < width as usize, "{} points", points.len());
     assert!(points.len() > 800, "{} points", points.len());
     assert!(points.iter().all(|(x, _)| *x >= 0.0 && *x <= width));
     // Every cycle peaks at 94 connections; the highest point of the line is that peak
     // (y grows downwards; the axis tops out at 100).
     let top = points.iter().map(|(_, y)| *y).fold(f64::MAX, f64::min);
-    let base = f64::from(spiral::report_html::CHART_HEIGHT) - 24.0;
+    let base = f64::from(spiral::commands::report_html::CHART_HEIGHT) - 24.0;
     let expected = base - 94.0 / 100.0 * (base - 10.0);
     assert!(
         (top - expected).abs() < 0.11,

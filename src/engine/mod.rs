@@ -14,7 +14,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::config::ConnectSettings;
-use crate::snapshot::{Engine, Snapshot};
+use crate::model::snapshot::{Engine, Snapshot};
 use crate::target::Target;
 
 /// Failures callers branch on (a monitor wants "unreachable" and "auth" told apart).
@@ -75,10 +75,10 @@ impl LiveSampler {
     /// still in the state it was selected for (`Outcome::Spared` when it no longer is).
     pub async fn kill(
         &mut self,
-        target: crate::kill::KillTarget,
+        target: crate::model::kill::KillTarget,
         query_only: bool,
         managed: bool,
-    ) -> anyhow::Result<crate::kill::Outcome> {
+    ) -> anyhow::Result<crate::model::kill::Outcome> {
         match self {
             LiveSampler::Postgres(s) => s.kill(target, query_only).await,
             LiveSampler::Mysql(s) => s.kill(target, query_only, managed).await,

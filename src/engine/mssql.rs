@@ -29,7 +29,7 @@ use self::decode::{Batch, BatchKind, Cell, ServerError, Table};
 use super::EngineError;
 use crate::cli::Encrypt;
 use crate::config::ConnectSettings;
-use crate::snapshot::Snapshot;
+use crate::model::snapshot::Snapshot;
 use crate::target::{Secret, Target};
 
 const SAMPLE: &str = include_str!("../../queries/mssql/sample.sql");
@@ -66,7 +66,7 @@ pub struct MssqlSampler {
     /// friends): from then on each sample is the limited batch, still one round trip.
     limited_by: Option<ServerError>,
     /// The last plan-cache walk (entries, stubs).
-    plan_cache: Option<(Vec<crate::snapshot::PlanCacheEntry>, u64)>,
+    plan_cache: Option<(Vec<crate::model::snapshot::PlanCacheEntry>, u64)>,
     /// When the plan cache was last walked or tried: failed walks are not retried sooner.
     plan_cache_tried: Option<std::time::Instant>,
     /// Why the last try failed, repeated until the next try: no reading is never "fine".
@@ -685,8 +685,8 @@ impl MssqlSampler {
                     crate::format::thousands(bytes / (1024 * 1024))
                 )
             });
-            snap.gaps.push(crate::snapshot::Gap {
-                area: crate::snapshot::Area::PlanCache,
+            snap.gaps.push(crate::model::snapshot::Gap {
+                area: crate::model::snapshot::Area::PlanCache,
                 reason: format!("the plan cache was {why}{sized}"),
                 remedy: None,
             });
@@ -753,8 +753,8 @@ impl MssqlSampler {
         &mut self,
         id: i64,
         connected_at: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> anyhow::Result<crate::kill::Outcome> {
-        use crate::kill::Outcome;
+    ) -> anyhow::Result<crate::model::kill::Outcome> {
+        use crate::model::kill::Outcome;
         let Ok(id) = i32::try_from(id) else {
             return Ok(Outcome::Gone);
         };

@@ -26,8 +26,8 @@ use sqlx::{AssertSqlSafe, Connection, Row, SqlSafeStr, SqlStr, ValueRef};
 
 use super::{EngineError, classify_connect_error, timed};
 use crate::config::ConnectSettings;
-use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
-use crate::snapshot::{
+use crate::model::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
+use crate::model::snapshot::{
     Area, ConnectionLimits, Engine, Gap, Guardrails, HolderKind, Horizon, HorizonHolder,
     ServerInfo, Snapshot, counter,
 };
@@ -688,11 +688,11 @@ impl MySqlSampler {
     /// again at the KILL: in the same request on MariaDB, one round trip before on MySQL.
     pub async fn kill(
         &mut self,
-        target: crate::kill::KillTarget,
+        target: crate::model::kill::KillTarget,
         query_only: bool,
         managed: bool,
-    ) -> anyhow::Result<crate::kill::Outcome> {
-        use crate::kill::Outcome;
+    ) -> anyhow::Result<crate::model::kill::Outcome> {
+        use crate::model::kill::Outcome;
         let Ok(thread) = u64::try_from(target.id) else {
             return Ok(Outcome::Gone);
         };
@@ -746,8 +746,8 @@ impl MySqlSampler {
         bound_ms: u64,
         query_only: bool,
         managed: bool,
-    ) -> anyhow::Result<crate::kill::Outcome> {
-        use crate::kill::Outcome;
+    ) -> anyhow::Result<crate::model::kill::Outcome> {
+        use crate::model::kill::Outcome;
         if mode.is_some() {
             let still = timed(
                 self.query_timeout,
@@ -1889,7 +1889,7 @@ mod tests {
         // Rules see the clients only, without spiral and the server's threads.
         let clients: Vec<i64> = snap.client_sessions().map(|s| s.id).collect();
         assert_eq!(clients, [11, 12, 13, 14, 15, 16, 19]);
-        let graph = crate::blocking::BlockingGraph::of(&snap);
+        let graph = crate::model::blocking::BlockingGraph::of(&snap);
         assert_eq!(graph.trees.first().map(|t| t.lead), Some(14));
     }
 
@@ -2074,7 +2074,7 @@ mod tests {
             find(&snap, 3_000_000_012).blocked_by_note.as_deref(),
             Some("metadata lock on shop.orders (performance_schema.metadata_locks)")
         );
-        let graph = crate::blocking::BlockingGraph::of(&snap);
+        let graph = crate::model::blocking::BlockingGraph::of(&snap);
         assert_eq!(graph.trees[0].lead, 3_000_000_010);
         assert_eq!(graph.trees[0].depth, 2);
     }

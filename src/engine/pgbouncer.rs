@@ -15,7 +15,7 @@ use sqlx::{Column, ConnectOptions, Connection, Row};
 
 use super::{EngineError, classify_connect_error, timed};
 use crate::config::ConnectSettings;
-use crate::snapshot::{Engine, Pool, PoolWaiter, Pooler, ServerInfo, Snapshot};
+use crate::model::snapshot::{Engine, Pool, PoolWaiter, Pooler, ServerInfo, Snapshot};
 use crate::target::Target;
 
 const POOLS: &str = include_str!("../../queries/pgbouncer/pools.sql");

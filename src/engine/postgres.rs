@@ -16,8 +16,8 @@ use sqlx::{ConnectOptions, Connection, Row};
 
 use super::{EngineError, classify_connect_error, timed};
 use crate::config::ConnectSettings;
-use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
-use crate::snapshot::{
+use crate::model::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
+use crate::model::snapshot::{
     Area, ConnectionLimits, Engine, Gap, Guardrails, HolderKind, Horizon, HorizonHolder,
     ServerInfo, Snapshot, counter,
 };
@@ -328,10 +328,10 @@ impl PgSampler {
     /// that sends the signal (queries/postgres/terminate.sql).
     pub async fn kill(
         &mut self,
-        target: crate::kill::KillTarget,
+        target: crate::model::kill::KillTarget,
         query_only: bool,
-    ) -> anyhow::Result<crate::kill::Outcome> {
-        use crate::kill::Outcome;
+    ) -> anyhow::Result<crate::model::kill::Outcome> {
+        use crate::model::kill::Outcome;
         let Ok(pid) = i32::try_from(target.id) else {
             return Ok(Outcome::Gone);
         };

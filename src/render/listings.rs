@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::format::{width, wrap};
-use crate::thresholds::{Kind, SPECS, show};
+use crate::model::thresholds::{Kind, SPECS, show};
 
 pub const THRESHOLDS_SCHEMA: &str = "spiral.thresholds/v1";
 

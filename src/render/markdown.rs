@@ -102,7 +102,7 @@ impl Renderer for Markdown {
             super::window_span(&r.window),
             tally_text(r)
         ));
-        if r.verdicts.is_empty() && r.status == crate::verdict::Severity::Unknown {
+        if r.verdicts.is_empty() && r.status == crate::model::verdict::Severity::Unknown {
             out.push_str("No death spiral seen in what was sampled, but the sampling did not finish: see the notes.\n\n");
         } else if r.verdicts.is_empty() {
             out.push_str("No death spiral detected: every check passed.\n\n");

@@ -85,9 +85,9 @@ pub(crate) fn tally_text(report: &TriageReport) -> String {
 /// "could not see" block.
 pub(crate) fn shown_verdicts(
     report: &TriageReport,
-) -> impl Iterator<Item = &crate::verdict::Verdict> {
+) -> impl Iterator<Item = &crate::model::verdict::Verdict> {
     report.verdicts.iter().filter(move |v| {
-        v.severity != crate::verdict::Severity::Unknown || report.unseen.is_empty()
+        v.severity != crate::model::verdict::Severity::Unknown || report.unseen.is_empty()
     })
 }
 

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::{Renderer, tally_text, window_text};
 use crate::format::truncate;
+use crate::model::verdict::Severity;
 use crate::report::{TriageReport, ViewReport};
-use crate::verdict::Severity;
 
 pub struct Slack;
 
@@ -73,12 +73,12 @@ impl Renderer for Slack {
             )),
             json!({ "type": "context", "elements": [mrkdwn(&format!("{} · {} · checks: {}", r.server_version, window_text(&r.window), tally_text(r)), 3000)] }),
         ];
-        if r.verdicts.is_empty() && r.status == crate::verdict::Severity::Unknown {
+        if r.verdicts.is_empty() && r.status == crate::model::verdict::Severity::Unknown {
             blocks.push(json!({ "type": "section", "text": mrkdwn("No death spiral seen in what was sampled, but the sampling did not finish: see the notes.", 3000) }));
         } else if r.verdicts.is_empty() {
             blocks.push(json!({ "type": "section", "text": mrkdwn("No death spiral detected: every check passed.", 3000) }));
         }
-        let shown: Vec<&crate::verdict::Verdict> = super::shown_verdicts(r).collect();
+        let shown: Vec<&crate::model::verdict::Verdict> = super::shown_verdicts(r).collect();
         for v in shown.iter().take(MAX_VERDICTS) {
             blocks.push(json!({ "type": "divider" }));
             let text = format!(
@@ -121,7 +121,7 @@ impl Renderer for Slack {
         if !r.unseen.is_empty() {
             let text = format!(
                 "{} *UNKNOWN* What spiral could not see\n{}",
-                marker(crate::verdict::Severity::Unknown),
+                marker(crate::model::verdict::Severity::Unknown),
                 super::unseen_lines(r).join("\n")
             );
             blocks.push(json!({ "type": "section", "text": mrkdwn(&text, 3000) }));

@@ -4,8 +4,8 @@
 use super::grid::{self, Align};
 use super::{Renderer, tally_text};
 use crate::format::{truncate, width, wrap};
+use crate::model::verdict::{Severity, Verdict};
 use crate::report::{Cell, Section, TriageReport, ViewReport};
-use crate::verdict::{Severity, Verdict};
 
 pub struct Table {
     pub color: bool,
@@ -107,7 +107,7 @@ impl Renderer for Table {
             "",
         ));
         out.push_str("\n\n");
-        if r.verdicts.is_empty() && r.status == crate::verdict::Severity::Unknown {
+        if r.verdicts.is_empty() && r.status == crate::model::verdict::Severity::Unknown {
             // A window cut short (the server stopped answering) passed nothing.
             out.push_str("No death spiral seen in what was sampled, but the sampling did not finish: see the notes.\n\n");
         } else if r.verdicts.is_empty() {

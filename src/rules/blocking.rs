@@ -2,12 +2,12 @@
 //! behind writers.
 
 use super::{Context, Draft, Rule, describe_session};
-use crate::blocking::index;
 use crate::format::{duration_ms, plural, thousands, truncate};
-use crate::session::{Session, StatementKind};
-use crate::snapshot::{Area, Engine, counter};
-use crate::thresholds::Thresholds;
-use crate::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::model::blocking::index;
+use crate::model::session::{Session, StatementKind};
+use crate::model::snapshot::{Area, Engine, counter};
+use crate::model::thresholds::Thresholds;
+use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
 pub const BLOCKING_CHAIN: Rule = Rule {
     id: "blocking-chain",
@@ -48,7 +48,7 @@ pub(super) fn blocking_chain(ctx: &Context) -> Option<Verdict> {
     };
     let lead = sessions.get(&tree.lead).copied();
     let lead_text = lead.map_or_else(
-        || crate::blocking::describe_unseen_lead(tree.lead),
+        || crate::model::blocking::describe_unseen_lead(tree.lead),
         describe_session,
     );
     let mut summary = format!(
@@ -110,12 +110,12 @@ pub(super) fn blocking_chain(ctx: &Context) -> Option<Verdict> {
     d.action("Look at the lead blocker and its tree: `spiral blocking`.")
         .action(match tree.lead {
             // Not sessions: neither `spiral kill` nor a session KILL can end these.
-            crate::blocking::ORPHANED_DTC => format!(
+            crate::model::blocking::ORPHANED_DTC => format!(
                 "No session holds these locks: a distributed transaction lost its coordinator. \
                  Ending its unit of work rolls it back and releases the chain: {}",
                 crate::actions::terminate(last, tree.lead)
             ),
-            crate::blocking::DEFERRED_RECOVERY => crate::actions::terminate(last, tree.lead),
+            crate::model::blocking::DEFERRED_RECOVERY => crate::actions::terminate(last, tree.lead),
             _ => end_leads_action(
                 ctx,
                 &lead_ids(ctx),
@@ -196,7 +196,7 @@ pub(super) fn end_leads_action(
 }
 
 fn lead_state(s: &Session) -> String {
-    use crate::session::SessionState::*;
+    use crate::model::session::SessionState::*;
     match s.state {
         IdleInTransaction => format!(
             "idle in an open transaction for {}",
@@ -330,7 +330,7 @@ fn deadlocks_rising(ctx: &Context) -> Option<Verdict> {
     let delta = match ctx.window.delta(counter::DEADLOCKS) {
         Ok(d) => d,
         // Every engine has a deadlock counter: not reading it is a blind spot, not calm.
-        Err(crate::window::RateGap::NotCollected) => {
+        Err(crate::model::window::RateGap::NotCollected) => {
             return Draft::new(
                 &DEADLOCKS_RISING,
                 Severity::Unknown,

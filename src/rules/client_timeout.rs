@@ -6,10 +6,10 @@
 
 use super::{Context, Draft, Rule, known_apps, origin, tally, tally_owned, tally_text};
 use crate::format::{duration_ms, duration_secs, thousands, truncate};
-use crate::session::{Session, SessionState};
-use crate::snapshot::Area;
-use crate::thresholds::Thresholds;
-use crate::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::model::session::{Session, SessionState};
+use crate::model::snapshot::Area;
+use crate::model::thresholds::Thresholds;
+use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
 pub const CLIENT_TIMEOUT_EXCEEDED: Rule = Rule {
     id: "client-timeout-exceeded",

@@ -2,9 +2,9 @@
 
 use super::{Context, Draft, Rule, pct};
 use crate::format::decimal;
-use crate::session::WaitClass;
-use crate::snapshot::{Area, counter};
-use crate::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::model::session::WaitClass;
+use crate::model::snapshot::{Area, counter};
+use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
 /// Compile rate figures over the window, when the engine reports compilations.
 pub(crate) struct CompileRate {

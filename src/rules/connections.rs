@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use super::{Context, Draft, Rule, known_apps, pct, tally, tally_text};
 use crate::format::{decimal, thousands};
-use crate::session::SessionState;
-use crate::snapshot::{Area, counter};
-use crate::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::model::session::SessionState;
+use crate::model::snapshot::{Area, counter};
+use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
 pub const CONNECTION_EXHAUSTION: Rule = Rule {
     id: "connection-exhaustion",

@@ -8,9 +8,9 @@
 
 use super::{Context, Draft, Rule};
 use crate::format::duration_ms;
-use crate::snapshot::{Engine, Guardrails};
-use crate::thresholds::Thresholds;
-use crate::verdict::{Figure, Severity, Verdict};
+use crate::model::snapshot::{Engine, Guardrails};
+use crate::model::thresholds::Thresholds;
+use crate::model::verdict::{Figure, Severity, Verdict};
 
 pub const MISSING_GUARDRAILS: Rule = Rule {
     id: "missing-guardrails",

@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Context, Draft, Rule, describe_session, pct};
 use crate::format::{decimal, duration_ms, plural, thousands};
-use crate::session::{Session, SessionState};
-use crate::snapshot::{Area, Snapshot};
-use crate::thresholds::Thresholds;
-use crate::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::model::session::{Session, SessionState};
+use crate::model::snapshot::{Area, Snapshot};
+use crate::model::thresholds::Thresholds;
+use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
 pub const IDLE_CONNECTION_LEAK: Rule = Rule {
     id: "idle-connection-leak",

@@ -7,9 +7,11 @@
 
 use super::{Context, Draft, Rule, describe_session};
 use crate::format::{decimal, duration_ms, thousands};
-use crate::snapshot::{Area, Engine, HolderKind, Horizon, HorizonHolder, LogReuse, Snapshot};
-use crate::thresholds::Thresholds;
-use crate::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::model::snapshot::{
+    Area, Engine, HolderKind, Horizon, HorizonHolder, LogReuse, Snapshot,
+};
+use crate::model::thresholds::Thresholds;
+use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
 pub const LONG_TRANSACTION: Rule = Rule {
     id: "long-transaction",
@@ -169,7 +171,7 @@ fn describe_holder(x: &HorizonHolder, last: &Snapshot) -> String {
             let idle = x
                 .session_id
                 .and_then(|id| last.sessions.iter().find(|s| s.id == id))
-                .is_some_and(|s| s.state == crate::session::SessionState::IdleInTransaction);
+                .is_some_and(|s| s.state == crate::model::session::SessionState::IdleInTransaction);
             let mut out = format!("{who} has had a transaction open{age}");
             if idle {
                 out.push_str(" (idle: nothing is running in it)");

@@ -6,8 +6,8 @@
 
 use super::{Context, Draft, Rule};
 use crate::format::{duration_ms, thousands};
-use crate::snapshot::{Area, MemoryGrants, counter};
-use crate::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::model::snapshot::{Area, MemoryGrants, counter};
+use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
 pub const MEMORY_GRANT_EXHAUSTION: Rule = Rule {
     id: "memory-grant-exhaustion",
@@ -125,7 +125,7 @@ fn memory_grant_exhaustion(ctx: &Context) -> Option<Verdict> {
 
 /// RESOURCE_SEMAPHORE wait time completed over the window (sys.dm_os_wait_stats).
 fn semaphore_accrued(ctx: &Context) -> Option<u64> {
-    crate::wait_stats::accrued(ctx.window)?
+    crate::model::wait_stats::accrued(ctx.window)?
         .into_iter()
         .find(|a| a.wait_type == "RESOURCE_SEMAPHORE")
         .map(|a| a.wait_ms)
@@ -145,7 +145,7 @@ fn plural_requests(n: u64) -> String {
     }
 }
 
-fn pool_name(p: &crate::snapshot::GrantPool) -> String {
+fn pool_name(p: &crate::model::snapshot::GrantPool) -> String {
     match &p.name {
         Some(n) if !n.is_empty() => n.clone(),
         _ => format!("#{}", p.pool_id),

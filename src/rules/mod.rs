@@ -20,11 +20,11 @@ mod workers;
 
 use std::collections::BTreeMap;
 
-use crate::blocking::BlockingGraph;
-use crate::snapshot::{Area, Snapshot};
-use crate::thresholds::Thresholds;
-use crate::verdict::{Culprits, Figure, Severity, Verdict};
-use crate::window::Window;
+use crate::model::blocking::BlockingGraph;
+use crate::model::snapshot::{Area, Snapshot};
+use crate::model::thresholds::Thresholds;
+use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::model::window::Window;
 
 /// Everything a rule may look at.
 pub struct Context<'a> {
@@ -258,7 +258,7 @@ pub(crate) fn tally_text(t: &[(String, u64)], max: usize) -> String {
 
 /// Where a session comes from, for "mostly from ...": its application when the engine
 /// reports one, else its user (MySQL has no application name; "?" tells nobody anything).
-pub(crate) fn origin(s: &crate::session::Session) -> String {
+pub(crate) fn origin(s: &crate::model::session::Session) -> String {
     match s.application.as_deref().filter(|a| !a.is_empty()) {
         Some(a) => a.to_string(),
         None => format!("user {}", s.user_or_unknown()),
@@ -267,13 +267,13 @@ pub(crate) fn origin(s: &crate::session::Session) -> String {
 
 /// Applications named by the engine, with the sessions that have none left out.
 pub(crate) fn known_apps<'s>(
-    sessions: impl Iterator<Item = &'s crate::session::Session>,
+    sessions: impl Iterator<Item = &'s crate::model::session::Session>,
 ) -> Vec<(String, u64)> {
     tally(sessions.filter_map(|s| s.application.as_deref().filter(|a| !a.is_empty())))
 }
 
 /// "session 182 (user censor, host ip-10-0-3-7, app censor-processor)".
-pub(crate) fn describe_session(s: &crate::session::Session) -> String {
+pub(crate) fn describe_session(s: &crate::model::session::Session) -> String {
     let mut who = vec![format!("user {}", s.user_or_unknown())];
     if let Some(h) = &s.client_host {
         who.push(format!("host {h}"));

@@ -4,8 +4,8 @@
 use super::compiles::{compile_rate, compile_rate_high};
 use super::{Context, Draft, Rule, pct};
 use crate::format::{decimal, thousands};
-use crate::snapshot::Area;
-use crate::verdict::{Figure, Severity, Verdict};
+use crate::model::snapshot::Area;
+use crate::model::verdict::{Figure, Severity, Verdict};
 
 pub const PLAN_CACHE_BLOAT: Rule = Rule {
     id: "plan-cache-bloat",

@@ -4,9 +4,9 @@
 
 use super::{Context, Draft, Rule};
 use crate::format::{duration_ms, thousands};
-use crate::snapshot::{Pool, Snapshot};
-use crate::thresholds::Thresholds;
-use crate::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::model::snapshot::{Pool, Snapshot};
+use crate::model::thresholds::Thresholds;
+use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
 pub const POOL_EXHAUSTION: Rule = Rule {
     id: "pool-exhaustion",

@@ -3,9 +3,9 @@
 
 use super::{Context, Draft, Rule, pct};
 use crate::format::{decimal, thousands};
-use crate::session::WaitClass;
-use crate::snapshot::Area;
-use crate::verdict::{Figure, Severity, Verdict};
+use crate::model::session::WaitClass;
+use crate::model::snapshot::Area;
+use crate::model::verdict::{Figure, Severity, Verdict};
 
 pub const WORKER_EXHAUSTION: Rule = Rule {
     id: "worker-thread-exhaustion",

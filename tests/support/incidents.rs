@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use spiral::capture::Header;
-use spiral::session::{Session, SessionKind, SessionState, WaitClass};
-use spiral::snapshot::{
+use spiral::model::session::{Session, SessionKind, SessionState, WaitClass};
+use spiral::model::snapshot::{
     CompileGate, ConnectionLimits, DatabaseInfo, Engine, GrantHolder, GrantPool, Guardrails,
     HolderKind, Horizon, HorizonHolder, LogReuse, MemoryGrants, PlanCacheEntry, Pool, PoolWaiter,
     Pooler, ServerInfo, Snapshot, WaitStat, Workers, counter,
@@ -391,7 +391,7 @@ fn stabilized_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         .filter(|s| s.wait_type.as_deref() == Some("LCK_M_IX"))
     {
         s.blocked_by = vec![blocker];
-        s.statement = Some(spiral::session::StatementKind::Write);
+        s.statement = Some(spiral::model::session::StatementKind::Write);
     }
     snap.connections = ConnectionLimits {
         max_connections: None,
@@ -658,7 +658,7 @@ fn grant_queue_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
             if queued < 340 {
                 s.state = SessionState::Active;
                 s.idle_ms = None;
-                s.statement = Some(spiral::session::StatementKind::Read);
+                s.statement = Some(spiral::model::session::StatementKind::Read);
                 let wait = 200 + seq.next(14_500);
                 s = waiting(
                     s,
@@ -685,7 +685,7 @@ fn grant_queue_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
             SessionState::Active,
         );
         s.raw_state = Some("running".into());
-        s.statement = Some(spiral::session::StatementKind::Read);
+        s.statement = Some(spiral::model::session::StatementKind::Read);
         s.elapsed_ms = Some(4_000 - n as u64 * 1_000 + sample * 500);
         s.query = Some(REPORT_SELECT.into());
         snap.sessions.push(s);

@@ -12,8 +12,10 @@ use std::io::Write;
 
 use chrono::{DateTime, Duration, Utc};
 use spiral::capture::Header;
-use spiral::session::{Session, SessionState, WaitClass};
-use spiral::snapshot::{ConnectionLimits, Engine, Guardrails, ServerInfo, Snapshot, counter};
+use spiral::model::session::{Session, SessionState, WaitClass};
+use spiral::model::snapshot::{
+    ConnectionLimits, Engine, Guardrails, ServerInfo, Snapshot, counter,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct LeakPlan {

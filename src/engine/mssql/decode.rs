@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
-use crate::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
-use crate::snapshot::{
+use crate::model::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
+use crate::model::snapshot::{
     Area, CompileGate, DatabaseInfo, Engine, Gap, GrantHolder, GrantPool, MemoryGrants,
     PlanCacheEntry, ServerInfo, Snapshot, WaitStat, Workers, counter,
 };
@@ -1117,8 +1117,8 @@ fn apply_task_blockers(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
 /// on its own threads) are not.
 fn is_blocker(by: i64, id: i64) -> bool {
     (by > 0 && by != id)
-        || by == crate::blocking::ORPHANED_DTC
-        || by == crate::blocking::DEFERRED_RECOVERY
+        || by == crate::model::blocking::ORPHANED_DTC
+        || by == crate::model::blocking::DEFERRED_RECOVERY
 }
 
 fn apply_config(t: &Table, snap: &mut Snapshot) -> Result<(), String> {

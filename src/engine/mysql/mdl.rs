@@ -22,8 +22,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::session::{Session, SessionState, StatementKind};
-use crate::snapshot::Snapshot;
+use crate::model::session::{Session, SessionState, StatementKind};
+use crate::model::snapshot::Snapshot;
 
 /// Where the lock list came from, settled at connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -552,8 +552,8 @@ fn tokenize(sql: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::WaitClass;
-    use crate::snapshot::Engine;
+    use crate::model::session::WaitClass;
+    use crate::model::snapshot::Engine;
 
     fn t(schema: &str, name: &str) -> Table {
         Table {
@@ -678,7 +678,7 @@ mod tests {
             note.contains("app.t") && note.contains("inferred"),
             "{note}"
         );
-        let g = crate::blocking::BlockingGraph::of(&snap);
+        let g = crate::model::blocking::BlockingGraph::of(&snap);
         assert_eq!(g.trees.len(), 1);
         assert_eq!(g.trees[0].lead, 10);
         assert_eq!(g.trees[0].members, [(11, 1), (12, 2), (13, 2)]);

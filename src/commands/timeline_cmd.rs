@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::cli::{Format, ReportArgs, SourceArgs, TimelineArgs};
+use crate::commands::timeline::Timeline;
 use crate::config::{Sampling, Settings};
-use crate::timeline::Timeline;
 
 enum Input {
     Capture(PathBuf),
@@ -57,7 +57,7 @@ fn input(settings: &Settings, a: &TimelineArgs) -> anyhow::Result<Input> {
 fn build(settings: &Settings, a: &TimelineArgs, progress: bool) -> anyhow::Result<Timeline> {
     match input(settings, a)? {
         Input::Capture(path) => {
-            crate::timeline::of_capture(&path, &settings.thresholds, a.window, progress)
+            crate::commands::timeline::of_capture(&path, &settings.thresholds, a.window, progress)
         }
         Input::Live(spec) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -66,7 +66,7 @@ fn build(settings: &Settings, a: &TimelineArgs, progress: bool) -> anyhow::Resul
                 .context("cannot start the async runtime")?;
             runtime.block_on(async {
                 let mut source = crate::source::Source::open(&spec, &settings.connect).await?;
-                let tl = crate::timeline::of_source(
+                let tl = crate::commands::timeline::of_source(
                     &mut source,
                     &settings.thresholds,
                     a.window,
@@ -101,9 +101,9 @@ pub fn timeline(settings: &Settings, a: &TimelineArgs) -> anyhow::Result<u8> {
     }
     let tl = build(settings, a, settings.progress)?;
     let text = match settings.format {
-        Format::Json => crate::timeline_render::json(&tl)?,
-        Format::Markdown => crate::timeline_render::markdown(&tl),
-        _ => crate::timeline_render::text(&tl, settings.color),
+        Format::Json => crate::commands::timeline_render::json(&tl)?,
+        Format::Markdown => crate::commands::timeline_render::markdown(&tl),
+        _ => crate::commands::timeline_render::text(&tl, settings.color),
     };
     print(&text)?;
     Ok(tl.exit_code as u8)
@@ -124,7 +124,7 @@ pub fn report(settings: &Settings, a: &ReportArgs) -> anyhow::Result<u8> {
     // The bar goes to stderr and the file elsewhere, so it shows whatever --format says.
     let progress = !settings.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let tl = build(settings, &a.timeline, progress)?;
-    let html = crate::report_html::render(&tl);
+    let html = crate::commands::report_html::render(&tl);
     write_new(out, html.as_bytes(), a.force)?;
     if !settings.quiet {
         eprintln!(

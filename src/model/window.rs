@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::snapshot::Snapshot;
+use crate::model::snapshot::Snapshot;
 
 /// The few figures kept for every sample.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -28,7 +28,7 @@ impl SamplePoint {
             taken_at: s.taken_at,
             connected_clients: s.connected_clients(),
             blocked_sessions: s.client_sessions().filter(|x| x.is_blocked()).count() as u64,
-            logins: s.counter(crate::snapshot::counter::LOGINS),
+            logins: s.counter(crate::model::snapshot::counter::LOGINS),
         }
     }
 }

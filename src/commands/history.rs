@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::session::WaitClass;
-use crate::snapshot::{Snapshot, counter};
-use crate::window::Window;
+use crate::model::session::WaitClass;
+use crate::model::snapshot::{Snapshot, counter};
+use crate::model::window::Window;
 
 /// The wait classes counted per sample, in the order charts and tables list them. Client
 /// (waiting for the application's next command) is idleness, not waiting, so it is left out.

@@ -13,15 +13,15 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use crate::blocking::{BlockingGraph, index};
+use crate::commands::poller::{Poll, Poller};
+use crate::commands::views::View;
 use crate::format::{decimal, duration_ms, thousands, truncate};
-use crate::poller::{Poll, Poller};
+use crate::model::blocking::{BlockingGraph, index};
+use crate::model::snapshot::Snapshot;
+use crate::model::thresholds::Thresholds;
+use crate::model::window::Window;
 use crate::report::KeyFigures;
 use crate::rules::{Assessment, evaluate};
-use crate::snapshot::Snapshot;
-use crate::thresholds::Thresholds;
-use crate::views::View;
-use crate::window::Window;
 
 /// Which lower panel is on screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub struct WatchState {
     /// connection back between refreshes).
     pub notice: Option<String>,
     /// The last minutes' figures, drawn as sparklines under the gauges.
-    pub history: crate::history::History,
+    pub history: crate::commands::history::History,
     /// A capture being replayed: the screen says so and shows the capture's time.
     pub replay: bool,
     /// Lines the lower panel is scrolled down by (arrow keys, PgUp/PgDn).
@@ -195,15 +195,22 @@ pub fn frame(
     lines.extend(
         state
             .history
-            .lines(width, !crate::history::unicode_terminal()),
+            .lines(width, !crate::commands::history::unicode_terminal()),
     );
     lines.push(String::new());
     let mut panel = Vec::new();
     match state.panel {
         Panel::Sessions => sessions_panel(w.last(), width, &mut panel),
         Panel::View(v) => {
-            let report =
-                crate::views::build(v, &state.label, w, a, thresholds, Vec::new(), Some(200));
+            let report = crate::commands::views::build(
+                v,
+                &state.label,
+                w,
+                a,
+                thresholds,
+                Vec::new(),
+                Some(200),
+            );
             for s in &report.sections {
                 panel.push(s.heading.to_uppercase());
                 panel.extend(crate::render::section_lines(s, width));
@@ -218,7 +225,7 @@ fn top_waits(s: &Snapshot) -> String {
     let mut counts: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for x in s
         .client_sessions()
-        .filter(|x| !x.is_idle() && !x.waits_on(crate::session::WaitClass::Client))
+        .filter(|x| !x.is_idle() && !x.waits_on(crate::model::session::WaitClass::Client))
     {
         if let Some(t) = x.wait_type.as_deref() {
             *counts.entry(t).or_default() += 1;
@@ -314,7 +321,7 @@ fn sessions_panel(s: &Snapshot, width: usize, lines: &mut Vec<String>) {
                     .or_else(|| x.client_host.clone())
                     .unwrap_or_default(),
                 match x.state {
-                    crate::session::SessionState::IdleInTransaction => "idle in tx".into(),
+                    crate::model::session::SessionState::IdleInTransaction => "idle in tx".into(),
                     other => other.label().to_string(),
                 },
                 duration_ms(*ms),
@@ -470,7 +477,7 @@ pub async fn run(
         blind: None,
         interval,
         notice: None,
-        history: crate::history::History::for_watch(interval),
+        history: crate::commands::history::History::for_watch(interval),
         replay: !poller.is_live(),
         scroll: 0,
         scroll_max: std::cell::Cell::new(0),

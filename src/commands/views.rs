@@ -11,16 +11,16 @@
 
 use std::collections::BTreeMap;
 
-use crate::blocking::{BlockingGraph, index};
 use crate::format::thousands;
+use crate::model::blocking::{BlockingGraph, index};
+use crate::model::session::{SessionState, WaitClass};
+use crate::model::snapshot::Area;
+use crate::model::snapshot::{Snapshot, counter};
+use crate::model::thresholds::Thresholds;
+use crate::model::verdict::Severity;
+use crate::model::window::Window;
 use crate::report::{Cell, Section, VIEW_SCHEMA, ViewReport, ViewVerdict, WindowInfo};
 use crate::rules::Assessment;
-use crate::session::{SessionState, WaitClass};
-use crate::snapshot::Area;
-use crate::snapshot::{Snapshot, counter};
-use crate::thresholds::Thresholds;
-use crate::verdict::Severity;
-use crate::window::Window;
 
 /// Rows per table for people when `--limit` is not given.
 pub const TABLE_ROWS: usize = 20;
@@ -242,7 +242,7 @@ fn waits(w: &Window, limit: usize) -> Vec<Section> {
         s.note = Some("no session is waiting".into());
     }
     let mut sections = vec![s];
-    if let Some(accrued) = crate::wait_stats::accrued(w) {
+    if let Some(accrued) = crate::model::wait_stats::accrued(w) {
         sections.push(accrued_waits(accrued, limit));
     }
     sections
@@ -250,7 +250,7 @@ fn waits(w: &Window, limit: usize) -> Vec<Section> {
 
 /// Completed waits diffed over the window (SQL Server): what the instants between samples
 /// hid. Wait time per second of the window, so 1,000 ms/s is one task waiting throughout.
-fn accrued_waits(accrued: Vec<crate::wait_stats::Accrued>, limit: usize) -> Section {
+fn accrued_waits(accrued: Vec<crate::model::wait_stats::Accrued>, limit: usize) -> Section {
     let mut s = Section::new(
         "waits_accrued",
         "Waits accrued over the window (sys.dm_os_wait_stats), most wait time first",
@@ -383,7 +383,7 @@ fn blocking(w: &Window, limit: usize) -> Vec<Section> {
                 tree,
                 waits_for,
                 Cell::Empty,
-                Cell::text(crate::blocking::unseen_label(id)),
+                Cell::text(crate::model::blocking::unseen_label(id)),
                 Cell::Empty,
                 Cell::Empty,
             ],
@@ -510,7 +510,7 @@ fn connections(w: &Window, t: &Thresholds, limit: usize) -> Vec<Section> {
         overview.row(vec![Cell::text("change over the window"), Cell::Change(d)]);
     }
     let mut out = vec![overview];
-    type Key = fn(&crate::session::Session) -> String;
+    type Key = fn(&crate::model::session::Session) -> String;
     let dims: [(&'static str, &str, Key); 4] = [
         ("by_user", "By user", |s| s.user_or_unknown().to_string()),
         ("by_host", "By client host", |s| {
@@ -605,9 +605,9 @@ fn compiles(w: &Window, limit: usize) -> Vec<Section> {
     );
     let rate = |name: &str| match w.rate(name) {
         Ok(r) => Cell::PerSecond(r),
-        Err(crate::window::RateGap::OneSample) => Cell::text("needs 2 samples"),
-        Err(crate::window::RateGap::NotCollected) => Cell::text("not reported"),
-        Err(crate::window::RateGap::Reset) => Cell::text("counter reset (restart?)"),
+        Err(crate::model::window::RateGap::OneSample) => Cell::text("needs 2 samples"),
+        Err(crate::model::window::RateGap::NotCollected) => Cell::text("not reported"),
+        Err(crate::model::window::RateGap::Reset) => Cell::text("counter reset (restart?)"),
     };
     s.row(vec![
         Cell::text("compilations"),

@@ -17,15 +17,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::blocking::{BlockingGraph, index};
 use crate::capture::CaptureReader;
-use crate::history::SampleFigures;
+use crate::commands::history::SampleFigures;
+use crate::model::blocking::{BlockingGraph, index};
+use crate::model::session::Session;
+use crate::model::snapshot::{Engine, Snapshot};
+use crate::model::thresholds::Thresholds;
+use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
+use crate::model::window::Window;
 use crate::rules::{Assessment, evaluate};
-use crate::session::Session;
-use crate::snapshot::{Engine, Snapshot};
-use crate::thresholds::Thresholds;
-use crate::verdict::{Culprits, Figure, Severity, Verdict};
-use crate::window::Window;
 
 pub const TIMELINE_SCHEMA: &str = "spiral.timeline/v1";
 

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::commands::timeline::{Event, Timeline};
 use crate::format::{decimal, duration_secs};
-use crate::timeline::{Event, Timeline};
-use crate::verdict::Severity;
+use crate::model::verdict::Severity;
 
 /// Times within one day show as 03:11:05; a timeline spanning days adds the date.
 fn clock(t: DateTime<Utc>, tl: &Timeline) -> String {
@@ -50,7 +50,7 @@ fn status_line(tl: &Timeline) -> String {
 
 fn change_text(e: &Event) -> String {
     match e.previous {
-        Some(p) if e.change != crate::timeline::Change::Cleared => {
+        Some(p) if e.change != crate::commands::timeline::Change::Cleared => {
             format!("{} {}->{}", e.change.label(), p.label(), e.severity.label())
         }
         _ => e.change.label().to_string(),
@@ -59,7 +59,7 @@ fn change_text(e: &Event) -> String {
 
 /// The severity column, coloured like triage's table on a terminal.
 fn label(e: &Event, color: bool) -> String {
-    let cleared = e.change == crate::timeline::Change::Cleared;
+    let cleared = e.change == crate::commands::timeline::Change::Cleared;
     let word = if cleared {
         "CLEARED"
     } else {
@@ -218,8 +218,8 @@ pub fn markdown(tl: &Timeline) -> String {
     out
 }
 
-fn severity_word(s: Severity, change: crate::timeline::Change) -> &'static str {
-    if change == crate::timeline::Change::Cleared {
+fn severity_word(s: Severity, change: crate::commands::timeline::Change) -> &'static str {
+    if change == crate::commands::timeline::Change::Cleared {
         "cleared"
     } else {
         s.label()

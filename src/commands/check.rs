@@ -7,12 +7,12 @@
 
 use crate::engine::EngineError;
 use crate::format::thousands;
-use crate::gauge::{Gauge, Level};
+use crate::model::gauge::{Gauge, Level};
+use crate::model::thresholds::Thresholds;
+use crate::model::verdict::Severity;
+use crate::model::window::Window;
 use crate::report::KeyFigures;
 use crate::rules::Assessment;
-use crate::thresholds::Thresholds;
-use crate::verdict::Severity;
-use crate::window::Window;
 
 /// A bound given with `--warning` / `--critical`: `connections=80%`, `blocked=10`,
 /// `longest_lock_wait=30s`.

@@ -5,8 +5,8 @@
 //! invisible there. The server's cumulative wait statistics catch it: the difference
 //! between the first and the last sample is the wait time that accrued over the window.
 
-use crate::session::WaitClass;
-use crate::window::Window;
+use crate::model::session::WaitClass;
+use crate::model::window::Window;
 
 /// sp_BlitzFirst's poison waits: any of them accruing more than a second in a sample means
 /// the server is starving for threads, memory, I/O or log, or is being throttled.
@@ -108,7 +108,7 @@ pub fn poison_note(w: &Window) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{Engine, Snapshot, WaitStat};
+    use crate::model::snapshot::{Engine, Snapshot, WaitStat};
     use chrono::{Duration, TimeZone, Utc};
 
     fn at(secs: i64, waits: &[(&str, u64, u64)]) -> Snapshot {

@@ -14,9 +14,9 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use crate::history::{SampleFigures, WAIT_CLASSES, wait_class_name};
-use crate::timeline::{Change, Point, SessionLine, Timeline};
-use crate::verdict::Severity;
+use crate::commands::history::{SampleFigures, WAIT_CLASSES, wait_class_name};
+use crate::commands::timeline::{Change, Point, SessionLine, Timeline};
+use crate::model::verdict::Severity;
 
 pub const CHART_WIDTH: u32 = 960;
 pub const CHART_HEIGHT: u32 = 170;
@@ -731,17 +731,17 @@ mod tests {
                 .expect("a time")
                 .with_timezone(&Utc)
         };
-        let thresholds = crate::thresholds::Thresholds::default();
-        let mut b = crate::timeline::Builder::new(&thresholds, 3);
+        let thresholds = crate::model::thresholds::Thresholds::default();
+        let mut b = crate::commands::timeline::Builder::new(&thresholds, 3);
         for at in [t(first), t(last)] {
-            b.push(crate::snapshot::Snapshot::empty(
-                crate::snapshot::Engine::Postgres,
+            b.push(crate::model::snapshot::Snapshot::empty(
+                crate::model::snapshot::Engine::Postgres,
                 at,
             ));
         }
         b.finish(
             "t",
-            crate::snapshot::Engine::Postgres,
+            crate::model::snapshot::Engine::Postgres,
             "capture",
             Vec::new(),
         )

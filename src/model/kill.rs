@@ -14,9 +14,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::blocking::BlockingGraph;
-use crate::session::{Session, SessionKind, SessionState};
-use crate::snapshot::{Engine, Snapshot};
+use crate::model::blocking::BlockingGraph;
+use crate::model::session::{Session, SessionKind, SessionState};
+use crate::model::snapshot::{Engine, Snapshot};
 
 /// Which of the matched sessions become victims (pt-kill's --victims).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -517,7 +517,7 @@ fn remedy(snapshot: &Snapshot, reason: &str) -> Option<String> {
         });
     }
     if let Some(gap) = snapshot
-        .gap(crate::snapshot::Area::OtherSessions)
+        .gap(crate::model::snapshot::Area::OtherSessions)
         .and_then(|g| g.remedy.clone())
     {
         return Some(gap);
@@ -866,8 +866,8 @@ mod tests {
             hidden(20, Some("app"), Some("app")),
             hidden(21, Some("app"), Some("app")),
         ];
-        snap.gaps.push(crate::snapshot::Gap {
-            area: crate::snapshot::Area::OtherSessions,
+        snap.gaps.push(crate::model::snapshot::Gap {
+            area: crate::model::snapshot::Area::OtherSessions,
             reason: "role killer cannot see other users' session state".into(),
             remedy: Some("GRANT pg_monitor TO killer; (or pg_read_all_stats)".into()),
         });

@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::session::Session;
-use crate::snapshot::Snapshot;
+use crate::model::session::Session;
+use crate::model::snapshot::Snapshot;
 
 /// SQL Server's blocking_session_id for locks held by an orphaned distributed (DTC)
 /// transaction: no session owns them; `KILL '<UOW>'` ends the transaction.
@@ -292,8 +292,8 @@ pub fn index(snapshot: &Snapshot) -> HashMap<i64, &Session> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{Session, SessionState};
-    use crate::snapshot::{Engine, Snapshot};
+    use crate::model::session::{Session, SessionState};
+    use crate::model::snapshot::{Engine, Snapshot};
 
     fn blocked(id: i64, by: &[i64], wait_ms: u64) -> Session {
         let mut s = Session::new(id, SessionState::Active);

@@ -10,12 +10,12 @@ use serde::Serialize;
 
 use crate::cli::KillArgs;
 use crate::config::{ConnectSettings, SourceSpec};
-use crate::kill::{
+use crate::model::kill::{
     Filters, KillTarget, Outcome, Recheck, Selection, Spared, Still, Unseen, Victim, recheck,
     select,
 };
-use crate::snapshot::Snapshot;
-use crate::thresholds::parse_duration_secs;
+use crate::model::snapshot::Snapshot;
+use crate::model::thresholds::parse_duration_secs;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Action {
@@ -40,7 +40,7 @@ pub struct Refill {
 pub struct KillReport {
     pub schema: &'static str,
     pub target: String,
-    pub engine: crate::snapshot::Engine,
+    pub engine: crate::model::snapshot::Engine,
     pub executed: bool,
     pub query_only: bool,
     pub actions: Vec<Action>,
@@ -568,7 +568,7 @@ async fn repeat(
         )
         .map_err(anyhow::Error::msg)?;
         victims = sel.victims;
-        run.fresh = Some((Instant::now(), crate::kill::Fresh::new(snap)));
+        run.fresh = Some((Instant::now(), crate::model::kill::Fresh::new(snap)));
         previous_start = Some(round_start);
         round_start = Instant::now();
         n += 1;
@@ -591,7 +591,7 @@ struct Runner<'a> {
     log: Option<KillLog>,
     gap: Duration,
     next_slot: Instant,
-    fresh: Option<(Instant, crate::kill::Fresh)>,
+    fresh: Option<(Instant, crate::model::kill::Fresh)>,
 }
 
 impl Runner<'_> {
@@ -620,7 +620,7 @@ impl Runner<'_> {
                 match sampler.sample_sessions().await {
                     Ok(mut snap) => {
                         snap.sanitize();
-                        self.fresh = Some((Instant::now(), crate::kill::Fresh::new(snap)));
+                        self.fresh = Some((Instant::now(), crate::model::kill::Fresh::new(snap)));
                     }
                     // Without a fresh sample no victim can be re-checked: stop, and still
                     // report what was already done.
@@ -942,8 +942,8 @@ pub fn render_table(r: &KillReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{Session, SessionState};
-    use crate::snapshot::Engine;
+    use crate::model::session::{Session, SessionState};
+    use crate::model::snapshot::Engine;
     use chrono::{Duration as Age, Utc};
 
     fn session(id: i64, started: chrono::DateTime<Utc>) -> Session {

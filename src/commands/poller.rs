@@ -14,12 +14,18 @@ use std::time::{Duration, Instant};
 use crate::capture::CaptureReader;
 use crate::config::{ConnectSettings, SourceSpec};
 use crate::engine::LiveSampler;
-use crate::snapshot::{Engine, Snapshot};
+use crate::model::snapshot::{Engine, Snapshot};
 use crate::target::Target;
 
 /// The shortest time between two live polls, wherever they come from (stalk's captures,
 /// its cooldown, watch's refresh): faster than this adds load to a struggling server.
 pub const MIN_POLL_GAP: Duration = Duration::from_millis(500);
+
+/// Backoff between reconnect attempts: 1 s doubling to 30 s. A dying server must not be
+/// hammered by its own diagnostics.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.min(5)).min(Duration::from_secs(30))
+}
 
 pub enum Poll {
     Snapshot(Box<Snapshot>),
@@ -172,7 +178,7 @@ impl Poller {
                             ));
                         }
                         let since = self.blind_since.get_or_insert_with(Instant::now).elapsed();
-                        let retry_in = crate::stalk::backoff(self.attempt);
+                        let retry_in = backoff(self.attempt);
                         self.attempt += 1;
                         Poll::Blind {
                             since,
@@ -233,6 +239,13 @@ mod tests {
         s.connections.max_connections = Some(max);
         s.connections.current = Some(current);
         s
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(40), Duration::from_secs(30));
     }
 
     #[test]

@@ -9,11 +9,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::gauge::Level;
+use crate::model::gauge::Level;
+use crate::model::verdict::Severity;
+use crate::model::window::Window;
 use crate::report::KeyFigures;
 use crate::rules::Assessment;
-use crate::verdict::Severity;
-use crate::window::Window;
 
 /// What arms the trigger.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,14 +107,11 @@ impl Trigger {
 
 /// The file name (without `.jsonl`) of a capture started at `t`. Two captures in the
 /// same second get `-2`, `-3`, ... (see `capture::create_unique`): none is overwritten.
-pub fn capture_stem(engine: crate::snapshot::Engine, t: chrono::DateTime<chrono::Utc>) -> String {
+pub fn capture_stem(
+    engine: crate::model::snapshot::Engine,
+    t: chrono::DateTime<chrono::Utc>,
+) -> String {
     format!("spiral-{engine}-{}", t.format("%Y%m%dT%H%M%SZ"))
-}
-
-/// Backoff between reconnect attempts: 1 s doubling to 30 s. A dying server must not be
-/// hammered by its own diagnostics.
-pub fn backoff(attempt: u32) -> Duration {
-    Duration::from_secs(1u64 << attempt.min(5)).min(Duration::from_secs(30))
 }
 
 /// "1G", "500M", "64k" or a number of bytes.
@@ -167,20 +164,22 @@ async fn nap(d: Duration) -> bool {
 }
 
 /// One poll, unless a stop is asked for while it is in flight (a frozen server).
-async fn poll(poller: &mut crate::poller::Poller) -> Option<crate::poller::Poll> {
+async fn poll(
+    poller: &mut crate::commands::poller::Poller,
+) -> Option<crate::commands::poller::Poll> {
     crate::signals::unless_stopped(poller.poll()).await
 }
 
 /// Runs until `--for` elapses, `--max-captures` is reached, the replay ends, or Ctrl-C.
 /// Logs one line per event on stderr; prints the paths of the captures on stdout.
 pub async fn run(
-    poller: &mut crate::poller::Poller,
+    poller: &mut crate::commands::poller::Poller,
     plan: &StalkPlan,
-    thresholds: &crate::thresholds::Thresholds,
+    thresholds: &crate::model::thresholds::Thresholds,
     quiet: bool,
 ) -> anyhow::Result<Vec<PathBuf>> {
     use crate::capture::Header;
-    use crate::poller::Poll;
+    use crate::commands::poller::Poll;
     let log = |msg: String| {
         if !quiet {
             eprintln!("{} spiral stalk: {msg}", stamp());
@@ -198,7 +197,7 @@ pub async fn run(
     };
     let pace = |d: Duration| if live { d.min(left()) } else { Duration::ZERO };
     let mut trigger = Trigger::default();
-    let mut previous: Option<crate::snapshot::Snapshot> = None;
+    let mut previous: Option<crate::model::snapshot::Snapshot> = None;
     let mut captures = Vec::new();
     let mut was_holding = false;
     let mut was_full = false;
@@ -343,7 +342,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gauge::Gauge;
+    use crate::model::gauge::Gauge;
 
     #[test]
     fn conditions_parse() {
@@ -392,12 +391,5 @@ mod tests {
         assert!(!t.poll(true, 3));
         assert!(t.poll(true, 3));
         assert!(!t.poll(true, 3), "re-arms from zero after firing");
-    }
-
-    #[test]
-    fn backoff_is_capped() {
-        assert_eq!(backoff(0), Duration::from_secs(1));
-        assert_eq!(backoff(3), Duration::from_secs(8));
-        assert_eq!(backoff(40), Duration::from_secs(30));
     }
 }
