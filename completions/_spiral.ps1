@@ -338,7 +338,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
             [CompletionResult]::new('--ignore-command', '--ignore-command', [CompletionResultType]::ParameterName, 'Never sessions running this command')
             [CompletionResult]::new('--ignore-sql', '--ignore-sql', [CompletionResultType]::ParameterName, 'Never sessions whose query matches this regular expression')
             [CompletionResult]::new('--victims', '--victims', [CompletionResultType]::ParameterName, 'Which matched sessions to end')
-            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'End at most this many sessions')
+            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'End at most this many sessions (over the whole run, rounds of --every included)')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many kills per second')
             [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append one JSON line per action to this file, for the postmortem')
             [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Repeat the kill every DUR (5s to 1h), re-selecting and re-checking each round, for a leak that refills; needs --for')

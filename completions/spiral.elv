@@ -324,7 +324,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
             cand --ignore-command 'Never sessions running this command'
             cand --ignore-sql 'Never sessions whose query matches this regular expression'
             cand --victims 'Which matched sessions to end'
-            cand --max 'End at most this many sessions'
+            cand --max 'End at most this many sessions (over the whole run, rounds of --every included)'
             cand --rate 'At most this many kills per second'
             cand --log 'Append one JSON line per action to this file, for the postmortem'
             cand --every 'Repeat the kill every DUR (5s to 1h), re-selecting and re-checking each round, for a leak that refills; needs --for'

@@ -321,7 +321,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand kill" -l ignore-sql -d 'Ne
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l victims -d 'Which matched sessions to end' -r -f -a "all\t''
 oldest\t''
 all-but-oldest\t''"
-complete -c spiral -n "__fish_spiral_using_subcommand kill" -l max -d 'End at most this many sessions' -r
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l max -d 'End at most this many sessions (over the whole run, rounds of --every included)' -r
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l rate -d 'At most this many kills per second' -r
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l log -d 'Append one JSON line per action to this file, for the postmortem' -r -F
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l every -d 'Repeat the kill every DUR (5s to 1h), re-selecting and re-checking each round, for a leak that refills; needs --for' -r

@@ -364,7 +364,7 @@ pub struct KillArgs {
     /// Which matched sessions to end.
     #[arg(long, value_enum, default_value = "all")]
     pub victims: crate::model::kill::Victims,
-    /// End at most this many sessions.
+    /// End at most this many sessions (over the whole run, rounds of --every included).
     #[arg(long, value_name = "N")]
     pub max: Option<usize>,
     /// Cancel the running statement but keep the connection (PostgreSQL, MySQL).

@@ -1738,6 +1738,20 @@ fn kill_ends_sessions_through_the_checked_batch() {
         log.iter()
             .any(|sql| sql.contains("login_time") && sql.contains("EXEC (@kill)"))
     );
+    // The batch that sends the KILL re-checks the state the session was chosen for (idle
+    // since the bound, no request) and matches the login time to datetime's precision, not
+    // within seconds: a reused id in a reconnect storm must read as another connection.
+    let kill = log
+        .iter()
+        .find(|sql| sql.contains("EXEC (@kill)"))
+        .expect("the kill batch");
+    assert!(
+        kill.contains("@mode IN (N'idle', N'idle-in-transaction')")
+            && kill.contains("NOT EXISTS (SELECT 1 FROM sys.dm_exec_requests")
+            && kill.contains("@seen)) <= 10")
+            && !kill.contains("< 2000"),
+        "{kill}"
+    );
     // kill reads only the sessions: never the full sample, never the plan cache.
     let names: std::collections::BTreeSet<&str> = log.iter().map(|s| batch_name(s)).collect();
     assert_eq!(

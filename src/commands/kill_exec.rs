@@ -558,11 +558,21 @@ async fn repeat(
             }
         };
         snap.sanitize();
+        // --max bounds the whole run, not each round: what earlier rounds ended counts.
+        let ended = report
+            .actions
+            .iter()
+            .filter(|x| x.outcome == Outcome::Killed)
+            .count();
+        let left = run.args.max.map(|m| m.saturating_sub(ended));
+        if left == Some(0) {
+            break "--max reached";
+        }
         let sel = select(
             &snap,
             run.filters,
             run.args.victims,
-            run.args.max,
+            left,
             run.args.query_only,
             run.args.rds,
         )

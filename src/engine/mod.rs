@@ -82,9 +82,9 @@ impl LiveSampler {
         match self {
             LiveSampler::Postgres(s) => s.kill(target, query_only).await,
             LiveSampler::Mysql(s) => s.kill(target, query_only, managed).await,
-            // SQL Server's kill batch checks the identity (session id and login time); its
-            // state is re-checked from the sample just before.
-            LiveSampler::Mssql(s) => s.kill(target.id, target.connected_at).await,
+            // SQL Server's kill batch checks the identity (session id and login time) and
+            // the state it was chosen for, like the other engines' statements.
+            LiveSampler::Mssql(s) => s.kill(target).await,
             LiveSampler::Pgbouncer(_) => anyhow::bail!(
                 "spiral does not end sessions through PgBouncer: kill on the database itself"
             ),

@@ -751,9 +751,12 @@ impl MssqlSampler {
     /// statement, so `kill::statement` refuses --query-only before this is reached.
     pub async fn kill(
         &mut self,
-        id: i64,
-        connected_at: Option<chrono::DateTime<chrono::Utc>>,
+        target: crate::model::kill::KillTarget,
     ) -> anyhow::Result<crate::model::kill::Outcome> {
+        let (id, connected_at) = (target.id, target.connected_at);
+        // The state the session was chosen for is checked by the batch that sends the KILL.
+        let mode: Option<&str> = target.still.mode();
+        let for_ms = i64::try_from(target.still.for_ms()).unwrap_or(i64::MAX);
         use crate::model::kill::Outcome;
         let Ok(id) = i32::try_from(id) else {
             return Ok(Outcome::Gone);
@@ -767,12 +770,15 @@ impl MssqlSampler {
         };
         let seen: Option<chrono::NaiveDateTime> = connected_at.map(|t| t.naive_utc());
         let work = async {
-            let stream = client.query(KILL_SQL, &[&id, &seen]).await?;
+            let stream = client
+                .query(KILL_SQL, &[&id, &seen, &mode, &for_ms])
+                .await?;
             let row = stream.into_row().await?;
             Ok::<_, TdsError>(row.and_then(|r| r.try_get::<i32, _>(0).ok().flatten()))
         };
         match tokio::time::timeout(self.query_timeout, work).await {
             Ok(Ok(Some(1))) => Ok(Outcome::Killed),
+            Ok(Ok(Some(2))) => Ok(Outcome::Spared),
             Ok(Ok(_)) => Ok(Outcome::Gone),
             Ok(Err(e)) => {
                 // A server error leaves the connection usable; anything else does not.
