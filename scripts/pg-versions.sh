@@ -74,6 +74,10 @@ failed=()
 for major in "${majors[@]}"; do
     native=$(fetch "$major")
     port=$((base_port + major))
+    # A port something else listens on (a server left by an interrupted run) is skipped.
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        port=$((port + 100))
+    done
     work=$(mktemp -d /tmp/spiral-pg"$major".XXXXXX)
     chmod 755 "$work"
     chown "$run_as" "$work"
