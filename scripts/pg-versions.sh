@@ -12,7 +12,9 @@
 # Usage: scripts/pg-versions.sh [MAJOR...]        (default: 12 13 14 16 17 18)
 #   PG_VERSIONS_CACHE   where the packages are kept (default /var/cache/spiral/pg: the
 #                       postgres OS user runs the binaries, so not under a private home)
-#   PG_VERSIONS_PORT    base port (default 55400; each major listens on base + major)
+#   PG_VERSIONS_PORT    base port (default 15400; each major listens on base + major).
+#                       Below Linux's ephemeral range (32768-60999): a port in it can be
+#                       the local end of any client connection at the moment we bind.
 # Major 15 is the machine's own PostgreSQL, which scripts/test.sh already runs against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +32,7 @@ declare -A PACKAGE=(
 majors=("$@")
 [ ${#majors[@]} -gt 0 ] || majors=(12 13 14 16 17 18)
 cache="${PG_VERSIONS_CACHE:-/var/cache/spiral/pg}"
-base_port="${PG_VERSIONS_PORT:-55400}"
+base_port="${PG_VERSIONS_PORT:-15400}"
 
 say() { printf '\n=== %s\n' "$*"; }
 die() { echo "pg-versions: $*" >&2; exit 1; }
@@ -89,12 +91,21 @@ for major in "${majors[@]}"; do
     trap stop EXIT
     # A stopped run (Ctrl-C, CI's timeout) still stops its private server.
     trap 'exit 130' INT TERM
-    say "PostgreSQL $major (${PACKAGE[$major]}) on 127.0.0.1:$port"
     pgrun "'$native/bin/initdb' -D '$work/data' -U postgres --auth=trust --encoding=UTF8 --locale=C" >"$work/initdb.log" 2>&1 \
         || { cat "$work/initdb.log" >&2; die "initdb failed for PostgreSQL $major"; }
-    pgrun "'$native/bin/pg_ctl' -D '$work/data' -l '$work/server.log' -w -t 60 \
-        -o \"-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$work' -c max_connections=100\" start" >/dev/null \
-        || { cat "$work/server.log" >&2; die "PostgreSQL $major did not start"; }
+    # A port taken between the probe above and the bind is retried a little higher.
+    started=""
+    for _ in 1 2 3 4 5; do
+        if pgrun "'$native/bin/pg_ctl' -D '$work/data' -l '$work/server.log' -w -t 60 \
+            -o \"-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$work' -c max_connections=100\" start" >/dev/null; then
+            started=1
+            break
+        fi
+        grep -q "Address already in use" "$work/server.log" || break
+        port=$((port + 100))
+    done
+    [ -n "$started" ] || { cat "$work/server.log" >&2; die "PostgreSQL $major did not start"; }
+    say "PostgreSQL $major (${PACKAGE[$major]}) on 127.0.0.1:$port"
     psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAtc 'create database test' >/dev/null
     psql -h 127.0.0.1 -p "$port" -U postgres -d test -qAtc 'select version()'
     if SPIRAL_REQUIRE_LIVE=1 SPIRAL_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/test" \
