@@ -1,8 +1,8 @@
 //! Gauges a user can put a number on: `check --warning connections=80%` and
 //! `stalk --when 'blocked>10'` speak the same names, units and parsing, from here.
 
+use crate::model::figures::KeyFigures;
 use crate::model::thresholds::parse_duration_secs;
-use crate::report::KeyFigures;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gauge {

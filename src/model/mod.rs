@@ -4,6 +4,7 @@
 //! renderers and commands can all use it.
 
 pub mod blocking;
+pub mod figures;
 pub mod gauge;
 pub mod kill;
 pub mod session;
