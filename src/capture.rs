@@ -318,7 +318,7 @@ impl CaptureReader {
                     if snap
                         .counters
                         .keys()
-                        .any(|k| crate::sanitize::clean(k) != *k)
+                        .any(|k| crate::sanitize::needs_cleaning(k))
                     {
                         snap.counters = std::mem::take(&mut snap.counters)
                             .into_iter()

@@ -40,7 +40,15 @@ pub fn clean_in_place(text: &mut String) {
     }
 }
 
-fn needs_cleaning(text: &str) -> bool {
+/// Whether `clean` would change `text`.
+pub fn needs_cleaning(text: &str) -> bool {
+    // Nearly all server text (SQL, host and user names) is printable ASCII, which never
+    // needs cleaning: a byte range test the compiler vectorises settles it without decoding
+    // characters. Replaying a capture of 1,000-session snapshots spent 8% of its time in
+    // the character-by-character test alone.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return false;
+    }
     text.chars().any(is_dangerous)
 }
 
@@ -91,7 +99,28 @@ fn skip_until_string_end(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{clean, needs_cleaning};
+
+    #[test]
+    fn the_ascii_fast_path_agrees_with_the_character_test() {
+        for b in 0u8..=0x7f {
+            let text = format!("SELECT {}1", b as char);
+            assert_eq!(
+                needs_cleaning(&text),
+                (b as char).is_control(),
+                "byte {b:#x}"
+            );
+            assert_eq!(
+                clean(&text) != text,
+                (b as char).is_control(),
+                "byte {b:#x}"
+            );
+        }
+        // Past ASCII the fast path steps aside: C1 controls and bidi overrides still count.
+        assert!(needs_cleaning("a\u{9b}31m"));
+        assert!(needs_cleaning("a\u{202e}b"));
+        assert!(!needs_cleaning("caf\u{e9} \u{4e2d}\u{6587}"));
+    }
 
     #[test]
     fn plain_text_is_untouched() {
