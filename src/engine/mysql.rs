@@ -13,6 +13,8 @@
 //! VARCHAR or VARBINARY, DECIMAL), and `assemble` turns the rows into a `Snapshot`.
 
 pub mod mdl;
+// i11w hook: completed waits from performance_schema.
+pub mod waits;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -274,6 +276,8 @@ pub struct MySqlSampler {
     /// tables, and then no session is taken for a non-admin's.
     admins_known: bool,
     sql: SqlStr,
+    /// i11w hook: where completed waits come from (performance_schema, or nothing).
+    wait_source: waits::Source,
 }
 
 pub fn options(target: &Target) -> anyhow::Result<MySqlConnectOptions> {
@@ -392,6 +396,8 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
     }
     profile.mdl = mdl_source(&mut conn, limit, &profile).await?;
     let admins = read_admins(&mut conn, limit, &profile).await?;
+    // i11w hook: where completed waits come from.
+    let wait_source = waits::source(&mut conn, limit, &profile).await?;
     let plan = plan(&profile);
     // Built only from the bundled parts above, never from input: safe to prepare as is.
     let sql = AssertSqlSafe(compose(&plan.parts)).into_sql_str();
@@ -403,6 +409,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         admins_known: admins.is_some(),
         admins: admins.unwrap_or_default(),
         sql,
+        wait_source, // i11w hook
     })
 }
 
@@ -624,6 +631,14 @@ impl MySqlSampler {
             let (source, locks) = self.metadata_locks().await?;
             mdl::resolve(&mut snap, source, &locks);
         }
+        // i11w hook: completed waits, for the window to diff.
+        waits::read(
+            &mut self.conn,
+            self.query_timeout,
+            &self.wait_source,
+            &mut snap,
+        )
+        .await?;
         Ok(snap)
     }
 
