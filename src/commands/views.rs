@@ -257,12 +257,12 @@ fn accrued_waits(over: crate::model::wait_stats::OverWindow, limit: usize) -> Se
     let heading = match over.source {
         Source::Measured => format!(
             "Waits accrued over the window ({}), most wait time first",
-            over.from
+            over.label
         ),
-        Source::Sampled => format!(
-            "Waits sampled over the window (from {}, not measured), most wait time first",
-            over.from
-        ),
+        // Where the samples came from is in the note: the heading must fit 80 columns.
+        Source::Sampled => {
+            "Waits sampled over the window (not measured), most wait time first".into()
+        }
     };
     let mut s = Section::new(
         "waits_accrued",
@@ -278,6 +278,7 @@ fn accrued_waits(over: crate::model::wait_stats::OverWindow, limit: usize) -> Se
         ],
     );
     let total = over.waits.len();
+    let any_sampled = over.waits.iter().any(|a| a.source == Source::Sampled);
     for a in over.waits {
         s.row(vec![
             Cell::Text(a.wait_type),
@@ -297,7 +298,7 @@ fn accrued_waits(over: crate::model::wait_stats::OverWindow, limit: usize) -> Se
         });
     }
     // Sampled figures are estimates: the table says so under itself, whatever else it says.
-    if over.source == Source::Sampled {
+    if over.source == Source::Sampled || any_sampled {
         s.note = Some(match s.note.take() {
             Some(n) => format!("{}; {n}", over.note),
             None => over.note,

@@ -76,6 +76,9 @@ pub struct OverWindow {
     pub source: Source,
     /// The server's statistics or the view the samples read, e.g. "sys.dm_os_wait_stats".
     pub from: String,
+    /// `from` short enough for a heading, e.g. "performance_schema".
+    #[serde(skip)]
+    pub label: &'static str,
     /// One sentence for people: how the figures were obtained and how far to trust them.
     pub note: String,
     /// Most wait time first.
@@ -187,16 +190,36 @@ pub fn over_window(w: &Window) -> Option<OverWindow> {
     let engine = w.last().engine;
     let samples = w.samples();
     if let Some(waits) = accrued(w) {
-        let from = match engine {
-            Engine::Mysql => "performance_schema.events_waits_summary_global_by_event_name",
-            Engine::Mssql | Engine::Postgres => "sys.dm_os_wait_stats",
+        let (from, label) = match engine {
+            Engine::Mysql => (
+                "performance_schema.events_waits_summary_global_by_event_name",
+                "performance_schema",
+            ),
+            Engine::Mssql | Engine::Postgres => ("sys.dm_os_wait_stats", "sys.dm_os_wait_stats"),
         };
+        let mut note = format!(
+            "measured: the server's cumulative wait statistics ({from}), diffed between the first and the last sample"
+        );
+        let mut waits = waits;
+        // performance_schema's default instruments time file, table and socket I/O, not
+        // InnoDB row-lock waits nor what a thread state says: a session blocked on a row
+        // for the whole window would not show. The sessions seen busy in the samples are
+        // listed beside the measured waits, each row saying which it is.
+        if engine == Engine::Mysql
+            && let Some(seen) = sampled(w)
+            && !seen.is_empty()
+        {
+            waits.extend(seen);
+            most_first(&mut waits);
+            note.push_str(&format!(
+                "; rows marked sampled are the sessions seen busy in {samples} samples of the processlist (row-lock waits and thread states, which performance_schema's default instruments do not time), an estimate"
+            ));
+        }
         return Some(OverWindow {
             source: Source::Measured,
             from: from.to_string(),
-            note: format!(
-                "measured: the server's cumulative wait statistics ({from}), diffed between the first and the last sample"
-            ),
+            label,
+            note,
             waits,
         });
     }
@@ -218,12 +241,13 @@ pub fn over_window(w: &Window) -> Option<OverWindow> {
         ),
         Engine::Mssql => (
             "sys.dm_exec_requests",
-            "sys.dm_os_wait_stats could not be read".to_string(),
+            "sys.dm_os_wait_stats was not read".to_string(),
         ),
     };
     Some(OverWindow {
         source: Source::Sampled,
         from: from.to_string(),
+        label: from,
         note: format!(
             "sampled, not measured: {why}; these are the sessions seen waiting in {samples} samples of {from}, each counted for the time around its sample (waits shorter than the interval are mostly missed)"
         ),

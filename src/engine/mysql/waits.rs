@@ -228,4 +228,35 @@ mod tests {
         );
         assert!((o.waits[0].ms_per_sec - 2_000.0).abs() < 1e-9);
     }
+
+    #[test]
+    fn row_lock_waits_the_instruments_miss_are_listed_as_sampled() {
+        use crate::model::session::{Session, SessionState};
+        let waiter = || {
+            let mut x = Session::new(7, SessionState::Active);
+            x.wait_type = Some("InnoDB row lock".into());
+            x.wait_class = Some(WaitClass::Lock);
+            x
+        };
+        let mut first = snap(0, recorded(0, 0, 0));
+        let mut last = snap(4, recorded(0, 400 * PS_PER_MS, 0));
+        first.sessions.push(waiter());
+        last.sessions.push(waiter());
+        let w = Window::from_snapshots([first, last]).expect("window");
+        let o = over_window(&w).expect("two samples");
+        assert_eq!(o.source, From::Measured);
+        let got: Vec<(&str, From, u64)> = o
+            .waits
+            .iter()
+            .map(|a| (a.wait_type.as_str(), a.source, a.wait_ms))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("InnoDB row lock", From::Sampled, 4_000),
+                ("wait/io/file/innodb/innodb_data_file", From::Measured, 400),
+            ]
+        );
+        assert!(o.note.contains("rows marked sampled"), "{}", o.note);
+    }
 }
