@@ -333,6 +333,20 @@ pub const QUERIES: &[Query] = &[
     },
     Query {
         engine: Engine::Mysql,
+        name: "probe_wait_summary",
+        purpose: "whether performance_schema's wait summary is readable",
+        for_people: false,
+        sql: include_str!("../queries/mysql/probe_wait_summary.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "wait_summary",
+        purpose: "completed waits by event since startup (performance_schema ON)",
+        for_people: false,
+        sql: include_str!("../queries/mysql/wait_summary.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
         name: "mdl_locks_plugin",
         purpose: "metadata locks held (MariaDB's METADATA_LOCK_INFO)",
         for_people: false,

@@ -58,10 +58,13 @@ pub struct TriageReport {
     /// What spiral could not see, once per missing grant: which checks it leaves unknown
     /// and the statement that would let spiral see it.
     pub unseen: Vec<Unseen>,
-    /// SQL Server: completed waits accrued over the window, most wait time first (absent
-    /// with one sample or on other engines).
+    /// Waits over the window, most wait time first (absent with one sample): measured
+    /// (SQL Server, MySQL/MariaDB with performance_schema) or sampled; each says which.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waits_accrued: Vec<crate::model::wait_stats::Accrued>,
+    /// Where `waits_accrued` comes from and how far to trust it (absent with one sample).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waits_source: Option<crate::model::wait_stats::OverWindow>,
     /// `notes` without the ones `unseen` already says, for renderers that show `unseen`.
     #[serde(skip)]
     pub other_notes: Vec<String>,
@@ -154,6 +157,7 @@ impl TriageReport {
             other_notes.push(n);
         }
         let exit_code = exit_code(&assessment);
+        let over = crate::model::wait_stats::over_window(window);
         TriageReport {
             schema: TRIAGE_SCHEMA,
             spiral_version: env!("CARGO_PKG_VERSION"),
@@ -168,12 +172,11 @@ impl TriageReport {
             checks: assessment.checks,
             notes,
             unseen,
-            waits_accrued: crate::model::wait_stats::accrued(window)
-                .map(|mut a| {
-                    a.truncate(WAITS_IN_TRIAGE);
-                    a
-                })
+            waits_accrued: over
+                .as_ref()
+                .map(|o| o.waits.iter().take(WAITS_IN_TRIAGE).cloned().collect())
                 .unwrap_or_default(),
+            waits_source: over,
             other_notes,
         }
     }

@@ -1646,3 +1646,97 @@ async fn kill_every_dry_run_shows_the_first_round_and_the_schedule() {
     }
     drop(held);
 }
+
+/// The section of a view's JSON with this key (Null when absent).
+fn section(view: &serde_json::Value, key: &str) -> serde_json::Value {
+    view["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["key"] == key)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// With performance_schema OFF (MariaDB's default) the server keeps no wait statistics
+/// spiral reads: `spiral waits` and triage tally the row-lock wait seen in the sampled
+/// processlist and say it is sampled, and why. With performance_schema ON the waits come
+/// from its summary, measured (the shared server is not restarted to test that: the
+/// summary's decoding is tested with recorded rows in src/engine/mysql/waits.rs).
+#[tokio::test]
+async fn lock_waits_over_the_window_say_where_they_come_from() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "sampledwaits").await;
+    let mut admin = stage.admin().await;
+    let ps_on: i64 = sqlx::query_scalar("SELECT @@GLOBAL.performance_schema + 0")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    // Two sessions: a holder sleeping in its transaction, one writer queued behind it.
+    let (_holder, _keep) = stage_lock_chain(&stage, 1).await;
+    let (code, view, err) = spiral_json(args(&[
+        "waits",
+        &stage.target(),
+        "--samples",
+        "3",
+        "--interval",
+        "1s",
+    ]))
+    .await;
+    assert!(code != 3, "{err}");
+    let accrued = section(&view, "waits_accrued");
+    let rows = accrued["rows"].as_array().cloned().unwrap_or_default();
+    let heading = accrued["heading"].as_str().unwrap_or_default();
+    if ps_on == 1 {
+        assert!(heading.contains("(performance_schema)"), "{heading}");
+        assert!(rows.iter().all(|r| r["source"] == "measured"), "{accrued}");
+        return;
+    }
+    let lock = rows
+        .iter()
+        .find(|r| r["wait"] == "InnoDB row lock")
+        .unwrap_or_else(|| panic!("no row-lock wait sampled: {accrued}"));
+    assert_eq!(
+        (&lock["class"], &lock["source"]),
+        (&serde_json::json!("lock"), &serde_json::json!("sampled")),
+        "{lock}"
+    );
+    assert_eq!(lock["waits"], 3, "{lock}");
+    let per_sec = lock["ms_per_sec"].as_f64().unwrap_or(0.0);
+    assert!((900.0..=1_100.0).contains(&per_sec), "{lock}");
+    let note = accrued["note"].as_str().unwrap_or_default();
+    assert!(
+        heading.contains("not measured")
+            && note.contains("sampled, not measured")
+            && note.contains("performance_schema is OFF")
+            && note.contains("3 samples of the processlist"),
+        "{heading} / {note}"
+    );
+
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target(),
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+    ]))
+    .await;
+    assert!(code != 3, "{err}");
+    assert_eq!(
+        r["waits_source"]["source"], "sampled",
+        "{}",
+        r["waits_source"]
+    );
+    assert_eq!(r["waits_source"]["from"], "the processlist");
+    assert!(
+        r["waits_accrued"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["wait_type"] == "InnoDB row lock" && a["source"] == "sampled"),
+        "{}",
+        r["waits_accrued"]
+    );
+}

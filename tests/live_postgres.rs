@@ -2230,3 +2230,95 @@ async fn pgbouncer_pool_exhaustion_and_a_healthy_pool() {
     assert_eq!(code, 0, "{err} {}", r["verdicts"]);
     assert_eq!(r["checks"]["pool-exhaustion"], "ok");
 }
+
+/// The section of a view's JSON with this key (Null when absent).
+fn section(view: &serde_json::Value, key: &str) -> serde_json::Value {
+    view["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["key"] == key)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// PostgreSQL keeps no cumulative wait statistics: `spiral waits` and triage's JSON show
+/// the lock wait seen in every sample, tallied over the window and said to be sampled.
+#[tokio::test]
+async fn lock_waits_are_sampled_over_the_window() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "sampledwaits").await;
+    // Two sessions: a holder idle in its transaction and one writer queued behind it.
+    let (_holder, _keep) = stage_lock_chain(&stage, 1).await;
+    let (code, view, err) = spiral_json(args(&[
+        "waits",
+        &stage.target("postgres"),
+        "--samples",
+        "3",
+        "--interval",
+        "1s",
+    ]))
+    .await;
+    assert!(code != 3, "{err}");
+    let accrued = section(&view, "waits_accrued");
+    let rows = accrued["rows"].as_array().cloned().unwrap_or_default();
+    let lock = rows
+        .iter()
+        .find(|r| r["wait"].as_str().is_some_and(|w| w.starts_with("Lock:")))
+        .unwrap_or_else(|| panic!("no Lock wait sampled: {accrued}"));
+    assert_eq!(
+        (&lock["class"], &lock["source"], &lock["poison"]),
+        (
+            &serde_json::json!("lock"),
+            &serde_json::json!("sampled"),
+            &serde_json::json!("")
+        ),
+        "{lock}"
+    );
+    // One session waited throughout: seen in all 3 samples, about 1,000 ms per second.
+    assert_eq!(lock["waits"], 3, "{lock}");
+    let per_sec = lock["ms_per_sec"].as_f64().unwrap_or(0.0);
+    assert!((900.0..=1_100.0).contains(&per_sec), "{lock}");
+    // The idle holder waits for its client, not on the server: not counted.
+    assert!(
+        !rows.iter().any(|r| r["wait"] == "Client:ClientRead"),
+        "{accrued}"
+    );
+    let heading = accrued["heading"].as_str().unwrap_or_default();
+    let note = accrued["note"].as_str().unwrap_or_default();
+    assert!(heading.contains("not measured"), "{heading}");
+    assert!(
+        note.contains("sampled, not measured")
+            && note.contains("PostgreSQL keeps no cumulative wait statistics")
+            && note.contains("3 samples of pg_stat_activity"),
+        "{note}"
+    );
+
+    let (code, r, err) = spiral_json(args(&[
+        "triage",
+        &stage.target("postgres"),
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+    ]))
+    .await;
+    assert!(code != 3, "{err}");
+    assert_eq!(
+        r["waits_source"]["source"], "sampled",
+        "{}",
+        r["waits_source"]
+    );
+    assert_eq!(r["waits_source"]["from"], "pg_stat_activity");
+    let top = r["waits_accrued"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["class"] == "lock")
+        .cloned()
+        .unwrap_or_else(|| panic!("{}", r["waits_accrued"]));
+    assert_eq!(top["source"], "sampled");
+    assert!(top["wait_type"].as_str().unwrap_or("").starts_with("Lock:"));
+    assert!(top["wait_ms"].as_u64().unwrap_or(0) >= 500, "{top}");
+}

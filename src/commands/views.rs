@@ -242,18 +242,31 @@ fn waits(w: &Window, limit: usize) -> Vec<Section> {
         s.note = Some("no session is waiting".into());
     }
     let mut sections = vec![s];
-    if let Some(accrued) = crate::model::wait_stats::accrued(w) {
-        sections.push(accrued_waits(accrued, limit));
+    if let Some(over) = crate::model::wait_stats::over_window(w) {
+        sections.push(accrued_waits(over, limit));
     }
     sections
 }
 
-/// Completed waits diffed over the window (SQL Server): what the instants between samples
-/// hid. Wait time per second of the window, so 1,000 ms/s is one task waiting throughout.
-fn accrued_waits(accrued: Vec<crate::model::wait_stats::Accrued>, limit: usize) -> Section {
+/// Waits over the window: the server's completed waits diffed (SQL Server, MySQL/MariaDB
+/// with performance_schema), which show what the instants between samples hid, or the
+/// waits seen in the samples where the server keeps none, said to be sampled. Wait time per
+/// second of the window, so 1,000 ms/s is one task waiting throughout.
+fn accrued_waits(over: crate::model::wait_stats::OverWindow, limit: usize) -> Section {
+    use crate::model::wait_stats::Source;
+    let heading = match over.source {
+        Source::Measured => format!(
+            "Waits accrued over the window ({}), most wait time first",
+            over.label
+        ),
+        // Where the samples came from is in the note: the heading must fit 80 columns.
+        Source::Sampled => {
+            "Waits sampled over the window (not measured), most wait time first".into()
+        }
+    };
     let mut s = Section::new(
         "waits_accrued",
-        "Waits accrued over the window (sys.dm_os_wait_stats), most wait time first",
+        &heading,
         &[
             ("wait", "wait"),
             ("class", "class"),
@@ -261,10 +274,12 @@ fn accrued_waits(accrued: Vec<crate::model::wait_stats::Accrued>, limit: usize) 
             ("ms_per_sec", "ms/s"),
             ("wait_ms", "total"),
             ("waits", "waits"),
+            ("source", "source"),
         ],
     );
-    let total = accrued.len();
-    for a in accrued {
+    let total = over.waits.len();
+    let any_sampled = over.waits.iter().any(|a| a.source == Source::Sampled);
+    for a in over.waits {
         s.row(vec![
             Cell::Text(a.wait_type),
             Cell::Text(format!("{:?}", a.class).to_lowercase()),
@@ -272,11 +287,22 @@ fn accrued_waits(accrued: Vec<crate::model::wait_stats::Accrued>, limit: usize) 
             Cell::PerSecond(a.ms_per_sec),
             Cell::Ms(a.wait_ms),
             Cell::Count(a.tasks),
+            Cell::Text(a.source.label().to_string()),
         ]);
     }
     left_out(&mut s, total, limit);
     if s.rows.is_empty() {
-        s.note = Some("no wait accrued between the samples".into());
+        s.note = Some(match over.source {
+            Source::Measured => "no wait accrued between the samples".into(),
+            Source::Sampled => "no session was seen busy in the samples".into(),
+        });
+    }
+    // Sampled figures are estimates: the table says so under itself, whatever else it says.
+    if over.source == Source::Sampled || any_sampled {
+        s.note = Some(match s.note.take() {
+            Some(n) => format!("{}; {n}", over.note),
+            None => over.note,
+        });
     }
     s
 }

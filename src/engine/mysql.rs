@@ -18,6 +18,8 @@ mod decode;
 mod kill;
 pub mod mdl;
 mod sample;
+/// Completed waits from performance_schema, diffed by the window.
+pub mod waits;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -99,6 +101,8 @@ pub struct MySqlSampler {
     /// tables, and then no session is taken for a non-admin's.
     admins_known: bool,
     sql: SqlStr,
+    /// Where completed waits come from (performance_schema, or nowhere).
+    wait_source: waits::Source,
 }
 
 fn one_line(text: &str) -> String {

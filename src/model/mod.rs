@@ -11,5 +11,6 @@ pub mod session;
 pub mod snapshot;
 pub mod thresholds;
 pub mod verdict;
+pub mod wait_samples;
 pub mod wait_stats;
 pub mod window;

@@ -162,7 +162,9 @@ pub struct MemoryGrants {
 }
 
 /// One wait type's completed waits since the server started (SQL Server
-/// sys.dm_os_wait_stats): cumulative, diffed by the window like the counters.
+/// sys.dm_os_wait_stats, MySQL/MariaDB performance_schema's
+/// events_waits_summary_global_by_event_name): cumulative, diffed by the window like the
+/// counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct WaitStat {
     pub wait_ms: u64,
@@ -414,7 +416,8 @@ pub struct Snapshot {
     /// SQL Server only; None elsewhere and in captures taken before it was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_grants: Option<MemoryGrants>,
-    /// Cumulative completed waits by wait type (SQL Server); None where not collected.
+    /// Cumulative completed waits by wait type (SQL Server; MySQL/MariaDB when
+    /// performance_schema is ON); None where not collected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_stats: Option<BTreeMap<String, WaitStat>>,
     /// Cumulative counters by well-known name (see `counter`); diffed by the window.

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::model::snapshot::Snapshot;
+use crate::model::wait_samples::SampledWaits;
 
 /// The few figures kept for every sample.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -43,6 +44,9 @@ pub struct Window {
     /// The target as the user gave it, redacted (or a capture's redacted target), so that a
     /// verdict can print a `spiral kill` line that runs against the same server.
     target: Option<String>,
+    /// Waits seen in the sessions of every sample, tallied as samples come and go: the
+    /// samples in between are not kept.
+    sampled_waits: SampledWaits,
 }
 
 /// Why a rate could not be computed.
@@ -59,12 +63,15 @@ pub enum RateGap {
 impl Window {
     pub fn new(first: Snapshot) -> Window {
         let point = SamplePoint::of(&first);
+        let mut sampled_waits = SampledWaits::default();
+        sampled_waits.see(&first);
         Window {
             last: first.clone(),
             first,
             previous: None,
             points: vec![point],
             target: None,
+            sampled_waits,
         }
     }
 
@@ -91,6 +98,8 @@ impl Window {
     /// Adds the next sample. Only the newest two are kept whole.
     pub fn push(&mut self, snapshot: Snapshot) {
         self.points.push(SamplePoint::of(&snapshot));
+        self.sampled_waits.see(&snapshot);
+        self.sampled_waits.add_interval(&self.last, &snapshot);
         let older = std::mem::replace(&mut self.last, snapshot);
         self.previous = Some(older);
     }
@@ -101,6 +110,8 @@ impl Window {
     pub fn drop_oldest(&mut self, next_first: Snapshot) {
         if self.points.len() > 1 {
             self.points.remove(0);
+            self.sampled_waits.remove_interval(&self.first, &next_first);
+            self.sampled_waits.unsee(&self.first);
             self.first = next_first;
         }
     }
@@ -115,6 +126,11 @@ impl Window {
 
     pub fn previous(&self) -> Option<&Snapshot> {
         self.previous.as_ref()
+    }
+
+    /// The waits seen in the sessions of the samples, tallied over the window.
+    pub fn sampled_waits(&self) -> &SampledWaits {
+        &self.sampled_waits
     }
 
     pub fn points(&self) -> &[SamplePoint] {

@@ -150,6 +150,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
     }
     profile.mdl = mdl_source(&mut conn, limit, &profile).await?;
     let admins = read_admins(&mut conn, limit, &profile).await?;
+    let wait_source = super::waits::source(&mut conn, limit, &profile).await?;
     let plan = plan(&profile);
     // Built only from the bundled parts above, never from input: safe to prepare as is.
     let sql = AssertSqlSafe(compose(&plan.parts)).into_sql_str();
@@ -161,6 +162,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         admins_known: admins.is_some(),
         admins: admins.unwrap_or_default(),
         sql,
+        wait_source,
     })
 }
 
@@ -239,7 +241,7 @@ pub fn admin_users(grants: &[AdminGrant]) -> BTreeSet<String> {
 
 /// Runs a probe: a refusal by the server is an answer (`Access::Refused`); anything else
 /// going wrong (timeout, lost connection) is an error.
-async fn probe(
+pub(super) async fn probe(
     conn: &mut MySqlConnection,
     limit: Duration,
     sql: &'static str,

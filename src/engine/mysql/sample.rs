@@ -200,6 +200,15 @@ impl MySqlSampler {
             let (source, locks) = self.metadata_locks().await?;
             mdl::resolve(&mut snap, source, &locks);
         }
+        // Completed waits, for the window to diff (a second statement only when
+        // performance_schema is on and readable).
+        super::waits::read(
+            &mut self.conn,
+            self.query_timeout,
+            &self.wait_source,
+            &mut snap,
+        )
+        .await?;
         Ok(snap)
     }
 
