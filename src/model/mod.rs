@@ -10,5 +10,6 @@ pub mod session;
 pub mod snapshot;
 pub mod thresholds;
 pub mod verdict;
+pub mod wait_class;
 pub mod wait_stats;
 pub mod window;

@@ -63,7 +63,7 @@ pub fn accrued(w: &Window) -> Option<Vec<Accrued>> {
         }
         out.push(Accrued {
             wait_type: name.clone(),
-            class: crate::engine::mssql::decode::wait_class(name),
+            class: crate::model::wait_class::sqlserver(name),
             poison: is_poison(name),
             wait_ms,
             ms_per_sec: wait_ms as f64 / secs,
