@@ -8,6 +8,7 @@ pub mod gauge;
 pub mod kill;
 pub mod session;
 pub mod snapshot;
+pub mod tempdb;
 pub mod thresholds;
 pub mod verdict;
 pub mod wait_class;
