@@ -1027,7 +1027,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__playbook)
-            opts="-T -q -h -V --format --client-timeout --threshold --ascii --quiet --help --version compile-gate-saturation query-store-amplification worker-thread-exhaustion memory-grant-exhaustion blocking-chain deadlock-cycle deadlocks-rising read-blocked-by-writers connection-exhaustion client-pool-saturation idle-connection-leak idle-in-transaction client-timeout-exceeded reconnect-storm plan-cache-bloat missing-guardrails long-transaction pool-exhaustion"
+            opts="-T -q -h -V --format --client-timeout --threshold --ascii --quiet --help --version compile-gate-saturation query-store-amplification worker-thread-exhaustion memory-grant-exhaustion log-write-pressure tempdb-allocation-contention cpu-pressure blocking-chain deadlock-cycle deadlocks-rising read-blocked-by-writers connection-exhaustion client-pool-saturation idle-connection-leak idle-in-transaction client-timeout-exceeded reconnect-storm plan-cache-bloat missing-guardrails long-transaction pool-exhaustion"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

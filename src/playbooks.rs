@@ -22,6 +22,15 @@ pub const PLAYBOOKS: &[(&str, &str)] = &[
         include_str!("../playbooks/memory-grant-exhaustion.md"),
     ),
     (
+        "log-write-pressure",
+        include_str!("../playbooks/log-write-pressure.md"),
+    ),
+    (
+        "tempdb-allocation-contention",
+        include_str!("../playbooks/tempdb-allocation-contention.md"),
+    ),
+    ("cpu-pressure", include_str!("../playbooks/cpu-pressure.md")),
+    (
         "blocking-chain",
         include_str!("../playbooks/blocking-chain.md"),
     ),

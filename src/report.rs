@@ -94,6 +94,9 @@ const SQL_SERVER_ONLY: &[&str] = &[
     "worker-thread-exhaustion",
     "plan-cache-bloat",
     "memory-grant-exhaustion",
+    "log-write-pressure",
+    "tempdb-allocation-contention",
+    "cpu-pressure",
 ];
 
 /// The assessment as it applies to `engine`: an "unknown" for a check that cannot apply to
@@ -210,6 +213,7 @@ pub fn area_name(a: Area) -> &'static str {
         Area::QueryText => "query text",
         Area::MemoryGrants => "memory grants",
         Area::WaitStats => "wait statistics",
+        Area::Latches => "page-latch waits",
     }
 }
 

@@ -192,6 +192,39 @@ fn incident_004_deadlocked_pool() {
     );
 }
 
+/// The issue-11 captures: each shows its one spiral and nothing else.
+#[test]
+fn log_tempdb_and_runnable_queue_captures_show_one_spiral_each() {
+    for (file, id, code, needle) in [
+        (
+            "captures/sqlserver-log-write-pressure.jsonl",
+            "log-write-pressure",
+            1,
+            "average 32 ms",
+        ),
+        (
+            "captures/sqlserver-tempdb-contention.jsonl",
+            "tempdb-allocation-contention",
+            2,
+            "PFS 2:1:1 (96)",
+        ),
+        (
+            "captures/sqlserver-runnable-queue.jsonl",
+            "cpu-pressure",
+            1,
+            "20 of 45 requests are runnable",
+        ),
+    ] {
+        let (got, r) = triage(file);
+        assert_eq!(got, code, "{file}");
+        assert_eq!(verdict_ids(&r), [id], "{file}");
+        let summary = verdict(&r, id)
+            .and_then(|v| v["summary"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        assert!(summary.contains(needle), "{file}: {summary}");
+    }
+}
+
 #[test]
 fn memory_grant_queue_is_critical_with_short_waits() {
     // 340 queued for a grant, none waiting 15 s: before memory-grant-exhaustion this was

@@ -2673,3 +2673,231 @@ fn a_failed_grant_statement_loses_only_memory_grants() {
         "{gaps}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Issue 11: parallel requests, tempdb page latches, log writes, the runnable queue
+// ---------------------------------------------------------------------------
+
+/// The parallel-requests statement's one row: (requests, tasks, most tasks per request,
+/// MAXDOP, cost threshold).
+fn parallelism(p: (i64, i64, i64, i64, i64)) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("parallel_requests", ColType::BigInt),
+            col("parallel_tasks", ColType::BigInt),
+            col("max_request_tasks", ColType::BigInt),
+            col("maxdop_setting", ColType::BigInt),
+            col("cost_threshold_setting", ColType::BigInt),
+        ],
+        vec![vec![big(p.0), big(p.1), big(p.2), big(p.3), big(p.4)]],
+    )
+}
+
+/// tempdb page-latch waits by page: (resource, waiters, longest ms).
+fn tempdb_latches(rows: &[(&str, i64, i64)]) -> ResultSet {
+    ResultSet::new(
+        vec![
+            col("latch_resource", ColType::NVarChar),
+            col("latch_waiters", ColType::BigInt),
+            col("latch_longest_ms", ColType::BigInt),
+        ],
+        rows.iter()
+            .map(|&(r, n, ms)| vec![text(r), big(n), big(ms)])
+            .collect(),
+    )
+}
+
+/// The sample with the two issue-11 result sets after the memory grants, where the batch
+/// sends them (`latches` None: that statement's CATCH answers instead).
+fn serve_with_issue11(
+    recorded: Recorded,
+    par: (i64, i64, i64, i64, i64),
+    latches: Option<Vec<(&'static str, i64, i64)>>,
+) -> TdsServer {
+    serve_edited(recorded, move |sets| {
+        let mut out = Vec::new();
+        for set in sets {
+            let after = is_set(&set, "grant_waiters");
+            out.push(tds_server::Statement::Rows(set));
+            if after {
+                out.push(tds_server::Statement::Rows(parallelism(par)));
+                out.push(tds_server::Statement::Rows(match &latches {
+                    Some(rows) => tempdb_latches(rows),
+                    None => failed_set(
+                        "tempdb_latches",
+                        297,
+                        "The user does not have permission to perform this action.",
+                    ),
+                }));
+            }
+        }
+        out
+    })
+}
+
+fn verdict_of(report: &serde_json::Value, id: &str) -> serde_json::Value {
+    report["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["id"] == id)
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn tempdb_allocation_contention_through_the_wire() {
+    let server = serve_with_issue11(
+        healthy(),
+        (0, 0, 0, 8, 50),
+        Some(vec![
+            ("2:1:1", 90, 2_300),
+            ("2:3:1", 25, 800),
+            ("2:1:3", 9, 300),
+            ("2:1:116", 40, 9_000),
+        ]),
+    );
+    let (code, report, stderr) = triage_json(&server, "2");
+    let v = verdict_of(&report, "tempdb-allocation-contention");
+    assert_eq!(
+        v["severity"], "critical",
+        "{}\n{stderr}",
+        report["verdicts"]
+    );
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.starts_with("124 tasks") && summary.contains("PFS 2:1:1 (90)"),
+        "{summary}"
+    );
+    assert_eq!(code, 2, "{stderr}");
+    // The recorded rows answer the statements spiral sent: every column is named in the
+    // batch, both statements are caught, and the latch filter is the one described.
+    let log = server.stats.sql_log();
+    let sample = log
+        .iter()
+        .find(|s| batch_name(s) == "sample")
+        .cloned()
+        .unwrap_or_default();
+    for set in [parallelism((0, 0, 0, 0, 0)), tempdb_latches(&[])] {
+        for c in &set.columns {
+            assert!(
+                sample.contains(&format!("AS {}", c.name)),
+                "{} not in the batch",
+                c.name
+            );
+        }
+    }
+    for caught in ["N'parallelism'", "N'tempdb_latches'"] {
+        assert!(sample.contains(caught), "{caught}");
+    }
+    assert!(sample.contains("WHERE wt.wait_type LIKE N'PAGELATCH[_]%'"));
+    assert!(sample.contains("AND wt.resource_description LIKE N'2:%'"));
+    assert!(sample.contains("FROM sys.dm_os_tasks AS t"));
+    assert!(sample.contains("N''max degree of parallelism''"));
+}
+
+#[test]
+fn a_refused_latch_statement_makes_only_tempdb_unknown() {
+    let server = serve_with_issue11(healthy(), (0, 0, 0, 8, 50), None);
+    let (code, report, stderr) = triage_json(&server, "1");
+    assert_eq!(
+        unknown_ids(&report),
+        ["tempdb-allocation-contention"],
+        "{stderr}"
+    );
+    assert!(
+        report["notes"].to_string().contains("page-latch waits"),
+        "{}",
+        report["notes"]
+    );
+    assert_eq!(code, 3, "{stderr}");
+    // Nobody waiting on a tempdb latch (an empty set) is healthy.
+    let server = serve_with_issue11(healthy(), (0, 0, 0, 8, 50), Some(Vec::new()));
+    let (code, report, stderr) = triage_json(&server, "2");
+    assert_eq!(
+        report["checks"]["tempdb-allocation-contention"], "ok",
+        "{stderr}"
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn worker_exhaustion_from_parallel_queries_through_the_wire() {
+    let mut r = healthy();
+    r.workers = WorkerFigures {
+        queued: 240,
+        active: 2_400,
+        current: 2_400,
+        runnable: 10,
+        threadpool: 60,
+        max: 2_400,
+        cpus: 64,
+    };
+    let server = serve_with_issue11(r, (70, 2_100, 65, 0, 5), Some(Vec::new()));
+    let (code, report, stderr) = triage_json(&server, "2");
+    let v = verdict_of(&report, "worker-thread-exhaustion");
+    assert_eq!(v["severity"], "critical", "{stderr}");
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("Parallel queries hold 2,100 of the active workers: 70 requests with up to 65 tasks each (MAXDOP 0, cost threshold 5)"),
+        "{summary}"
+    );
+    let actions = v["actions"].to_string();
+    assert!(
+        actions.contains("(now 0: every scheduler)") && actions.contains("(now 5)"),
+        "{actions}"
+    );
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn log_writes_and_the_runnable_queue_through_the_wire() {
+    let mut r = healthy();
+    r.workers.runnable = 80;
+    // Slow commits (about 40 ms each, 4 s per second) on a synchronous replica, and most
+    // of the wait time spent waiting for a CPU.
+    r.waits = |secs| {
+        let mut w = calm_waits(secs);
+        w.push((
+            "WRITELOG",
+            grow(9_000_000, 400.0, secs),
+            2_000,
+            grow(7_000_000, 200.0, secs),
+        ));
+        w.push((
+            "HADR_SYNC_COMMIT",
+            grow(4_000_000, 4_000.0, secs),
+            1_000,
+            grow(900_000, 100.0, secs),
+        ));
+        w.push((
+            "SOS_SCHEDULER_YIELD",
+            grow(1_000_000, 60_000.0, secs),
+            grow(990_000, 59_500.0, secs),
+            grow(800_000, 20_000.0, secs),
+        ));
+        w
+    };
+    let server = serve_with_issue11(r, (3, 24, 8, 8, 50), Some(Vec::new()));
+    let (code, report, stderr) = triage_json(&server, "2");
+    let log = verdict_of(&report, "log-write-pressure");
+    assert_eq!(
+        log["severity"], "warning",
+        "{}\n{stderr}",
+        report["verdicts"]
+    );
+    let summary = log["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("HADR_SYNC_COMMIT")
+            && summary.contains("synchronous availability-group secondary"),
+        "{summary}"
+    );
+    let cpu = verdict_of(&report, "cpu-pressure");
+    assert_eq!(cpu["severity"], "warning", "{}", report["verdicts"]);
+    let summary = cpu["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("80 tasks sit in the schedulers' runnable queues"),
+        "{summary}"
+    );
+    assert_eq!(code, 1, "{stderr}");
+}

@@ -1487,3 +1487,274 @@ fn pool_exhaustion_near_miss() {
             .contains_key("pool-exhaustion")
     );
 }
+
+// --- issue 11: log-write-pressure, tempdb-allocation-contention, cpu-pressure, and the
+// --- cause of worker exhaustion ---------------------------------------------------------
+
+/// Cumulative wait statistics: (type, wait ms, signal ms, tasks).
+fn with_waits(mut s: Snapshot, waits: &[(&str, u64, u64, u64)]) -> Snapshot {
+    s.wait_stats = Some(
+        waits
+            .iter()
+            .map(|&(w, ms, signal, tasks)| {
+                (
+                    w.to_string(),
+                    spiral::model::snapshot::WaitStat {
+                        wait_ms: ms,
+                        signal_ms: signal,
+                        tasks,
+                    },
+                )
+            })
+            .collect(),
+    );
+    s
+}
+
+/// Two samples 10 s apart whose wait statistics grew by `grow` (type, ms, signal, tasks).
+fn waits_window(base: Snapshot, grow: &[(&str, u64, u64, u64)]) -> Assessment {
+    let start: Vec<(&str, u64, u64, u64)> = grow
+        .iter()
+        .map(|&(w, _, _, _)| (w, 1_000_000, 10_000, 50_000))
+        .collect();
+    let end: Vec<(&str, u64, u64, u64)> = grow
+        .iter()
+        .map(|&(w, ms, sig, n)| (w, 1_000_000 + ms, 10_000 + sig, 50_000 + n))
+        .collect();
+    let first = with_waits(base, &start);
+    let last = with_waits(first.clone(), &end);
+    two(first, 10, |s| s.wait_stats = last.wait_stats)
+}
+
+#[test]
+fn log_write_pressure_from_slow_commits_and_near_misses() {
+    // 45 s of WRITELOG over 10 s in 900 waits: 4.5 s per second, 50 ms each.
+    let a = waits_window(snap(Engine::Mssql), &[("WRITELOG", 45_000, 100, 900)]);
+    let v = a.verdict("log-write-pressure").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(
+        v.summary.contains("WRITELOG 4,500 ms per second") && v.summary.contains("local log flush"),
+        "{}",
+        v.summary
+    );
+    // 150 ms per commit: sp_BlitzFirst's slow-log-write bar, critical.
+    let a = waits_window(snap(Engine::Mssql), &[("WRITELOG", 45_000, 100, 300)]);
+    assert_eq!(sev(&a, "log-write-pressure"), Some(Severity::Critical));
+    // Near miss: many fast commits (20,000 at 1 ms = 2 s per second) are a healthy log.
+    let a = waits_window(snap(Engine::Mssql), &[("WRITELOG", 20_000, 100, 20_000)]);
+    assert!(a.verdict("log-write-pressure").is_none());
+    assert_eq!(a.checks["log-write-pressure"], CheckState::Ok);
+    // Near miss: slow but rare (one 300 ms commit in the window).
+    let a = waits_window(snap(Engine::Mssql), &[("WRITELOG", 300, 0, 1)]);
+    assert!(a.verdict("log-write-pressure").is_none());
+}
+
+#[test]
+fn log_write_pressure_names_the_synchronous_replica_when_it_dominates() {
+    let a = waits_window(
+        snap(Engine::Mssql),
+        &[
+            ("WRITELOG", 2_000, 0, 1_000),
+            ("HADR_SYNC_COMMIT", 30_000, 0, 1_000),
+        ],
+    );
+    let v = a.verdict("log-write-pressure").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(
+        v.summary
+            .contains("synchronous availability-group secondary"),
+        "{}",
+        v.summary
+    );
+    assert!(v.actions[0].contains("sys.dm_hadr_database_replica_states"));
+    assert!(v.actions[1].contains("ASYNCHRONOUS_COMMIT"));
+    // Without wait statistics on a one-sample window it waits for the second sample.
+    assert_eq!(
+        one(snap(Engine::Mssql)).checks["log-write-pressure"],
+        CheckState::Pending
+    );
+}
+
+fn tempdb(waits: &[(&str, u64, u64)]) -> Snapshot {
+    let mut s = snap(Engine::Mssql);
+    s.tempdb_latches = Some(
+        waits
+            .iter()
+            .map(|&(r, n, ms)| spiral::model::snapshot::PageLatchWait {
+                resource: r.into(),
+                waiters: n,
+                longest_ms: ms,
+            })
+            .collect(),
+    );
+    s
+}
+
+#[test]
+fn tempdb_allocation_contention_fires_on_bitmap_pages_only() {
+    let a = one(tempdb(&[
+        ("2:1:1", 70, 1_500),
+        ("2:3:1", 38, 900),
+        ("2:1:3", 12, 400),
+        ("2:1:116", 30, 8_000),
+    ]));
+    let v = a.verdict("tempdb-allocation-contention").expect("fires");
+    assert_eq!(v.severity, Severity::Critical);
+    assert!(
+        v.summary.starts_with("120 tasks")
+            && v.summary.contains("PFS 2:1:1 (70)")
+            && v.summary.contains("SGAM 2:1:3 (12)")
+            && v.summary.contains("the longest 1s"),
+        "{}",
+        v.summary
+    );
+    assert!(v.actions[0].contains("ADD FILE"));
+    assert_eq!(
+        sev(
+            &one(tempdb(&[("2:1:2", 10, 100)])),
+            "tempdb-allocation-contention"
+        ),
+        Some(Severity::Warning)
+    );
+    // Near misses: a few waiters; many waiters on a non-allocation tempdb page or on a hot
+    // page of a user database.
+    for s in [
+        tempdb(&[("2:1:1", 9, 100)]),
+        tempdb(&[("2:1:116", 400, 100)]),
+        tempdb(&[("7:1:1", 400, 100)]),
+        tempdb(&[]),
+    ] {
+        let a = one(s);
+        assert!(a.verdict("tempdb-allocation-contention").is_none());
+        assert_eq!(a.checks["tempdb-allocation-contention"], CheckState::Ok);
+    }
+}
+
+#[test]
+fn tempdb_latches_unseen_is_unknown_on_sql_server() {
+    let mut s = snap(Engine::Mssql);
+    s.gaps.push(Gap {
+        area: Area::Latches,
+        reason: "error 297".into(),
+        remedy: None,
+    });
+    assert_eq!(
+        one(s).checks["tempdb-allocation-contention"],
+        CheckState::Unknown
+    );
+}
+
+/// `active` requests of which `runnable` wait for a CPU; `queue` runnable tasks on 16 CPUs.
+fn cpu(active: i64, runnable: i64, queue: u64) -> Snapshot {
+    let mut s = workers(300, 0, 0);
+    if let Some(w) = s.workers.as_mut() {
+        w.runnable_tasks = queue;
+        w.cpu_count = Some(16);
+    }
+    for id in 0..active {
+        let mut x = client(100 + id, "app", "10.0.0.9", SessionState::Active);
+        x.elapsed_ms = Some(200);
+        x.raw_state = Some(
+            if id < runnable {
+                "runnable"
+            } else {
+                "suspended"
+            }
+            .into(),
+        );
+        s.sessions.push(x);
+    }
+    s
+}
+
+#[test]
+fn cpu_pressure_from_runnable_requests_and_near_misses() {
+    let a = two(cpu(40, 12, 4), 10, |_| {});
+    let v = a.verdict("cpu-pressure").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(
+        v.summary.starts_with("12 of 40 requests are runnable"),
+        "{}",
+        v.summary
+    );
+    // Near misses: 20% exactly; only 8 requests (sp_PressureDetector's floor); a burst in
+    // the last sample only.
+    assert!(
+        two(cpu(40, 8, 4), 10, |_| {})
+            .verdict("cpu-pressure")
+            .is_none()
+    );
+    assert!(
+        two(cpu(8, 6, 4), 10, |_| {})
+            .verdict("cpu-pressure")
+            .is_none()
+    );
+    assert!(
+        two(cpu(40, 2, 4), 10, |s| *s = cpu(40, 30, 4))
+            .verdict("cpu-pressure")
+            .is_none()
+    );
+}
+
+#[test]
+fn cpu_pressure_from_the_schedulers_queue_needs_signal_waits() {
+    // 32 runnable tasks on 16 CPUs, few runnable requests (parallel tasks queue too).
+    let base = cpu(40, 2, 32);
+    let a = waits_window(
+        base.clone(),
+        &[("SOS_SCHEDULER_YIELD", 40_000, 38_000, 9_000)],
+    );
+    let v = a.verdict("cpu-pressure").expect("fires");
+    assert!(v.summary.contains("95% of the wait time"), "{}", v.summary);
+    // Near miss: the same queue while signal waits are a small share.
+    let a = waits_window(base, &[("LCK_M_X", 90_000, 1_000, 100)]);
+    assert!(a.verdict("cpu-pressure").is_none());
+    // Silent while tasks queue for workers: worker-thread-exhaustion speaks.
+    let mut s = cpu(40, 30, 32);
+    if let Some(w) = s.workers.as_mut() {
+        w.queued_tasks = 50;
+    }
+    let a = two(s, 10, |_| {});
+    assert!(a.verdict("cpu-pressure").is_none());
+    assert!(a.verdict("worker-thread-exhaustion").is_some());
+}
+
+#[test]
+fn worker_exhaustion_says_parallel_queries_took_the_workers() {
+    let mut s = workers(2_400, 300, 40);
+    s.parallelism = Some(spiral::model::snapshot::Parallelism {
+        parallel_requests: 60,
+        parallel_tasks: 1_900,
+        max_request_tasks: 65,
+        maxdop: Some(0),
+        cost_threshold: Some(5),
+    });
+    let v = one(s.clone())
+        .verdict("worker-thread-exhaustion")
+        .cloned()
+        .expect("fires");
+    assert!(
+        v.summary
+            .contains("Parallel queries hold 1,900 of the active workers: 60 requests with up to 65 tasks each (MAXDOP 0, cost threshold 5)"),
+        "{}",
+        v.summary
+    );
+    assert!(v.actions[0].contains("--dac"));
+    assert!(
+        v.actions[1].contains("'max degree of parallelism' (now 0: every scheduler)")
+            && v.actions[1].contains("'cost threshold for parallelism' (now 5)"),
+        "{}",
+        v.actions[1]
+    );
+    // Near miss: a few parallel queries beside a serial pile-up are not the cause.
+    if let Some(p) = s.parallelism.as_mut() {
+        p.parallel_requests = 2;
+        p.parallel_tasks = 17;
+    }
+    let v = one(s)
+        .verdict("worker-thread-exhaustion")
+        .cloned()
+        .expect("fires");
+    assert!(!v.summary.contains("Parallel queries"), "{}", v.summary);
+    assert!(!v.actions.iter().any(|a| a.contains("max degree")));
+}

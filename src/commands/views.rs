@@ -56,8 +56,15 @@ impl View {
                 "blocking-chain",
                 "worker-thread-exhaustion",
                 "memory-grant-exhaustion",
+                "log-write-pressure",
+                "tempdb-allocation-contention",
+                "cpu-pressure",
             ],
-            View::Workers => &["worker-thread-exhaustion", "compile-gate-saturation"],
+            View::Workers => &[
+                "worker-thread-exhaustion",
+                "compile-gate-saturation",
+                "cpu-pressure",
+            ],
             View::Blocking => &[
                 "blocking-chain",
                 "deadlock-cycle",

@@ -997,6 +997,8 @@ mod tests {
             "SELECT\n    CAST(SUM(CAST(g.waiter_count",
             "BEGIN TRY\n    SELECT\n        CAST(rs.pool_id",
             "BEGIN TRY\n    SELECT\n        c.grant_waiters",
+            "BEGIN TRY\n    EXEC (N'SELECT\n    CAST(COUNT_BIG(*) AS bigint) AS parallel_requests",
+            "BEGIN TRY\n    SELECT TOP (20)\n        CAST(wt.resource_description",
             "SELECT\n    CAST(RTRIM(pc.object_name)",
         ] {
             assert_eq!(statement(SAMPLE, start), statement(SAMPLE_DAC, start));

@@ -174,6 +174,35 @@ pub struct WaitStat {
     pub tasks: u64,
 }
 
+/// SQL Server: parallel requests at the instant of the sample (requests with more than one
+/// task in sys.dm_os_tasks: each task holds a worker) and the server's parallelism settings.
+/// Read to say whether parallel queries are what took the worker threads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Parallelism {
+    /// Requests running with more than one task.
+    pub parallel_requests: u64,
+    /// Tasks (hence workers) those requests hold together.
+    pub parallel_tasks: u64,
+    /// The most tasks any one request holds.
+    pub max_request_tasks: u64,
+    /// sys.configurations 'max degree of parallelism' (0 = all schedulers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxdop: Option<u64>,
+    /// sys.configurations 'cost threshold for parallelism' (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_threshold: Option<u64>,
+}
+
+/// SQL Server: tasks waiting on a page latch (PAGELATCH_*) in tempdb, one entry per page
+/// (sys.dm_os_waiting_tasks.resource_description, "2:file:page").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageLatchWait {
+    pub resource: String,
+    pub waiters: u64,
+    #[serde(default)]
+    pub longest_ms: u64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GrantPool {
     pub pool_id: i64,
@@ -265,6 +294,8 @@ pub enum Area {
     MemoryGrants,
     /// Completed waits since startup (SQL Server wait statistics).
     WaitStats,
+    /// Tasks waiting on page latches (SQL Server tempdb allocation pages).
+    Latches,
 }
 
 /// Something spiral could not see, why, and what would fix it.
@@ -420,6 +451,13 @@ pub struct Snapshot {
     /// performance_schema is ON); None where not collected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_stats: Option<BTreeMap<String, WaitStat>>,
+    /// SQL Server: parallel requests and the parallelism settings; None where not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<Parallelism>,
+    /// SQL Server: page-latch waits on tempdb pages at the instant of the sample, by page;
+    /// None where not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tempdb_latches: Option<Vec<PageLatchWait>>,
     /// Cumulative counters by well-known name (see `counter`); diffed by the window.
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
@@ -491,6 +529,8 @@ impl Snapshot {
             compile_gate: None,
             memory_grants: None,
             wait_stats: None,
+            parallelism: None,
+            tempdb_latches: None,
             counters: BTreeMap::new(),
             plan_cache: None,
             plan_cache_stubs: None,
@@ -552,6 +592,9 @@ impl Snapshot {
             for n in p.name.iter_mut() {
                 c(n);
             }
+        }
+        for l in self.tempdb_latches.iter_mut().flatten() {
+            c(&mut l.resource);
         }
         for d in &mut self.databases {
             c(&mut d.name);

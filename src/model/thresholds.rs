@@ -96,6 +96,22 @@ thresholds! {
         "requests queued for a memory grant (RESOURCE_SEMAPHORE) for a warning"
     grant_waiters_critical: Count = 100.0;
         "requests queued for a memory grant for critical, however short each wait"
+    log_wait_ms_per_sec: Count = 1000.0;
+        "log-write-pressure needs this many ms of commit waits (WRITELOG + HADR_SYNC_COMMIT) per second"
+    log_wait_avg_warning_ms: Count = 20.0;
+        "...and an average commit wait of this many ms for a warning"
+    log_wait_avg_critical_ms: Count = 100.0;
+        "...or of this many ms for critical (sp_BlitzFirst's slow log write bar)"
+    tempdb_latch_waiters_warning: Count = 10.0;
+        "tasks waiting on tempdb allocation pages (PFS/GAM/SGAM) for a warning"
+    tempdb_latch_waiters_critical: Count = 100.0;
+        "tasks waiting on tempdb allocation pages for critical"
+    runnable_requests_pct: Percent = 20.0;
+        "cpu-pressure: share of requests runnable (waiting for a CPU), as sp_BlitzFirst"
+    runnable_min_requests: Count = 10.0;
+        "...counted only with at least this many requests, as sp_PressureDetector"
+    signal_wait_pct: Percent = 25.0;
+        "cpu-pressure: share of wait time spent waiting for a CPU after the wait ended"
     pool_min_size: Count = 10.0;
         "the smallest per-host connection count taken for a client pool ceiling"
     pool_min_hosts: Count = 3.0;

@@ -109,7 +109,7 @@ pub fn ps_event_class(name: &str) -> WaitClass {
 fn class_of(engine: Engine, name: &str) -> WaitClass {
     match engine {
         Engine::Mysql => ps_event_class(name),
-        Engine::Mssql | Engine::Postgres => crate::engine::mssql::decode::wait_class(name),
+        Engine::Mssql | Engine::Postgres => crate::model::wait_class::sqlserver(name),
     }
 }
 

@@ -10,12 +10,15 @@ mod blocking;
 mod client_timeout;
 mod compiles;
 mod connections;
+mod cpu;
 mod guardrails;
 mod idle;
+mod log_writes;
 mod long_transaction;
 mod memory_grants;
 mod plan_cache;
 mod pool_exhaustion;
+mod tempdb;
 mod workers;
 
 use std::collections::BTreeMap;
@@ -64,6 +67,9 @@ pub const RULES: &[Rule] = &[
     compiles::QUERY_STORE,
     workers::WORKER_EXHAUSTION,
     memory_grants::MEMORY_GRANT_EXHAUSTION,
+    log_writes::LOG_WRITE_PRESSURE,
+    tempdb::TEMPDB_CONTENTION,
+    cpu::CPU_PRESSURE,
     blocking::BLOCKING_CHAIN,
     blocking::DEADLOCK_CYCLE,
     blocking::DEADLOCKS_RISING,
