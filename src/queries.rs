@@ -389,6 +389,13 @@ pub const QUERIES: &[Query] = &[
     },
     Query {
         engine: Engine::Mssql,
+        name: "sent_reset",
+        purpose: "forgets which texts and clients were sent, after a lost result set",
+        for_people: false,
+        sql: include_str!("../queries/mssql/sent_reset.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
         name: "session_setup",
         purpose: "spiral's own session settings (lock timeout, no count)",
         for_people: false,

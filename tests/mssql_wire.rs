@@ -928,11 +928,38 @@ struct Recorded {
     query_store: Vec<(&'static str, &'static str, &'static str)>,
     adhoc: bool,
     clock: Clock,
+    /// The server's #spiral_sent: text and client keys this connection has sent. Emptied
+    /// by session setup (a new connection) and by the reset batch.
+    sent: Mutex<std::collections::BTreeSet<i64>>,
+    /// Samples whose new texts and client names are recorded as sent but never arrive (a
+    /// lost result set), counted down.
+    lose_names: AtomicU64,
+    /// Every batch name, in order.
+    batches: Mutex<Vec<String>>,
     samples: AtomicU64,
     kills: AtomicU64,
 }
 
 impl Recorded {
+    /// Like the server's `NOT EXISTS (... #spiral_sent ...)`: only rows whose key was not
+    /// sent before on this connection, then recorded as sent.
+    fn unsent(&self, set: ResultSet) -> ResultSet {
+        let mut sent = self.sent.lock().unwrap();
+        let rows: Vec<Vec<Value>> = set
+            .rows
+            .into_iter()
+            .filter(|r| match r.first() {
+                Some(Value::BigInt(Some(k))) => sent.insert(*k),
+                _ => true,
+            })
+            .collect();
+        let lost = self
+            .lose_names
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        ResultSet::new(set.columns, if lost { Vec::new() } else { rows })
+    }
+
     /// The result sets of one sample, in the batch's order.
     fn sets(&self, full: bool) -> Vec<ResultSet> {
         self.samples.fetch_add(1, Ordering::SeqCst);
@@ -941,13 +968,13 @@ impl Recorded {
             facts(SQL_2019, SQL_2019_TEXT, 1),
             config(self.adhoc),
             sessions(&self.sessions),
-            clients(&self.sessions),
+            self.unsent(clients(&self.sessions)),
         ];
         if !self.task_blockers.is_empty() {
             sets.push(task_blockers(&self.task_blockers));
         }
         if full {
-            sets.push(texts(&self.sessions));
+            sets.push(self.unsent(texts(&self.sessions)));
             if !self.orphans.is_empty() {
                 sets.push(ResultSet::new(
                     vec![col("orphaned_uow", ColType::NVarChar)],
@@ -974,8 +1001,15 @@ impl Recorded {
     }
 
     fn respond(&self, sql: &str) -> Reply {
+        self.batches
+            .lock()
+            .unwrap()
+            .push(batch_name(sql).to_string());
         match batch_name(sql) {
-            "session_setup" => Reply::Rows(vec![]),
+            "session_setup" | "sent_reset" => {
+                self.sent.lock().unwrap().clear();
+                Reply::Rows(vec![])
+            }
             "kill" => {
                 self.kills.fetch_add(1, Ordering::SeqCst);
                 Reply::Rows(vec![ResultSet::new(
@@ -987,8 +1021,8 @@ impl Recorded {
             "sample_sessions" => Reply::Rows(vec![
                 facts(SQL_2019, SQL_2019_TEXT, 1),
                 sessions(&self.sessions),
-                clients(&self.sessions),
-                texts(&self.sessions),
+                self.unsent(clients(&self.sessions)),
+                self.unsent(texts(&self.sessions)),
             ]),
             "sample_dac" => Reply::Rows(self.sets(false)),
             "plan_cache" => Reply::Rows(vec![plan_cache(&self.plan_cache)]),
@@ -1046,6 +1080,9 @@ fn incident() -> Recorded {
         clock: Clock::new(),
         samples: AtomicU64::new(0),
         kills: AtomicU64::new(0),
+        sent: Mutex::default(),
+        lose_names: AtomicU64::new(0),
+        batches: Mutex::default(),
     }
 }
 
@@ -1126,6 +1163,9 @@ fn healthy() -> Recorded {
         clock: Clock::new(),
         samples: AtomicU64::new(0),
         kills: AtomicU64::new(0),
+        sent: Mutex::default(),
+        lose_names: AtomicU64::new(0),
+        batches: Mutex::default(),
     }
 }
 
@@ -1277,6 +1317,16 @@ fn round_trips_and_bytes_per_sample() {
     ] {
         let one = measure(make, "1");
         let two = measure(make, "2");
+        let three = measure(make, "3");
+        // Texts and client names travel once per connection: the first sample (with connect
+        // and setup) carries them, later samples only keys.
+        eprintln!(
+            "{name}: first sample with connect and setup: {} bytes received; second sample: {} \
+             bytes; third sample: {} bytes",
+            one.bytes_out,
+            two.bytes_out - one.bytes_out,
+            three.bytes_out - two.bytes_out
+        );
         let round_trips = (two.batches + two.rpcs) - (one.batches + one.rpcs);
         let bytes_in = two.bytes_in - one.bytes_in;
         let bytes_out = two.bytes_out - one.bytes_out;
@@ -2671,5 +2721,111 @@ fn a_failed_grant_statement_loses_only_memory_grants() {
     assert!(
         gaps.contains("memory-grants") && gaps.contains("memory grants is partial"),
         "{gaps}"
+    );
+}
+
+/// Runs `spiral capture` for `samples` samples and returns every snapshot it wrote.
+fn captured_all(server: &TdsServer, samples: &str) -> Vec<serde_json::Value> {
+    let dir = std::env::temp_dir().join(format!(
+        "spiral-mssql-wire-all-{}-{}",
+        std::process::id(),
+        server.port()
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("capture.jsonl");
+    let conn = target(server);
+    let path = file.to_string_lossy().to_string();
+    let (code, _, stderr) = run(&[
+        "capture",
+        conn.as_str(),
+        "--encrypt",
+        "off",
+        "--samples",
+        samples,
+        "--interval",
+        "1s",
+        "-o",
+        &path,
+    ]);
+    assert!(matches!(code, 0..=2), "exit {code}: {stderr}");
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    text.lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The MERGE at the head of incident 000's lock cycle, for checking what text a row shows.
+const CENSOR_SESSION: i64 = 512;
+
+#[test]
+fn texts_and_client_names_travel_once_per_connection() {
+    let recorded = Arc::new(incident());
+    let r = recorded.clone();
+    let server = TdsServer::start(Behaviour::accept(move |sql| r.respond(sql)));
+    let snaps = captured_all(&server, "3");
+    assert_eq!(snaps.len(), 3);
+    // The server sent each text and client once (its #spiral_sent), yet every sample shows
+    // them: spiral keeps what the connection sent.
+    for snap in &snaps {
+        let s = session_json(snap, CENSOR_SESSION).expect("the censor's session");
+        assert!(
+            s["query"]
+                .as_str()
+                .is_some_and(|q| q.starts_with("MERGE [dbo].[WidgetCache]")),
+            "{s}"
+        );
+        assert_eq!(s["application"], "app-backend-api");
+    }
+    // One text per statement was sent, over all three samples.
+    let distinct: std::collections::BTreeSet<&str> =
+        recorded.sessions.iter().filter_map(|s| s.text).collect();
+    let clients: std::collections::BTreeSet<i64> =
+        recorded.sessions.iter().map(client_key).collect();
+    assert_eq!(
+        recorded.sent.lock().unwrap().len(),
+        distinct.len() + clients.len()
+    );
+    // The batch text never changed, and nothing but the samples ran.
+    let batches = recorded.batches.lock().unwrap().clone();
+    assert_eq!(batches, ["session_setup", "sample", "sample", "sample"]);
+}
+
+#[test]
+fn a_lost_text_set_shows_unknown_text_then_is_sent_again_after_a_reset() {
+    let recorded = Arc::new(incident());
+    // The first sample's clients and texts are recorded as sent but never arrive.
+    recorded.lose_names.store(2, Ordering::SeqCst);
+    let r = recorded.clone();
+    let server = TdsServer::start(Behaviour::accept(move |sql| r.respond(sql)));
+    let snaps = captured_all(&server, "4");
+    assert_eq!(snaps.len(), 4);
+    // While spiral lacks them, the text is unknown, never another statement's text.
+    for snap in &snaps[..2] {
+        let s = session_json(snap, CENSOR_SESSION).expect("the censor's session");
+        assert!(s["query"].is_null(), "{s}");
+        assert!(s["application"].is_null(), "{s}");
+    }
+    // Missing two samples running: the fixed reset batch, then everything comes again.
+    let s = session_json(&snaps[3], CENSOR_SESSION).expect("the censor's session");
+    assert!(
+        s["query"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("MERGE [dbo].[WidgetCache]")),
+        "{s}"
+    );
+    assert_eq!(s["application"], "app-backend-api");
+    let batches = recorded.batches.lock().unwrap().clone();
+    assert_eq!(
+        batches,
+        [
+            "session_setup",
+            "sample",
+            "sample",
+            "sent_reset",
+            "sample",
+            "sample"
+        ]
     );
 }

@@ -38,6 +38,7 @@ const SAMPLE_LIMITED: &str = include_str!("../../queries/mssql/sample_limited.sq
 const SAMPLE_SESSIONS: &str = include_str!("../../queries/mssql/sample_sessions.sql");
 const SESSION_SETUP: &str = include_str!("../../queries/mssql/session_setup.sql");
 const PLAN_CACHE: &str = include_str!("../../queries/mssql/plan_cache.sql");
+const SENT_RESET: &str = include_str!("../../queries/mssql/sent_reset.sql");
 
 /// The plan-cache walk is re-read at most this often; in between the last reading is kept.
 const PLAN_CACHE_EVERY: Duration = Duration::from_secs(60);
@@ -73,6 +74,8 @@ pub struct MssqlSampler {
     plan_cache_failed: Option<String>,
     /// Whether the instance that answered over the DAC has been checked.
     instance_checked: bool,
+    /// The query texts and client names this connection has sent (each once).
+    known: decode::Known,
 }
 
 /// Everything needed to open (and reopen) the connection, resolved once.
@@ -285,6 +288,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         plan_cache_tried: None,
         plan_cache_failed: None,
         instance_checked: false,
+        known: decode::Known::default(),
     })
 }
 
@@ -569,6 +573,7 @@ impl MssqlSampler {
             (None, true) => BatchKind::Dac,
             (None, false) => BatchKind::Full,
         };
+        self.reset_sent_if_due().await?;
         let batch = self.run(sql_of(kind)).await?;
         if kind != BatchKind::Limited && !batch.has_facts() {
             // Nothing came back, not even the facts that need no permission: the batch
@@ -594,7 +599,8 @@ impl MssqlSampler {
             self.instance_checked = true;
         }
         let mut snap =
-            decode::decode(&batch, kind, self.limited_by.as_ref()).map_err(|e| self.failed(&e))?;
+            decode::decode_known(&batch, kind, self.limited_by.as_ref(), &mut self.known)
+                .map_err(|e| self.failed(&e))?;
         if kind == BatchKind::Full {
             self.plan_cache_into(&mut snap, batch.cache_size()).await;
         }
@@ -704,8 +710,21 @@ impl MssqlSampler {
             let client = open(&self.plan, self.connect_timeout, self.query_timeout).await?;
             self.client = Some(Box::new(client));
         }
+        self.reset_sent_if_due().await?;
         let batch = self.run(sql_of(BatchKind::Sessions)).await?;
-        decode::decode(&batch, BatchKind::Sessions, None).map_err(|e| self.failed(&e))
+        decode::decode_known(&batch, BatchKind::Sessions, None, &mut self.known)
+            .map_err(|e| self.failed(&e))
+    }
+
+    /// A session row kept naming a text or client the server had recorded as sent but
+    /// spiral never received: forget what was sent (a fixed batch, one extra round trip,
+    /// only then) so the next sample brings it all again.
+    async fn reset_sent_if_due(&mut self) -> anyhow::Result<()> {
+        if self.known.reset_due {
+            self.run(&wire().sent_reset).await?;
+            self.known.reset_done();
+        }
+        Ok(())
     }
 
     fn failed(&self, why: &str) -> anyhow::Error {
@@ -862,6 +881,7 @@ struct WireText {
     limited: String,
     sessions: String,
     setup: String,
+    sent_reset: String,
 }
 
 fn wire() -> &'static WireText {
@@ -873,6 +893,7 @@ fn wire() -> &'static WireText {
         limited: compose(SAMPLE_LIMITED),
         sessions: compose(SAMPLE_SESSIONS),
         setup: without_comment_lines(SESSION_SETUP),
+        sent_reset: without_comment_lines(SENT_RESET),
     })
 }
 

@@ -11,7 +11,7 @@
 //! statement of the batch that fails (error 300 for a missing grant, 1222 for a lock
 //! timeout) removes only its own result set, and the others must still be read correctly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
@@ -666,6 +666,44 @@ pub fn decode(
     kind: BatchKind,
     limited_by: Option<&ServerError>,
 ) -> Result<Snapshot, String> {
+    decode_known(batch, kind, limited_by, &mut Known::default())
+}
+
+/// What the server has already sent on this connection: query texts and client names
+/// travel once per connection (queries/mssql/parts/query_text.sql, clients.sql), so the
+/// sampler keeps them from one sample to the next and each sample's rows name them by key.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// None: the server sent the key without a text (an encrypted module); shown unknown.
+    texts: BTreeMap<i64, Option<String>>,
+    clients: BTreeMap<i64, Client>,
+    /// Keys (1 text, 2 client) that session rows of the last sample named and nobody sent.
+    missing: BTreeSet<(u8, i64)>,
+    /// A key stayed missing over two samples: the server recorded it as sent but spiral
+    /// never received it (a lost result set). The sampler then sends the fixed reset batch
+    /// (queries/mssql/sent_reset.sql) before its next sample, and everything comes again.
+    pub reset_due: bool,
+}
+
+/// More keys than any sane server has distinct statements and clients in a window: past
+/// it the map is dropped and rebuilt through a reset, so a long `watch` stays bounded.
+const KNOWN_MAX: usize = 50_000;
+
+impl Known {
+    /// After a reset (or on a fresh connection) nothing is pending any more.
+    pub fn reset_done(&mut self) {
+        self.reset_due = false;
+        self.missing.clear();
+    }
+}
+
+/// `decode`, with the texts and client names earlier samples of this connection sent.
+pub fn decode_known(
+    batch: &Batch,
+    kind: BatchKind,
+    limited_by: Option<&ServerError>,
+    known: &mut Known,
+) -> Result<Snapshot, String> {
     let facts_table = batch.table(Set::Facts).ok_or_else(|| match &batch.error {
         Some(e) => format!("the sample failed ({})", e.describe()),
         None => "the sample returned no server facts".to_string(),
@@ -679,9 +717,7 @@ pub fn decode(
     };
     snap.own_session_id = Some(facts.own_session_id);
     let mut gaps = Gaps::default();
-    let mut texts: BTreeMap<i64, String> = BTreeMap::new();
     let mut text_keys: Vec<Option<i64>> = Vec::new();
-    let mut clients: BTreeMap<i64, Client> = BTreeMap::new();
     let mut client_keys: Vec<Option<i64>> = Vec::new();
     let mut all_arrived = true;
 
@@ -741,11 +777,11 @@ pub fn decode(
             );
         }
         let applied = match set {
-            Set::QueryText => collect_texts(table, &mut texts),
+            Set::QueryText => collect_texts(table, &mut known.texts),
             Set::Sessions => {
                 apply_sessions(table, &facts, &mut snap, &mut text_keys, &mut client_keys)
             }
-            Set::Clients => collect_clients(table, &mut clients),
+            Set::Clients => collect_clients(table, &mut known.clients),
             _ => apply(set, table, &mut snap),
         };
         if let Err(e) = applied {
@@ -756,11 +792,19 @@ pub fn decode(
             );
         }
     }
-    attach_texts(&mut snap, &text_keys, &texts);
-    let unnamed = attach_clients(&mut snap, &client_keys, &clients);
+    attach_texts(&mut snap, &text_keys, &known.texts);
+    let unnamed = attach_clients(&mut snap, &client_keys, &known.clients);
+    note_missing(known, kind, &text_keys, &client_keys);
     // A combination that appeared between the two statements leaves one session unnamed;
     // no combination at all (the statement failed, or never ran) leaves every one.
-    if clients.is_empty() && unnamed > 0 {
+    let no_names = known.clients.is_empty();
+    if known.texts.len() + known.clients.len() > KNOWN_MAX {
+        *known = Known {
+            reset_due: true,
+            ..Known::default()
+        };
+    }
+    if no_names && unnamed > 0 {
         gaps.add(
             Set::Clients.areas(),
             &format!(
@@ -935,22 +979,53 @@ fn attach_clients(
     unnamed
 }
 
-fn collect_texts(t: &Table, texts: &mut BTreeMap<i64, String>) -> Result<(), String> {
+fn collect_texts(t: &Table, texts: &mut BTreeMap<i64, Option<String>>) -> Result<(), String> {
     for r in t.rows() {
-        if let (Some(key), Some(text)) = (r.int("text_key")?, r.text("query_text")?) {
-            texts.insert(key, text);
+        if let Some(key) = r.int("text_key")? {
+            texts.insert(key, r.text("query_text")?);
         }
     }
     Ok(())
 }
 
+/// Records the keys session rows named that no sample has explained. One that is still
+/// unexplained a sample later was lost rather than late (a statement that ended between
+/// the sessions and the text statements is not named again, or is sent with the next
+/// sample): the server thinks it sent it, so spiral asks for a reset.
+fn note_missing(
+    known: &mut Known,
+    kind: BatchKind,
+    texts: &[Option<i64>],
+    clients: &[Option<i64>],
+) {
+    let mut missing = BTreeSet::new();
+    if kind.sets().contains(&Set::QueryText) {
+        for k in texts.iter().flatten() {
+            if !known.texts.contains_key(k) {
+                missing.insert((1, *k));
+            }
+        }
+    }
+    if kind.sets().contains(&Set::Clients) {
+        for k in clients.iter().flatten() {
+            if !known.clients.contains_key(k) {
+                missing.insert((2, *k));
+            }
+        }
+    }
+    if missing.intersection(&known.missing).next().is_some() {
+        known.reset_due = true;
+    }
+    known.missing = missing;
+}
+
 /// Query text arrives once per distinct statement; each session names its own by key.
-fn attach_texts(snap: &mut Snapshot, keys: &[Option<i64>], texts: &BTreeMap<i64, String>) {
+fn attach_texts(snap: &mut Snapshot, keys: &[Option<i64>], texts: &BTreeMap<i64, Option<String>>) {
     for (s, key) in snap.sessions.iter_mut().zip(keys) {
         if s.query.is_some() {
             continue;
         }
-        if let Some(text) = key.and_then(|k| texts.get(&k)) {
+        if let Some(text) = key.and_then(|k| texts.get(&k)).and_then(Option::as_ref) {
             s.query = Some(text.clone());
             if s.statement.is_none() {
                 s.statement = StatementKind::of_sql(skip_parameter_list(text));
