@@ -205,9 +205,9 @@ fn session_columns() -> Vec<Column> {
     vec![
         col("session_id", ColType::Int),
         col("is_user_process", ColType::Bit),
-        col("status", ColType::NVarChar),
-        col("command", ColType::NVarChar),
-        col("wait_type", ColType::NVarChar),
+        col("status", ColType::VarChar),
+        col("command", ColType::VarChar),
+        col("wait_type", ColType::VarChar),
         col("wait_ms", ColType::Int),
         col("blocked_by", ColType::Int),
         col("open_transactions", ColType::Int),

@@ -14,6 +14,8 @@
 --   in milliseconds and past 68 years in seconds.
 -- * No query text here: text_key names the statement (8 bytes of a hash of sql_handle and
 --   offset) and a later statement sends each distinct text once.
+-- * status, command and wait_type are ASCII names (SQL Server's own): sent as varchar, one
+--   byte a character instead of two; with 5,000 sessions that is a quarter of the sample.
 -- * No host, program, login or database names either: 5,000 connections come from a few
 --   hundred such combinations. client_key names the combination (8 bytes of a hash) and
 --   the next statement sends each once.
@@ -23,9 +25,9 @@ BEGIN TRY
     SELECT
         CAST(s.session_id AS int) AS session_id,
         CAST(s.is_user_process AS bit) AS is_user_process,
-        CAST(COALESCE(r.status, s.status) AS nvarchar(30)) AS status,
-        CAST(r.command AS nvarchar(32)) AS command,
-        CAST(r.wait_type AS nvarchar(60)) AS wait_type,
+        CAST(COALESCE(r.status, s.status) AS varchar(30)) AS status,
+        CAST(r.command AS varchar(32)) AS command,
+        CAST(r.wait_type AS varchar(60)) AS wait_type,
         CAST(r.wait_time AS int) AS wait_ms,
         CAST(CASE WHEN (r.blocking_session_id > 0 AND r.blocking_session_id <> r.session_id)
                        OR r.blocking_session_id IN (-2, -3)
