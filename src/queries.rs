@@ -519,6 +519,13 @@ pub const MSSQL_PARTS: &[Query] = &[
         for_people: false,
         sql: include_str!("../queries/mssql/parts/query_store.sql"),
     },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_horizon",
+        purpose: "sample part: logs waiting to be reused, the oldest open transactions",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/horizon.sql"),
+    },
 ];
 
 pub const QUERIES_SCHEMA: &str = "spiral.queries/v1";

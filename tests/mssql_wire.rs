@@ -2829,3 +2829,100 @@ fn a_lost_text_set_shows_unknown_text_then_is_sent_again_after_a_reset() {
         ]
     );
 }
+
+/// Incident 003's shape on SQL Server: an import's transaction open for two hours, the log
+/// of its database 93% used and waiting on ACTIVE_TRANSACTION.
+fn long_import() -> impl Fn(Vec<ResultSet>) -> Vec<tds_server::Statement> + Send + Sync {
+    |sets| {
+        let mut out: Vec<tds_server::Statement> =
+            sets.into_iter().map(tds_server::Statement::Rows).collect();
+        out.push(tds_server::Statement::Rows(ResultSet::new(
+            vec![
+                col("log_database", ColType::NVarChar),
+                col("log_reuse_wait", ColType::VarChar),
+                col("log_used_pct", ColType::Float),
+            ],
+            vec![
+                vec![
+                    text(DATABASE),
+                    Value::VarChar(Some("ACTIVE_TRANSACTION".into())),
+                    Value::Float(Some(93.5)),
+                ],
+                vec![
+                    text("shopry_reporting"),
+                    Value::VarChar(Some("LOG_BACKUP".into())),
+                    Value::Float(Some(12.0)),
+                ],
+            ],
+        )));
+        out.push(tds_server::Statement::Rows(ResultSet::new(
+            vec![
+                col("trx_session_id", ColType::Int),
+                col("trx_database", ColType::NVarChar),
+                col("trx_age_ms", ColType::BigInt),
+                col("trx_log_bytes", ColType::BigInt),
+            ],
+            vec![
+                vec![
+                    int(104),
+                    text(DATABASE),
+                    big(7_200_000),
+                    big(38_000_000_000),
+                ],
+                vec![int(201), text(DATABASE), big(45), big(1_024)],
+            ],
+        )));
+        out
+    }
+}
+
+#[test]
+fn long_transaction_holding_the_log_is_named_with_its_age_and_log_bytes() {
+    let sample = &wire_sample_text();
+    for needle in [
+        "log_reuse_wait_desc",
+        "Log File(s) Used Size (KB)",
+        "sys.dm_tran_session_transactions",
+        "database_transaction_log_bytes_used",
+    ] {
+        assert!(sample.contains(needle), "{needle}");
+    }
+    let server = serve_edited(healthy(), long_import());
+    let (_, snap, stderr) = captured(&server, &[]);
+    let h = &snap["horizon"];
+    assert_eq!(h["holders"][0]["session_id"], 104, "{h}\n{stderr}");
+    assert_eq!(h["holders"][0]["age_ms"], 7_200_000);
+    assert_eq!(h["holders"][0]["log_bytes"], 38_000_000_000_u64);
+    assert_eq!(h["logs"][0]["wait"], "ACTIVE_TRANSACTION");
+    assert_eq!(h["logs"][0]["used_pct"], 93.5);
+    let (code, report, stderr) = triage_json(&server, "2");
+    let v = support::verdict(&report, "long-transaction")
+        .unwrap_or_else(|| panic!("{:?}\n{stderr}", verdict_ids(&report)));
+    assert_eq!(v["severity"], "critical", "{v}");
+    assert_eq!(code, 2);
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("104"), "{summary}");
+    assert!(
+        summary.contains("ACTIVE_TRANSACTION") && summary.contains("9002"),
+        "{summary}"
+    );
+    assert!(v.to_string().contains("38,000,000,000"), "{v}");
+}
+
+/// The sample batch as the binary sends it, rebuilt from the part files the same way.
+fn wire_sample_text() -> String {
+    let parts = include_str!("../queries/mssql/sample.sql")
+        .lines()
+        .find_map(|l| l.strip_prefix("-- parts:"))
+        .unwrap_or("")
+        .to_string();
+    let mut out = String::new();
+    for name in parts.split(',').map(str::trim) {
+        let path = format!(
+            "{}/queries/mssql/parts/{name}.sql",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+    }
+    out
+}

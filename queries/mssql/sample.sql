@@ -11,4 +11,4 @@
 -- see. SQL Server 2016 or later (memory gateways, is_query_store_on, DATEDIFF_BIG).
 --
 -- spiral sends this batch composed of these parts (queries/mssql/parts/NAME.sql), in order:
--- parts: facts, config, sessions, clients, task_blockers, query_text, orphaned_uow, workers, compile_gate, grant_pools, memory_grants, wait_stats, counters, cache_size, databases, query_store
+-- parts: facts, config, sessions, clients, task_blockers, query_text, orphaned_uow, workers, compile_gate, grant_pools, memory_grants, wait_stats, counters, cache_size, databases, query_store, horizon

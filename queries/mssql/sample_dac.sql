@@ -7,4 +7,4 @@
 -- Every statement runs with MAXDOP 1 (the DAC cannot run parallel plans anyway).
 --
 -- spiral sends this batch composed of these parts (queries/mssql/parts/NAME.sql), in order:
--- parts: facts, config, sessions, clients, task_blockers, workers, compile_gate, grant_pools, memory_grants, counters, databases
+-- parts: facts, config, sessions, clients, task_blockers, workers, compile_gate, grant_pools, memory_grants, counters, databases, horizon

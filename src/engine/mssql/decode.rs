@@ -17,8 +17,9 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use crate::model::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
 use crate::model::snapshot::{
-    Area, CompileGate, DatabaseInfo, Engine, Gap, GrantHolder, GrantPool, MemoryGrants,
-    PlanCacheEntry, ServerInfo, Snapshot, WaitStat, Workers, counter,
+    Area, CompileGate, DatabaseInfo, Engine, Gap, GrantHolder, GrantPool, HolderKind, Horizon,
+    HorizonHolder, LogReuse, MemoryGrants, PlanCacheEntry, ServerInfo, Snapshot, WaitStat, Workers,
+    counter,
 };
 
 /// One value as the server sent it, already detached from the driver's types.
@@ -199,6 +200,8 @@ impl BatchKind {
                 Set::CacheSize,
                 Set::Databases,
                 Set::QueryStore,
+                Set::LogReuse,
+                Set::Transactions,
             ],
             BatchKind::Dac => &[
                 Set::Facts,
@@ -212,6 +215,8 @@ impl BatchKind {
                 Set::Grants,
                 Set::Counters,
                 Set::Databases,
+                Set::LogReuse,
+                Set::Transactions,
             ],
             BatchKind::Limited => &[Set::Facts, Set::Config, Set::Databases],
             BatchKind::Sessions => &[
@@ -245,11 +250,13 @@ enum Set {
     PlanCache,
     Databases,
     QueryStore,
+    LogReuse,
+    Transactions,
 }
 
 impl Set {
     /// In the order they are applied: sessions before the sets that refine them.
-    const ALL: [Set; 17] = [
+    const ALL: [Set; 19] = [
         Set::Facts,
         Set::Config,
         Set::Sessions,
@@ -267,6 +274,8 @@ impl Set {
         Set::PlanCache,
         Set::Databases,
         Set::QueryStore,
+        Set::LogReuse,
+        Set::Transactions,
     ];
 
     fn first_column(self) -> &'static str {
@@ -288,6 +297,8 @@ impl Set {
             Set::PlanCache => "plan_objtype",
             Set::Databases => "database_name",
             Set::QueryStore => "qs_database",
+            Set::LogReuse => "log_database",
+            Set::Transactions => "trx_session_id",
         }
     }
 
@@ -306,6 +317,8 @@ impl Set {
             Set::WaitStats => "wait_stats",
             Set::PlanCache => "plan_cache",
             Set::QueryStore => "query_store",
+            Set::LogReuse => "log_reuse",
+            Set::Transactions => "transactions",
             _ => return None,
         })
     }
@@ -323,6 +336,8 @@ impl Set {
                 | Set::QueryStore
                 | Set::CacheSize
                 | Set::WaitStats
+                | Set::LogReuse
+                | Set::Transactions
         )
     }
 
@@ -345,6 +360,8 @@ impl Set {
             Set::PlanCache => "the plan cache",
             Set::Databases => "database settings",
             Set::QueryStore => "Query Store states",
+            Set::LogReuse => "transaction log reuse",
+            Set::Transactions => "open transactions",
         }
     }
 
@@ -358,6 +375,9 @@ impl Set {
             Set::QueryText => &[Area::QueryText],
             // The KILL for an orphaned transaction then names the lookup instead of the UOW.
             Set::Orphans | Set::CacheSize => &[],
+            // long-transaction reads the horizon only when it is there: a failed read
+            // shows as a gap naming it.
+            Set::LogReuse | Set::Transactions => &[],
             Set::Workers => &[Area::Workers],
             Set::Gateways => &[Area::Compiles],
             Set::GrantPools | Set::Grants => &[Area::MemoryGrants],
@@ -426,6 +446,19 @@ impl RowView<'_> {
             }
             other => Err(format!(
                 "column {name} is {}, expected text",
+                other.type_name()
+            )),
+        }
+    }
+
+    /// A float (a share, a ratio); integers are accepted as they are.
+    fn float(&self, name: &str) -> Result<Option<f64>, String> {
+        match self.cell(name)? {
+            Cell::Null => Ok(None),
+            Cell::Float(v) => Ok(Some(*v)),
+            Cell::Int(v) => Ok(Some(*v as f64)),
+            other => Err(format!(
+                "column {name} is {}, expected a number",
                 other.type_name()
             )),
         }
@@ -1073,6 +1106,41 @@ fn apply(set: Set, t: &Table, snap: &mut Snapshot) -> Result<(), String> {
         }
         Set::Counters => apply_counters(t, snap),
         Set::CacheSize => Ok(()),
+        Set::LogReuse => {
+            let horizon = snap.horizon.get_or_insert_with(Horizon::default);
+            for r in t.rows() {
+                let (Some(database), Some(wait)) =
+                    (r.text("log_database")?, r.text("log_reuse_wait")?)
+                else {
+                    continue;
+                };
+                horizon.logs.push(LogReuse {
+                    database,
+                    wait,
+                    used_pct: r.float("log_used_pct")?,
+                });
+            }
+            Ok(())
+        }
+        Set::Transactions => {
+            let horizon = snap.horizon.get_or_insert_with(Horizon::default);
+            for r in t.rows() {
+                let Some(id) = r.int("trx_session_id")? else {
+                    continue;
+                };
+                horizon.holders.push(HorizonHolder {
+                    kind: HolderKind::Session,
+                    session_id: Some(id),
+                    name: None,
+                    database: r.text("trx_database")?,
+                    age_ms: r.count("trx_age_ms")?,
+                    xid_age: None,
+                    rows_modified: None,
+                    log_bytes: r.count("trx_log_bytes")?,
+                });
+            }
+            Ok(())
+        }
         Set::Databases => {
             let mut dbs = Vec::new();
             for r in t.rows() {
