@@ -403,10 +403,156 @@ pub const QUERIES: &[Query] = &[
     },
     Query {
         engine: Engine::Mssql,
+        name: "sent_reset",
+        purpose: "forgets which texts and clients were sent, after a lost result set",
+        for_people: false,
+        sql: include_str!("../queries/mssql/sent_reset.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
         name: "session_setup",
         purpose: "spiral's own session settings (lock timeout, no count)",
         for_people: false,
         sql: include_str!("../queries/mssql/session_setup.sql"),
+    },
+];
+
+/// The statements SQL Server batches are composed of (queries/mssql/parts): each batch file
+/// names its parts on a `-- parts:` line, and the sampler joins them once at startup. Kept
+/// apart from `QUERIES` so the sampler can look a part up by name; `spiral queries` lists both.
+pub const MSSQL_PARTS: &[Query] = &[
+    Query {
+        engine: Engine::Mssql,
+        name: "part_facts",
+        purpose: "sample part: version, edition, this session, clock, whether other sessions are visible",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/facts.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_config",
+        purpose: "sample part: max worker threads, optimize for ad hoc workloads, user connections",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/config.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_sessions",
+        purpose: "sample part: one row per session, names and text by key",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/sessions.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_clients",
+        purpose: "sample part: each host/program/login/database combination once",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/clients.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_task_blockers",
+        purpose: "sample part: the real blocker of waiting tasks (parallel workers)",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/task_blockers.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_query_text",
+        purpose: "sample part: each statement's text once, under a 5 ms lock timeout",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/query_text.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_orphaned_uow",
+        purpose: "sample part: the unit of work of an orphaned distributed transaction",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/orphaned_uow.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_workers",
+        purpose: "sample part: worker threads, queued tasks, THREADPOOL waiters",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/workers.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_compile_gate",
+        purpose: "sample part: the compile gate (RESOURCE_SEMAPHORE_QUERY_COMPILE)",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/compile_gate.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_grant_pools",
+        purpose: "sample part: memory grant semaphores per resource pool",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/grant_pools.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_memory_grants",
+        purpose: "sample part: grants queued and held, the biggest holders",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/memory_grants.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_wait_stats",
+        purpose: "sample part: completed waits since startup, diffed between samples",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/wait_stats.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_parallelism",
+        purpose: "sample part: requests running in parallel (tasks per request), MAXDOP and cost threshold",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/parallelism.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_tempdb_latches",
+        purpose: "sample part: tasks waiting on tempdb page latches, by page",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/tempdb_latches.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_counters",
+        purpose: "sample part: compilations, batches, logins, connections, deadlocks",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/counters.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_cache_size",
+        purpose: "sample part: the plan cache size from the memory cache counters",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/cache_size.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_databases",
+        purpose: "sample part: databases, Query Store on, read committed snapshot",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/databases.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_query_store",
+        purpose: "sample part: Query Store actual state and capture mode per database",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/query_store.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_horizon",
+        purpose: "sample part: logs waiting to be reused, the oldest open transactions",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/horizon.sql"),
     },
 ];
 
@@ -434,6 +580,7 @@ pub fn render(
     };
     let mut selected: Vec<&Query> = QUERIES
         .iter()
+        .chain(MSSQL_PARTS)
         .filter(|q| engine.is_none_or(|e| q.engine == e))
         .filter(|q| name.is_none_or(|n| q.name == n))
         .collect();

@@ -205,9 +205,9 @@ fn session_columns() -> Vec<Column> {
     vec![
         col("session_id", ColType::Int),
         col("is_user_process", ColType::Bit),
-        col("status", ColType::NVarChar),
-        col("command", ColType::NVarChar),
-        col("wait_type", ColType::NVarChar),
+        col("status", ColType::VarChar),
+        col("command", ColType::VarChar),
+        col("wait_type", ColType::VarChar),
         col("wait_ms", ColType::Int),
         col("blocked_by", ColType::Int),
         col("open_transactions", ColType::Int),
@@ -928,11 +928,38 @@ struct Recorded {
     query_store: Vec<(&'static str, &'static str, &'static str)>,
     adhoc: bool,
     clock: Clock,
+    /// The server's #spiral_sent: text and client keys this connection has sent. Emptied
+    /// by session setup (a new connection) and by the reset batch.
+    sent: Mutex<std::collections::BTreeSet<i64>>,
+    /// Samples whose new texts and client names are recorded as sent but never arrive (a
+    /// lost result set), counted down.
+    lose_names: AtomicU64,
+    /// Every batch name, in order.
+    batches: Mutex<Vec<String>>,
     samples: AtomicU64,
     kills: AtomicU64,
 }
 
 impl Recorded {
+    /// Like the server's `NOT EXISTS (... #spiral_sent ...)`: only rows whose key was not
+    /// sent before on this connection, then recorded as sent.
+    fn unsent(&self, set: ResultSet) -> ResultSet {
+        let mut sent = self.sent.lock().unwrap();
+        let rows: Vec<Vec<Value>> = set
+            .rows
+            .into_iter()
+            .filter(|r| match r.first() {
+                Some(Value::BigInt(Some(k))) => sent.insert(*k),
+                _ => true,
+            })
+            .collect();
+        let lost = self
+            .lose_names
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        ResultSet::new(set.columns, if lost { Vec::new() } else { rows })
+    }
+
     /// The result sets of one sample, in the batch's order.
     fn sets(&self, full: bool) -> Vec<ResultSet> {
         self.samples.fetch_add(1, Ordering::SeqCst);
@@ -941,13 +968,13 @@ impl Recorded {
             facts(SQL_2019, SQL_2019_TEXT, 1),
             config(self.adhoc),
             sessions(&self.sessions),
-            clients(&self.sessions),
+            self.unsent(clients(&self.sessions)),
         ];
         if !self.task_blockers.is_empty() {
             sets.push(task_blockers(&self.task_blockers));
         }
         if full {
-            sets.push(texts(&self.sessions));
+            sets.push(self.unsent(texts(&self.sessions)));
             if !self.orphans.is_empty() {
                 sets.push(ResultSet::new(
                     vec![col("orphaned_uow", ColType::NVarChar)],
@@ -974,8 +1001,15 @@ impl Recorded {
     }
 
     fn respond(&self, sql: &str) -> Reply {
+        self.batches
+            .lock()
+            .unwrap()
+            .push(batch_name(sql).to_string());
         match batch_name(sql) {
-            "session_setup" => Reply::Rows(vec![]),
+            "session_setup" | "sent_reset" => {
+                self.sent.lock().unwrap().clear();
+                Reply::Rows(vec![])
+            }
             "kill" => {
                 self.kills.fetch_add(1, Ordering::SeqCst);
                 Reply::Rows(vec![ResultSet::new(
@@ -987,8 +1021,8 @@ impl Recorded {
             "sample_sessions" => Reply::Rows(vec![
                 facts(SQL_2019, SQL_2019_TEXT, 1),
                 sessions(&self.sessions),
-                clients(&self.sessions),
-                texts(&self.sessions),
+                self.unsent(clients(&self.sessions)),
+                self.unsent(texts(&self.sessions)),
             ]),
             "sample_dac" => Reply::Rows(self.sets(false)),
             "plan_cache" => Reply::Rows(vec![plan_cache(&self.plan_cache)]),
@@ -1046,6 +1080,9 @@ fn incident() -> Recorded {
         clock: Clock::new(),
         samples: AtomicU64::new(0),
         kills: AtomicU64::new(0),
+        sent: Mutex::default(),
+        lose_names: AtomicU64::new(0),
+        batches: Mutex::default(),
     }
 }
 
@@ -1126,6 +1163,9 @@ fn healthy() -> Recorded {
         clock: Clock::new(),
         samples: AtomicU64::new(0),
         kills: AtomicU64::new(0),
+        sent: Mutex::default(),
+        lose_names: AtomicU64::new(0),
+        batches: Mutex::default(),
     }
 }
 
@@ -1277,6 +1317,16 @@ fn round_trips_and_bytes_per_sample() {
     ] {
         let one = measure(make, "1");
         let two = measure(make, "2");
+        let three = measure(make, "3");
+        // Texts and client names travel once per connection: the first sample (with connect
+        // and setup) carries them, later samples only keys.
+        eprintln!(
+            "{name}: first sample with connect and setup: {} bytes received; second sample: {} \
+             bytes; third sample: {} bytes",
+            one.bytes_out,
+            two.bytes_out - one.bytes_out,
+            three.bytes_out - two.bytes_out
+        );
         let round_trips = (two.batches + two.rpcs) - (one.batches + one.rpcs);
         let bytes_in = two.bytes_in - one.bytes_in;
         let bytes_out = two.bytes_out - one.bytes_out;
@@ -2900,4 +2950,207 @@ fn log_writes_and_the_runnable_queue_through_the_wire() {
         "{summary}"
     );
     assert_eq!(code, 1, "{stderr}");
+}
+
+/// Runs `spiral capture` for `samples` samples and returns every snapshot it wrote.
+fn captured_all(server: &TdsServer, samples: &str) -> Vec<serde_json::Value> {
+    let dir = std::env::temp_dir().join(format!(
+        "spiral-mssql-wire-all-{}-{}",
+        std::process::id(),
+        server.port()
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("capture.jsonl");
+    let conn = target(server);
+    let path = file.to_string_lossy().to_string();
+    let (code, _, stderr) = run(&[
+        "capture",
+        conn.as_str(),
+        "--encrypt",
+        "off",
+        "--samples",
+        samples,
+        "--interval",
+        "1s",
+        "-o",
+        &path,
+    ]);
+    assert!(matches!(code, 0..=2), "exit {code}: {stderr}");
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    text.lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The MERGE at the head of incident 000's lock cycle, for checking what text a row shows.
+const CENSOR_SESSION: i64 = 512;
+
+#[test]
+fn texts_and_client_names_travel_once_per_connection() {
+    let recorded = Arc::new(incident());
+    let r = recorded.clone();
+    let server = TdsServer::start(Behaviour::accept(move |sql| r.respond(sql)));
+    let snaps = captured_all(&server, "3");
+    assert_eq!(snaps.len(), 3);
+    // The server sent each text and client once (its #spiral_sent), yet every sample shows
+    // them: spiral keeps what the connection sent.
+    for snap in &snaps {
+        let s = session_json(snap, CENSOR_SESSION).expect("the censor's session");
+        assert!(
+            s["query"]
+                .as_str()
+                .is_some_and(|q| q.starts_with("MERGE [dbo].[WidgetCache]")),
+            "{s}"
+        );
+        assert_eq!(s["application"], "app-backend-api");
+    }
+    // One text per statement was sent, over all three samples.
+    let distinct: std::collections::BTreeSet<&str> =
+        recorded.sessions.iter().filter_map(|s| s.text).collect();
+    let clients: std::collections::BTreeSet<i64> =
+        recorded.sessions.iter().map(client_key).collect();
+    assert_eq!(
+        recorded.sent.lock().unwrap().len(),
+        distinct.len() + clients.len()
+    );
+    // The batch text never changed, and nothing but the samples ran.
+    let batches = recorded.batches.lock().unwrap().clone();
+    assert_eq!(batches, ["session_setup", "sample", "sample", "sample"]);
+}
+
+#[test]
+fn a_lost_text_set_shows_unknown_text_then_is_sent_again_after_a_reset() {
+    let recorded = Arc::new(incident());
+    // The first sample's clients and texts are recorded as sent but never arrive.
+    recorded.lose_names.store(2, Ordering::SeqCst);
+    let r = recorded.clone();
+    let server = TdsServer::start(Behaviour::accept(move |sql| r.respond(sql)));
+    let snaps = captured_all(&server, "4");
+    assert_eq!(snaps.len(), 4);
+    // While spiral lacks them, the text is unknown, never another statement's text.
+    for snap in &snaps[..2] {
+        let s = session_json(snap, CENSOR_SESSION).expect("the censor's session");
+        assert!(s["query"].is_null(), "{s}");
+        assert!(s["application"].is_null(), "{s}");
+    }
+    // Missing two samples running: the fixed reset batch, then everything comes again.
+    let s = session_json(&snaps[3], CENSOR_SESSION).expect("the censor's session");
+    assert!(
+        s["query"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("MERGE [dbo].[WidgetCache]")),
+        "{s}"
+    );
+    assert_eq!(s["application"], "app-backend-api");
+    let batches = recorded.batches.lock().unwrap().clone();
+    assert_eq!(
+        batches,
+        [
+            "session_setup",
+            "sample",
+            "sample",
+            "sent_reset",
+            "sample",
+            "sample"
+        ]
+    );
+}
+
+/// Incident 003's shape on SQL Server: an import's transaction open for two hours, the log
+/// of its database 93% used and waiting on ACTIVE_TRANSACTION.
+fn long_import() -> impl Fn(Vec<ResultSet>) -> Vec<tds_server::Statement> + Send + Sync {
+    |sets| {
+        let mut out: Vec<tds_server::Statement> =
+            sets.into_iter().map(tds_server::Statement::Rows).collect();
+        out.push(tds_server::Statement::Rows(ResultSet::new(
+            vec![
+                col("log_database", ColType::NVarChar),
+                col("log_reuse_wait", ColType::VarChar),
+                col("log_used_pct", ColType::Float),
+            ],
+            vec![
+                vec![
+                    text(DATABASE),
+                    Value::VarChar(Some("ACTIVE_TRANSACTION".into())),
+                    Value::Float(Some(93.5)),
+                ],
+                vec![
+                    text("shopry_reporting"),
+                    Value::VarChar(Some("LOG_BACKUP".into())),
+                    Value::Float(Some(12.0)),
+                ],
+            ],
+        )));
+        out.push(tds_server::Statement::Rows(ResultSet::new(
+            vec![
+                col("trx_session_id", ColType::Int),
+                col("trx_database", ColType::NVarChar),
+                col("trx_age_ms", ColType::BigInt),
+                col("trx_log_bytes", ColType::BigInt),
+            ],
+            vec![
+                vec![
+                    int(104),
+                    text(DATABASE),
+                    big(7_200_000),
+                    big(38_000_000_000),
+                ],
+                vec![int(201), text(DATABASE), big(45), big(1_024)],
+            ],
+        )));
+        out
+    }
+}
+
+#[test]
+fn long_transaction_holding_the_log_is_named_with_its_age_and_log_bytes() {
+    let sample = &wire_sample_text();
+    for needle in [
+        "log_reuse_wait_desc",
+        "Log File(s) Used Size (KB)",
+        "sys.dm_tran_session_transactions",
+        "database_transaction_log_bytes_used",
+    ] {
+        assert!(sample.contains(needle), "{needle}");
+    }
+    let server = serve_edited(healthy(), long_import());
+    let (_, snap, stderr) = captured(&server, &[]);
+    let h = &snap["horizon"];
+    assert_eq!(h["holders"][0]["session_id"], 104, "{h}\n{stderr}");
+    assert_eq!(h["holders"][0]["age_ms"], 7_200_000);
+    assert_eq!(h["holders"][0]["log_bytes"], 38_000_000_000_u64);
+    assert_eq!(h["logs"][0]["wait"], "ACTIVE_TRANSACTION");
+    assert_eq!(h["logs"][0]["used_pct"], 93.5);
+    let (code, report, stderr) = triage_json(&server, "2");
+    let v = support::verdict(&report, "long-transaction")
+        .unwrap_or_else(|| panic!("{:?}\n{stderr}", verdict_ids(&report)));
+    assert_eq!(v["severity"], "critical", "{v}");
+    assert_eq!(code, 2);
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("104"), "{summary}");
+    assert!(
+        summary.contains("ACTIVE_TRANSACTION") && summary.contains("9002"),
+        "{summary}"
+    );
+    assert!(v.to_string().contains("38,000,000,000"), "{v}");
+}
+
+/// The sample batch as the binary sends it, rebuilt from the part files the same way.
+fn wire_sample_text() -> String {
+    let parts = include_str!("../queries/mssql/sample.sql")
+        .lines()
+        .find_map(|l| l.strip_prefix("-- parts:"))
+        .unwrap_or("")
+        .to_string();
+    let mut out = String::new();
+    for name in parts.split(',').map(str::trim) {
+        let path = format!(
+            "{}/queries/mssql/parts/{name}.sql",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+    }
+    out
 }

@@ -38,6 +38,7 @@ const SAMPLE_LIMITED: &str = include_str!("../../queries/mssql/sample_limited.sq
 const SAMPLE_SESSIONS: &str = include_str!("../../queries/mssql/sample_sessions.sql");
 const SESSION_SETUP: &str = include_str!("../../queries/mssql/session_setup.sql");
 const PLAN_CACHE: &str = include_str!("../../queries/mssql/plan_cache.sql");
+const SENT_RESET: &str = include_str!("../../queries/mssql/sent_reset.sql");
 
 /// The plan-cache walk is re-read at most this often; in between the last reading is kept.
 const PLAN_CACHE_EVERY: Duration = Duration::from_secs(60);
@@ -73,6 +74,8 @@ pub struct MssqlSampler {
     plan_cache_failed: Option<String>,
     /// Whether the instance that answered over the DAC has been checked.
     instance_checked: bool,
+    /// The query texts and client names this connection has sent (each once).
+    known: decode::Known,
 }
 
 /// Everything needed to open (and reopen) the connection, resolved once.
@@ -285,6 +288,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         plan_cache_tried: None,
         plan_cache_failed: None,
         instance_checked: false,
+        known: decode::Known::default(),
     })
 }
 
@@ -569,6 +573,7 @@ impl MssqlSampler {
             (None, true) => BatchKind::Dac,
             (None, false) => BatchKind::Full,
         };
+        self.reset_sent_if_due().await?;
         let batch = self.run(sql_of(kind)).await?;
         if kind != BatchKind::Limited && !batch.has_facts() {
             // Nothing came back, not even the facts that need no permission: the batch
@@ -594,7 +599,8 @@ impl MssqlSampler {
             self.instance_checked = true;
         }
         let mut snap =
-            decode::decode(&batch, kind, self.limited_by.as_ref()).map_err(|e| self.failed(&e))?;
+            decode::decode_known(&batch, kind, self.limited_by.as_ref(), &mut self.known)
+                .map_err(|e| self.failed(&e))?;
         if kind == BatchKind::Full {
             self.plan_cache_into(&mut snap, batch.cache_size()).await;
         }
@@ -704,8 +710,21 @@ impl MssqlSampler {
             let client = open(&self.plan, self.connect_timeout, self.query_timeout).await?;
             self.client = Some(Box::new(client));
         }
+        self.reset_sent_if_due().await?;
         let batch = self.run(sql_of(BatchKind::Sessions)).await?;
-        decode::decode(&batch, BatchKind::Sessions, None).map_err(|e| self.failed(&e))
+        decode::decode_known(&batch, BatchKind::Sessions, None, &mut self.known)
+            .map_err(|e| self.failed(&e))
+    }
+
+    /// A session row kept naming a text or client the server had recorded as sent but
+    /// spiral never received: forget what was sent (a fixed batch, one extra round trip,
+    /// only then) so the next sample brings it all again.
+    async fn reset_sent_if_due(&mut self) -> anyhow::Result<()> {
+        if self.known.reset_due {
+            self.run(&wire().sent_reset).await?;
+            self.known.reset_done();
+        }
+        Ok(())
     }
 
     fn failed(&self, why: &str) -> anyhow::Error {
@@ -862,18 +881,65 @@ struct WireText {
     limited: String,
     sessions: String,
     setup: String,
+    sent_reset: String,
 }
 
 fn wire() -> &'static WireText {
     static WIRE: std::sync::OnceLock<WireText> = std::sync::OnceLock::new();
     WIRE.get_or_init(|| WireText {
-        sample: without_comment_lines(SAMPLE),
+        sample: compose(SAMPLE),
         plan_cache: without_comment_lines(PLAN_CACHE),
-        dac: without_comment_lines(SAMPLE_DAC),
-        limited: without_comment_lines(SAMPLE_LIMITED),
-        sessions: without_comment_lines(SAMPLE_SESSIONS),
+        dac: compose(SAMPLE_DAC),
+        limited: compose(SAMPLE_LIMITED),
+        sessions: compose(SAMPLE_SESSIONS),
         setup: without_comment_lines(SESSION_SETUP),
+        sent_reset: without_comment_lines(SENT_RESET),
     })
+}
+
+/// The part names a batch file lists on its `-- parts:` line, in order.
+fn part_names(batch: &str) -> Vec<&str> {
+    batch
+        .lines()
+        .find_map(|l| l.strip_prefix("-- parts:"))
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The bundled SQL of one part (queries/mssql/parts/NAME.sql).
+fn part(name: &str) -> Option<&'static str> {
+    crate::queries::MSSQL_PARTS
+        .iter()
+        .find(|q| q.name.strip_prefix("part_") == Some(name))
+        .map(|q| q.sql)
+}
+
+/// One batch as sent: the batch file's first line (its name, for the server's traces and
+/// the test server), then each part it lists without comments. The statements several
+/// batches share live in one file each, so the batches cannot drift apart, and the text is
+/// built once per process: byte-identical on every sample. A name with no part file is
+/// caught by the tests (`every_batch_names_existing_parts`), never reached at run time.
+fn compose(batch: &str) -> String {
+    let mut out: Vec<String> = batch
+        .lines()
+        .next()
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    for name in part_names(batch) {
+        if let Some(sql) = part(name) {
+            // Each part's own first line is a comment too: nothing of it is lost to the
+            // server but the name.
+            let body = without_comment_lines(sql);
+            out.extend(body.lines().skip(1).map(str::to_string));
+        }
+    }
+    out.join("\n")
 }
 
 /// The bundled SQL without its comment-only and blank lines: the comments are for people
@@ -955,67 +1021,57 @@ mod tests {
 
     #[test]
     fn wire_text_keeps_the_name_and_every_statement_line() {
-        let w = without_comment_lines(SAMPLE);
+        let w = sql_of(BatchKind::Full);
         assert!(w.starts_with("-- spiral/mssql/sample\n"));
         assert_eq!(w.matches("\n--").count(), 0, "{w}");
-        for line in SAMPLE.lines().skip(1) {
-            let t = line.trim_start();
-            if !t.is_empty() && !t.starts_with("--") {
-                assert!(w.contains(t), "{line}");
+        let mut full = 0;
+        for name in part_names(SAMPLE) {
+            let sql = part(name).unwrap_or_else(|| panic!("{name}"));
+            full += sql.len();
+            for line in sql.lines() {
+                let t = line.trim_start();
+                if !t.is_empty() && !t.starts_with("--") {
+                    assert!(w.contains(t), "{line}");
+                }
             }
         }
-        assert!(w.len() < SAMPLE.len() * 3 / 4);
+        assert!(w.len() < full * 3 / 4);
+        // Built once: the same text, at the same address, on every sample.
         assert!(std::ptr::eq(
             sql_of(BatchKind::Full),
             sql_of(BatchKind::Full)
         ));
+        assert_eq!(compose(SAMPLE), sql_of(BatchKind::Full));
     }
 
     #[test]
-    fn shared_statements_are_identical_in_every_batch() {
-        // The three batches repeat some statements verbatim so each file can be pasted
-        // into sqlcmd on its own; the decoder relies on them agreeing.
-        fn statement<'a>(sql: &'a str, start: &str) -> &'a str {
-            let from = sql.find(start).unwrap_or_else(|| panic!("{start} missing"));
-            let len = sql[from..].find(";\n").map_or(sql.len() - from, |n| n + 1);
-            &sql[from..from + len]
-        }
-        for start in [
-            "SELECT\n    CAST(SERVERPROPERTY('ProductVersion')",
-            "EXEC (N'SELECT CAST(c.name",
-            "SELECT\n    CAST(d.name",
+    fn every_batch_names_existing_parts() {
+        for (batch, sql) in [
+            ("sample", SAMPLE),
+            ("sample_dac", SAMPLE_DAC),
+            ("sample_limited", SAMPLE_LIMITED),
+            ("sample_sessions", SAMPLE_SESSIONS),
         ] {
-            let full = statement(SAMPLE, start);
-            assert_eq!(full, statement(SAMPLE_DAC, start));
-            assert_eq!(full, statement(SAMPLE_LIMITED, start));
+            let names = part_names(sql);
+            assert!(
+                names.first() == Some(&"facts"),
+                "{batch}: the facts come first"
+            );
+            for name in names {
+                assert!(part(name).is_some(), "{batch}: no part {name}");
+            }
+            assert!(sql.starts_with(&format!("-- spiral/mssql/{batch}\n")));
         }
-        for start in [
-            "BEGIN TRY\n    SELECT\n        CAST(s.session_id",
-            "BEGIN TRY\n    SELECT\n        CAST(w.session_id",
-            "BEGIN TRY\n    SELECT DISTINCT\n        CAST(SUBSTRING(HASHBYTES",
-            "BEGIN TRY\n    SELECT\n        q.queued_tasks",
-            "SELECT\n    CAST(SUM(CAST(g.waiter_count",
-            "BEGIN TRY\n    SELECT\n        CAST(rs.pool_id",
-            "BEGIN TRY\n    SELECT\n        c.grant_waiters",
-            "BEGIN TRY\n    EXEC (N'SELECT\n    CAST(COUNT_BIG(*) AS bigint) AS parallel_requests",
-            "BEGIN TRY\n    SELECT TOP (20)\n        CAST(wt.resource_description",
-            "SELECT\n    CAST(RTRIM(pc.object_name)",
-        ] {
-            assert_eq!(statement(SAMPLE, start), statement(SAMPLE_DAC, start));
+        // Every part file is used by some batch.
+        for q in crate::queries::MSSQL_PARTS {
+            let name = q.name.trim_start_matches("part_");
+            assert!(part_names(SAMPLE).contains(&name), "{name} unused");
         }
-        for start in [
-            "SELECT\n    CAST(SERVERPROPERTY('ProductVersion')",
-            "BEGIN TRY\n    SELECT\n        CAST(s.session_id",
-            "BEGIN TRY\n    SELECT DISTINCT\n        CAST(SUBSTRING(HASHBYTES",
-            "BEGIN TRY\n    SELECT\n        CAST(w.session_id",
-            "BEGIN TRY\n    SELECT\n        CAST(SUBSTRING(HASHBYTES('SHA2_256', k.sql_handle",
-        ] {
-            assert_eq!(statement(SAMPLE, start), statement(SAMPLE_SESSIONS, start));
-        }
-        assert!(!SAMPLE_SESSIONS.contains("dm_os_schedulers"));
-        assert!(!SAMPLE_DAC.contains("sys.dm_exec_sql_text"));
-        assert!(!SAMPLE_DAC.contains("sys.dm_exec_cached_plans"));
-        assert!(!SAMPLE.contains("sys.dm_exec_cached_plans"), "read apart");
+        let used = |sql: &str, what: &str| compose(sql).contains(what);
+        assert!(!used(SAMPLE_SESSIONS, "dm_os_schedulers"));
+        assert!(!used(SAMPLE_DAC, "sys.dm_exec_sql_text"));
+        assert!(!used(SAMPLE_DAC, "sys.dm_exec_cached_plans"));
+        assert!(!used(SAMPLE, "sys.dm_exec_cached_plans"), "read apart");
         assert!(PLAN_CACHE.contains("FROM sys.dm_exec_cached_plans"));
     }
 
@@ -1024,9 +1080,10 @@ mod tests {
         // DATEDIFF returns int: 535 past 24 days in ms, past 68 years in seconds, and a
         // never-run session's last_request_end_time is 1900-01-01. Only DATEDIFF_BIG, or
         // DATEDIFF over the small clock offset, may appear.
+        let (sample, dac) = (compose(SAMPLE), compose(SAMPLE_DAC));
         for (name, sql) in [
-            ("sample", SAMPLE),
-            ("sample_dac", SAMPLE_DAC),
+            ("sample", sample.as_str()),
+            ("sample_dac", dac.as_str()),
             ("kill", KILL_SQL),
             ("kill_status", KILL_STATUS_SQL),
         ] {

@@ -11,14 +11,15 @@
 //! statement of the batch that fails (error 300 for a missing grant, 1222 for a lock
 //! timeout) removes only its own result set, and the others must still be read correctly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use crate::model::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
 use crate::model::snapshot::{
-    Area, CompileGate, DatabaseInfo, Engine, Gap, GrantHolder, GrantPool, MemoryGrants,
-    PlanCacheEntry, ServerInfo, Snapshot, WaitStat, Workers, counter,
+    Area, CompileGate, DatabaseInfo, Engine, Gap, GrantHolder, GrantPool, HolderKind, Horizon,
+    HorizonHolder, LogReuse, MemoryGrants, PlanCacheEntry, ServerInfo, Snapshot, WaitStat, Workers,
+    counter,
 };
 use crate::model::snapshot::{PageLatchWait, Parallelism};
 
@@ -202,6 +203,8 @@ impl BatchKind {
                 Set::CacheSize,
                 Set::Databases,
                 Set::QueryStore,
+                Set::LogReuse,
+                Set::Transactions,
             ],
             BatchKind::Dac => &[
                 Set::Facts,
@@ -217,6 +220,8 @@ impl BatchKind {
                 Set::TempdbLatches,
                 Set::Counters,
                 Set::Databases,
+                Set::LogReuse,
+                Set::Transactions,
             ],
             BatchKind::Limited => &[Set::Facts, Set::Config, Set::Databases],
             BatchKind::Sessions => &[
@@ -250,14 +255,15 @@ enum Set {
     PlanCache,
     Databases,
     QueryStore,
-    // issue 11 (kept apart so the batch restructuring can move them as they are)
     Parallelism,
     TempdbLatches,
+    LogReuse,
+    Transactions,
 }
 
 impl Set {
     /// In the order they are applied: sessions before the sets that refine them.
-    const ALL: [Set; 19] = [
+    const ALL: [Set; 21] = [
         Set::Facts,
         Set::Config,
         Set::Sessions,
@@ -277,6 +283,8 @@ impl Set {
         Set::QueryStore,
         Set::Parallelism,
         Set::TempdbLatches,
+        Set::LogReuse,
+        Set::Transactions,
     ];
 
     fn first_column(self) -> &'static str {
@@ -300,6 +308,8 @@ impl Set {
             Set::QueryStore => "qs_database",
             Set::Parallelism => "parallel_requests",
             Set::TempdbLatches => "latch_resource",
+            Set::LogReuse => "log_database",
+            Set::Transactions => "trx_session_id",
         }
     }
 
@@ -320,6 +330,8 @@ impl Set {
             Set::QueryStore => "query_store",
             Set::Parallelism => "parallelism",
             Set::TempdbLatches => "tempdb_latches",
+            Set::LogReuse => "log_reuse",
+            Set::Transactions => "transactions",
             _ => return None,
         })
     }
@@ -339,6 +351,8 @@ impl Set {
                 | Set::WaitStats
                 | Set::Parallelism
                 | Set::TempdbLatches
+                | Set::LogReuse
+                | Set::Transactions
         )
     }
 
@@ -363,6 +377,8 @@ impl Set {
             Set::QueryStore => "Query Store states",
             Set::Parallelism => "parallel requests and parallelism settings",
             Set::TempdbLatches => "tempdb page-latch waits",
+            Set::LogReuse => "transaction log reuse",
+            Set::Transactions => "open transactions",
         }
     }
 
@@ -376,6 +392,9 @@ impl Set {
             Set::QueryText => &[Area::QueryText],
             // The KILL for an orphaned transaction then names the lookup instead of the UOW.
             Set::Orphans | Set::CacheSize => &[],
+            // long-transaction reads the horizon only when it is there: a failed read
+            // shows as a gap naming it.
+            Set::LogReuse | Set::Transactions => &[],
             Set::Workers => &[Area::Workers],
             Set::Gateways => &[Area::Compiles],
             Set::GrantPools | Set::Grants => &[Area::MemoryGrants],
@@ -447,6 +466,19 @@ impl RowView<'_> {
             }
             other => Err(format!(
                 "column {name} is {}, expected text",
+                other.type_name()
+            )),
+        }
+    }
+
+    /// A float (a share, a ratio); integers are accepted as they are.
+    fn float(&self, name: &str) -> Result<Option<f64>, String> {
+        match self.cell(name)? {
+            Cell::Null => Ok(None),
+            Cell::Float(v) => Ok(Some(*v)),
+            Cell::Int(v) => Ok(Some(*v as f64)),
+            other => Err(format!(
+                "column {name} is {}, expected a number",
                 other.type_name()
             )),
         }
@@ -687,6 +719,44 @@ pub fn decode(
     kind: BatchKind,
     limited_by: Option<&ServerError>,
 ) -> Result<Snapshot, String> {
+    decode_known(batch, kind, limited_by, &mut Known::default())
+}
+
+/// What the server has already sent on this connection: query texts and client names
+/// travel once per connection (queries/mssql/parts/query_text.sql, clients.sql), so the
+/// sampler keeps them from one sample to the next and each sample's rows name them by key.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// None: the server sent the key without a text (an encrypted module); shown unknown.
+    texts: BTreeMap<i64, Option<String>>,
+    clients: BTreeMap<i64, Client>,
+    /// Keys (1 text, 2 client) that session rows of the last sample named and nobody sent.
+    missing: BTreeSet<(u8, i64)>,
+    /// A key stayed missing over two samples: the server recorded it as sent but spiral
+    /// never received it (a lost result set). The sampler then sends the fixed reset batch
+    /// (queries/mssql/sent_reset.sql) before its next sample, and everything comes again.
+    pub reset_due: bool,
+}
+
+/// More keys than any sane server has distinct statements and clients in a window: past
+/// it the map is dropped and rebuilt through a reset, so a long `watch` stays bounded.
+const KNOWN_MAX: usize = 50_000;
+
+impl Known {
+    /// After a reset (or on a fresh connection) nothing is pending any more.
+    pub fn reset_done(&mut self) {
+        self.reset_due = false;
+        self.missing.clear();
+    }
+}
+
+/// `decode`, with the texts and client names earlier samples of this connection sent.
+pub fn decode_known(
+    batch: &Batch,
+    kind: BatchKind,
+    limited_by: Option<&ServerError>,
+    known: &mut Known,
+) -> Result<Snapshot, String> {
     let facts_table = batch.table(Set::Facts).ok_or_else(|| match &batch.error {
         Some(e) => format!("the sample failed ({})", e.describe()),
         None => "the sample returned no server facts".to_string(),
@@ -700,9 +770,7 @@ pub fn decode(
     };
     snap.own_session_id = Some(facts.own_session_id);
     let mut gaps = Gaps::default();
-    let mut texts: BTreeMap<i64, String> = BTreeMap::new();
     let mut text_keys: Vec<Option<i64>> = Vec::new();
-    let mut clients: BTreeMap<i64, Client> = BTreeMap::new();
     let mut client_keys: Vec<Option<i64>> = Vec::new();
     let mut all_arrived = true;
 
@@ -762,11 +830,11 @@ pub fn decode(
             );
         }
         let applied = match set {
-            Set::QueryText => collect_texts(table, &mut texts),
+            Set::QueryText => collect_texts(table, &mut known.texts),
             Set::Sessions => {
                 apply_sessions(table, &facts, &mut snap, &mut text_keys, &mut client_keys)
             }
-            Set::Clients => collect_clients(table, &mut clients),
+            Set::Clients => collect_clients(table, &mut known.clients),
             _ => apply(set, table, &mut snap),
         };
         if let Err(e) = applied {
@@ -777,11 +845,19 @@ pub fn decode(
             );
         }
     }
-    attach_texts(&mut snap, &text_keys, &texts);
-    let unnamed = attach_clients(&mut snap, &client_keys, &clients);
+    attach_texts(&mut snap, &text_keys, &known.texts);
+    let unnamed = attach_clients(&mut snap, &client_keys, &known.clients);
+    note_missing(known, kind, &text_keys, &client_keys);
     // A combination that appeared between the two statements leaves one session unnamed;
     // no combination at all (the statement failed, or never ran) leaves every one.
-    if clients.is_empty() && unnamed > 0 {
+    let no_names = known.clients.is_empty();
+    if known.texts.len() + known.clients.len() > KNOWN_MAX {
+        *known = Known {
+            reset_due: true,
+            ..Known::default()
+        };
+    }
+    if no_names && unnamed > 0 {
         gaps.add(
             Set::Clients.areas(),
             &format!(
@@ -956,22 +1032,53 @@ fn attach_clients(
     unnamed
 }
 
-fn collect_texts(t: &Table, texts: &mut BTreeMap<i64, String>) -> Result<(), String> {
+fn collect_texts(t: &Table, texts: &mut BTreeMap<i64, Option<String>>) -> Result<(), String> {
     for r in t.rows() {
-        if let (Some(key), Some(text)) = (r.int("text_key")?, r.text("query_text")?) {
-            texts.insert(key, text);
+        if let Some(key) = r.int("text_key")? {
+            texts.insert(key, r.text("query_text")?);
         }
     }
     Ok(())
 }
 
+/// Records the keys session rows named that no sample has explained. One that is still
+/// unexplained a sample later was lost rather than late (a statement that ended between
+/// the sessions and the text statements is not named again, or is sent with the next
+/// sample): the server thinks it sent it, so spiral asks for a reset.
+fn note_missing(
+    known: &mut Known,
+    kind: BatchKind,
+    texts: &[Option<i64>],
+    clients: &[Option<i64>],
+) {
+    let mut missing = BTreeSet::new();
+    if kind.sets().contains(&Set::QueryText) {
+        for k in texts.iter().flatten() {
+            if !known.texts.contains_key(k) {
+                missing.insert((1, *k));
+            }
+        }
+    }
+    if kind.sets().contains(&Set::Clients) {
+        for k in clients.iter().flatten() {
+            if !known.clients.contains_key(k) {
+                missing.insert((2, *k));
+            }
+        }
+    }
+    if missing.intersection(&known.missing).next().is_some() {
+        known.reset_due = true;
+    }
+    known.missing = missing;
+}
+
 /// Query text arrives once per distinct statement; each session names its own by key.
-fn attach_texts(snap: &mut Snapshot, keys: &[Option<i64>], texts: &BTreeMap<i64, String>) {
+fn attach_texts(snap: &mut Snapshot, keys: &[Option<i64>], texts: &BTreeMap<i64, Option<String>>) {
     for (s, key) in snap.sessions.iter_mut().zip(keys) {
         if s.query.is_some() {
             continue;
         }
-        if let Some(text) = key.and_then(|k| texts.get(&k)) {
+        if let Some(text) = key.and_then(|k| texts.get(&k)).and_then(Option::as_ref) {
             s.query = Some(text.clone());
             if s.statement.is_none() {
                 s.statement = StatementKind::of_sql(skip_parameter_list(text));
@@ -1021,6 +1128,41 @@ fn apply(set: Set, t: &Table, snap: &mut Snapshot) -> Result<(), String> {
         Set::Parallelism => apply_parallelism(t, snap),
         Set::TempdbLatches => apply_tempdb_latches(t, snap),
         Set::CacheSize => Ok(()),
+        Set::LogReuse => {
+            let horizon = snap.horizon.get_or_insert_with(Horizon::default);
+            for r in t.rows() {
+                let (Some(database), Some(wait)) =
+                    (r.text("log_database")?, r.text("log_reuse_wait")?)
+                else {
+                    continue;
+                };
+                horizon.logs.push(LogReuse {
+                    database,
+                    wait,
+                    used_pct: r.float("log_used_pct")?,
+                });
+            }
+            Ok(())
+        }
+        Set::Transactions => {
+            let horizon = snap.horizon.get_or_insert_with(Horizon::default);
+            for r in t.rows() {
+                let Some(id) = r.int("trx_session_id")? else {
+                    continue;
+                };
+                horizon.holders.push(HorizonHolder {
+                    kind: HolderKind::Session,
+                    session_id: Some(id),
+                    name: None,
+                    database: r.text("trx_database")?,
+                    age_ms: r.count("trx_age_ms")?,
+                    xid_age: None,
+                    rows_modified: None,
+                    log_bytes: r.count("trx_log_bytes")?,
+                });
+            }
+            Ok(())
+        }
         Set::Databases => {
             let mut dbs = Vec::new();
             for r in t.rows() {
