@@ -99,6 +99,10 @@ pub struct MySqlSampler {
     /// tables, and then no session is taken for a non-admin's.
     admins_known: bool,
     sql: SqlStr,
+    /// The limits and timeouts as last read, added to every sample, and when they were
+    /// read: they are not part of the sample statement (see `sample::VARIABLES_EVERY`).
+    variables: Vec<decode::RawRow>,
+    variables_read: std::time::Instant,
 }
 
 fn one_line(text: &str) -> String {
