@@ -6,7 +6,8 @@
 -- columns may come back as VARBINARY on MySQL 8: CAST(... AS CHAR) makes them text. The
 -- query text is left as bytes on purpose: it can hold anything a client sent, and a
 -- conversion would cut it at the first invalid byte: spiral decodes it lossily.
--- MariaDB's TIME_MS gives idle and running ages to the millisecond.
+-- MariaDB's TIME_MS gives idle and running ages to the millisecond. A sleeping thread has
+-- no statement: its INFO is not even looked at (most rows in a connection pile-up).
 SELECT 'session' AS kind,
        CAST(p.ID AS UNSIGNED) AS id,
        CAST(NULL AS UNSIGNED) AS blocker_id,
@@ -19,7 +20,7 @@ SELECT 'session' AS kind,
        CAST(p.STATE AS CHAR) AS state,
        CAST(p.TIME AS SIGNED) AS time_s,
        CAST(p.TIME_MS AS UNSIGNED) AS time_ms,
-       LEFT(p.INFO, 500) AS query_text,
+       CASE WHEN p.COMMAND = 'Sleep' THEN NULL ELSE LEFT(p.INFO, 500) END AS query_text,
        CAST(NULL AS CHAR) AS trx_state,
        CAST(NULL AS UNSIGNED) AS trx_ms,
        CAST(NULL AS UNSIGNED) AS wait_ms

@@ -1,9 +1,10 @@
 -- spiral (mysql/variables_mariadb): limits and timeouts, MariaDB 10.3 and later.
--- A part of the one-statement sample: spiral joins the parts it needs with UNION ALL, so
--- every part returns the same 16 columns, and this one fills var_name and var_value.
+-- Read at connect and then only every few minutes (VARIABLES_EVERY in
+-- src/engine/mysql/sample.rs), as its own statement; spiral adds the rows it kept to each
+-- sample. It returns the sample's 16 columns, and fills var_name and var_value.
 -- GLOBAL values on purpose: spiral's own session has just lowered its session values.
 -- max_statement_time is in seconds (fractions allowed), the other timeouts in seconds.
--- utc_now is the server's clock, so that every duration in a sample uses one clock.
+-- The server's clock (utc_now) is in every sample instead: see clock.sql.
 SELECT 'var' AS kind,
        CAST(NULL AS UNSIGNED) AS id,
        CAST(NULL AS UNSIGNED) AS blocker_id,
@@ -27,5 +28,4 @@ FROM (
     UNION ALL SELECT 'innodb_lock_wait_timeout', CAST(@@GLOBAL.innodb_lock_wait_timeout AS CHAR)
     UNION ALL SELECT 'idle_transaction_timeout', CAST(@@GLOBAL.idle_transaction_timeout AS CHAR)
     UNION ALL SELECT 'idle_write_transaction_timeout', CAST(@@GLOBAL.idle_write_transaction_timeout AS CHAR)
-    UNION ALL SELECT 'utc_now', DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%d %H:%i:%s.%f')
 ) AS v;

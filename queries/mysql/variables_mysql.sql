@@ -1,9 +1,10 @@
 -- spiral (mysql/variables_mysql): limits and timeouts, MySQL 5.7.8 and later.
--- A part of the one-statement sample: spiral joins the parts it needs with UNION ALL, so
--- every part returns the same 16 columns, and this one fills var_name and var_value.
+-- Read at connect and then only every few minutes (VARIABLES_EVERY in
+-- src/engine/mysql/sample.rs), as its own statement; spiral adds the rows it kept to each
+-- sample. It returns the sample's 16 columns, and fills var_name and var_value.
 -- GLOBAL values on purpose: spiral's own session has just lowered its session values.
 -- max_execution_time is in milliseconds, the other timeouts in seconds.
--- utc_now is the server's clock, so that every duration in a sample uses one clock.
+-- The server's clock (utc_now) is in every sample instead: see clock.sql.
 SELECT 'var' AS kind,
        CAST(NULL AS UNSIGNED) AS id,
        CAST(NULL AS UNSIGNED) AS blocker_id,
@@ -25,5 +26,4 @@ FROM (
     UNION ALL SELECT 'wait_timeout', CAST(@@GLOBAL.wait_timeout AS CHAR)
     UNION ALL SELECT 'max_execution_time', CAST(@@GLOBAL.max_execution_time AS CHAR)
     UNION ALL SELECT 'innodb_lock_wait_timeout', CAST(@@GLOBAL.innodb_lock_wait_timeout AS CHAR)
-    UNION ALL SELECT 'utc_now', DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%d %H:%i:%s.%f')
 ) AS v;

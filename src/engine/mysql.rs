@@ -103,6 +103,10 @@ pub struct MySqlSampler {
     sql: SqlStr,
     /// Where completed waits come from (performance_schema, or nowhere).
     wait_source: waits::Source,
+    /// The limits and timeouts as last read, added to every sample, and when they were
+    /// read: they are not part of the sample statement (see `sample::VARIABLES_EVERY`).
+    variables: Vec<decode::RawRow>,
+    variables_read: std::time::Instant,
 }
 
 fn one_line(text: &str) -> String {

@@ -154,7 +154,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
     let plan = plan(&profile);
     // Built only from the bundled parts above, never from input: safe to prepare as is.
     let sql = AssertSqlSafe(compose(&plan.parts)).into_sql_str();
-    Ok(MySqlSampler {
+    let mut sampler = MySqlSampler {
         conn,
         query_timeout: limit,
         profile,
@@ -163,7 +163,14 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         admins: admins.unwrap_or_default(),
         sql,
         wait_source,
-    })
+        variables: Vec::new(),
+        variables_read: std::time::Instant::now(),
+    };
+    sampler
+        .read_variables()
+        .await
+        .context("reading the server's limits and timeouts")?;
+    Ok(sampler)
 }
 
 /// The user names of admins (SUPER, CONNECTION ADMIN/CONNECTION_ADMIN, SYSTEM_USER, ALL

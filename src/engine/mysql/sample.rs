@@ -2,6 +2,8 @@
 //! statement they make (`compose`), and running it (with the metadata locks read only when
 //! someone waits for one).
 
+use std::time::{Duration, Instant};
+
 use chrono::Utc;
 use sqlx::Row as _;
 use sqlx::mysql::{MySqlDatabaseError, MySqlRow};
@@ -32,6 +34,7 @@ macro_rules! part {
     };
 }
 
+pub const CLOCK: Part = part!("clock");
 pub const VARIABLES_MARIADB: Part = part!("variables_mariadb");
 pub const VARIABLES_MYSQL: Part = part!("variables_mysql");
 pub const STATUS_MARIADB: Part = part!("status_mariadb");
@@ -90,11 +93,10 @@ impl Plan {
 pub fn plan(p: &Profile) -> Plan {
     let mut parts = Vec::new();
     let mut gaps = Vec::new();
+    parts.push(CLOCK);
     if p.mariadb {
-        parts.push(VARIABLES_MARIADB);
         parts.push(STATUS_MARIADB);
     } else {
-        parts.push(VARIABLES_MYSQL);
         parts.push(STATUS_MYSQL);
         if p.process.granted() {
             parts.push(DEADLOCKS_MYSQL);
@@ -162,6 +164,23 @@ pub fn plan(p: &Profile) -> Plan {
     Plan { parts, gaps }
 }
 
+/// The limits and timeouts: read at connect and again every `VARIABLES_EVERY`, as a
+/// statement of their own, not in every sample.
+pub fn variables(p: &Profile) -> Part {
+    if p.mariadb {
+        VARIABLES_MARIADB
+    } else {
+        VARIABLES_MYSQL
+    }
+}
+
+/// How old the kept variables may grow before a sample reads them again. They change only
+/// by SET GLOBAL (an engineer raising max_connections mid-incident, say), and no status
+/// counter or other cheap signal tells that one happened, so age is the signal: a minute
+/// bounds how long a verdict can go on quoting an old limit, while a capture at the default
+/// interval pays the read once in dozens of samples instead of in every one.
+pub const VARIABLES_EVERY: Duration = Duration::from_secs(60);
+
 /// The one sample statement. Each part ends with ';' so that it can be pasted alone into
 /// the mysql client; the joined statement must not contain any.
 pub fn compose(parts: &[Part]) -> String {
@@ -174,6 +193,9 @@ pub fn compose(parts: &[Part]) -> String {
 
 impl MySqlSampler {
     pub async fn sample(&mut self) -> anyhow::Result<Snapshot> {
+        if self.variables_read.elapsed() >= VARIABLES_EVERY {
+            self.read_variables().await?;
+        }
         let rows = match timed(
             self.query_timeout,
             sqlx::query(self.sql.clone()).fetch_all(&mut self.conn),
@@ -189,6 +211,7 @@ impl MySqlSampler {
         let raw: Vec<RawRow> = rows
             .iter()
             .map(|r| RawRow::from_cells(|name| cell(r, name)))
+            .chain(self.variables.iter().cloned())
             .collect();
         let mut snap = assemble(&self.profile, &self.gaps, &self.admins, &raw, Utc::now());
         if !self.admins_known {
@@ -210,6 +233,26 @@ impl MySqlSampler {
         )
         .await?;
         Ok(snap)
+    }
+
+    /// Reads the limits and timeouts again (see `VARIABLES_EVERY`) and keeps them.
+    pub(super) async fn read_variables(&mut self) -> anyhow::Result<()> {
+        let sql = variables(&self.profile).sql;
+        let rows = match timed(
+            self.query_timeout,
+            sqlx::query(sql).fetch_all(&mut self.conn),
+        )
+        .await
+        {
+            Ok(rows) => rows,
+            Err(e) => return Err(self.sample_error(e)),
+        };
+        self.variables = rows
+            .iter()
+            .map(|r| RawRow::from_cells(|name| cell(r, name)))
+            .collect();
+        self.variables_read = Instant::now();
+        Ok(())
     }
 
     /// The metadata locks, read only when someone waits for one. A lock table that stopped
@@ -285,6 +328,7 @@ mod tests {
     #[test]
     fn every_part_returns_the_same_columns_in_the_same_order() {
         let parts = [
+            CLOCK,
             VARIABLES_MARIADB,
             VARIABLES_MYSQL,
             STATUS_MARIADB,
@@ -325,7 +369,8 @@ mod tests {
             plan.parts.len() - 1,
             "{sql}"
         );
-        assert!(sql.starts_with("-- spiral (mysql/variables_mariadb)"));
+        assert!(sql.starts_with("-- spiral (mysql/clock)"));
+        assert!(!sql.contains("variables_mariadb"), "{sql}");
     }
 
     #[test]
@@ -334,7 +379,7 @@ mod tests {
         assert_eq!(
             full(profile_mariadb()),
             [
-                "variables_mariadb",
+                "clock",
                 "status_mariadb",
                 "processlist_mariadb",
                 "innodb_trx",
@@ -344,7 +389,7 @@ mod tests {
         assert_eq!(
             full(profile_mysql((5, 7, 44))),
             [
-                "variables_mysql",
+                "clock",
                 "status_mysql",
                 "deadlocks_mysql",
                 "processlist_mysql",
@@ -357,7 +402,7 @@ mod tests {
         assert_eq!(
             full(profile_mysql((8, 0, 21))),
             [
-                "variables_mysql",
+                "clock",
                 "status_mysql",
                 "deadlocks_mysql",
                 "processlist_mysql",
@@ -369,7 +414,7 @@ mod tests {
         assert_eq!(
             full(p8.clone()),
             [
-                "variables_mysql",
+                "clock",
                 "status_mysql",
                 "deadlocks_mysql",
                 "processlist_mysql8",
@@ -413,7 +458,7 @@ mod tests {
             assert!(
                 !np.names()
                     .iter()
-                    .any(|n| n.contains("trx") || n.contains("lock") || n.contains("deadlock")),
+                    .any(|n| n.contains("trx") || n.starts_with("lock") || n.contains("deadlock")),
                 "{:?}",
                 np.names()
             );
