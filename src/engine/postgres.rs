@@ -203,8 +203,6 @@ struct PgSession {
     xact_ms: Option<i64>,
     backend_start: Option<DateTime<Utc>>,
     query: Option<String>,
-    #[allow(dead_code)]
-    leader_pid: Option<i64>,
     superuser: Option<bool>,
     blocked_by: Option<Vec<i64>>,
 }
@@ -271,15 +269,13 @@ impl PgSampler {
         };
         let settings: BTreeMap<String, String> =
             parse_json(text("settings")?, "settings")?.unwrap_or_default();
-        let db_stats: Vec<serde_json::Map<String, serde_json::Value>> =
-            parse_json(text("db_stats")?, "db_stats")?.unwrap_or_default();
-        let sessions: Vec<PgSession> =
-            parse_json(text("sessions")?, "sessions")?.unwrap_or_default();
+        let counters: Vec<Option<i64>> = array(&row, "counters")?;
         let horizon: Option<PgHorizon> = parse_json(text("horizon")?, "horizon")?;
+        let taken_at: DateTime<Utc> = row.try_get("taken_at")?;
+        let sessions = decode_sessions(&row, taken_at)?;
         let sees_all: Option<bool> = row.try_get("sees_all")?;
         let me: String = row.try_get("me")?;
         let own_pid: i32 = row.try_get("own_pid")?;
-        let taken_at: DateTime<Utc> = row.try_get("taken_at")?;
         let version: String = row.try_get("version")?;
 
         let mut snap = Snapshot::empty(Engine::Postgres, taken_at);
@@ -304,7 +300,7 @@ impl PgSampler {
             idle_session_timeout_ms: setting("idle_session_timeout"),
             optimize_for_ad_hoc: None,
         };
-        snap.counters = sum_counters(&db_stats);
+        snap.counters = counter_map(&counters);
         snap.sessions = sessions.into_iter().map(to_session).collect();
         snap.horizon = horizon.map(to_horizon);
         if sees_all != Some(true) {
@@ -370,30 +366,141 @@ fn parse_json<T: serde::de::DeserializeOwned>(
         .transpose()
 }
 
-/// pg_stat_database, summed over databases. Columns absent on older versions (sessions
-/// and friends arrived in 14) are simply not reported.
-fn sum_counters(rows: &[serde_json::Map<String, serde_json::Value>]) -> BTreeMap<String, u64> {
-    let mut sums: BTreeMap<String, u64> = BTreeMap::new();
-    let map = [
-        ("xact_commit", counter::COMMITS),
-        ("xact_rollback", counter::ROLLBACKS),
-        ("deadlocks", counter::DEADLOCKS),
-        ("sessions", counter::LOGINS),
-        ("sessions_abandoned", counter::SESSIONS_ABANDONED),
-        ("sessions_killed", counter::SESSIONS_KILLED),
+/// The `counters` column: pg_stat_database summed over databases, in this order. The
+/// session counters arrived in 14 and are NULL before (then simply not reported).
+fn counter_map(sums: &[Option<i64>]) -> BTreeMap<String, u64> {
+    let names = [
+        counter::COMMITS,
+        counter::ROLLBACKS,
+        counter::DEADLOCKS,
+        counter::LOGINS,
+        counter::SESSIONS_ABANDONED,
+        counter::SESSIONS_KILLED,
     ];
-    for row in rows {
-        for (col, name) in map {
-            if let Some(v) = row.get(col).and_then(serde_json::Value::as_u64) {
-                *sums.entry(name.to_string()).or_default() += v;
-            }
-        }
-    }
-    if let (Some(c), Some(r)) = (sums.get(counter::COMMITS), sums.get(counter::ROLLBACKS)) {
+    let mut out: BTreeMap<String, u64> = names
+        .iter()
+        .zip(sums)
+        .filter_map(|(name, v)| Some((name.to_string(), u64::try_from((*v)?).ok()?)))
+        .collect();
+    if let (Some(c), Some(r)) = (out.get(counter::COMMITS), out.get(counter::ROLLBACKS)) {
         let batches = c + r;
-        sums.insert(counter::BATCHES.to_string(), batches);
+        out.insert(counter::BATCHES.to_string(), batches);
     }
-    sums
+    out
+}
+
+/// One array column of the sample; NULL (array_agg over no rows) is an empty list.
+fn array<T>(row: &sqlx::postgres::PgRow, name: &str) -> anyhow::Result<Vec<T>>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + sqlx::postgres::PgHasArrayType,
+{
+    row.try_get::<Option<Vec<T>>, _>(name)
+        .with_context(|| format!("decoding column {name}"))
+        .map(Option::unwrap_or_default)
+}
+
+/// Milliseconds from `at` to the sample's clock reading, rounded as the server would.
+fn ms_before(taken_at: DateTime<Utc>, at: Option<DateTime<Utc>>) -> Option<i64> {
+    let us = (taken_at - at?).num_microseconds()?;
+    Some((us + 500).div_euclid(1000))
+}
+
+/// The sessions out of the sample's parallel arrays (queries/postgres/sample.sql): per
+/// backend its pid, the 1-based keys of its shape and statement text, and its timestamps.
+fn decode_sessions(
+    row: &sqlx::postgres::PgRow,
+    taken_at: DateTime<Utc>,
+) -> anyhow::Result<Vec<PgSession>> {
+    let shape_type: Vec<Option<String>> = array(row, "shape_type")?;
+    let shape_state: Vec<Option<String>> = array(row, "shape_state")?;
+    let shape_user: Vec<Option<String>> = array(row, "shape_user")?;
+    let shape_app: Vec<Option<String>> = array(row, "shape_app")?;
+    let shape_db: Vec<Option<String>> = array(row, "shape_db")?;
+    let shape_client: Vec<Option<String>> = array(row, "shape_client")?;
+    let shape_wait_type: Vec<Option<String>> = array(row, "shape_wait_type")?;
+    let shape_wait: Vec<Option<String>> = array(row, "shape_wait")?;
+    let shape_superuser: Vec<Option<bool>> = array(row, "shape_superuser")?;
+    let texts: Vec<Option<String>> = array(row, "texts")?;
+    let pids: Vec<i32> = array(row, "pid")?;
+    let shape_keys: Vec<Option<i32>> = array(row, "shape_key")?;
+    let text_keys: Vec<Option<i32>> = array(row, "text_key")?;
+    let query_start: Vec<Option<DateTime<Utc>>> = array(row, "query_start")?;
+    let state_change: Vec<Option<DateTime<Utc>>> = array(row, "state_change")?;
+    let xact_start: Vec<Option<DateTime<Utc>>> = array(row, "xact_start")?;
+    let backend_start: Vec<Option<DateTime<Utc>>> = array(row, "backend_start")?;
+    let blocked_pid: Vec<i32> = array(row, "blocked_pid")?;
+    let blocked_by: Vec<i32> = array(row, "blocked_by")?;
+    let n = pids.len();
+    let shapes = shape_type.len();
+    if [
+        shape_keys.len(),
+        text_keys.len(),
+        query_start.len(),
+        state_change.len(),
+        xact_start.len(),
+        backend_start.len(),
+    ]
+    .iter()
+    .any(|&len| len != n)
+        || [
+            shape_state.len(),
+            shape_user.len(),
+            shape_app.len(),
+            shape_db.len(),
+            shape_client.len(),
+            shape_wait_type.len(),
+            shape_wait.len(),
+            shape_superuser.len(),
+        ]
+        .iter()
+        .any(|&len| len != shapes)
+        || blocked_pid.len() != blocked_by.len()
+    {
+        anyhow::bail!("decoding the sessions: the sample's arrays differ in length");
+    }
+    let mut blockers: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
+    for (w, b) in blocked_pid.iter().zip(&blocked_by) {
+        blockers.entry(*w).or_default().push(i64::from(*b));
+    }
+    // A key names a position in its array, 1-based; anything else is a broken sample.
+    let slot = |key: Option<i32>, len: usize, what: &str| -> anyhow::Result<Option<usize>> {
+        key.map(|k| {
+            usize::try_from(k)
+                .ok()
+                .and_then(|k| k.checked_sub(1))
+                .filter(|&i| i < len)
+                .with_context(|| format!("decoding the sessions: {what} key {k} out of range"))
+        })
+        .transpose()
+    };
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let sh = slot(shape_keys[i], shapes, "shape")?
+            .context("decoding the sessions: a backend without a shape")?;
+        let text = slot(text_keys[i], texts.len(), "text")?.and_then(|t| texts[t].clone());
+        let state = shape_state[sh].clone();
+        out.push(PgSession {
+            pid: i64::from(pids[i]),
+            backend_type: shape_type[sh].clone(),
+            user: shape_user[sh].clone(),
+            app: shape_app[sh].clone(),
+            db: shape_db[sh].clone(),
+            client: shape_client[sh].clone(),
+            wait_event_type: shape_wait_type[sh].clone(),
+            wait_event: shape_wait[sh].clone(),
+            query_ms: ms_before(taken_at, query_start[i]),
+            state_ms: ms_before(taken_at, state_change[i]),
+            xact_ms: ms_before(taken_at, xact_start[i]),
+            backend_start: backend_start[i],
+            query: text,
+            superuser: shape_superuser[sh],
+            blocked_by: blockers.remove(&pids[i]),
+            state,
+        });
+    }
+    Ok(out)
 }
 
 fn ms(v: Option<i64>) -> Option<u64> {
