@@ -29,6 +29,9 @@ const SESSION_SETUP: &str = include_str!("../../queries/postgres/session_setup.s
 const VERSION: &str = include_str!("../../queries/postgres/version.sql");
 const TERMINATE: &str = include_str!("../../queries/postgres/terminate.sql");
 const CANCEL: &str = include_str!("../../queries/postgres/cancel.sql");
+const TERMINATE_BATCH: &str = include_str!("../../queries/postgres/terminate_batch.sql");
+/// How many holders of the xmin horizon a sample names.
+const HORIZON_HOLDERS: usize = 5;
 /// What pg_stat_activity.query says for a backend this role may not look into.
 const HIDDEN_QUERY: &str = "<insufficient privilege>";
 
@@ -205,6 +208,9 @@ struct PgSession {
     query: Option<String>,
     superuser: Option<bool>,
     blocked_by: Option<Vec<i64>>,
+    /// The age of the oldest transaction id or snapshot it holds.
+    #[serde(default)]
+    xid_age: Option<i64>,
 }
 
 /// The `horizon` column: who holds the xmin horizon back (queries/postgres/sample.sql).
@@ -270,7 +276,7 @@ impl PgSampler {
         let settings: BTreeMap<String, String> =
             parse_json(text("settings")?, "settings")?.unwrap_or_default();
         let counters: Vec<Option<i64>> = array(&row, "counters")?;
-        let horizon: Option<PgHorizon> = parse_json(text("horizon")?, "horizon")?;
+        let mut horizon: Option<PgHorizon> = parse_json(text("horizon")?, "horizon")?;
         let taken_at: DateTime<Utc> = row.try_get("taken_at")?;
         let sessions = decode_sessions(&row, taken_at)?;
         let sees_all: Option<bool> = row.try_get("sees_all")?;
@@ -301,6 +307,10 @@ impl PgSampler {
             optimize_for_ad_hoc: None,
         };
         snap.counters = counter_map(&counters);
+        if let Some(h) = horizon.as_mut() {
+            let others = h.holders.take().unwrap_or_default();
+            h.holders = Some(horizon_holders(&sessions, i64::from(own_pid), others));
+        }
         snap.sessions = sessions.into_iter().map(to_session).collect();
         snap.horizon = horizon.map(to_horizon);
         if sees_all != Some(true) {
@@ -358,6 +368,68 @@ impl PgSampler {
     }
 }
 
+impl PgSampler {
+    /// Ends a batch of backends with one statement that re-verifies each of them on the
+    /// server (pid, start time and the state it was chosen for) before signalling it
+    /// (queries/postgres/terminate_batch.sql). One outcome per target, in order; a target
+    /// without a start time is refused on its own. All targets carry the same condition.
+    pub async fn terminate_batch(
+        &mut self,
+        targets: &[crate::model::kill::KillTarget],
+    ) -> anyhow::Result<Vec<anyhow::Result<crate::model::kill::Outcome>>> {
+        use crate::model::kill::Outcome;
+        let Some(first) = targets.first() else {
+            return Ok(Vec::new());
+        };
+        let still = first.still;
+        if targets.iter().any(|t| t.still != still) {
+            anyhow::bail!("a kill batch mixes conditions: each batch must share one");
+        }
+        let mut pids = Vec::with_capacity(targets.len());
+        let mut starts = Vec::with_capacity(targets.len());
+        for t in targets {
+            if let (Ok(pid), Some(started)) = (i32::try_from(t.id), t.connected_at) {
+                pids.push(pid);
+                starts.push(started);
+            }
+        }
+        let for_ms = i64::try_from(still.for_ms()).unwrap_or(i64::MAX);
+        let rows: Vec<(i32, bool, bool, Option<bool>)> = timed(
+            self.query_timeout,
+            sqlx::query_as(TERMINATE_BATCH)
+                .bind(&pids)
+                .bind(&starts)
+                .bind(still.mode())
+                .bind(for_ms)
+                .fetch_all(&mut self.conn),
+        )
+        .await?;
+        let done: std::collections::HashMap<i32, (bool, bool, Option<bool>)> = rows
+            .into_iter()
+            .map(|(pid, present, held, signalled)| (pid, (present, held, signalled)))
+            .collect();
+        Ok(targets
+            .iter()
+            .map(|t| {
+                let Ok(pid) = i32::try_from(t.id) else {
+                    return Ok(Outcome::Gone);
+                };
+                if t.connected_at.is_none() {
+                    anyhow::bail!(
+                        "backend {pid}: its start time is unknown, so spiral cannot make sure it is the session that was selected"
+                    );
+                }
+                Ok(match done.get(&pid) {
+                    None | Some((false, _, _)) => Outcome::Gone,
+                    Some((true, false, _)) => Outcome::Spared,
+                    Some((true, true, Some(true))) => Outcome::Killed,
+                    Some(_) => Outcome::Failed,
+                })
+            })
+            .collect())
+    }
+}
+
 fn parse_json<T: serde::de::DeserializeOwned>(
     text: Option<String>,
     what: &str,
@@ -408,7 +480,8 @@ fn ms_before(taken_at: DateTime<Utc>, at: Option<DateTime<Utc>>) -> Option<i64> 
 }
 
 /// The sessions out of the sample's parallel arrays (queries/postgres/sample.sql): per
-/// backend its pid, the 1-based keys of its shape and statement text, and its timestamps.
+/// backend its pid, the 1-based key of its shape, its timestamps, the age of the oldest
+/// transaction id it holds, and whom it waits for (Lock waits only).
 fn decode_sessions(
     row: &sqlx::postgres::PgRow,
     taken_at: DateTime<Utc>,
@@ -421,69 +494,55 @@ fn decode_sessions(
     let shape_client: Vec<Option<String>> = array(row, "shape_client")?;
     let shape_wait_type: Vec<Option<String>> = array(row, "shape_wait_type")?;
     let shape_wait: Vec<Option<String>> = array(row, "shape_wait")?;
+    let shape_query: Vec<Option<String>> = array(row, "shape_query")?;
     let shape_superuser: Vec<Option<bool>> = array(row, "shape_superuser")?;
-    let texts: Vec<Option<String>> = array(row, "texts")?;
     let pids: Vec<i32> = array(row, "pid")?;
-    let shape_keys: Vec<Option<i32>> = array(row, "shape_key")?;
-    let text_keys: Vec<Option<i32>> = array(row, "text_key")?;
+    let shape_keys: Vec<i32> = array(row, "shape_key")?;
     let query_start: Vec<Option<DateTime<Utc>>> = array(row, "query_start")?;
     let state_change: Vec<Option<DateTime<Utc>>> = array(row, "state_change")?;
     let xact_start: Vec<Option<DateTime<Utc>>> = array(row, "xact_start")?;
     let backend_start: Vec<Option<DateTime<Utc>>> = array(row, "backend_start")?;
-    let blocked_pid: Vec<i32> = array(row, "blocked_pid")?;
-    let blocked_by: Vec<i32> = array(row, "blocked_by")?;
+    let xid_age: Vec<Option<i32>> = array(row, "xid_age")?;
+    let blocked_by: Vec<Option<String>> = array(row, "blocked_by")?;
     let n = pids.len();
     let shapes = shape_type.len();
-    if [
+    let per_session = [
         shape_keys.len(),
-        text_keys.len(),
         query_start.len(),
         state_change.len(),
         xact_start.len(),
         backend_start.len(),
-    ]
-    .iter()
-    .any(|&len| len != n)
-        || [
-            shape_state.len(),
-            shape_user.len(),
-            shape_app.len(),
-            shape_db.len(),
-            shape_client.len(),
-            shape_wait_type.len(),
-            shape_wait.len(),
-            shape_superuser.len(),
-        ]
-        .iter()
-        .any(|&len| len != shapes)
-        || blocked_pid.len() != blocked_by.len()
-    {
+        xid_age.len(),
+        blocked_by.len(),
+    ];
+    let per_shape = [
+        shape_state.len(),
+        shape_user.len(),
+        shape_app.len(),
+        shape_db.len(),
+        shape_client.len(),
+        shape_wait_type.len(),
+        shape_wait.len(),
+        shape_query.len(),
+        shape_superuser.len(),
+    ];
+    if per_session.iter().any(|&len| len != n) || per_shape.iter().any(|&len| len != shapes) {
         anyhow::bail!("decoding the sessions: the sample's arrays differ in length");
     }
-    let mut blockers: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
-    for (w, b) in blocked_pid.iter().zip(&blocked_by) {
-        blockers.entry(*w).or_default().push(i64::from(*b));
-    }
-    // A key names a position in its array, 1-based; anything else is a broken sample.
-    let slot = |key: Option<i32>, len: usize, what: &str| -> anyhow::Result<Option<usize>> {
-        key.map(|k| {
-            usize::try_from(k)
-                .ok()
-                .and_then(|k| k.checked_sub(1))
-                .filter(|&i| i < len)
-                .with_context(|| format!("decoding the sessions: {what} key {k} out of range"))
-        })
-        .transpose()
-    };
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let sh = slot(shape_keys[i], shapes, "shape")?
-            .context("decoding the sessions: a backend without a shape")?;
-        let text = slot(text_keys[i], texts.len(), "text")?.and_then(|t| texts[t].clone());
-        let state = shape_state[sh].clone();
+        // A key names a position in the shape arrays, 1-based; anything else is a broken
+        // sample, reported rather than guessed at.
+        let key = shape_keys[i];
+        let sh = usize::try_from(key)
+            .ok()
+            .and_then(|k| k.checked_sub(1))
+            .filter(|&k| k < shapes)
+            .with_context(|| format!("decoding the sessions: shape key {key} out of range"))?;
         out.push(PgSession {
             pid: i64::from(pids[i]),
             backend_type: shape_type[sh].clone(),
+            state: shape_state[sh].clone(),
             user: shape_user[sh].clone(),
             app: shape_app[sh].clone(),
             db: shape_db[sh].clone(),
@@ -494,13 +553,67 @@ fn decode_sessions(
             state_ms: ms_before(taken_at, state_change[i]),
             xact_ms: ms_before(taken_at, xact_start[i]),
             backend_start: backend_start[i],
-            query: text,
+            query: shape_query[sh].clone(),
             superuser: shape_superuser[sh],
-            blocked_by: blockers.remove(&pids[i]),
-            state,
+            blocked_by: blocked_by[i].as_deref().map(pid_list).transpose()?,
+            xid_age: xid_age[i].map(i64::from),
         });
     }
     Ok(out)
+}
+
+/// pg_blocking_pids() as text: `{4242,4243}`.
+fn pid_list(text: &str) -> anyhow::Result<Vec<i64>> {
+    let inner = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .with_context(|| "decoding the sessions: a blocker list that is not an array")?;
+    inner
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.trim()
+                .parse::<i64>()
+                .with_context(|| "decoding the sessions: a blocker pid that is not a number")
+        })
+        .collect()
+}
+
+/// The few oldest holders of the xmin horizon: the sessions that hold a transaction id or
+/// snapshot (client backends and walsenders other than spiral's own), merged with the
+/// replication slots and prepared transactions the sample named, oldest first.
+fn horizon_holders(
+    sessions: &[PgSession],
+    own_pid: i64,
+    mut others: Vec<PgHolder>,
+) -> Vec<PgHolder> {
+    others.extend(
+        sessions
+            .iter()
+            .filter(|s| s.xid_age.is_some() && s.pid != own_pid)
+            .filter(|s| {
+                matches!(
+                    s.backend_type.as_deref(),
+                    Some("client backend" | "walsender")
+                )
+            })
+            .map(|s| PgHolder {
+                kind: HolderKind::Session,
+                session_id: Some(s.pid),
+                name: None,
+                database: s.db.clone(),
+                age_ms: s.xact_ms,
+                xid_age: s.xid_age,
+            }),
+    );
+    // Largest first, unknown last, as ORDER BY ... DESC NULLS LAST would.
+    others.sort_by(|a, b| {
+        b.xid_age
+            .cmp(&a.xid_age)
+            .then_with(|| b.age_ms.cmp(&a.age_ms))
+    });
+    others.truncate(HORIZON_HOLDERS);
+    others
 }
 
 fn ms(v: Option<i64>) -> Option<u64> {
