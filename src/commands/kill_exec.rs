@@ -1092,4 +1092,12 @@ mod tests {
             assert!(schedule(&kill_args(bad)).is_err(), "{bad:?}");
         }
     }
+
+    #[test]
+    fn a_kill_batch_holds_100_ms_of_the_rate() {
+        let gap = |rate: f64| Duration::from_secs_f64(1.0 / rate);
+        assert_eq!(batch_size(gap(1.0)), 1);
+        assert_eq!(batch_size(gap(100.0)), 10);
+        assert_eq!(batch_size(gap(100_000.0)), 2000);
+    }
 }

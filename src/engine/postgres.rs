@@ -763,4 +763,52 @@ mod tests {
                 .unwrap();
         assert!(to_horizon(none).holders.is_empty());
     }
+
+    #[test]
+    fn blocker_lists_and_counters_decode() {
+        assert_eq!(pid_list("{4242,4243}").unwrap(), vec![4242, 4243]);
+        assert!(pid_list("{}").unwrap().is_empty());
+        assert!(pid_list("4242").is_err());
+        assert!(pid_list("{a}").is_err());
+        // Before 14 the session counters are NULL: not reported, not zero.
+        let c = counter_map(&[Some(10), Some(2), Some(0), None, None, None]);
+        assert_eq!(c.get(counter::COMMITS), Some(&10));
+        assert_eq!(c.get(counter::BATCHES), Some(&12));
+        assert_eq!(c.get(counter::LOGINS), None);
+    }
+
+    #[test]
+    fn horizon_sessions_merge_with_slots_oldest_first() {
+        let session = |pid: i64, kind: &str, xid_age: Option<i64>| -> PgSession {
+            serde_json::from_value(serde_json::json!({
+                "pid": pid, "backend_type": kind, "db": "shop", "xact_ms": 1000,
+                "xid_age": xid_age,
+            }))
+            .unwrap()
+        };
+        let sessions = vec![
+            session(1, "client backend", Some(50)),
+            session(2, "client backend", None),
+            session(3, "autovacuum worker", Some(900)),
+            session(4, "client backend", Some(7)),
+            session(99, "client backend", Some(5000)),
+        ];
+        let slot = PgHolder {
+            kind: HolderKind::ReplicationSlot,
+            session_id: None,
+            name: Some("cdc".into()),
+            database: None,
+            age_ms: None,
+            xid_age: Some(20),
+        };
+        let h = horizon_holders(&sessions, 99, vec![slot]);
+        // spiral's own backend, the one holding nothing and the autovacuum worker are left out.
+        let ids: Vec<(Option<i64>, Option<i64>)> =
+            h.iter().map(|x| (x.session_id, x.xid_age)).collect();
+        assert_eq!(
+            ids,
+            vec![(Some(1), Some(50)), (None, Some(20)), (Some(4), Some(7))]
+        );
+        assert_eq!(h[0].database.as_deref(), Some("shop"));
+    }
 }
