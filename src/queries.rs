@@ -117,14 +117,14 @@ pub const QUERIES: &[Query] = &[
     Query {
         engine: Engine::Postgres,
         name: "sample",
-        purpose: "the one-row JSON sample spiral takes (PostgreSQL 13+)",
+        purpose: "the one-row sample spiral takes: sessions as parallel arrays (PostgreSQL 14+)",
         for_people: false,
         sql: include_str!("../queries/postgres/sample.sql"),
     },
     Query {
         engine: Engine::Postgres,
         name: "sample_pg12",
-        purpose: "the same sample for PostgreSQL 12 and older",
+        purpose: "the same sample for PostgreSQL 12 and 13",
         for_people: false,
         sql: include_str!("../queries/postgres/sample_pg12.sql"),
     },
@@ -134,6 +134,13 @@ pub const QUERIES: &[Query] = &[
         purpose: "ends one session, checking it is still the same connection",
         for_people: false,
         sql: include_str!("../queries/postgres/terminate.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
+        name: "terminate_batch",
+        purpose: "ends a batch of sessions, re-checking each is still the same connection",
+        for_people: false,
+        sql: include_str!("../queries/postgres/terminate_batch.sql"),
     },
     Query {
         engine: Engine::Postgres,

@@ -368,6 +368,7 @@ pub async fn run(
             (Some(s), snap, target.redacted())
         }
     };
+    let selected_at = Instant::now();
     let Selection {
         victims,
         spared,
@@ -441,7 +442,8 @@ pub async fn run(
         log: KillLog::open(a.log.as_deref())?,
         gap: Duration::from_secs_f64(1.0 / rate),
         next_slot: Instant::now(),
-        fresh: None,
+        // The selection sample serves as the first re-check while it is fresh enough.
+        fresh: Some((selected_at, crate::model::kill::Fresh::new(first.clone()))),
     };
     let Some(plan) = plan_repeat else {
         run.round(sampler, victims, &mut report).await?;
@@ -468,11 +470,23 @@ async fn refill_check(
         .filter(|x| x.outcome == Outcome::Killed)
         .count() as u64;
     if killed > 0 && !a.query_only {
-        let pause = Duration::from_secs(2);
-        tokio::time::sleep(pause).await;
-        if let Ok(mut after) = sampler.sample_sessions().await {
+        // Look every quarter second for at most 2 s, and stop as soon as the answer is
+        // known: a pool that reconnects does so within milliseconds, and half the killed
+        // sessions back settles it. Only "no reconnect" needs the whole 2 s.
+        let (most, step) = (Duration::from_secs(2), Duration::from_millis(250));
+        let begun = Instant::now();
+        loop {
+            tokio::time::sleep(step).await;
+            let Ok(mut after) = sampler.sample_sessions().await else {
+                break;
+            };
             after.sanitize();
-            report.refill = Some(refill(first, &after, &report.actions, killed, pause));
+            let r = refill(first, &after, &report.actions, killed, begun.elapsed());
+            let settled = r.new_sessions > 0 && r.new_sessions * 2 >= killed;
+            report.refill = Some(r);
+            if settled || begun.elapsed() >= most {
+                break;
+            }
         }
     }
 }
@@ -605,8 +619,9 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// Ends the victims one by one: rate limit, re-check against a fresh sample, the intent
-    /// on record, then the checked statement. Sets `report.stopped` when it must stop.
+    /// Ends the victims a batch at a time: rate limit, re-check against a fresh sample, the
+    /// intents on record, then one checked statement for the batch (the server re-verifies
+    /// each victim in it). Sets `report.stopped` when it must stop.
     async fn round(
         &mut self,
         sampler: &mut crate::engine::LiveSampler,
@@ -614,13 +629,16 @@ impl Runner<'_> {
         report: &mut KillReport,
     ) -> anyhow::Result<()> {
         let (a, f, still, label) = (self.args, self.filters, self.still, self.label);
-        for victim in victims {
-            // The rate limit: one statement per slot over the single connection.
+        let batch = batch_size(self.gap);
+        let mut victims = victims.into_iter().peekable();
+        while victims.peek().is_some() {
+            let chunk: Vec<Victim> = victims.by_ref().take(batch).collect();
+            // The rate limit: a batch takes as many slots as it has victims.
             let now = Instant::now();
             if self.next_slot > now {
                 tokio::time::sleep(self.next_slot - now).await;
             }
-            self.next_slot = Instant::now().max(self.next_slot) + self.gap;
+            self.next_slot = Instant::now().max(self.next_slot) + self.gap * chunk.len() as u32;
             // Re-check against a sample at most half a second old: ids are reused in a storm.
             if self
                 .fresh
@@ -648,78 +666,107 @@ impl Runner<'_> {
                 .as_ref()
                 .map(|(_, s)| s)
                 .context("no fresh sample")?;
-            let recheck = recheck(&victim, current, f);
-            // On record before it acts: if the intent cannot be written, nothing is sent.
-            if recheck == Recheck::Same
-                && let Some(log) = self.log.as_mut()
-                && let Err(e) = log.intent(label, &victim, still)
-            {
+            let mut settled: Vec<Action> = Vec::new();
+            let mut to_kill: Vec<Victim> = Vec::new();
+            for victim in chunk {
+                match recheck(&victim, current, f) {
+                    Recheck::Gone => settled.push(Action {
+                        victim,
+                        outcome: Outcome::Gone,
+                        note: Some("already gone".into()),
+                    }),
+                    Recheck::Changed(why) => settled.push(Action {
+                        victim,
+                        outcome: Outcome::Spared,
+                        note: Some(why),
+                    }),
+                    Recheck::Same => to_kill.push(victim),
+                }
+            }
+            // On record before it acts: if an intent cannot be written, nothing more is sent.
+            let mut unrecorded = None;
+            if let Some(log) = self.log.as_mut() {
+                for (i, victim) in to_kill.iter().enumerate() {
+                    if let Err(e) = log.intent(label, victim, still) {
+                        unrecorded = Some((i, e));
+                        break;
+                    }
+                }
+            }
+            let stop_at = unrecorded.as_ref().map_or(to_kill.len(), |(i, _)| *i);
+            let targets: Vec<KillTarget> = to_kill[..stop_at]
+                .iter()
+                .map(|v| KillTarget {
+                    id: v.id,
+                    connected_at: v.connected_at,
+                    still,
+                })
+                .collect();
+            let outcomes = sampler
+                .kill_batch(&targets, a.query_only, self.managed_kill)
+                .await;
+            let mut actions = settled;
+            actions.extend(to_kill.drain(..stop_at).zip(outcomes).map(|(victim, r)| {
+                match r {
+                    Ok(Outcome::Gone) => Action {
+                        victim,
+                        outcome: Outcome::Gone,
+                        note: Some("gone before the statement ran".into()),
+                    },
+                    Ok(Outcome::Spared) => Action {
+                        victim,
+                        outcome: Outcome::Spared,
+                        note: Some(
+                            "the server found it no longer in the state it was chosen for, in the kill statement itself"
+                                .into(),
+                        ),
+                    },
+                    Ok(outcome) => Action {
+                        victim,
+                        outcome,
+                        note: None,
+                    },
+                    Err(e) => Action {
+                        victim,
+                        outcome: Outcome::Failed,
+                        note: Some(crate::sanitize::for_terminal(&format!("{e:#}"))),
+                    },
+                }
+            }));
+            for action in actions {
+                let logged = self
+                    .log
+                    .as_mut()
+                    .map_or(Ok(()), |l| l.action(label, &action));
+                report.actions.push(action);
+                if let Err(e) = logged {
+                    report.stopped =
+                        Some(format!("{e:#}: stopped so that every kill stays on record"));
+                    return Ok(());
+                }
+            }
+            if let Some((_, e)) = unrecorded {
                 let done = report.actions.iter().any(|x| x.outcome == Outcome::Killed);
                 if !done {
                     bail!("{e:#}: nothing was killed, so that no kill goes unrecorded");
                 }
+                let next = to_kill.first().map_or(0, |v| v.id);
                 report.stopped = Some(format!(
-                    "{e:#}: stopped before session {} so that no kill goes unrecorded",
-                    victim.id
+                    "{e:#}: stopped before session {next} so that no kill goes unrecorded"
                 ));
-                return Ok(());
-            }
-            let action = match recheck {
-                Recheck::Gone => Action {
-                    victim,
-                    outcome: Outcome::Gone,
-                    note: Some("already gone".into()),
-                },
-                Recheck::Changed(why) => Action {
-                    victim,
-                    outcome: Outcome::Spared,
-                    note: Some(why),
-                },
-                Recheck::Same => {
-                    let target = KillTarget {
-                        id: victim.id,
-                        connected_at: victim.connected_at,
-                        still,
-                    };
-                    match sampler.kill(target, a.query_only, self.managed_kill).await {
-                        Ok(Outcome::Gone) => Action {
-                            victim,
-                            outcome: Outcome::Gone,
-                            note: Some("gone before the statement ran".into()),
-                        },
-                        Ok(Outcome::Spared) => Action {
-                            victim,
-                            outcome: Outcome::Spared,
-                            note: Some(
-                                "the server found it no longer in the state it was chosen for, in the kill statement itself"
-                                    .into(),
-                            ),
-                        },
-                        Ok(outcome) => Action {
-                            victim,
-                            outcome,
-                            note: None,
-                        },
-                        Err(e) => Action {
-                            victim,
-                            outcome: Outcome::Failed,
-                            note: Some(crate::sanitize::for_terminal(&format!("{e:#}"))),
-                        },
-                    }
-                }
-            };
-            let logged = self
-                .log
-                .as_mut()
-                .map_or(Ok(()), |l| l.action(label, &action));
-            report.actions.push(action);
-            if let Err(e) = logged {
-                report.stopped = Some(format!("{e:#}: stopped so that every kill stays on record"));
                 return Ok(());
             }
         }
         Ok(())
     }
+}
+
+/// How many victims one kill statement takes: 100 ms worth of the rate limit, at least one
+/// and at most 2,000 (one statement for a whole leak of that size: every statement more
+/// scans the backends again and keeps the rest alive longer).
+fn batch_size(gap: Duration) -> usize {
+    let per_100ms = Duration::from_millis(100).as_secs_f64() / gap.as_secs_f64().max(1e-9);
+    (per_100ms as usize).clamp(1, 2000)
 }
 
 fn refill(
@@ -755,18 +802,18 @@ fn refill(
         .count() as u64;
     let message = if new_sessions * 2 >= killed && new_sessions > 0 {
         format!(
-            "{new_sessions} new sessions from the same users appeared within {}s of ending {killed}: the clients reconnect and refill the slots, so the fix must happen in the application's pool (max size, idle timeout) or its deployment",
-            pause.as_secs()
+            "{new_sessions} new sessions from the same users appeared within {:.1}s of ending {killed}: the clients reconnect and refill the slots, so the fix must happen in the application's pool (max size, idle timeout) or its deployment",
+            pause.as_secs_f64()
         )
     } else if new_sessions > 0 {
         format!(
-            "{new_sessions} new sessions from the same users appeared within {}s: watch whether they keep coming (`spiral watch`)",
-            pause.as_secs()
+            "{new_sessions} new sessions from the same users appeared within {:.1}s: watch whether they keep coming (`spiral watch`)",
+            pause.as_secs_f64()
         )
     } else {
         format!(
-            "no new sessions from the same users within {}s",
-            pause.as_secs()
+            "no new sessions from the same users within {:.1}s",
+            pause.as_secs_f64()
         )
     };
     Refill {
@@ -1044,5 +1091,13 @@ mod tests {
         ] {
             assert!(schedule(&kill_args(bad)).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_kill_batch_holds_100_ms_of_the_rate() {
+        let gap = |rate: f64| Duration::from_secs_f64(1.0 / rate);
+        assert_eq!(batch_size(gap(1.0)), 1);
+        assert_eq!(batch_size(gap(100.0)), 10);
+        assert_eq!(batch_size(gap(100_000.0)), 2000);
     }
 }

@@ -91,6 +91,37 @@ impl LiveSampler {
         }
     }
 
+    /// Ends (or cancels) a batch of sessions, each under the same checks as `kill`; one
+    /// outcome per target, in order. PostgreSQL ends the whole batch with one statement
+    /// that re-verifies every victim server-side; elsewhere, one statement per session.
+    pub async fn kill_batch(
+        &mut self,
+        targets: &[crate::model::kill::KillTarget],
+        query_only: bool,
+        managed: bool,
+    ) -> Vec<anyhow::Result<crate::model::kill::Outcome>> {
+        if let LiveSampler::Postgres(s) = self
+            && !query_only
+        {
+            return match s.terminate_batch(targets).await {
+                Ok(outcomes) => outcomes,
+                // The statement failed as a whole: every target of it failed.
+                Err(e) => {
+                    let why = format!("{e:#}");
+                    targets
+                        .iter()
+                        .map(|_| Err(anyhow::anyhow!("{why}")))
+                        .collect()
+                }
+            };
+        }
+        let mut out = Vec::with_capacity(targets.len());
+        for t in targets {
+            out.push(self.kill(*t, query_only, managed).await);
+        }
+        out
+    }
+
     pub async fn close(self) {
         match self {
             LiveSampler::Postgres(s) => s.close().await,

@@ -29,6 +29,9 @@ const SESSION_SETUP: &str = include_str!("../../queries/postgres/session_setup.s
 const VERSION: &str = include_str!("../../queries/postgres/version.sql");
 const TERMINATE: &str = include_str!("../../queries/postgres/terminate.sql");
 const CANCEL: &str = include_str!("../../queries/postgres/cancel.sql");
+const TERMINATE_BATCH: &str = include_str!("../../queries/postgres/terminate_batch.sql");
+/// How many holders of the xmin horizon a sample names.
+const HORIZON_HOLDERS: usize = 5;
 /// What pg_stat_activity.query says for a backend this role may not look into.
 const HIDDEN_QUERY: &str = "<insufficient privilege>";
 
@@ -203,10 +206,11 @@ struct PgSession {
     xact_ms: Option<i64>,
     backend_start: Option<DateTime<Utc>>,
     query: Option<String>,
-    #[allow(dead_code)]
-    leader_pid: Option<i64>,
     superuser: Option<bool>,
     blocked_by: Option<Vec<i64>>,
+    /// The age of the oldest transaction id or snapshot it holds.
+    #[serde(default)]
+    xid_age: Option<i64>,
 }
 
 /// The `horizon` column: who holds the xmin horizon back (queries/postgres/sample.sql).
@@ -271,15 +275,13 @@ impl PgSampler {
         };
         let settings: BTreeMap<String, String> =
             parse_json(text("settings")?, "settings")?.unwrap_or_default();
-        let db_stats: Vec<serde_json::Map<String, serde_json::Value>> =
-            parse_json(text("db_stats")?, "db_stats")?.unwrap_or_default();
-        let sessions: Vec<PgSession> =
-            parse_json(text("sessions")?, "sessions")?.unwrap_or_default();
-        let horizon: Option<PgHorizon> = parse_json(text("horizon")?, "horizon")?;
+        let counters: Vec<Option<i64>> = array(&row, "counters")?;
+        let mut horizon: Option<PgHorizon> = parse_json(text("horizon")?, "horizon")?;
+        let taken_at: DateTime<Utc> = row.try_get("taken_at")?;
+        let sessions = decode_sessions(&row, taken_at)?;
         let sees_all: Option<bool> = row.try_get("sees_all")?;
         let me: String = row.try_get("me")?;
         let own_pid: i32 = row.try_get("own_pid")?;
-        let taken_at: DateTime<Utc> = row.try_get("taken_at")?;
         let version: String = row.try_get("version")?;
 
         let mut snap = Snapshot::empty(Engine::Postgres, taken_at);
@@ -304,7 +306,11 @@ impl PgSampler {
             idle_session_timeout_ms: setting("idle_session_timeout"),
             optimize_for_ad_hoc: None,
         };
-        snap.counters = sum_counters(&db_stats);
+        snap.counters = counter_map(&counters);
+        if let Some(h) = horizon.as_mut() {
+            let others = h.holders.take().unwrap_or_default();
+            h.holders = Some(horizon_holders(&sessions, i64::from(own_pid), others));
+        }
         snap.sessions = sessions.into_iter().map(to_session).collect();
         snap.horizon = horizon.map(to_horizon);
         if sees_all != Some(true) {
@@ -362,6 +368,68 @@ impl PgSampler {
     }
 }
 
+impl PgSampler {
+    /// Ends a batch of backends with one statement that re-verifies each of them on the
+    /// server (pid, start time and the state it was chosen for) before signalling it
+    /// (queries/postgres/terminate_batch.sql). One outcome per target, in order; a target
+    /// without a start time is refused on its own. All targets carry the same condition.
+    pub async fn terminate_batch(
+        &mut self,
+        targets: &[crate::model::kill::KillTarget],
+    ) -> anyhow::Result<Vec<anyhow::Result<crate::model::kill::Outcome>>> {
+        use crate::model::kill::Outcome;
+        let Some(first) = targets.first() else {
+            return Ok(Vec::new());
+        };
+        let still = first.still;
+        if targets.iter().any(|t| t.still != still) {
+            anyhow::bail!("a kill batch mixes conditions: each batch must share one");
+        }
+        let mut pids = Vec::with_capacity(targets.len());
+        let mut starts = Vec::with_capacity(targets.len());
+        for t in targets {
+            if let (Ok(pid), Some(started)) = (i32::try_from(t.id), t.connected_at) {
+                pids.push(pid);
+                starts.push(started);
+            }
+        }
+        let for_ms = i64::try_from(still.for_ms()).unwrap_or(i64::MAX);
+        let rows: Vec<(i32, bool, bool, Option<bool>)> = timed(
+            self.query_timeout,
+            sqlx::query_as(TERMINATE_BATCH)
+                .bind(&pids)
+                .bind(&starts)
+                .bind(still.mode())
+                .bind(for_ms)
+                .fetch_all(&mut self.conn),
+        )
+        .await?;
+        let done: std::collections::HashMap<i32, (bool, bool, Option<bool>)> = rows
+            .into_iter()
+            .map(|(pid, present, held, signalled)| (pid, (present, held, signalled)))
+            .collect();
+        Ok(targets
+            .iter()
+            .map(|t| {
+                let Ok(pid) = i32::try_from(t.id) else {
+                    return Ok(Outcome::Gone);
+                };
+                if t.connected_at.is_none() {
+                    anyhow::bail!(
+                        "backend {pid}: its start time is unknown, so spiral cannot make sure it is the session that was selected"
+                    );
+                }
+                Ok(match done.get(&pid) {
+                    None | Some((false, _, _)) => Outcome::Gone,
+                    Some((true, false, _)) => Outcome::Spared,
+                    Some((true, true, Some(true))) => Outcome::Killed,
+                    Some(_) => Outcome::Failed,
+                })
+            })
+            .collect())
+    }
+}
+
 fn parse_json<T: serde::de::DeserializeOwned>(
     text: Option<String>,
     what: &str,
@@ -370,30 +438,182 @@ fn parse_json<T: serde::de::DeserializeOwned>(
         .transpose()
 }
 
-/// pg_stat_database, summed over databases. Columns absent on older versions (sessions
-/// and friends arrived in 14) are simply not reported.
-fn sum_counters(rows: &[serde_json::Map<String, serde_json::Value>]) -> BTreeMap<String, u64> {
-    let mut sums: BTreeMap<String, u64> = BTreeMap::new();
-    let map = [
-        ("xact_commit", counter::COMMITS),
-        ("xact_rollback", counter::ROLLBACKS),
-        ("deadlocks", counter::DEADLOCKS),
-        ("sessions", counter::LOGINS),
-        ("sessions_abandoned", counter::SESSIONS_ABANDONED),
-        ("sessions_killed", counter::SESSIONS_KILLED),
+/// The `counters` column: pg_stat_database summed over databases, in this order. The
+/// session counters arrived in 14 and are NULL before (then simply not reported).
+fn counter_map(sums: &[Option<i64>]) -> BTreeMap<String, u64> {
+    let names = [
+        counter::COMMITS,
+        counter::ROLLBACKS,
+        counter::DEADLOCKS,
+        counter::LOGINS,
+        counter::SESSIONS_ABANDONED,
+        counter::SESSIONS_KILLED,
     ];
-    for row in rows {
-        for (col, name) in map {
-            if let Some(v) = row.get(col).and_then(serde_json::Value::as_u64) {
-                *sums.entry(name.to_string()).or_default() += v;
-            }
-        }
-    }
-    if let (Some(c), Some(r)) = (sums.get(counter::COMMITS), sums.get(counter::ROLLBACKS)) {
+    let mut out: BTreeMap<String, u64> = names
+        .iter()
+        .zip(sums)
+        .filter_map(|(name, v)| Some((name.to_string(), u64::try_from((*v)?).ok()?)))
+        .collect();
+    if let (Some(c), Some(r)) = (out.get(counter::COMMITS), out.get(counter::ROLLBACKS)) {
         let batches = c + r;
-        sums.insert(counter::BATCHES.to_string(), batches);
+        out.insert(counter::BATCHES.to_string(), batches);
     }
-    sums
+    out
+}
+
+/// One array column of the sample; NULL (array_agg over no rows) is an empty list.
+fn array<T>(row: &sqlx::postgres::PgRow, name: &str) -> anyhow::Result<Vec<T>>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + sqlx::postgres::PgHasArrayType,
+{
+    row.try_get::<Option<Vec<T>>, _>(name)
+        .with_context(|| format!("decoding column {name}"))
+        .map(Option::unwrap_or_default)
+}
+
+/// Milliseconds from `at` to the sample's clock reading, rounded as the server would.
+fn ms_before(taken_at: DateTime<Utc>, at: Option<DateTime<Utc>>) -> Option<i64> {
+    let us = (taken_at - at?).num_microseconds()?;
+    Some((us + 500).div_euclid(1000))
+}
+
+/// The sessions out of the sample's parallel arrays (queries/postgres/sample.sql): per
+/// backend its pid, the 1-based key of its shape, its timestamps, the age of the oldest
+/// transaction id it holds, and whom it waits for (Lock waits only).
+fn decode_sessions(
+    row: &sqlx::postgres::PgRow,
+    taken_at: DateTime<Utc>,
+) -> anyhow::Result<Vec<PgSession>> {
+    let shape_type: Vec<Option<String>> = array(row, "shape_type")?;
+    let shape_state: Vec<Option<String>> = array(row, "shape_state")?;
+    let shape_user: Vec<Option<String>> = array(row, "shape_user")?;
+    let shape_app: Vec<Option<String>> = array(row, "shape_app")?;
+    let shape_db: Vec<Option<String>> = array(row, "shape_db")?;
+    let shape_client: Vec<Option<String>> = array(row, "shape_client")?;
+    let shape_wait_type: Vec<Option<String>> = array(row, "shape_wait_type")?;
+    let shape_wait: Vec<Option<String>> = array(row, "shape_wait")?;
+    let shape_query: Vec<Option<String>> = array(row, "shape_query")?;
+    let shape_superuser: Vec<Option<bool>> = array(row, "shape_superuser")?;
+    let pids: Vec<i32> = array(row, "pid")?;
+    let shape_keys: Vec<i32> = array(row, "shape_key")?;
+    let query_start: Vec<Option<DateTime<Utc>>> = array(row, "query_start")?;
+    let state_change: Vec<Option<DateTime<Utc>>> = array(row, "state_change")?;
+    let xact_start: Vec<Option<DateTime<Utc>>> = array(row, "xact_start")?;
+    let backend_start: Vec<Option<DateTime<Utc>>> = array(row, "backend_start")?;
+    let xid_age: Vec<Option<i32>> = array(row, "xid_age")?;
+    let blocked_by: Vec<Option<String>> = array(row, "blocked_by")?;
+    let n = pids.len();
+    let shapes = shape_type.len();
+    let per_session = [
+        shape_keys.len(),
+        query_start.len(),
+        state_change.len(),
+        xact_start.len(),
+        backend_start.len(),
+        xid_age.len(),
+        blocked_by.len(),
+    ];
+    let per_shape = [
+        shape_state.len(),
+        shape_user.len(),
+        shape_app.len(),
+        shape_db.len(),
+        shape_client.len(),
+        shape_wait_type.len(),
+        shape_wait.len(),
+        shape_query.len(),
+        shape_superuser.len(),
+    ];
+    if per_session.iter().any(|&len| len != n) || per_shape.iter().any(|&len| len != shapes) {
+        anyhow::bail!("decoding the sessions: the sample's arrays differ in length");
+    }
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        // A key names a position in the shape arrays, 1-based; anything else is a broken
+        // sample, reported rather than guessed at.
+        let key = shape_keys[i];
+        let sh = usize::try_from(key)
+            .ok()
+            .and_then(|k| k.checked_sub(1))
+            .filter(|&k| k < shapes)
+            .with_context(|| format!("decoding the sessions: shape key {key} out of range"))?;
+        out.push(PgSession {
+            pid: i64::from(pids[i]),
+            backend_type: shape_type[sh].clone(),
+            state: shape_state[sh].clone(),
+            user: shape_user[sh].clone(),
+            app: shape_app[sh].clone(),
+            db: shape_db[sh].clone(),
+            client: shape_client[sh].clone(),
+            wait_event_type: shape_wait_type[sh].clone(),
+            wait_event: shape_wait[sh].clone(),
+            query_ms: ms_before(taken_at, query_start[i]),
+            state_ms: ms_before(taken_at, state_change[i]),
+            xact_ms: ms_before(taken_at, xact_start[i]),
+            backend_start: backend_start[i],
+            query: shape_query[sh].clone(),
+            superuser: shape_superuser[sh],
+            blocked_by: blocked_by[i].as_deref().map(pid_list).transpose()?,
+            xid_age: xid_age[i].map(i64::from),
+        });
+    }
+    Ok(out)
+}
+
+/// pg_blocking_pids() as text: `{4242,4243}`.
+fn pid_list(text: &str) -> anyhow::Result<Vec<i64>> {
+    let inner = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .with_context(|| "decoding the sessions: a blocker list that is not an array")?;
+    inner
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.trim()
+                .parse::<i64>()
+                .with_context(|| "decoding the sessions: a blocker pid that is not a number")
+        })
+        .collect()
+}
+
+/// The few oldest holders of the xmin horizon: the sessions that hold a transaction id or
+/// snapshot (client backends and walsenders other than spiral's own), merged with the
+/// replication slots and prepared transactions the sample named, oldest first.
+fn horizon_holders(
+    sessions: &[PgSession],
+    own_pid: i64,
+    mut others: Vec<PgHolder>,
+) -> Vec<PgHolder> {
+    others.extend(
+        sessions
+            .iter()
+            .filter(|s| s.xid_age.is_some() && s.pid != own_pid)
+            .filter(|s| {
+                matches!(
+                    s.backend_type.as_deref(),
+                    Some("client backend" | "walsender")
+                )
+            })
+            .map(|s| PgHolder {
+                kind: HolderKind::Session,
+                session_id: Some(s.pid),
+                name: None,
+                database: s.db.clone(),
+                age_ms: s.xact_ms,
+                xid_age: s.xid_age,
+            }),
+    );
+    // Largest first, unknown last, as ORDER BY ... DESC NULLS LAST would.
+    others.sort_by(|a, b| {
+        b.xid_age
+            .cmp(&a.xid_age)
+            .then_with(|| b.age_ms.cmp(&a.age_ms))
+    });
+    others.truncate(HORIZON_HOLDERS);
+    others
 }
 
 fn ms(v: Option<i64>) -> Option<u64> {
@@ -542,5 +762,53 @@ mod tests {
             serde_json::from_value(serde_json::json!({"frozen_xid_age": 5, "holders": null}))
                 .unwrap();
         assert!(to_horizon(none).holders.is_empty());
+    }
+
+    #[test]
+    fn blocker_lists_and_counters_decode() {
+        assert_eq!(pid_list("{4242,4243}").unwrap(), vec![4242, 4243]);
+        assert!(pid_list("{}").unwrap().is_empty());
+        assert!(pid_list("4242").is_err());
+        assert!(pid_list("{a}").is_err());
+        // Before 14 the session counters are NULL: not reported, not zero.
+        let c = counter_map(&[Some(10), Some(2), Some(0), None, None, None]);
+        assert_eq!(c.get(counter::COMMITS), Some(&10));
+        assert_eq!(c.get(counter::BATCHES), Some(&12));
+        assert_eq!(c.get(counter::LOGINS), None);
+    }
+
+    #[test]
+    fn horizon_sessions_merge_with_slots_oldest_first() {
+        let session = |pid: i64, kind: &str, xid_age: Option<i64>| -> PgSession {
+            serde_json::from_value(serde_json::json!({
+                "pid": pid, "backend_type": kind, "db": "shop", "xact_ms": 1000,
+                "xid_age": xid_age,
+            }))
+            .unwrap()
+        };
+        let sessions = vec![
+            session(1, "client backend", Some(50)),
+            session(2, "client backend", None),
+            session(3, "autovacuum worker", Some(900)),
+            session(4, "client backend", Some(7)),
+            session(99, "client backend", Some(5000)),
+        ];
+        let slot = PgHolder {
+            kind: HolderKind::ReplicationSlot,
+            session_id: None,
+            name: Some("cdc".into()),
+            database: None,
+            age_ms: None,
+            xid_age: Some(20),
+        };
+        let h = horizon_holders(&sessions, 99, vec![slot]);
+        // spiral's own backend, the one holding nothing and the autovacuum worker are left out.
+        let ids: Vec<(Option<i64>, Option<i64>)> =
+            h.iter().map(|x| (x.session_id, x.xid_age)).collect();
+        assert_eq!(
+            ids,
+            vec![(Some(1), Some(50)), (None, Some(20)), (Some(4), Some(7))]
+        );
+        assert_eq!(h[0].database.as_deref(), Some("shop"));
     }
 }
