@@ -13,7 +13,7 @@ use spiral::model::session::{Session, SessionKind, SessionState, WaitClass};
 use spiral::model::snapshot::{
     CompileGate, ConnectionLimits, DatabaseInfo, Engine, GrantHolder, GrantPool, Guardrails,
     HolderKind, Horizon, HorizonHolder, LogReuse, MemoryGrants, PlanCacheEntry, Pool, PoolWaiter,
-    Pooler, ServerInfo, Snapshot, WaitStat, Workers, counter,
+    Pooler, PoolerStats, ServerInfo, Snapshot, WaitStat, Workers, counter,
 };
 
 pub struct Bundled {
@@ -1399,6 +1399,25 @@ fn pooler_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         query_wait_timeout_ms: Some(0),
         server_idle_timeout_ms: Some(600_000),
         max_client_conn: Some(1_000),
+        idle_transaction_timeout_ms: Some(0),
+        // PgBouncer 1.18's counters: about 300 transactions a second, while some 85
+        // clients wait at any moment (85 client-seconds of waiting accrue per second).
+        stats: vec![PoolerStats {
+            database: "app".into(),
+            xact_count: Some(4_210_000 + sample * 1_500),
+            query_count: Some(9_870_000 + sample * 3_600),
+            wait_time_us: Some(912_000_000_000 + sample * 425_000_000),
+            server_assignments: None,
+        }],
+        servers: Vec::new(),
+        lists: [
+            ("used_clients", 22 + waiting),
+            ("used_servers", 22),
+            ("free_servers", 28),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
     });
     snap
 }
