@@ -2379,4 +2379,31 @@ async fn pgbouncer_beside_postgres_names_the_holder_and_stays_quiet_when_healthy
     assert_eq!(code, 0, "{err} {}", r["verdicts"]);
     assert_eq!(r["checks"]["pool-exhaustion"], "ok");
     assert_eq!(r["checks"]["pooler-held-transaction"], "ok");
+
+    // What the console gave, as a capture holds it: SHOW STATS' NUMERIC counters read by
+    // name (pgbench's transactions are in them), SHOW LISTS, SHOW CONFIG's timeouts.
+    let file = dir.path().join("pooler.jsonl");
+    let (code, _, err) = run_async(vec![
+        "capture".into(),
+        bouncer.console(),
+        "--samples".into(),
+        "1".into(),
+        "-o".into(),
+        file.display().to_string(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let snap: serde_json::Value =
+        serde_json::from_str(text.lines().nth(1).expect("a snapshot line")).unwrap();
+    let pooler = &snap["pooler"];
+    let stats = &pooler["stats"][0];
+    assert_eq!(stats["database"], "spiral_pgb", "{pooler}");
+    assert!(stats["xact_count"].as_u64().unwrap() > 100, "{stats}");
+    assert!(stats["wait_time_us"].as_u64().is_some(), "{stats}");
+    assert!(
+        pooler["lists"]["used_servers"].as_u64().is_some(),
+        "{pooler}"
+    );
+    assert_eq!(pooler["idle_transaction_timeout_ms"], 0, "{pooler}");
 }

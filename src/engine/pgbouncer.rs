@@ -95,7 +95,9 @@ fn text(row: &PgRow, name: &str) -> Option<String> {
     if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
         return v.map(|x| x.to_string());
     }
-    None
+    // SHOW STATS declares its counters NUMERIC, which has no decoder here. The simple query
+    // protocol sends every value as text, so the text itself is read, whatever the type.
+    row.try_get_unchecked::<Option<String>, _>(i).ok().flatten()
 }
 
 /// The console's parser knows no SQL comments: the query files keep theirs for people, and
