@@ -1515,6 +1515,43 @@ fn pooler_beside_a_database_names_the_client_holding_a_transaction() {
 }
 
 #[test]
+fn pool_exhaustion_blames_a_slow_database_behind_the_pool() {
+    let mut s = database_with_pooler(vec![pool(30, 5_000, 20, 0)], 45_000);
+    let mut slow = Session::new(5000, SessionState::Active);
+    slow.client_host = Some("10.0.0.5".into());
+    slow.elapsed_ms = Some(9_000);
+    slow.blocked_by = vec![4242];
+    slow.wait_class = Some(WaitClass::Lock);
+    s.sessions.push(slow);
+    s.pooler.as_mut().unwrap().servers.push(PoolServer {
+        database: "shop".into(),
+        user: "app".into(),
+        backend_pid: Some(5000),
+        local_addr: Some("10.0.0.5".into()),
+        ..PoolServer::default()
+    });
+    let a = one(s);
+    let p = a.verdict("pool-exhaustion").unwrap();
+    let slow = p
+        .actions
+        .iter()
+        .find(|x| x.contains("The database is slow here"))
+        .unwrap_or_else(|| panic!("{:?}", p.actions));
+    assert!(
+        slow.contains("1 of this pool's server connections")
+            && slow.contains("1 of them waiting on locks")
+            && slow.contains("backend 5000"),
+        "{slow}"
+    );
+    // Actions are sentences, not wrapped source text.
+    assert!(
+        p.actions.iter().all(|x| !x.contains("  ")),
+        "{:?}",
+        p.actions
+    );
+}
+
+#[test]
 fn pooler_held_transaction_near_miss() {
     // Idle in a transaction for less than the threshold: nothing to name.
     let a = one(database_with_pooler(vec![pool(0, 0, 20, 0)], 2_000));

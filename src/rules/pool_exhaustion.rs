@@ -4,6 +4,7 @@
 
 use super::{Context, Draft, Rule};
 use crate::format::{duration_ms, thousands};
+use crate::model::session::SessionState;
 use crate::model::snapshot::{Pool, Pooler, Snapshot};
 use crate::model::thresholds::Thresholds;
 use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
@@ -62,6 +63,36 @@ pub(super) fn average_wait_ms(first: &Snapshot, last: &Snapshot, database: &str)
         _ => b.xact_count?.checked_sub(a.xact_count?)?,
     };
     (handed > 0).then(|| waited / handed / 1000)
+}
+
+/// With --pooler: the pool's server connections whose backends run statements at least
+/// as long as a client may wait, matched by SHOW SERVERS' remote_pid.
+struct Slow {
+    running: u64,
+    blocked: u64,
+    longest_ms: u64,
+    longest_pid: i64,
+}
+
+fn slow_backends(last: &Snapshot, p: &Pool, over_ms: u64) -> Option<Slow> {
+    let servers = &last.pooler.as_ref()?.servers;
+    let slow: Vec<_> = last
+        .sessions
+        .iter()
+        .filter(|s| s.state == SessionState::Active && s.elapsed_ms.unwrap_or(0) >= over_ms)
+        .filter(|s| {
+            servers.iter().any(|sv| {
+                sv.backend_pid == Some(s.id) && sv.database == p.database && sv.user == p.user
+            })
+        })
+        .collect();
+    let top = slow.iter().max_by_key(|s| s.elapsed_ms)?;
+    Some(Slow {
+        running: slow.len() as u64,
+        blocked: slow.iter().filter(|s| s.is_blocked()).count() as u64,
+        longest_ms: top.elapsed_ms.unwrap_or(0),
+        longest_pid: top.id,
+    })
 }
 
 fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
@@ -166,12 +197,37 @@ fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
                 holders.len() as u64,
             ))
             .action(format!(
-                "The database is the cause here: {} of this pool's {} server connections sit                  idle in a transaction (client {} holds backend {} for {}). Make those clients                  commit, or end the backends (see pooler-held-transaction); a bigger pool                  would only be held the same way.",
+                "The database is the cause here: {} of this pool's {} server connections sit \
+                 idle in a transaction (client {} holds backend {} for {}). Make those clients \
+                 commit, or end the backends (see pooler-held-transaction); a bigger pool \
+                 would only be held the same way.",
                 holders.len(),
                 p.sv_active + p.sv_used,
                 h.client(),
                 h.pid,
                 duration_ms(h.idle_ms)
+            ));
+    }
+    if let Some(slow) = slow_backends(last, p, Thresholds::ms(t.pool_wait_warning)) {
+        d = d
+            .figure(Figure::count(
+                "server connections slow on the database",
+                slow.running,
+            ))
+            .action(format!(
+                "The database is slow here: {} of this pool's server connections run \
+                 statements that have taken {} or more{}, the longest {} (backend {}). Fix \
+                 that first (spiral blocking, the runaway statement); a bigger pool would only \
+                 send more work to it.",
+                slow.running,
+                duration_ms(Thresholds::ms(t.pool_wait_warning)),
+                if slow.blocked > 0 {
+                    format!(", {} of them waiting on locks", slow.blocked)
+                } else {
+                    String::new()
+                },
+                duration_ms(slow.longest_ms),
+                slow.longest_pid
             ));
     }
     d = d
