@@ -2128,6 +2128,32 @@ impl Bouncer {
         format!("pgbouncer://postgres@127.0.0.1:{}/pgbouncer", self.port)
     }
 
+    /// pgbench through the pooler for `secs`, two clients (the pool's size in these
+    /// tests) running SELECT 1: busy, and never a queue.
+    fn pgbench(&self, dir: &std::path::Path, secs: u32) -> std::process::Child {
+        let script = dir.join("select.sql");
+        std::fs::write(&script, "SELECT 1;\n").unwrap();
+        std::process::Command::new("pgbench")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U"])
+            .args([
+                "postgres",
+                "-n",
+                "-c",
+                "2",
+                "-j",
+                "1",
+                "-T",
+                &secs.to_string(),
+            ])
+            .arg("-f")
+            .arg(&script)
+            .arg("spiral_pgb")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     fn client(&self) -> PgConnectOptions {
         PgConnectOptions::new()
             .host("127.0.0.1")
@@ -2197,24 +2223,7 @@ async fn pgbouncer_pool_exhaustion_and_a_healthy_pool() {
 
     // A busy but healthy pool: pgbench with as many clients as servers.
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("select.sql");
-    std::fs::write(&script, "SELECT 1;\n").unwrap();
-    let load = std::process::Command::new("pgbench")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &bouncer.port.to_string(),
-            "-U",
-            "postgres",
-        ])
-        .args(["-n", "-c", "2", "-j", "1", "-T", "8", "-f"])
-        .arg(&script)
-        .arg("spiral_pgb")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let load = bouncer.pgbench(dir.path(), 8);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (code, r, err) = spiral_json(args(&[
         "triage",
@@ -2350,24 +2359,7 @@ async fn pgbouncer_beside_postgres_names_the_holder_and_stays_quiet_when_healthy
 
     // A busy but healthy pool through the same pooler: pgbench, as many clients as servers.
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("select.sql");
-    std::fs::write(&script, "SELECT 1;\n").unwrap();
-    let load = std::process::Command::new("pgbench")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &bouncer.port.to_string(),
-            "-U",
-            "postgres",
-        ])
-        .args(["-n", "-c", "2", "-j", "1", "-T", "7", "-f"])
-        .arg(&script)
-        .arg("spiral_pgb")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let load = bouncer.pgbench(dir.path(), 7);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (code, r, err) = spiral_json(triage("3")).await;
     let bench = load.wait_with_output().unwrap();

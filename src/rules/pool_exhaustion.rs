@@ -208,7 +208,9 @@ fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
                 duration_ms(h.idle_ms)
             ));
     }
-    if let Some(slow) = slow_backends(last, p, Thresholds::ms(t.pool_wait_warning)) {
+    let slow = slow_backends(last, p, Thresholds::ms(t.pool_wait_warning));
+    let cause_found = !holders.is_empty() || slow.is_some();
+    if let Some(slow) = slow {
         d = d
             .figure(Figure::count(
                 "server connections slow on the database",
@@ -230,12 +232,22 @@ fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
                 slow.longest_pid
             ));
     }
+    // Sampled with --pooler, the database side has been looked at already.
+    let beside = last.server.flavor.as_deref() != Some("pgbouncer");
+    if beside && !cause_found {
+        d = d.action(
+            "The database behind the pool shows no server connection held idle in a \
+             transaction or running slow: the pool is too small for this load, not the \
+             database too slow.",
+        );
+    } else if !beside {
+        d = d.action(
+            "Look at the database first (spiral triage on it, or again with --pooler): if \
+             the busy server connections are slow queries or lock waits, that is the cause, \
+             and a bigger pool only sends more work to a database that is already slow.",
+        );
+    }
     d = d
-        .action(
-            "Look at the database first (spiral triage on it): if the busy server connections \
-             are slow queries or lock waits, that is the cause, and a bigger pool only sends \
-             more work to a database that is already slow.",
-        )
         .action(format!(
             "If the database is idle while clients wait, raise pool_size for {} a little \
              ([databases] or default_pool_size) and RELOAD; keep the sum of all pools under \
