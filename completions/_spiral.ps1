@@ -62,6 +62,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;triage' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -86,6 +87,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;waits' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -111,6 +113,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;workers' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -136,6 +139,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;blocking' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -161,6 +165,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;connections' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -186,6 +191,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;compiles' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -211,6 +217,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;plancache' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -236,6 +243,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;capture' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -262,6 +270,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;watch' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -285,6 +294,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;stalk' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -318,6 +328,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;kill' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')
@@ -369,6 +380,7 @@ Register-ArgumentCompleter -Native -CommandName 'spiral' -ScriptBlock {
         }
         'spiral;check' {
             [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Read snapshots from a capture file instead of a live server')
+            [CompletionResult]::new('--pooler', '--pooler', [CompletionResultType]::ParameterName, 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long [default: 5s]')
             [CompletionResult]::new('--query-timeout', '--query-timeout', [CompletionResultType]::ParameterName, 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]')
             [CompletionResult]::new('--encrypt', '--encrypt', [CompletionResultType]::ParameterName, 'SQL Server: encryption of the connection')

@@ -183,13 +183,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__blocking)
-            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -245,13 +249,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__capture)
-            opts="-o -T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --output --force --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-o -T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --output --force --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -307,13 +315,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__check)
-            opts="-w -c -T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --timeout --warning --critical --only --ignore --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-w -c -T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --timeout --warning --critical --only --ignore --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -393,13 +405,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__compiles)
-            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -485,13 +501,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__connections)
-            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -827,13 +847,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__kill)
-            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --idle-over --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --every --for --until-quiet --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --idle-over --busy-over --user --host --app --db --state --command --match-sql --ignore-user --ignore-host --ignore-app --ignore-db --ignore-state --ignore-command --ignore-sql --idle-in-transaction --blocking-leaders --victims --max --query-only --include-admins --rds --execute --yes --rate --log --every --for --until-quiet --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -965,13 +989,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__plancache)
-            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1027,7 +1055,7 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__playbook)
-            opts="-T -q -h -V --format --client-timeout --threshold --ascii --quiet --help --version compile-gate-saturation query-store-amplification worker-thread-exhaustion memory-grant-exhaustion log-write-pressure tempdb-allocation-contention cpu-pressure blocking-chain deadlock-cycle deadlocks-rising read-blocked-by-writers connection-exhaustion client-pool-saturation idle-connection-leak idle-in-transaction client-timeout-exceeded reconnect-storm plan-cache-bloat missing-guardrails long-transaction pool-exhaustion"
+            opts="-T -q -h -V --format --client-timeout --threshold --ascii --quiet --help --version compile-gate-saturation query-store-amplification worker-thread-exhaustion memory-grant-exhaustion log-write-pressure tempdb-allocation-contention cpu-pressure blocking-chain deadlock-cycle deadlocks-rising read-blocked-by-writers connection-exhaustion client-pool-saturation idle-connection-leak idle-in-transaction client-timeout-exceeded reconnect-storm plan-cache-bloat missing-guardrails long-transaction pool-exhaustion pooler-held-transaction pooler-missing-guardrails"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1161,13 +1189,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__stalk)
-            opts="-o -T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --when --cycles --interval --samples --capture-interval --cooldown --max-captures --min-free --for --output --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-o -T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --when --cycles --interval --samples --capture-interval --cooldown --max-captures --min-free --for --output --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1347,13 +1379,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__triage)
-            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1405,13 +1441,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__waits)
-            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1467,13 +1507,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__watch)
-            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --interval --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --interval --idle-over --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1521,13 +1565,17 @@ _spiral() {
             return 0
             ;;
         spiral__subcmd__workers)
-            opts="-T -q -h -V --replay --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
+            opts="-T -q -h -V --replay --pooler --password-stdin --connect-timeout --query-timeout --dac --encrypt --trust-server-certificate --samples --interval --idle-over --limit --format --client-timeout --threshold --ascii --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pooler)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -58,6 +58,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;triage'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -81,6 +82,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;waits'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -105,6 +107,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;workers'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -129,6 +132,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;blocking'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -153,6 +157,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;connections'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -177,6 +182,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;compiles'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -201,6 +207,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;plancache'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -225,6 +232,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;capture'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -250,6 +258,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;watch'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -272,6 +281,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;stalk'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -304,6 +314,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;kill'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'
@@ -354,6 +365,7 @@ set edit:completion:arg-completer[spiral] = {|@words|
         }
         &'spiral;check'= {
             cand --replay 'Read snapshots from a capture file instead of a live server'
+            cand --pooler 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it'
             cand --connect-timeout 'Give up connecting after this long [default: 5s]'
             cand --query-timeout 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]'
             cand --encrypt 'SQL Server: encryption of the connection'

@@ -63,6 +63,7 @@ complete -c spiral -n "__fish_spiral_needs_command" -f -a "thresholds" -d 'List 
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "completions" -d 'Print shell completions (bash, zsh, fish, powershell, elvish) or a man page (man, or `man triage` for spiral-triage(1))'
 complete -c spiral -n "__fish_spiral_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand triage" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -85,6 +86,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand triage" -s q -l quiet -d '
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand triage" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand waits" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -108,6 +110,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand waits" -s q -l quiet -d 'P
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand waits" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand workers" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -131,6 +134,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand workers" -s q -l quiet -d 
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand workers" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -154,6 +158,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand blocking" -s q -l quiet -d
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand blocking" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand connections" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -177,6 +182,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand connections" -s q -l quiet
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand connections" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -200,6 +206,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand compiles" -s q -l quiet -d
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand compiles" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -223,6 +230,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand plancache" -s q -l quiet -
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand plancache" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand capture" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -246,6 +254,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand capture" -s q -l quiet -d 
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand capture" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand watch" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -267,6 +276,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand watch" -s q -l quiet -d 'P
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -297,6 +307,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s q -l quiet -d 'P
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand stalk" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand kill" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''
@@ -348,6 +359,7 @@ complete -c spiral -n "__fish_spiral_using_subcommand kill" -s q -l quiet -d 'Pr
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -s h -l help -d 'Print help'
 complete -c spiral -n "__fish_spiral_using_subcommand kill" -s V -l version -d 'Print version'
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l replay -d 'Read snapshots from a capture file instead of a live server' -r -F
+complete -c spiral -n "__fish_spiral_using_subcommand check" -l pooler -d 'PostgreSQL: the PgBouncer admin console in front of it (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees both the clients queued in the pooler and the database behind it' -r
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l connect-timeout -d 'Give up connecting after this long [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l query-timeout -d 'Give up on any one query after this long (the server is told to stop it too) [default: 5s]' -r
 complete -c spiral -n "__fish_spiral_using_subcommand check" -l encrypt -d 'SQL Server: encryption of the connection' -r -f -a "off\t''

@@ -175,6 +175,12 @@ pub struct SourceArgs {
     #[arg(long, value_name = "FILE.jsonl", conflicts_with = "target")]
     pub replay: Option<PathBuf>,
 
+    /// PostgreSQL: the PgBouncer admin console in front of it
+    /// (pgbouncer://user@host:6432/pgbouncer), sampled in the same window so one run sees
+    /// both the clients queued in the pooler and the database behind it.
+    #[arg(long, value_name = "URL", conflicts_with = "replay")]
+    pub pooler: Option<String>,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -185,6 +191,7 @@ impl std::fmt::Debug for SourceArgs {
         f.debug_struct("SourceArgs")
             .field("target", &self.target.as_ref().map(|_| "<redacted>"))
             .field("replay", &self.replay)
+            .field("pooler", &self.pooler.as_ref().map(|_| "<redacted>"))
             .field("connect", &self.connect)
             .finish()
     }

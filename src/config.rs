@@ -160,7 +160,35 @@ pub fn source_spec(a: &SourceArgs, connect: &ConnectSettings) -> anyhow::Result<
     for note in &target.notes {
         eprintln!("spiral: {}", crate::sanitize::for_terminal(note));
     }
+    if let Some(text) = &a.pooler {
+        target.pooler = Some(Box::new(pooler_target(text, &target)?));
+    }
     Ok(SourceSpec::Live(target))
+}
+
+/// `--pooler`: a PgBouncer console, and only beside a PostgreSQL database (PgBouncer pools
+/// nothing else, and a console beside a console would see the same pools twice).
+fn pooler_target(text: &str, database: &Target) -> anyhow::Result<Target> {
+    crate::redact::register_target_text(text);
+    if database.engine != crate::model::snapshot::Engine::Postgres || database.is_pgbouncer() {
+        bail!(
+            "--pooler goes beside a PostgreSQL target (postgres://...); {} is not one: drop --pooler",
+            if database.is_pgbouncer() {
+                "a PgBouncer console"
+            } else {
+                database.engine.product()
+            }
+        );
+    }
+    let mut pooler = Target::parse(text).context("--pooler")?;
+    if !pooler.is_pgbouncer() {
+        bail!("--pooler takes PgBouncer's admin console: pgbouncer://user@host:6432/pgbouncer");
+    }
+    crate::credentials::complete(&mut pooler, &crate::credentials::process_env);
+    for note in &pooler.notes {
+        eprintln!("spiral: --pooler: {}", crate::sanitize::for_terminal(note));
+    }
+    Ok(pooler)
 }
 
 fn env_nonempty(name: &str) -> Option<String> {

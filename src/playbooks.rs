@@ -86,6 +86,14 @@ pub const PLAYBOOKS: &[(&str, &str)] = &[
         "pool-exhaustion",
         include_str!("../playbooks/pool-exhaustion.md"),
     ),
+    (
+        "pooler-held-transaction",
+        include_str!("../playbooks/pooler-held-transaction.md"),
+    ),
+    (
+        "pooler-missing-guardrails",
+        include_str!("../playbooks/pooler-missing-guardrails.md"),
+    ),
 ];
 
 pub fn find(id: &str) -> Option<&'static str> {

@@ -51,6 +51,9 @@ pub struct Target {
     /// Things worth telling the user about how the target was read (an ambiguous
     /// connection string), printed once on stderr before connecting.
     pub notes: Vec<String>,
+    /// `--pooler`: the PgBouncer console in front of this PostgreSQL target, sampled
+    /// together with it (one connection each).
+    pub pooler: Option<Box<Target>>,
 }
 
 /// Options may carry secrets too (sslpassword, access tokens): Debug shows the redacted
@@ -92,6 +95,7 @@ impl Target {
             options: Vec::new(),
             password_from: None,
             notes: Vec::new(),
+            pooler: None,
         }
     }
 

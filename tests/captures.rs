@@ -15,6 +15,7 @@ const POOL: &str = "captures/004-postgres-deadlocked-pool.jsonl";
 const HEALTHY: &str = "captures/healthy-busy-postgres.jsonl";
 const IMPORT: &str = "captures/003-sqlserver-long-import.jsonl";
 const POOLER: &str = "captures/001-pgbouncer-pool-exhausted.jsonl";
+const BESIDE: &str = "captures/001-pgbouncer-beside-postgres-held.jsonl";
 const GRANTS: &str = "captures/sqlserver-memory-grant-queue.jsonl";
 
 fn triage(file: &str) -> (i32, serde_json::Value) {
@@ -168,7 +169,27 @@ fn pooler_exhausted_after_incident_001() {
     );
     // The reporting pool has an idle server: it is not named.
     assert!(!summary.contains("reporting"), "{summary}");
-    assert_eq!(verdict_ids(&r), vec!["pool-exhaustion".to_string()]);
+    // SHOW STATS diffed: 425 s of waiting over 1,500 transactions per 5 s.
+    assert!(
+        summary.contains("clients waited 283ms on average"),
+        "{summary}"
+    );
+    assert_eq!(
+        verdict_ids(&r),
+        vec![
+            "pool-exhaustion".to_string(),
+            "pooler-missing-guardrails".to_string()
+        ]
+    );
+    let g = verdict(&r, "pooler-missing-guardrails").unwrap();
+    assert_eq!(g["severity"], "warning");
+    assert!(
+        g["summary"]
+            .as_str()
+            .unwrap()
+            .contains("query_wait_timeout"),
+        "{g}"
+    );
 }
 
 #[test]
@@ -292,10 +313,11 @@ fn json_shape_is_stable() {
     ] {
         assert!(v.get(key).is_some(), "verdict lacks {key}");
     }
-    // Every rule is a check, except pool-exhaustion, which runs on PgBouncer consoles only.
+    // Every rule is a check, except the three that read a pooler (pool-exhaustion,
+    // pooler-missing-guardrails, pooler-held-transaction), which need PgBouncer's console.
     assert_eq!(
         r["checks"].as_object().unwrap().len(),
-        spiral::rules::RULES.len() - 1
+        spiral::rules::RULES.len() - 3
     );
     // Evidence: a stable key beside the human label.
     let leak = verdict(&r, "idle-connection-leak").unwrap();
@@ -545,4 +567,59 @@ fn verdict_text_names_no_incident() {
             "{id} must fire on the Sunday capture"
         );
     }
+}
+
+/// Triaged with --pooler: the database and PgBouncer in one window. The holders are named
+/// by the client the pooler lent their backends to, and the queue is blamed on them.
+#[test]
+fn pooler_beside_postgres_names_the_holders() {
+    let (code, r) = triage(BESIDE);
+    assert_eq!(code, 2);
+    assert_eq!(
+        verdict_ids(&r),
+        vec![
+            "pooler-held-transaction".to_string(),
+            "idle-in-transaction".to_string(),
+            "missing-guardrails".to_string(),
+            "pool-exhaustion".to_string(),
+            "pooler-missing-guardrails".to_string(),
+        ]
+    );
+    let held = verdict(&r, "pooler-held-transaction").unwrap();
+    assert_eq!(held["severity"], "critical");
+    assert!(
+        held["summary"]
+            .as_str()
+            .unwrap()
+            .contains("client 10.0.3.22:48813 (celery-beat)"),
+        "{held}"
+    );
+    assert_eq!(
+        held["culprits"]["sessions"],
+        serde_json::json!([41001, 41000])
+    );
+    assert_eq!(
+        held["culprits"]["hosts"],
+        serde_json::json!(["10.0.3.21", "10.0.3.22"])
+    );
+    let pool = verdict(&r, "pool-exhaustion").unwrap();
+    assert!(
+        pool["actions"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("The database is the cause here: 2 of this pool's 20"),
+        "{pool}"
+    );
+    assert!(
+        pool["summary"]
+            .as_str()
+            .unwrap()
+            .contains("clients waited 250ms on average"),
+        "{pool}"
+    );
+    // Every check ran: the database's and the pooler's.
+    assert_eq!(
+        r["checks"].as_object().unwrap().len(),
+        spiral::rules::RULES.len()
+    );
 }

@@ -1239,3 +1239,55 @@ fn one_ctrl_c_ends_even_a_command_stuck_in_a_blocking_read() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("stopping now"), "{err}");
 }
+
+/// --pooler is checked before anything connects: a PgBouncer console, beside a PostgreSQL
+/// database only; every refusal is one line, exit 3, and no password of either URL shows.
+#[test]
+fn pooler_flag_is_validated_and_never_echoes_a_password() {
+    let console = "pgbouncer://admin:p00lsecret@127.0.0.1:1/pgbouncer";
+    for (database, pooler, says) in [
+        (
+            "mysql://root:dbsecret@127.0.0.1/x",
+            console,
+            "--pooler goes beside a PostgreSQL target",
+        ),
+        (
+            "mssql://sa:dbsecret@127.0.0.1/x",
+            console,
+            "SQL Server is not one",
+        ),
+        (
+            "pgbouncer://admin:dbsecret@127.0.0.1:2/pgbouncer",
+            console,
+            "a PgBouncer console is not one",
+        ),
+        (
+            "postgres://app:dbsecret@127.0.0.1/x",
+            "postgres://admin:p00lsecret@127.0.0.1/x",
+            "--pooler takes PgBouncer's admin console",
+        ),
+        (
+            "postgres://app:dbsecret@127.0.0.1/x",
+            "pgbouncer://admin:p00l/secret@127.0.0.1:6432/pgbouncer",
+            "--pooler: malformed target URL",
+        ),
+    ] {
+        let (code, out, err) = run(&["triage", database, "--pooler", pooler]);
+        assert_eq!(code, 3, "{database} {err}");
+        assert!(out.is_empty(), "{out}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{says}: {err}");
+        for secret in ["dbsecret", "p00lsecret", "secret@"] {
+            assert!(!err.contains(secret), "{secret} shown: {err}");
+        }
+    }
+    let (code, _, err) = run(&[
+        "triage",
+        "--replay",
+        "captures/healthy-busy-postgres.jsonl",
+        "--pooler",
+        console,
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(!err.contains("p00lsecret"), "{err}");
+}

@@ -2066,6 +2066,10 @@ struct Bouncer {
 
 impl Bouncer {
     fn start(pg: &PgConnectOptions, pool_size: u32) -> Bouncer {
+        Bouncer::start_in_mode(pg, pool_size, "session")
+    }
+
+    fn start_in_mode(pg: &PgConnectOptions, pool_size: u32, pool_mode: &str) -> Bouncer {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -2077,7 +2081,7 @@ impl Bouncer {
             "[databases]\nspiral_pgb = host={} port={} dbname={}\n\n[pgbouncer]\n\
              listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
              auth_type = trust\nauth_file = {d}/users.txt\nadmin_users = postgres\n\
-             pool_mode = session\ndefault_pool_size = {pool_size}\nmax_client_conn = 50\n\
+             pool_mode = {pool_mode}\ndefault_pool_size = {pool_size}\nmax_client_conn = 50\n\
              ignore_startup_parameters = extra_float_digits\n\
              logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
             pg.get_host(),
@@ -2122,6 +2126,32 @@ impl Bouncer {
 
     fn console(&self) -> String {
         format!("pgbouncer://postgres@127.0.0.1:{}/pgbouncer", self.port)
+    }
+
+    /// pgbench through the pooler for `secs`, two clients (the pool's size in these
+    /// tests) running SELECT 1: busy, and never a queue.
+    fn pgbench(&self, dir: &std::path::Path, secs: u32) -> std::process::Child {
+        let script = dir.join("select.sql");
+        std::fs::write(&script, "SELECT 1;\n").unwrap();
+        std::process::Command::new("pgbench")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U"])
+            .args([
+                "postgres",
+                "-n",
+                "-c",
+                "2",
+                "-j",
+                "1",
+                "-T",
+                &secs.to_string(),
+            ])
+            .arg("-f")
+            .arg(&script)
+            .arg("spiral_pgb")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     fn client(&self) -> PgConnectOptions {
@@ -2193,24 +2223,7 @@ async fn pgbouncer_pool_exhaustion_and_a_healthy_pool() {
 
     // A busy but healthy pool: pgbench with as many clients as servers.
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("select.sql");
-    std::fs::write(&script, "SELECT 1;\n").unwrap();
-    let load = std::process::Command::new("pgbench")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &bouncer.port.to_string(),
-            "-U",
-            "postgres",
-        ])
-        .args(["-n", "-c", "2", "-j", "1", "-T", "8", "-f"])
-        .arg(&script)
-        .arg("spiral_pgb")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let load = bouncer.pgbench(dir.path(), 8);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (code, r, err) = spiral_json(args(&[
         "triage",
@@ -2321,4 +2334,160 @@ async fn lock_waits_are_sampled_over_the_window() {
     assert_eq!(top["source"], "sampled");
     assert!(top["wait_type"].as_str().unwrap_or("").starts_with("Lock:"));
     assert!(top["wait_ms"].as_u64().unwrap_or(0) >= 500, "{top}");
+}
+
+/// `--pooler` beside the PostgreSQL target, in transaction pooling: a client that opened a
+/// transaction and went quiet is named (address, port, application) by matching the
+/// database's idle-in-transaction backend to SHOW SERVERS and SHOW CLIENTS; with the pool
+/// then exhausted behind it, pool-exhaustion says the database side is the cause; and a
+/// busy healthy pool through the same pooler stays at exit 0.
+#[tokio::test]
+async fn pgbouncer_beside_postgres_names_the_holder_and_stays_quiet_when_healthy() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let pg: PgConnectOptions = url.parse().unwrap();
+    let bouncer = Bouncer::start_in_mode(&pg, 2, "transaction");
+    let triage = |samples: &str| {
+        vec![
+            "triage".to_string(),
+            url.clone(),
+            "--pooler".into(),
+            bouncer.console(),
+            "--samples".into(),
+            samples.to_string(),
+            "--interval".into(),
+            "1s".into(),
+            // The holder need not sit for the default 10 s in a test.
+            "-T".into(),
+            "idle_in_transaction_over=1".into(),
+        ]
+    };
+
+    // A client opens a transaction through the pooler and goes quiet.
+    let mut holder = PgConnection::connect_with(&bouncer.client().application_name("holder"))
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut holder).await.unwrap();
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (code, r, err) = spiral_json(triage("2")).await;
+    assert_eq!(code, 1, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "pooler-held-transaction")
+        .unwrap_or_else(|| panic!("{:?} {err}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!("Backend {backend} (spiral_pgb/postgres)"))
+            && summary.contains("held through PgBouncer by client 127.0.0.1:")
+            && summary.contains("(holder)"),
+        "{summary}"
+    );
+    assert_eq!(v["culprits"]["sessions"], serde_json::json!([backend]));
+    assert_eq!(v["culprits"]["applications"], serde_json::json!(["holder"]));
+    // The pool has a free server: no exhaustion, and the target printed is the database's.
+    assert_eq!(r["checks"]["pool-exhaustion"], "ok");
+    assert!(
+        r["target"].as_str().unwrap().starts_with("postgres://"),
+        "{}",
+        r["target"]
+    );
+
+    // One more client runs a long statement; three more queue behind the two taken servers.
+    let mut busy = Vec::new();
+    for (i, sql) in ["SELECT pg_sleep(5)", "SELECT 1", "SELECT 1", "SELECT 1"]
+        .into_iter()
+        .enumerate()
+    {
+        let opts = bouncer.client().application_name(&format!("queued-{i}"));
+        busy.push(tokio::spawn(async move {
+            let mut c = PgConnection::connect_with(&opts).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        }));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (code, r, err) = spiral_json(triage("2")).await;
+    assert_eq!(code, 2, "{err} {}", r["verdicts"]);
+    let held = verdict(&r, "pooler-held-transaction").unwrap();
+    assert_eq!(held["severity"], "critical", "{held}");
+    let p = verdict(&r, "pool-exhaustion").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    let summary = p["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("Pool spiral_pgb/postgres: 3 clients wait"),
+        "{summary}"
+    );
+    assert_eq!(p["culprits"]["sessions"], serde_json::json!([backend]));
+    assert_eq!(p["culprits"]["users"], serde_json::json!(["postgres"]));
+    let first = p["actions"][0].as_str().unwrap();
+    assert!(
+        first.contains("The database is the cause here") && first.contains(&backend.to_string()),
+        "{first}"
+    );
+    let longest = p["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "longest_waiting_clients")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(longest.contains("(queued-1)"), "{longest}");
+    // The database side's own rules ran in the same window.
+    assert!(
+        verdict(&r, "idle-in-transaction").is_some(),
+        "{:?}",
+        verdict_ids(&r)
+    );
+    // The holder commits: the queue drains.
+    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+    holder.close().await.unwrap();
+    for b in busy {
+        b.await.unwrap();
+    }
+
+    // A busy but healthy pool through the same pooler: pgbench, as many clients as servers.
+    let dir = tempfile::tempdir().unwrap();
+    let load = bouncer.pgbench(dir.path(), 7);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (code, r, err) = spiral_json(triage("3")).await;
+    let bench = load.wait_with_output().unwrap();
+    assert!(
+        bench.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
+    assert_eq!(code, 0, "{err} {}", r["verdicts"]);
+    assert_eq!(r["checks"]["pool-exhaustion"], "ok");
+    assert_eq!(r["checks"]["pooler-held-transaction"], "ok");
+
+    // What the console gave, as a capture holds it: SHOW STATS' NUMERIC counters read by
+    // name (pgbench's transactions are in them), SHOW LISTS, SHOW CONFIG's timeouts.
+    let file = dir.path().join("pooler.jsonl");
+    let (code, _, err) = run_async(vec![
+        "capture".into(),
+        bouncer.console(),
+        "--samples".into(),
+        "1".into(),
+        "-o".into(),
+        file.display().to_string(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let snap: serde_json::Value =
+        serde_json::from_str(text.lines().nth(1).expect("a snapshot line")).unwrap();
+    let pooler = &snap["pooler"];
+    let stats = &pooler["stats"][0];
+    assert_eq!(stats["database"], "spiral_pgb", "{pooler}");
+    assert!(stats["xact_count"].as_u64().unwrap() > 100, "{stats}");
+    assert!(stats["wait_time_us"].as_u64().is_some(), "{stats}");
+    assert!(
+        pooler["lists"]["used_servers"].as_u64().is_some(),
+        "{pooler}"
+    );
+    assert_eq!(pooler["idle_transaction_timeout_ms"], 0, "{pooler}");
 }

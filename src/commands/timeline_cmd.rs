@@ -18,7 +18,7 @@ use crate::config::{Sampling, Settings};
 
 enum Input {
     Capture(PathBuf),
-    Live(Sampling),
+    Live(Box<Sampling>),
 }
 
 /// A path to an existing file (or one named *.jsonl) is a capture; anything else a target.
@@ -44,14 +44,15 @@ fn input(settings: &Settings, a: &TimelineArgs) -> anyhow::Result<Input> {
     let source = SourceArgs {
         target: a.input.clone(),
         replay: None,
+        pooler: None,
         connect: a.connect.clone(),
     };
-    Ok(Input::Live(Sampling::build(
+    Ok(Input::Live(Box::new(Sampling::build(
         &source,
         a.samples,
         &a.interval,
         &settings.connect,
-    )?))
+    )?)))
 }
 
 fn build(settings: &Settings, a: &TimelineArgs, progress: bool) -> anyhow::Result<Timeline> {

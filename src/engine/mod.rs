@@ -49,6 +49,12 @@ pub enum LiveSampler {
     Mssql(Box<mssql::MssqlSampler>),
     /// A PgBouncer admin console: pools only, nothing to kill.
     Pgbouncer(pgbouncer::PgBouncerSampler),
+    /// A PostgreSQL database and the PgBouncer console in front of it (`--pooler`): one
+    /// connection each, both sampled into one snapshot so that one window sees both.
+    WithPooler {
+        database: Box<LiveSampler>,
+        pooler: pgbouncer::PgBouncerSampler,
+    },
 }
 
 impl LiveSampler {
@@ -58,6 +64,17 @@ impl LiveSampler {
             LiveSampler::Mysql(s) => s.sample().await,
             LiveSampler::Mssql(s) => s.sample().await,
             LiveSampler::Pgbouncer(s) => s.sample().await,
+            LiveSampler::WithPooler { database, pooler } => {
+                let mut snap = Box::pin(database.sample()).await?;
+                // Right after the database: the pooler's servers are matched to the
+                // database's sessions, so the two reads should be as close as they can be.
+                let at_pooler = pooler
+                    .sample()
+                    .await
+                    .map_err(|e| e.context("sampling the pooler (--pooler)"))?;
+                snap.pooler = at_pooler.pooler;
+                Ok(snap)
+            }
         }
     }
 
@@ -67,6 +84,8 @@ impl LiveSampler {
     pub async fn sample_sessions(&mut self) -> anyhow::Result<Snapshot> {
         match self {
             LiveSampler::Mssql(s) => s.sample_sessions().await,
+            // kill works on the database; the pooler has nothing it needs.
+            LiveSampler::WithPooler { database, .. } => Box::pin(database.sample_sessions()).await,
             other => other.sample().await,
         }
     }
@@ -88,6 +107,9 @@ impl LiveSampler {
             LiveSampler::Pgbouncer(_) => anyhow::bail!(
                 "spiral does not end sessions through PgBouncer: kill on the database itself"
             ),
+            LiveSampler::WithPooler { database, .. } => {
+                Box::pin(database.kill(target, query_only, managed)).await
+            }
         }
     }
 
@@ -128,11 +150,32 @@ impl LiveSampler {
             LiveSampler::Mysql(s) => s.close().await,
             LiveSampler::Mssql(s) => s.close().await,
             LiveSampler::Pgbouncer(s) => s.close().await,
+            LiveSampler::WithPooler { database, pooler } => {
+                Box::pin(database.close()).await;
+                pooler.close().await;
+            }
         }
     }
 }
 
 pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Result<LiveSampler> {
+    let sampler = connect_one(target, settings).await?;
+    let Some(console) = &target.pooler else {
+        return Ok(sampler);
+    };
+    match pgbouncer::connect(console, settings).await {
+        Ok(pooler) => Ok(LiveSampler::WithPooler {
+            database: Box::new(sampler),
+            pooler,
+        }),
+        Err(e) => {
+            sampler.close().await;
+            Err(e.context("--pooler"))
+        }
+    }
+}
+
+async fn connect_one(target: &Target, settings: &ConnectSettings) -> anyhow::Result<LiveSampler> {
     if target.is_pgbouncer() {
         return Ok(LiveSampler::Pgbouncer(
             pgbouncer::connect(target, settings).await?,

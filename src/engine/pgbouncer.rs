@@ -3,7 +3,7 @@
 //! The console speaks PostgreSQL's wire protocol but knows only its SHOW/control commands
 //! and only the simple query protocol: every statement here goes through `raw_sql`, never
 //! a prepared statement, and the connection sends no startup parameter the console would
-//! refuse. Four SHOW commands per sample, all answered from PgBouncer's memory.
+//! refuse. Seven SHOW commands per sample, all answered from PgBouncer's memory.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,16 +15,25 @@ use sqlx::{Column, ConnectOptions, Connection, Row};
 
 use super::{EngineError, classify_connect_error, timed};
 use crate::config::ConnectSettings;
-use crate::model::snapshot::{Engine, Pool, PoolWaiter, Pooler, ServerInfo, Snapshot};
+use crate::model::snapshot::{
+    Engine, Pool, PoolClient, PoolServer, PoolWaiter, Pooler, PoolerStats, ServerInfo, Snapshot,
+};
 use crate::target::Target;
 
 const POOLS: &str = include_str!("../../queries/pgbouncer/pools.sql");
 const DATABASES: &str = include_str!("../../queries/pgbouncer/databases.sql");
 const CLIENTS: &str = include_str!("../../queries/pgbouncer/clients.sql");
 const CONFIG: &str = include_str!("../../queries/pgbouncer/config.sql");
+const STATS: &str = include_str!("../../queries/pgbouncer/stats.sql");
+const SERVERS: &str = include_str!("../../queries/pgbouncer/servers.sql");
+const LISTS: &str = include_str!("../../queries/pgbouncer/lists.sql");
 
 /// Waiting clients kept per pool: enough to name the longest waits.
 const WAITERS_KEPT: usize = 5;
+
+/// Linked server connections kept per sample: every pool's ceiling on a sane pooler, and
+/// a bound on the capture's size on one that is not.
+const SERVERS_KEPT: usize = 500;
 
 pub struct PgBouncerSampler {
     conn: PgConnection,
@@ -86,7 +95,9 @@ fn text(row: &PgRow, name: &str) -> Option<String> {
     if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
         return v.map(|x| x.to_string());
     }
-    None
+    // SHOW STATS declares its counters NUMERIC, which has no decoder here. The simple query
+    // protocol sends every value as text, so the text itself is read, whatever the type.
+    row.try_get_unchecked::<Option<String>, _>(i).ok().flatten()
 }
 
 /// The console's parser knows no SQL comments: the query files keep theirs for people, and
@@ -101,6 +112,65 @@ fn console_command(sql: &str) -> String {
 
 fn num(row: &PgRow, name: &str) -> Option<u64> {
     text(row, name).and_then(|t| t.trim().parse::<i64>().ok().map(|v| v.max(0) as u64))
+}
+
+/// One SHOW STATS row; every counter is read by name and may be missing in this version.
+fn pooler_stats(row: &PgRow) -> Option<PoolerStats> {
+    let database = text(row, "database")?;
+    if database == "pgbouncer" {
+        return None;
+    }
+    Some(PoolerStats {
+        database,
+        // Before 1.8 there were only requests (total_requests), no transactions.
+        xact_count: num(row, "total_xact_count").or_else(|| num(row, "total_requests")),
+        query_count: num(row, "total_query_count"),
+        wait_time_us: num(row, "total_wait_time"),
+        server_assignments: num(row, "total_server_assignment_count"),
+    })
+}
+
+/// SHOW SERVERS' request_time and connect_time: `2026-11-30 20:02:31 UTC`.
+fn console_time(t: &str) -> Option<chrono::DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(t.trim().trim_end_matches(" UTC"), "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+/// Server connections lent to a client, each with that client (its ptr is the server's
+/// link). The pooler's own console connection never has a server.
+fn linked_servers(
+    servers: &[PgRow],
+    clients: &[PgRow],
+    taken_at: chrono::DateTime<Utc>,
+) -> Vec<PoolServer> {
+    let by_ptr: BTreeMap<String, &PgRow> = clients
+        .iter()
+        .filter_map(|c| Some((text(c, "ptr")?, c)))
+        .collect();
+    servers
+        .iter()
+        .filter_map(|s| {
+            let link = text(s, "link").filter(|l| !l.trim().is_empty())?;
+            let client = by_ptr.get(&link).map(|c| PoolClient {
+                addr: text(c, "addr"),
+                port: num(c, "port").and_then(|p| u16::try_from(p).ok()),
+                application: text(c, "application_name").filter(|a| !a.is_empty()),
+                idle_secs: text(c, "request_time")
+                    .and_then(|t| console_time(&t))
+                    .map(|t| (taken_at - t).num_seconds().max(0) as u64),
+            });
+            Some(PoolServer {
+                database: text(s, "database")?,
+                user: text(s, "user")?,
+                backend_pid: num(s, "remote_pid").filter(|&p| p > 0).map(|p| p as i64),
+                local_addr: text(s, "local_addr"),
+                local_port: num(s, "local_port").and_then(|p| u16::try_from(p).ok()),
+                client,
+            })
+        })
+        .take(SERVERS_KEPT)
+        .collect()
 }
 
 impl PgBouncerSampler {
@@ -119,6 +189,9 @@ impl PgBouncerSampler {
         let databases = self.show(DATABASES).await?;
         let clients = self.show(CLIENTS).await?;
         let config = self.show(CONFIG).await?;
+        let stats = self.show(STATS).await?;
+        let servers = self.show(SERVERS).await?;
+        let lists = self.show(LISTS).await?;
         let taken_at = Utc::now();
 
         let settings: BTreeMap<String, String> = config
@@ -192,6 +265,13 @@ impl PgBouncerSampler {
             query_wait_timeout_ms: secs_ms("query_wait_timeout"),
             server_idle_timeout_ms: secs_ms("server_idle_timeout"),
             max_client_conn: setting("max_client_conn"),
+            idle_transaction_timeout_ms: secs_ms("idle_transaction_timeout"),
+            stats: stats.iter().filter_map(pooler_stats).collect(),
+            servers: linked_servers(&servers, &clients, taken_at),
+            lists: lists
+                .iter()
+                .filter_map(|r| Some((text(r, "list")?, num(r, "items")?)))
+                .collect(),
         });
         Ok(snap)
     }

@@ -426,6 +426,70 @@ pub struct Pooler {
     pub server_idle_timeout_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_client_conn: Option<u64>,
+    /// idle_transaction_timeout in milliseconds (0 = a client may sit in a transaction,
+    /// holding its server connection, forever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_transaction_timeout_ms: Option<u64>,
+    /// SHOW STATS: cumulative counters per database, diffed over the window by the rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stats: Vec<PoolerStats>,
+    /// SHOW SERVERS: the server connections linked to a client, with that client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<PoolServer>,
+    /// SHOW LISTS: PgBouncer's internal lists by name (used_clients, free_servers, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lists: BTreeMap<String, u64>,
+}
+
+/// One database's cumulative counters from PgBouncer's SHOW STATS. The column set differs
+/// between versions, so each counter is optional (total_wait_time exists since 1.8,
+/// total_server_assignment_count since 1.23).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PoolerStats {
+    pub database: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xact_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_count: Option<u64>,
+    /// Microseconds clients spent waiting for a server connection, summed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_time_us: Option<u64>,
+    /// Times a server connection was handed to a client (1.23+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_assignments: Option<u64>,
+}
+
+/// A server connection of the pooler that a client holds (SHOW SERVERS, state active),
+/// with the client it is linked to (SHOW CLIENTS, by the link pointer).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PoolServer {
+    pub database: String,
+    pub user: String,
+    /// The backend's process id on the database (remote_pid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_pid: Option<i64>,
+    /// The pooler's own end of the connection as the database sees it (client_addr,
+    /// client_port in pg_stat_activity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_addr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<PoolClient>,
+}
+
+/// The application's connection to the pooler.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PoolClient {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    /// Seconds since the client's last request (request_time), at the sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_secs: Option<u64>,
 }
 
 /// One sample of one server.
@@ -630,6 +694,23 @@ impl Snapshot {
             for w in &mut p.waiting {
                 for t in w.addr.iter_mut().chain(w.application.iter_mut()) {
                     c(t);
+                }
+            }
+        }
+        for p in self.pooler.iter_mut() {
+            for st in &mut p.stats {
+                c(&mut st.database);
+            }
+            for sv in &mut p.servers {
+                c(&mut sv.database);
+                c(&mut sv.user);
+                for t in sv.local_addr.iter_mut() {
+                    c(t);
+                }
+                for cl in sv.client.iter_mut() {
+                    for t in cl.addr.iter_mut().chain(cl.application.iter_mut()) {
+                        c(t);
+                    }
                 }
             }
         }

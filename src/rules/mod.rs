@@ -18,6 +18,7 @@ mod long_transaction;
 mod memory_grants;
 mod plan_cache;
 mod pool_exhaustion;
+mod pooler_hidden;
 mod tempdb;
 mod workers;
 
@@ -84,10 +85,18 @@ pub const RULES: &[Rule] = &[
     guardrails::MISSING_GUARDRAILS,
     long_transaction::LONG_TRANSACTION,
     pool_exhaustion::POOL_EXHAUSTION,
+    pooler_hidden::POOLER_HELD_TRANSACTION,
+    pooler_hidden::POOLER_GUARDRAILS,
 ];
 
 /// The rules that read a connection pooler's snapshot (and only those run on one).
-const POOLER_RULES: &[&str] = &[pool_exhaustion::POOL_EXHAUSTION.id];
+const POOLER_RULES: &[&str] = &[
+    pool_exhaustion::POOL_EXHAUSTION.id,
+    pooler_hidden::POOLER_GUARDRAILS.id,
+];
+
+/// The rules that need the database and its pooler sampled together (`--pooler`).
+const BOTH_SIDES_RULES: &[&str] = &[pooler_hidden::POOLER_HELD_TRANSACTION.id];
 
 pub fn rule(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.id == id)
@@ -147,10 +156,20 @@ pub fn evaluate(window: &Window, thresholds: &Thresholds) -> Assessment {
     let mut checks = BTreeMap::new();
     // A pooler's console is not a database: the database rules have nothing to look at
     // there (and would call their missing figures unknown), and the pooler rules have
-    // nothing to look at on a database.
-    let at_pooler = window.last().pooler.is_some();
+    // nothing to look at on a database alone. With --pooler a snapshot holds both, and
+    // both sets run (plus the rules that match one side to the other).
+    let last = window.last();
+    let has_pooler = last.pooler.is_some();
+    let console_only = has_pooler && last.server.flavor.as_deref() == Some("pgbouncer");
     for rule in RULES {
-        if at_pooler != POOLER_RULES.contains(&rule.id) {
+        let runs = if BOTH_SIDES_RULES.contains(&rule.id) {
+            has_pooler && !console_only
+        } else if POOLER_RULES.contains(&rule.id) {
+            has_pooler
+        } else {
+            !console_only
+        };
+        if !runs {
             continue;
         }
         if rule.needs_rates && !window.has_rates() {

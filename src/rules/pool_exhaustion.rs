@@ -4,7 +4,8 @@
 
 use super::{Context, Draft, Rule};
 use crate::format::{duration_ms, thousands};
-use crate::model::snapshot::{Pool, Snapshot};
+use crate::model::session::SessionState;
+use crate::model::snapshot::{Pool, Pooler, Snapshot};
 use crate::model::thresholds::Thresholds;
 use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
@@ -29,17 +30,76 @@ fn pool_in<'s>(s: &'s Snapshot, p: &Pool) -> Option<&'s Pool> {
         .find(|x| x.database == p.database && x.user == p.user)
 }
 
+/// The exhausted pools, longest wait first. Momentary queueing is what a pool is for: only
+/// waits past the threshold count.
+pub(super) fn exhausted<'p>(pooler: &'p Pooler, t: &Thresholds) -> Vec<&'p Pool> {
+    let warn = Thresholds::ms(t.pool_wait_warning);
+    let mut out: Vec<&Pool> = pooler
+        .pools
+        .iter()
+        .filter(|p| p.cl_waiting > 0 && p.maxwait_ms >= warn && full(p))
+        .collect();
+    out.sort_by_key(|p| std::cmp::Reverse((p.maxwait_ms, p.cl_waiting)));
+    out
+}
+
+/// The average wait for a server connection over the window, from SHOW STATS' counters
+/// diffed between the first and the last sample: wait time accrued per server connection
+/// handed out (per transaction before PgBouncer 1.23, which has no assignment counter).
+/// PgBouncer's own avg_wait_time covers its last stats period, not this window.
+pub(super) fn average_wait_ms(first: &Snapshot, last: &Snapshot, database: &str) -> Option<u64> {
+    let stats = |s: &Snapshot| {
+        s.pooler
+            .as_ref()?
+            .stats
+            .iter()
+            .find(|x| x.database == database)
+            .cloned()
+    };
+    let (a, b) = (stats(first)?, stats(last)?);
+    let waited = b.wait_time_us?.checked_sub(a.wait_time_us?)?;
+    let handed = match (a.server_assignments, b.server_assignments) {
+        (Some(x), Some(y)) => y.checked_sub(x)?,
+        _ => b.xact_count?.checked_sub(a.xact_count?)?,
+    };
+    (handed > 0).then(|| waited / handed / 1000)
+}
+
+/// With --pooler: the pool's server connections whose backends run statements at least
+/// as long as a client may wait, matched by SHOW SERVERS' remote_pid.
+struct Slow {
+    running: u64,
+    blocked: u64,
+    longest_ms: u64,
+    longest_pid: i64,
+}
+
+fn slow_backends(last: &Snapshot, p: &Pool, over_ms: u64) -> Option<Slow> {
+    let servers = &last.pooler.as_ref()?.servers;
+    let slow: Vec<_> = last
+        .sessions
+        .iter()
+        .filter(|s| s.state == SessionState::Active && s.elapsed_ms.unwrap_or(0) >= over_ms)
+        .filter(|s| {
+            servers.iter().any(|sv| {
+                sv.backend_pid == Some(s.id) && sv.database == p.database && sv.user == p.user
+            })
+        })
+        .collect();
+    let top = slow.iter().max_by_key(|s| s.elapsed_ms)?;
+    Some(Slow {
+        running: slow.len() as u64,
+        blocked: slow.iter().filter(|s| s.is_blocked()).count() as u64,
+        longest_ms: top.elapsed_ms.unwrap_or(0),
+        longest_pid: top.id,
+    })
+}
+
 fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
     let pooler = last.pooler.as_ref()?;
-    let warn = Thresholds::ms(t.pool_wait_warning);
-    // Momentary queueing is what a pool is for: only waits past the threshold count.
-    let p = pooler
-        .pools
-        .iter()
-        .filter(|p| p.cl_waiting > 0 && p.maxwait_ms >= warn && full(p))
-        .max_by_key(|p| (p.maxwait_ms, p.cl_waiting))?;
+    let p = *exhausted(pooler, t).first()?;
     let near_timeout = pooler
         .query_wait_timeout_ms
         .filter(|&q| q > 0)
@@ -71,7 +131,25 @@ fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
             duration_ms(p.maxwait_ms)
         ));
     }
+    let avg = ctx
+        .window
+        .has_rates()
+        .then(|| average_wait_ms(ctx.window.first(), last, &p.database))
+        .flatten();
+    if let Some(ms) = avg {
+        summary.push_str(&format!(
+            "; over the window clients waited {} on average for one",
+            duration_ms(ms)
+        ));
+    }
     summary.push_str(": the database sees only the busy few; the queue is invisible from it.");
+    // With --pooler: server connections of this very pool that sit idle in a transaction
+    // on the database. Then the database side (a client that does not commit) is the cause.
+    let holders: Vec<_> =
+        super::pooler_hidden::held(last, Thresholds::ms(t.idle_in_transaction_over))
+            .into_iter()
+            .filter(|h| h.server.database == p.database && h.server.user == p.user)
+            .collect();
     let mut hosts: Vec<String> = p.waiting.iter().filter_map(|w| w.addr.clone()).collect();
     hosts.dedup();
     let mut apps: Vec<String> = p
@@ -85,8 +163,13 @@ fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
         .waiting
         .iter()
         .map(|w| {
+            let app = w
+                .application
+                .as_deref()
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default();
             format!(
-                "{} {}",
+                "{}{app} {}",
                 w.addr.as_deref().unwrap_or("?"),
                 duration_ms(w.wait_ms)
             )
@@ -101,15 +184,70 @@ fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
     if let Some(n) = p.pool_size {
         d = d.figure(Figure::count("pool_size", n));
     }
+    if let Some(ms) = avg {
+        d = d.figure(Figure::millis("average wait over the window", ms));
+    }
     if !longest.is_empty() {
         d = d.figure(Figure::text("longest-waiting clients", longest.join(", ")));
     }
+    if let Some(h) = holders.first() {
+        d = d
+            .figure(Figure::count(
+                "server connections idle in a transaction",
+                holders.len() as u64,
+            ))
+            .action(format!(
+                "The database is the cause here: {} of this pool's {} server connections sit \
+                 idle in a transaction (client {} holds backend {} for {}). Make those clients \
+                 commit, or end the backends (see pooler-held-transaction); a bigger pool \
+                 would only be held the same way.",
+                holders.len(),
+                p.sv_active + p.sv_used,
+                h.client(),
+                h.pid,
+                duration_ms(h.idle_ms)
+            ));
+    }
+    let slow = slow_backends(last, p, Thresholds::ms(t.pool_wait_warning));
+    let cause_found = !holders.is_empty() || slow.is_some();
+    if let Some(slow) = slow {
+        d = d
+            .figure(Figure::count(
+                "server connections slow on the database",
+                slow.running,
+            ))
+            .action(format!(
+                "The database is slow here: {} of this pool's server connections run \
+                 statements that have taken {} or more{}, the longest {} (backend {}). Fix \
+                 that first (spiral blocking, the runaway statement); a bigger pool would only \
+                 send more work to it.",
+                slow.running,
+                duration_ms(Thresholds::ms(t.pool_wait_warning)),
+                if slow.blocked > 0 {
+                    format!(", {} of them waiting on locks", slow.blocked)
+                } else {
+                    String::new()
+                },
+                duration_ms(slow.longest_ms),
+                slow.longest_pid
+            ));
+    }
+    // Sampled with --pooler, the database side has been looked at already.
+    let beside = last.server.flavor.as_deref() != Some("pgbouncer");
+    if beside && !cause_found {
+        d = d.action(
+            "The database behind the pool shows no server connection held idle in a \
+             transaction or running slow: the pool is too small for this load, not the \
+             database too slow.",
+        );
+    } else if !beside {
+        d = d.action(
+            "Look at the database first (spiral triage on it, or again with --pooler): if \
+             the busy server connections are slow queries or lock waits, that is the cause, \
+             and a bigger pool only sends more work to a database that is already slow.",
+        );
+    }
     d = d
-        .action(
-            "Look at the database first (spiral triage on it): if the busy server connections \
-             are slow queries or lock waits, that is the cause, and a bigger pool only sends \
-             more work to a database that is already slow.",
-        )
         .action(format!(
             "If the database is idle while clients wait, raise pool_size for {} a little \
              ([databases] or default_pool_size) and RELOAD; keep the sum of all pools under \
@@ -143,7 +281,7 @@ fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
         users: vec![p.user.clone()],
         hosts: hosts.into_iter().take(20).collect(),
         applications: apps,
-        sessions: Vec::new(),
+        sessions: holders.iter().map(|h| h.pid).collect(),
     })
     .done()
 }

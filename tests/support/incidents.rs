@@ -12,8 +12,8 @@ use spiral::capture::Header;
 use spiral::model::session::{Session, SessionKind, SessionState, WaitClass};
 use spiral::model::snapshot::{
     CompileGate, ConnectionLimits, DatabaseInfo, Engine, GrantHolder, GrantPool, Guardrails,
-    HolderKind, Horizon, HorizonHolder, LogReuse, MemoryGrants, PlanCacheEntry, Pool, PoolWaiter,
-    Pooler, ServerInfo, Snapshot, WaitStat, Workers, counter,
+    HolderKind, Horizon, HorizonHolder, LogReuse, MemoryGrants, PlanCacheEntry, Pool, PoolClient,
+    PoolServer, PoolWaiter, Pooler, PoolerStats, ServerInfo, Snapshot, WaitStat, Workers, counter,
 };
 
 pub struct Bundled {
@@ -50,6 +50,7 @@ pub fn all() -> Vec<Bundled> {
         postgres_healthy_busy(),
         sqlserver_long_import(),
         pgbouncer_pool_exhausted(),
+        pgbouncer_beside_postgres_held(),
     ]
 }
 
@@ -1402,6 +1403,25 @@ fn pooler_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
         query_wait_timeout_ms: Some(0),
         server_idle_timeout_ms: Some(600_000),
         max_client_conn: Some(1_000),
+        idle_transaction_timeout_ms: Some(0),
+        // PgBouncer 1.18's counters: about 300 transactions a second, while some 85
+        // clients wait at any moment (85 client-seconds of waiting accrue per second).
+        stats: vec![PoolerStats {
+            database: "app".into(),
+            xact_count: Some(4_210_000 + sample * 1_500),
+            query_count: Some(9_870_000 + sample * 3_600),
+            wait_time_us: Some(912_000_000_000 + sample * 425_000_000),
+            server_assignments: None,
+        }],
+        servers: Vec::new(),
+        lists: [
+            ("used_clients", 22 + waiting),
+            ("used_servers", 22),
+            ("free_servers", 28),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
     });
     snap
 }
@@ -1685,4 +1705,145 @@ fn sqlserver_runnable_queue() -> Bundled {
         "captures/sqlserver-runnable-queue.jsonl",
         "A runnable queue: 20 of 45 requests runnable, 38-40 tasks in the runnable queues of 16 schedulers, signal waits most of the wait time. Built from the documented DMVs (the 2026-11-30 review's coverage table), not a postmortem.",
     )
+}
+
+// The same fleet triaged with --pooler: the database and PgBouncer in one window. Two
+// celery-beat clients opened transactions through transaction pooling and went quiet; the
+// database sees two backends from the pooler's address idle in a transaction, the pooler
+// a queue. Figures illustrative.
+
+fn beside_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
+    let mut snap = Snapshot::empty(Engine::Postgres, t);
+    snap.server = ServerInfo {
+        version: "16.4".into(),
+        flavor: None,
+        managed_kill: false,
+    };
+    snap.own_session_id = Some(9_000);
+    snap.connections = ConnectionLimits {
+        max_connections: Some(100),
+        reserved: 3,
+        current: Some(24),
+    };
+    snap.guardrails = Guardrails {
+        statement_timeout_ms: Some(30_000),
+        lock_timeout_ms: Some(10_000),
+        idle_in_transaction_timeout_ms: Some(0),
+        idle_session_timeout_ms: Some(0),
+        ..Guardrails::default()
+    };
+    let mut seq = Seq(700 + sample);
+    let pooler_addr = "10.0.0.5";
+    let mut servers = Vec::new();
+    for k in 0..20i64 {
+        let pid = 41_000 + k;
+        let held = k < 2;
+        let mut s = session(
+            pid,
+            "app",
+            pooler_addr,
+            "celery-worker",
+            "app",
+            if held {
+                SessionState::IdleInTransaction
+            } else {
+                SessionState::Active
+            },
+        );
+        let client = if held {
+            s.raw_state = Some("idle in transaction".into());
+            s.idle_ms = Some(250_000 + sample * 5_000 + k as u64 * 40_000);
+            s.transaction_ms = s.idle_ms.map(|ms| ms + 120);
+            s.open_transactions = 1;
+            s.application = Some("celery-beat".into());
+            s.query = Some("UPDATE schedule SET last_run_at = $1 WHERE id = $2".into());
+            PoolClient {
+                addr: Some(format!("10.0.3.{}", 21 + k)),
+                port: Some(48_812 + k as u16),
+                application: Some("celery-beat".into()),
+                idle_secs: s.idle_ms.map(|ms| ms / 1000),
+            }
+        } else {
+            s.raw_state = Some("active".into());
+            s.elapsed_ms = Some(20 + seq.next(400));
+            s.query = Some("SELECT id, payload FROM tasks WHERE queue = $1 LIMIT 10".into());
+            PoolClient {
+                addr: Some(format!("10.0.3.{}", 40 + k % 6)),
+                port: Some(50_000 + k as u16),
+                application: Some("celery-worker".into()),
+                idle_secs: Some(0),
+            }
+        };
+        snap.sessions.push(s);
+        servers.push(PoolServer {
+            database: "app".into(),
+            user: "app".into(),
+            backend_pid: Some(pid),
+            local_addr: Some(pooler_addr.into()),
+            local_port: Some(39_000 + k as u16),
+            client: Some(client),
+        });
+    }
+    snap.counters.insert(counter::DEADLOCKS.into(), 12);
+    snap.counters
+        .insert(counter::COMMITS.into(), 1_830_000 + sample * 1_200);
+    snap.counters.insert(counter::LOGINS.into(), 40_210);
+    let waiting = 40 + sample * 20;
+    let maxwait_ms = 3_000 + sample * 2_500;
+    let mut waiters: Vec<PoolWaiter> = (0..5)
+        .map(|i| PoolWaiter {
+            addr: Some(format!("10.0.3.{}", 50 + i)),
+            application: Some("celery-worker".into()),
+            wait_ms: maxwait_ms - i * 250 - seq.next(150),
+        })
+        .collect();
+    waiters.sort_by_key(|x| std::cmp::Reverse(x.wait_ms));
+    snap.pooler = Some(Pooler {
+        pools: vec![Pool {
+            database: "app".into(),
+            user: "app".into(),
+            cl_active: 20,
+            cl_waiting: waiting,
+            sv_active: 20,
+            sv_idle: 0,
+            sv_used: 0,
+            maxwait_ms,
+            pool_size: Some(20),
+            pool_mode: Some("transaction".into()),
+            waiting: waiters,
+        }],
+        query_wait_timeout_ms: Some(120_000),
+        server_idle_timeout_ms: Some(600_000),
+        max_client_conn: Some(1_000),
+        idle_transaction_timeout_ms: Some(0),
+        stats: vec![PoolerStats {
+            database: "app".into(),
+            xact_count: Some(1_830_000 + sample * 1_200),
+            query_count: Some(3_660_000 + sample * 2_400),
+            wait_time_us: Some(402_000_000_000 + sample * 300_000_000),
+            server_assignments: None,
+        }],
+        servers,
+        lists: [("used_clients", 20 + waiting), ("used_servers", 20)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    });
+    snap
+}
+
+fn pgbouncer_beside_postgres_held() -> Bundled {
+    let t0 = at(2024, 3, 26, 14, 20, 0);
+    Bundled {
+        file: "captures/001-pgbouncer-beside-postgres-held.jsonl",
+        header: header(
+            Engine::Postgres,
+            "postgres://app@db.internal:5432/app",
+            t0,
+            "The incident 001 fleet triaged with --pooler (the database and PgBouncer in one window): two celery-beat clients hold server connections idle in a transaction through transaction pooling while 40 to 80 clients queue for a pool of 20 (figures illustrative, not from the postmortem).",
+        ),
+        snapshots: (0..3)
+            .map(|i| beside_sample(t0 + Duration::seconds(5 * i as i64), i))
+            .collect(),
+    }
 }
