@@ -57,7 +57,8 @@ impl Held<'_> {
 
 /// Sessions idle in a transaction past the threshold whose backend a pooler server
 /// connection names (remote_pid). The address check keeps a pid reused by a direct
-/// connection between the two reads from being blamed on the pooler.
+/// connection between the two reads from being blamed on the pooler; it applies only when
+/// the database gave an address (with log_hostname on it gives a host name instead).
 pub(super) fn held<'s>(snap: &'s Snapshot, over_ms: u64) -> Vec<Held<'s>> {
     let Some(pooler) = &snap.pooler else {
         return Vec::new();
@@ -74,7 +75,7 @@ pub(super) fn held<'s>(snap: &'s Snapshot, over_ms: u64) -> Vec<Held<'s>> {
             let server = pooler.servers.iter().find(|sv| {
                 sv.backend_pid == Some(s.id)
                     && match (&s.client_host, &sv.local_addr) {
-                        (Some(h), Some(a)) => h == a,
+                        (Some(h), Some(a)) if h.parse::<std::net::IpAddr>().is_ok() => h == a,
                         _ => true,
                     }
             })?;
