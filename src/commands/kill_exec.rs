@@ -333,6 +333,49 @@ impl KillLog {
     }
 }
 
+/// The sample the selection is made from: the last snapshot of a capture (a plan only), or
+/// one sessions-only sample of the live target on the connection every later step uses.
+async fn first_look(
+    spec: &SourceSpec,
+    execute: bool,
+    connect: &ConnectSettings,
+) -> anyhow::Result<(Option<crate::engine::LiveSampler>, Snapshot, String)> {
+    match spec {
+        SourceSpec::Replay(path) => {
+            if execute {
+                bail!("--execute needs a live target: a capture can only be planned against");
+            }
+            let mut reader = crate::capture::CaptureReader::open(path)?;
+            let label = reader.header().target.clone();
+            let mut last = None;
+            while let Some(s) = reader.next_snapshot()? {
+                last = Some(s);
+            }
+            Ok((None, last.context("no snapshot in the capture")?, label))
+        }
+        SourceSpec::Live(target) => {
+            let mut s = crate::engine::connect(target, connect).await?;
+            let mut snap = s.sample_sessions().await?;
+            snap.sanitize();
+            Ok((Some(s), snap, target.redacted()))
+        }
+    }
+}
+
+/// The victims as a dry run shows them: chosen, nothing sent.
+fn planned(victims: impl Iterator<Item = Victim>) -> Vec<Action> {
+    victims
+        .map(|victim| Action {
+            victim,
+            outcome: Outcome::Planned,
+            note: None,
+        })
+        .collect()
+}
+
+/// `spiral kill`: select from one sample, show the plan, and unless it is a dry run confirm,
+/// then end the victims in rounds (once, or every `--every` for `--for`) and look for
+/// reconnects. Each step is a function below; this one only orders them.
 pub async fn run(
     a: &KillArgs,
     idle_over: Option<&str>,
@@ -348,26 +391,7 @@ pub async fn run(
     let plan_repeat = schedule(a)?;
     let spec = crate::config::source_spec(&a.source, connect)?;
     let started = Instant::now();
-    let (mut sampler, first, label) = match &spec {
-        SourceSpec::Replay(path) => {
-            if a.execute {
-                bail!("--execute needs a live target: a capture can only be planned against");
-            }
-            let mut reader = crate::capture::CaptureReader::open(path)?;
-            let label = reader.header().target.clone();
-            let mut last = None;
-            while let Some(s) = reader.next_snapshot()? {
-                last = Some(s);
-            }
-            (None, last.context("no snapshot in the capture")?, label)
-        }
-        SourceSpec::Live(target) => {
-            let mut s = crate::engine::connect(target, connect).await?;
-            let mut snap = s.sample_sessions().await?;
-            snap.sanitize();
-            (Some(s), snap, target.redacted())
-        }
-    };
+    let (mut sampler, first, label) = first_look(&spec, a.execute, connect).await?;
     let selected_at = Instant::now();
     let Selection {
         victims,
@@ -394,14 +418,7 @@ pub async fn run(
         .as_mut()
         .filter(|_| a.execute && (!victims.is_empty() || plan_repeat.is_some()))
     else {
-        report.actions = victims
-            .into_iter()
-            .map(|victim| Action {
-                victim,
-                outcome: Outcome::Planned,
-                note: None,
-            })
-            .collect();
+        report.actions = planned(victims.iter().cloned());
         report.seconds = started.elapsed().as_secs_f64();
         if let Some(s) = sampler {
             s.close().await;
@@ -413,15 +430,7 @@ pub async fn run(
     let plan = || {
         let mut plan = report.clone();
         plan.executed = false;
-        plan.actions = victims
-            .iter()
-            .cloned()
-            .map(|victim| Action {
-                victim,
-                outcome: Outcome::Planned,
-                note: None,
-            })
-            .collect();
+        plan.actions = planned(victims.iter().cloned());
         let text = render_table(&plan).replace(DRY_RUN, "");
         crate::format::for_console(&text).into_owned()
     };
