@@ -313,18 +313,6 @@ impl CaptureReader {
                     }
                     self.last_taken_at = Some(snap.taken_at);
                     snap.sanitize();
-                    // Counter names are spiral's own words on a live server, but a capture
-                    // file can say anything: cleaned like every other string in it.
-                    if snap
-                        .counters
-                        .keys()
-                        .any(|k| crate::sanitize::needs_cleaning(k))
-                    {
-                        snap.counters = std::mem::take(&mut snap.counters)
-                            .into_iter()
-                            .map(|(k, v)| (crate::sanitize::clean(&k), v))
-                            .collect();
-                    }
                     self.yielded += 1;
                     return Ok(Some(snap));
                 }

@@ -714,11 +714,50 @@ impl Snapshot {
                 }
             }
         }
+        // Map keys are names too: spiral's own on a live server, but a capture file can say
+        // anything, and `spiral waits` prints wait names as they are.
+        clean_keys(&mut self.counters);
+        if let Some(w) = self.wait_stats.as_mut() {
+            clean_keys(w);
+        }
+        for p in self.pooler.iter_mut() {
+            clean_keys(&mut p.lists);
+        }
         for g in &mut self.gaps {
             c(&mut g.reason);
             for r in g.remedy.iter_mut() {
                 c(r);
             }
         }
+    }
+}
+
+/// Cleans a map's keys, rebuilding it only when one needs it (two keys that clean to the
+/// same name keep the later value).
+fn clean_keys<V>(map: &mut BTreeMap<String, V>) {
+    if map.keys().any(|k| crate::sanitize::needs_cleaning(k)) {
+        *map = std::mem::take(map)
+            .into_iter()
+            .map(|(k, v)| (crate::sanitize::clean(&k), v))
+            .collect();
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn names_used_as_keys_are_cleaned_like_any_other_text() {
+        let mut s = Snapshot::empty(Engine::Mysql, Utc::now());
+        s.counters.insert("dead\u{1b}[2Jlocks".into(), 3);
+        s.wait_stats = Some(BTreeMap::from([(
+            "wait/io/\u{1b}]0;pwned\u{7}file".to_string(),
+            WaitStat::default(),
+        )]));
+        s.sanitize();
+        assert_eq!(s.counters.keys().collect::<Vec<_>>(), ["deadlocks"]);
+        let waits = s.wait_stats.unwrap_or_default();
+        assert_eq!(waits.keys().collect::<Vec<_>>(), ["wait/io/file"]);
     }
 }
