@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use crate::cli::{Encrypt, Format, GlobalArgs, SamplingArgs, SourceArgs};
+use crate::model::session_group::SessionCuts;
 use crate::model::thresholds::{Thresholds, parse_duration_secs};
 use crate::target::{Secret, Target};
 
@@ -32,6 +33,9 @@ pub struct ConnectSettings {
     pub connect_timeout: Duration,
     pub query_timeout: Duration,
     pub dac: bool,
+    /// The ages a sampler that counts sessions in groups splits them at (SQL Server over
+    /// the DAC): the thresholds the rules compare ages against.
+    pub session_cuts: SessionCuts,
     pub encrypt: Option<Encrypt>,
     pub trust_server_certificate: bool,
     pub password_stdin: bool,
@@ -72,6 +76,7 @@ impl Settings {
                 bail!("{flag} must be between 100ms and 10m");
             }
         }
+        let session_cuts = SessionCuts::from_thresholds(&thresholds);
         let machine = matches!(g.format, Format::Json | Format::Slack);
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Ok(Settings {
@@ -84,6 +89,7 @@ impl Settings {
                 connect_timeout: Duration::from_secs_f64(connect_timeout),
                 query_timeout: Duration::from_secs_f64(query_timeout),
                 dac: g.dac,
+                session_cuts,
                 encrypt: g.encrypt,
                 trust_server_certificate: g.trust_server_certificate,
                 password_stdin: g.password_stdin,

@@ -403,6 +403,13 @@ pub const QUERIES: &[Query] = &[
     },
     Query {
         engine: Engine::Mssql,
+        name: "sample_dac_sessions",
+        purpose: "every session over the dedicated admin connection, for kill",
+        for_people: false,
+        sql: include_str!("../queries/mssql/sample_dac_sessions.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
         name: "sample_limited",
         purpose: "the batch for a login without VIEW SERVER STATE",
         for_people: false,
@@ -455,6 +462,20 @@ pub const MSSQL_PARTS: &[Query] = &[
         purpose: "sample part: one row per session, names and text by key",
         for_people: false,
         sql: include_str!("../queries/mssql/parts/sessions.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_dac_cuts",
+        purpose: "sample part: the ages the DAC sample splits its session groups at (parameters)",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/dac_cuts.sql"),
+    },
+    Query {
+        engine: Engine::Mssql,
+        name: "part_dac_sessions",
+        purpose: "sample part: sessions over the DAC, listed where needed by identity, counted otherwise",
+        for_people: false,
+        sql: include_str!("../queries/mssql/parts/dac_sessions.sql"),
     },
     Query {
         engine: Engine::Mssql,

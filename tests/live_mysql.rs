@@ -1110,6 +1110,7 @@ async fn kill_statement_spares_a_thread_that_is_no_longer_idle() {
     let mut sampler = spiral::engine::connect(
         &spiral::target::Target::parse(&stage.target()).unwrap(),
         &spiral::config::ConnectSettings {
+            session_cuts: Default::default(),
             connect_timeout: Duration::from_secs(5),
             query_timeout: Duration::from_secs(5),
             dac: false,

@@ -1459,6 +1459,7 @@ async fn kill_reports_vanished_victims_and_spares_replaced_ones() {
     let mut sampler = spiral::engine::connect(
         &spiral::target::Target::parse(&stage.target("postgres")).unwrap(),
         &spiral::config::ConnectSettings {
+            session_cuts: Default::default(),
             connect_timeout: Duration::from_secs(5),
             query_timeout: Duration::from_secs(5),
             dac: false,
@@ -1499,6 +1500,7 @@ fn action_ids(plan: &serde_json::Value) -> Vec<i64> {
 
 fn connect_settings() -> spiral::config::ConnectSettings {
     spiral::config::ConnectSettings {
+        session_cuts: Default::default(),
         connect_timeout: Duration::from_secs(5),
         query_timeout: Duration::from_secs(5),
         dac: false,

@@ -329,6 +329,137 @@ fn sessions(rows: &[S]) -> ResultSet {
     ResultSet::new(session_columns(), rows)
 }
 
+/// What the DAC sample's sessions statement (queries/mssql/parts/dac_sessions.sql)
+/// returns for these rows, done as its T-SQL does it: the sessions a rule needs by identity
+/// listed (same columns as `sessions`, without text keys: no text over the DAC), every
+/// other one counted in a group. `idle_over_ms` and `running_ms` are the batch's two
+/// parameters; the test server cannot read them, so they are spiral's defaults.
+fn dac_sessions(
+    rows: &[S],
+    task_blockers: &[(i32, i32, &str, i32)],
+    idle_over_ms: i64,
+    running_ms: i32,
+) -> (ResultSet, ResultSet) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut listed: BTreeSet<i32> = BTreeSet::new();
+    for s in rows {
+        let rolling_back = s.status == "rollback"
+            || s.command.is_some_and(|c| c.to_ascii_uppercase().contains("ROLLBACK"));
+        if s.id == OWN_SESSION
+            || s.blocked_by.is_some()
+            || s.open_tran > 0
+            || s.idle_ms.is_some_and(|i| i >= idle_over_ms)
+            || rolling_back
+        {
+            listed.insert(s.id);
+        }
+        if let Some(b) = s.blocked_by.filter(|b| *b > 0) {
+            listed.insert(b);
+        }
+    }
+    for &(waiter, by, _, _) in task_blockers {
+        listed.insert(waiter);
+        if by > 0 {
+            listed.insert(by);
+        }
+    }
+    let mut longest: Vec<&S> = rows
+        .iter()
+        .filter(|s| s.user_process && s.command.is_some())
+        .collect();
+    longest.sort_by(|a, b| b.elapsed_ms.cmp(&a.elapsed_ms).then(a.id.cmp(&b.id)));
+    listed.extend(longest.iter().take(20).map(|s| s.id));
+    let listed_rows: Vec<S> = rows
+        .iter()
+        .filter(|s| listed.contains(&s.id))
+        .cloned()
+        .collect();
+    let mut sessions_set = sessions(&listed_rows);
+    sessions_set.columns.pop();
+    for r in &mut sessions_set.rows {
+        r.pop();
+    }
+    type Key = (bool, bool, &'static str, Option<&'static str>, Option<&'static str>, i64, bool, bool);
+    #[derive(Default)]
+    struct Ages {
+        n: i64,
+        wait: Option<(i32, i32)>,
+        elapsed: Option<(i32, i32)>,
+        idle: Option<(i64, i64)>,
+    }
+    fn widen<T: Ord + Copy>(span: &mut Option<(T, T)>, v: Option<T>) {
+        if let Some(v) = v {
+            *span = Some(match *span {
+                Some((lo, hi)) => (lo.min(v), hi.max(v)),
+                None => (v, v),
+            });
+        }
+    }
+    let mut groups: BTreeMap<Key, Ages> = BTreeMap::new();
+    for s in rows.iter().filter(|s| !listed.contains(&s.id)) {
+        let key = (
+            s.user_process,
+            s.command.is_some(),
+            s.status,
+            s.command,
+            s.wait.map(|w| w.0),
+            client_key(s),
+            s.login == "sa",
+            s.elapsed_ms.is_some_and(|e| e > running_ms),
+        );
+        let a = groups.entry(key).or_default();
+        a.n += 1;
+        widen(&mut a.wait, s.wait.map(|w| w.1));
+        widen(&mut a.elapsed, s.elapsed_ms);
+        widen(&mut a.idle, s.idle_ms);
+    }
+    let group_rows = groups
+        .into_iter()
+        .map(|((user, _, status, command, wait, key, sa, _), a)| {
+            vec![
+                big(a.n),
+                bit(user),
+                text(status),
+                opt_text(command),
+                opt_text(wait),
+                Value::Int(a.wait.map(|w| w.0)),
+                Value::Int(a.wait.map(|w| w.1)),
+                Value::Int(None),
+                int(0),
+                Value::Int(a.elapsed.map(|e| e.0)),
+                Value::Int(a.elapsed.map(|e| e.1)),
+                Value::BigInt(a.idle.map(|i| i.0)),
+                Value::BigInt(a.idle.map(|i| i.1)),
+                Value::DateTime(None),
+                big(key),
+                bit(sa),
+            ]
+        })
+        .collect();
+    let group_set = ResultSet::new(
+        vec![
+            col("group_count", ColType::BigInt),
+            col("is_user_process", ColType::Bit),
+            col("status", ColType::VarChar),
+            col("command", ColType::VarChar),
+            col("wait_type", ColType::VarChar),
+            col("min_wait_ms", ColType::Int),
+            col("wait_ms", ColType::Int),
+            col("blocked_by", ColType::Int),
+            col("open_transactions", ColType::Int),
+            col("min_elapsed_ms", ColType::Int),
+            col("elapsed_ms", ColType::Int),
+            col("min_idle_ms", ColType::BigInt),
+            col("idle_ms", ColType::BigInt),
+            col("login_time", ColType::DateTime),
+            col("client_key", ColType::BigInt),
+            col("is_sysadmin", ColType::Bit),
+        ],
+        group_rows,
+    );
+    (sessions_set, group_set)
+}
+
 #[derive(Clone, Copy)]
 struct WorkerFigures {
     queued: i64,
@@ -936,6 +1067,9 @@ struct Recorded {
     lose_names: AtomicU64,
     /// Every batch name, in order.
     batches: Mutex<Vec<String>>,
+    /// Answer the DAC sample as before sessions were counted on the server: every session
+    /// listed (the baseline the aggregated answer is compared with).
+    dac_lists_all: bool,
     samples: AtomicU64,
     kills: AtomicU64,
 }
@@ -964,12 +1098,17 @@ impl Recorded {
     fn sets(&self, full: bool) -> Vec<ResultSet> {
         self.samples.fetch_add(1, Ordering::SeqCst);
         let secs = self.clock.seconds();
-        let mut sets = vec![
-            facts(SQL_2019, SQL_2019_TEXT, 1),
-            config(self.adhoc),
-            sessions(&self.sessions),
-            self.unsent(clients(&self.sessions)),
-        ];
+        let mut sets = vec![facts(SQL_2019, SQL_2019_TEXT, 1), config(self.adhoc)];
+        if full || self.dac_lists_all {
+            sets.push(sessions(&self.sessions));
+        } else {
+            // spiral's defaults: --idle-over 5m, --client-timeout 15s.
+            let (listed, groups) =
+                dac_sessions(&self.sessions, &self.task_blockers, 300_000, 15_000);
+            sets.push(listed);
+            sets.push(groups);
+        }
+        sets.push(self.unsent(clients(&self.sessions)));
         if !self.task_blockers.is_empty() {
             sets.push(task_blockers(&self.task_blockers));
         }
@@ -1025,6 +1164,18 @@ impl Recorded {
                 self.unsent(texts(&self.sessions)),
             ]),
             "sample_dac" => Reply::Rows(self.sets(false)),
+            "sample_dac_sessions" => {
+                let mut listed = sessions(&self.sessions);
+                listed.columns.pop();
+                for r in &mut listed.rows {
+                    r.pop();
+                }
+                Reply::Rows(vec![
+                    facts(SQL_2019, SQL_2019_TEXT, 1),
+                    listed,
+                    self.unsent(clients(&self.sessions)),
+                ])
+            }
             "plan_cache" => Reply::Rows(vec![plan_cache(&self.plan_cache)]),
             other => Reply::Error {
                 number: 50000,
@@ -1083,6 +1234,7 @@ fn incident() -> Recorded {
         sent: Mutex::default(),
         lose_names: AtomicU64::new(0),
         batches: Mutex::default(),
+        dac_lists_all: false,
     }
 }
 
@@ -1166,6 +1318,7 @@ fn healthy() -> Recorded {
         sent: Mutex::default(),
         lose_names: AtomicU64::new(0),
         batches: Mutex::default(),
+        dac_lists_all: false,
     }
 }
 
@@ -3153,4 +3306,293 @@ fn wire_sample_text() -> String {
         out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
     }
     out
+}
+
+// ---------------------------------------------------------------------------
+// The DAC sample counts sessions on the server (issue 10, review finding #18)
+// ---------------------------------------------------------------------------
+
+/// The dedicated admin connection at the test server's own port (`admin:` with a port
+/// needs no SQL Browser).
+fn dac_target(server: &TdsServer) -> String {
+    format!(
+        "Server=admin:127.0.0.1,{};User Id=sa;Password={PASSWORD}",
+        server.port()
+    )
+}
+
+/// A triage over the DAC of incident 000, the server listing every session (`lists_all`,
+/// as before) or counting them: exit code, report, stderr and the server's counters.
+fn dac_triage(
+    lists_all: bool,
+    samples: &str,
+    extra: &[&str],
+) -> (i32, serde_json::Value, String, StatsSnapshot) {
+    let mut recorded = incident();
+    recorded.dac_lists_all = lists_all;
+    let server = serve(recorded);
+    let conn = dac_target(&server);
+    let mut args = vec![
+        "triage",
+        conn.as_str(),
+        "--encrypt",
+        "off",
+        "--samples",
+        samples,
+        "--interval",
+        "1s",
+    ];
+    args.extend_from_slice(extra);
+    let (code, report, stderr) = run_json(&args);
+    (code, report, stderr, server.stats.snapshot())
+}
+
+/// Verdicts as the engineer reads them: id, severity, summary, figures, culprits,
+/// actions. Rates are masked: the recorded counters grow with the wall clock, so two runs
+/// never see quite the same seconds between samples.
+fn verdict_bodies(report: &serde_json::Value) -> Vec<serde_json::Value> {
+    fn mask_rates(text: &str) -> String {
+        let words: Vec<&str> = text.split(' ').collect();
+        let numeric = |w: &str| w.starts_with(|c: char| c.is_ascii_digit());
+        (0..words.len())
+            .map(|i| {
+                let w = words[i];
+                let next_is_rate = words.get(i + 1).is_some_and(|n| n.contains("/s"));
+                if numeric(w) && (w.contains("/s") || next_is_rate) {
+                    "#".to_string()
+                } else {
+                    w.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    fn mask(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::String(t) => serde_json::Value::String(mask_rates(t)),
+            serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(mask).collect()),
+            serde_json::Value::Object(o) => {
+                let rate = o
+                    .get("value")
+                    .and_then(|x| x.as_str())
+                    .is_some_and(|x| x.contains("/s"));
+                serde_json::Value::Object(
+                    o.iter()
+                        .filter(|(k, _)| !(rate && k.as_str() == "number"))
+                        .map(|(k, x)| (k.clone(), mask(x)))
+                        .collect(),
+                )
+            }
+            other => other.clone(),
+        }
+    }
+    report["verdicts"]
+        .as_array()
+        .map(|a| a.iter().map(mask).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn dac_sample_counts_sessions_on_the_server_with_the_same_verdicts() {
+    let (code_all, all, err_all, all_two) = dac_triage(true, "2", &[]);
+    let (code, grouped, err, grouped_two) = dac_triage(false, "2", &[]);
+    assert_eq!(code_all, 2, "{err_all}");
+    assert_eq!(code, code_all, "{err}");
+    let (a, g) = (verdict_bodies(&all), verdict_bodies(&grouped));
+    let ids: Vec<String> = verdict_ids(&grouped);
+    for (x, y) in a.iter().zip(&g) {
+        // Deadlocks are counted from a counter that grows with the wall clock: how many
+        // fall between the two samples varies from run to run, not with the sessions.
+        let clocked = |v: &serde_json::Value| {
+            v["evidence"].as_array().into_iter().flatten().any(|e| {
+                e["value"] == "#" || e["key"].as_str().is_some_and(|k| k.contains("deadlock"))
+            })
+        };
+        if clocked(x) {
+            // Counters grow with the wall clock: compare what the sessions decide.
+            let steady = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+                v["evidence"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| {
+                        e["value"] != "#"
+                            && e["key"].as_str().is_some_and(|k| {
+                                !k.contains("deadlock") && !k.contains("per_batch")
+                            })
+                    })
+                    .cloned()
+                    .collect()
+            };
+            assert_eq!(
+                (&x["id"], &x["severity"], &x["culprits"], steady(x)),
+                (&y["id"], &y["severity"], &y["culprits"], steady(y))
+            );
+            continue;
+        }
+        assert_eq!(x, y, "a verdict differs between listed and counted sessions");
+    }
+    assert_eq!(a.len(), g.len(), "{:?} against {ids:?}", verdict_ids(&all));
+    let steady = |r: &serde_json::Value| -> Vec<(String, serde_json::Value)> {
+        r["figures"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| !k.ends_with("_per_sec"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    assert_eq!(steady(&all), steady(&grouped));
+    assert_eq!(all["status"], grouped["status"]);
+    // The story of incident 000 is told over the DAC as from the full sample.
+    for id in [
+        "compile-gate-saturation",
+        "worker-thread-exhaustion",
+        "deadlock-cycle",
+        "client-pool-saturation",
+    ] {
+        assert_eq!(
+            severity(&grouped, id).as_deref(),
+            Some("critical"),
+            "{id} in {ids:?}"
+        );
+    }
+    for id in ["client-timeout-exceeded", "read-blocked-by-writers"] {
+        assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
+    }
+    let full = serve(incident());
+    let (full_code, full_report, _) = triage_json(&full, "2");
+    assert_eq!(full_code, code);
+    for id in [
+        "compile-gate-saturation",
+        "worker-thread-exhaustion",
+        "deadlock-cycle",
+        "client-pool-saturation",
+        "client-timeout-exceeded",
+        "read-blocked-by-writers",
+    ] {
+        let (f, d) = (verdict_of(&full_report, id), verdict_of(&grouped, id));
+        assert_eq!(f["severity"], d["severity"], "{id}");
+        assert_eq!(f["culprits"], d["culprits"], "{id}");
+    }
+    // Bytes received per DAC sample: a two-sample run less a one-sample run.
+    let (_, _, _, all_one) = dac_triage(true, "1", &[]);
+    let (_, _, _, grouped_one) = dac_triage(false, "1", &[]);
+    let before = all_two.bytes_out - all_one.bytes_out;
+    let after = grouped_two.bytes_out - grouped_one.bytes_out;
+    eprintln!(
+        "incident 000 over the DAC: per sample {before} bytes received with every session \
+         listed, {after} with sessions counted on the server; first sample with connect and \
+         setup {} and {}; sent by spiral per sample {} and {}",
+        all_one.bytes_out,
+        grouped_one.bytes_out,
+        all_two.bytes_in - all_one.bytes_in,
+        grouped_two.bytes_in - grouped_one.bytes_in
+    );
+    assert!(after * 5 < before, "{after} against {before}");
+    assert_eq!(grouped_two.rpcs - grouped_one.rpcs, 1, "one round trip per sample");
+}
+
+#[test]
+fn a_dac_capture_keeps_the_groups_and_replays_to_the_same_verdicts() {
+    let server = serve(incident());
+    let dir = std::env::temp_dir().join(format!(
+        "spiral-mssql-dac-{}-{}",
+        std::process::id(),
+        server.port()
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("dac.jsonl");
+    let path = file.to_string_lossy().to_string();
+    let conn = dac_target(&server);
+    let (code, _, stderr) = run(&[
+        "capture",
+        &conn,
+        "--encrypt",
+        "off",
+        "--samples",
+        "2",
+        "--interval",
+        "1s",
+        "-o",
+        &path,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let snap: serde_json::Value = text
+        .lines()
+        .nth(1)
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let groups = snap["session_groups"].as_array().cloned().unwrap_or_default();
+    let counted: u64 = groups.iter().filter_map(|g| g["count"].as_u64()).sum();
+    let listed = snap["sessions"].as_array().map_or(0, Vec::len) as u64;
+    assert!(!groups.is_empty() && listed < 100, "{listed} listed");
+    assert_eq!(
+        counted + listed,
+        incident_sessions().len() as u64,
+        "every session listed or counted, none twice"
+    );
+    assert!(
+        groups.iter().all(|g| g["like"]["id"] == 0),
+        "a group names no session"
+    );
+    let (live_code, live, _, _) = dac_triage(false, "2", &[]);
+    let (replay_code, replayed, err) = run_json(&["triage", "--replay", &path]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(replay_code, live_code, "{err}");
+    assert_eq!(verdict_ids(&replayed), verdict_ids(&live));
+    for id in verdict_ids(&live) {
+        assert_eq!(
+            verdict_of(&replayed, &id)["severity"],
+            verdict_of(&live, &id)["severity"],
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn kill_over_the_dac_chooses_from_every_session_never_a_group() {
+    let recorded = Arc::new(incident());
+    let server = {
+        let r = recorded.clone();
+        TdsServer::start(Behaviour::accept(move |sql| r.respond(sql)))
+    };
+    let conn = dac_target(&server);
+    // A dry run: it lists what it would end.
+    let (code, report, err) = run_json(&[
+        "kill",
+        &conn,
+        "--encrypt",
+        "off",
+        "--user",
+        "censor",
+        "--idle-over",
+        "0s",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let names: Vec<String> = server
+        .stats
+        .sql_log()
+        .iter()
+        .map(|s| batch_name(s).to_string())
+        .collect();
+    assert_eq!(names, ["session_setup", "sample_dac_sessions"]);
+    assert!(
+        server
+            .stats
+            .sql_log()
+            .iter()
+            .all(|s| !s.contains("sys.dm_exec_sql_text")),
+        "no query text over the DAC"
+    );
+    // The censor's sleeping connections are young, so the DAC sample would have counted
+    // them in groups: kill still sees each one by id.
+    let expected = incident_sessions()
+        .iter()
+        .filter(|s| s.login == "censor" && s.status == "sleeping")
+        .count();
+    assert!(expected > 0);
+    let planned = report["actions"].as_array().map_or(0, Vec::len);
+    assert_eq!(planned, expected, "{}", report["actions"]);
 }

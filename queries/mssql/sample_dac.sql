@@ -3,8 +3,11 @@
 -- scheduler and a small amount of memory of its own, and only one DAC session may exist
 -- per instance, so this batch is sample.sql without its costlier parts: no query text, no
 -- plan cache, no Query Store options, no lock-owner lookup. The statements it shares with
--- sample.sql are the same part files, so the same decoder reads both.
+-- sample.sql are the same part files, so the same decoder reads both. The sessions are
+-- counted on the server (parts/dac_sessions.sql): listed one by one only where a rule
+-- needs them by identity, grouped otherwise. `kill` over the DAC reads every session
+-- with sample_dac_sessions.sql instead, so that it never has to choose from a group.
 -- Every statement runs with MAXDOP 1 (the DAC cannot run parallel plans anyway).
 --
 -- spiral sends this batch composed of these parts (queries/mssql/parts/NAME.sql), in order:
--- parts: facts, config, sessions, clients, task_blockers, workers, compile_gate, grant_pools, memory_grants, parallelism, tempdb_latches, counters, databases, horizon
+-- parts: facts, config, dac_cuts, dac_sessions, clients, task_blockers, workers, compile_gate, grant_pools, memory_grants, parallelism, tempdb_latches, counters, databases, horizon

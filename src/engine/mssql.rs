@@ -36,6 +36,7 @@ const SAMPLE: &str = include_str!("../../queries/mssql/sample.sql");
 const SAMPLE_DAC: &str = include_str!("../../queries/mssql/sample_dac.sql");
 const SAMPLE_LIMITED: &str = include_str!("../../queries/mssql/sample_limited.sql");
 const SAMPLE_SESSIONS: &str = include_str!("../../queries/mssql/sample_sessions.sql");
+const SAMPLE_DAC_SESSIONS: &str = include_str!("../../queries/mssql/sample_dac_sessions.sql");
 const SESSION_SETUP: &str = include_str!("../../queries/mssql/session_setup.sql");
 const PLAN_CACHE: &str = include_str!("../../queries/mssql/plan_cache.sql");
 const SENT_RESET: &str = include_str!("../../queries/mssql/sent_reset.sql");
@@ -76,6 +77,8 @@ pub struct MssqlSampler {
     instance_checked: bool,
     /// The query texts and client names this connection has sent (each once).
     known: decode::Known,
+    /// Where the DAC sample splits its session groups (the batch's two parameters).
+    cuts: crate::model::session_group::SessionCuts,
 }
 
 /// Everything needed to open (and reopen) the connection, resolved once.
@@ -289,6 +292,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         plan_cache_failed: None,
         instance_checked: false,
         known: decode::Known::default(),
+        cuts: settings.session_cuts,
     })
 }
 
@@ -326,7 +330,7 @@ async fn open(
         Ok(Err(f)) => return Err(classify_connect(plan, f)),
         Ok(Ok(c)) => c,
     };
-    match run_batch(&mut client, &wire().setup, query_timeout).await {
+    match run_batch(&mut client, &wire().setup, &[], query_timeout).await {
         Ok(Batch { error: None, .. }) => Ok(client),
         Ok(Batch { error: Some(e), .. }) => Err(EngineError::Other(format!(
             "{}: setting up spiral's session failed ({})",
@@ -468,9 +472,10 @@ enum RunError {
 async fn run_batch(
     client: &mut TdsClient,
     sql: &'static str,
+    params: &[i64],
     limit: Duration,
 ) -> Result<Batch, RunError> {
-    match tokio::time::timeout(limit, read_batch(client, sql)).await {
+    match tokio::time::timeout(limit, read_batch(client, sql, params)).await {
         Ok(result) => result.map_err(RunError::Broken),
         Err(_) => {
             // The dropped future released the client; tell the server to stop the work.
@@ -483,9 +488,22 @@ async fn run_batch(
     }
 }
 
-async fn read_batch(client: &mut TdsClient, sql: &'static str) -> Result<Batch, TdsError> {
+/// A batch with parameters goes as sp_executesql (@P1, @P2, ...): the text stays the
+/// same, so the server keeps one plan whatever the values.
+async fn read_batch(
+    client: &mut TdsClient,
+    sql: &'static str,
+    params: &[i64],
+) -> Result<Batch, TdsError> {
     let mut batch = Batch::default();
-    let mut stream = match client.simple_query(sql).await {
+    let sent = if params.is_empty() {
+        client.simple_query(sql).await
+    } else {
+        let values: Vec<&dyn tiberius::ToSql> =
+            params.iter().map(|p| p as &dyn tiberius::ToSql).collect();
+        client.query(sql, &values).await
+    };
+    let mut stream = match sent {
         Ok(s) => s,
         // The whole batch failed before its first result set (a compile error, or every
         // statement refused); the response has been read to its end.
@@ -574,7 +592,9 @@ impl MssqlSampler {
             (None, false) => BatchKind::Full,
         };
         self.reset_sent_if_due().await?;
-        let batch = self.run(sql_of(kind)).await?;
+        let cuts = [self.cuts.idle_ms, self.cuts.running_ms].map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        let params: &[i64] = if kind == BatchKind::Dac { &cuts } else { &[] };
+        let batch = self.run_with(sql_of(kind), params).await?;
         if kind != BatchKind::Limited && !batch.has_facts() {
             // Nothing came back, not even the facts that need no permission: the batch
             // failed as a whole (a missing grant refused at once, or a statement this
@@ -700,10 +720,12 @@ impl MssqlSampler {
     }
 
     /// The sessions alone (queries/mssql/sample_sessions.sql): what kill needs to choose
-    /// and re-check its victims, at a fraction of a full sample. Over the DAC, or after a
-    /// missing grant, the sample spiral would send anyway (those are already cheap).
+    /// and re-check its victims, at a fraction of a full sample. Over the DAC, every
+    /// session without query text (sample_dac_sessions.sql): the DAC sample counts most
+    /// sessions in groups, and kill must choose from sessions it can name. After a missing
+    /// grant, the limited sample spiral would send anyway.
     pub async fn sample_sessions(&mut self) -> anyhow::Result<Snapshot> {
-        if self.plan.dac || self.limited_by.is_some() {
+        if self.limited_by.is_some() {
             return self.sample().await;
         }
         if self.client.is_none() {
@@ -711,9 +733,17 @@ impl MssqlSampler {
             self.client = Some(Box::new(client));
         }
         self.reset_sent_if_due().await?;
-        let batch = self.run(sql_of(BatchKind::Sessions)).await?;
-        decode::decode_known(&batch, BatchKind::Sessions, None, &mut self.known)
-            .map_err(|e| self.failed(&e))
+        let kind = if self.plan.dac {
+            BatchKind::DacSessions
+        } else {
+            BatchKind::Sessions
+        };
+        let batch = self.run(sql_of(kind)).await?;
+        if self.plan.dac && !self.instance_checked {
+            self.check_instance(&batch)?;
+            self.instance_checked = true;
+        }
+        decode::decode_known(&batch, kind, None, &mut self.known).map_err(|e| self.failed(&e))
     }
 
     /// A session row kept naming a text or client the server had recorded as sent but
@@ -732,10 +762,14 @@ impl MssqlSampler {
     }
 
     async fn run(&mut self, sql: &'static str) -> anyhow::Result<Batch> {
+        self.run_with(sql, &[]).await
+    }
+
+    async fn run_with(&mut self, sql: &'static str, params: &[i64]) -> anyhow::Result<Batch> {
         let Some(client) = self.client.as_mut() else {
             return Err(EngineError::Other(format!("{}: not connected", self.plan.who)).into());
         };
-        match run_batch(client, sql, self.query_timeout).await {
+        match run_batch(client, sql, params, self.query_timeout).await {
             Ok(batch) => Ok(batch),
             Err(RunError::Timeout { cancelled }) => {
                 // Reconnect before the next sample even when the attention was
@@ -869,6 +903,7 @@ fn sql_of(kind: BatchKind) -> &'static str {
         BatchKind::Dac => &w.dac,
         BatchKind::Limited => &w.limited,
         BatchKind::Sessions => &w.sessions,
+        BatchKind::DacSessions => &w.dac_sessions,
     }
 }
 
@@ -880,6 +915,7 @@ struct WireText {
     dac: String,
     limited: String,
     sessions: String,
+    dac_sessions: String,
     setup: String,
     sent_reset: String,
 }
@@ -892,6 +928,7 @@ fn wire() -> &'static WireText {
         dac: compose(SAMPLE_DAC),
         limited: compose(SAMPLE_LIMITED),
         sessions: compose(SAMPLE_SESSIONS),
+        dac_sessions: compose(SAMPLE_DAC_SESSIONS),
         setup: without_comment_lines(SESSION_SETUP),
         sent_reset: without_comment_lines(SENT_RESET),
     })

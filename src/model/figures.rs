@@ -37,8 +37,12 @@ pub struct KeyFigures {
 impl KeyFigures {
     pub fn of(w: &Window) -> KeyFigures {
         let last = w.last();
-        let count =
-            |st: SessionState| last.client_sessions().filter(|s| s.state == st).count() as u64;
+        let count = |st: SessionState| {
+            last.client_tally()
+                .filter(|(s, _)| s.state == st)
+                .map(|(_, n)| n)
+                .sum::<u64>()
+        };
         KeyFigures {
             connected_clients: last.connected_clients(),
             max_connections: last.connections.max_connections,

@@ -8,6 +8,7 @@ pub mod figures;
 pub mod gauge;
 pub mod kill;
 pub mod session;
+pub mod session_group;
 pub mod snapshot;
 pub mod tempdb;
 pub mod thresholds;

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::session::Session;
+use crate::model::session_group::SessionGroup;
 
 /// The database engines spiral can sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -502,6 +503,11 @@ pub struct Snapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_session_id: Option<i64>,
     pub sessions: Vec<Session>,
+    /// Sessions the server counted instead of listing (SQL Server over the DAC): what
+    /// they share and how many. Never individual sessions, never kill victims. Empty in a
+    /// full sample and in captures taken before groups existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub session_groups: Vec<SessionGroup>,
     #[serde(default)]
     pub connections: ConnectionLimits,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -588,6 +594,7 @@ impl Snapshot {
             taken_at,
             own_session_id: None,
             sessions: Vec::new(),
+            session_groups: Vec::new(),
             connections: ConnectionLimits::default(),
             workers: None,
             compile_gate: None,
@@ -616,12 +623,39 @@ impl Snapshot {
             .filter(move |s| s.kind.is_client() && Some(s.id) != own)
     }
 
+    /// Groups of client sessions (see `session_groups`).
+    pub fn client_groups(&self) -> impl Iterator<Item = &SessionGroup> {
+        self.session_groups.iter().filter(|g| g.like.kind.is_client())
+    }
+
+    /// Every client session with a weight: listed sessions count 1, a group counts its
+    /// members (through its shared attributes). Rules count with this, so a count is the
+    /// same whether the sampler listed the sessions or grouped them.
+    pub fn client_tally(&self) -> impl Iterator<Item = (&Session, u64)> {
+        self.client_sessions()
+            .map(|s| (s, 1))
+            .chain(self.client_groups().map(|g| (&g.like, g.count)))
+    }
+
+    /// Client sessions, listed or grouped.
+    pub fn client_count(&self) -> u64 {
+        self.client_tally().map(|(_, n)| n).sum()
+    }
+
+    /// Every session, listed or grouped, with its weight, clients or not.
+    pub fn all_tally(&self) -> impl Iterator<Item = (&Session, u64)> {
+        self.sessions
+            .iter()
+            .map(|s| (s, 1))
+            .chain(self.session_groups.iter().map(|g| (&g.like, g.count)))
+    }
+
     /// Connected clients: the server's own count when it gives one, else the sessions seen.
     /// spiral's own connection is counted by the server, so it is taken back out.
     pub fn connected_clients(&self) -> u64 {
         match self.connections.current {
             Some(n) => n.saturating_sub(u64::from(self.own_session_id.is_some())),
-            None => self.client_sessions().count() as u64,
+            None => self.client_count(),
         }
     }
 
@@ -644,6 +678,9 @@ impl Snapshot {
         }
         for s in &mut self.sessions {
             s.sanitize();
+        }
+        for g in &mut self.session_groups {
+            g.like.sanitize();
         }
         for p in self.plan_cache.iter_mut().flatten() {
             c(&mut p.object_type);

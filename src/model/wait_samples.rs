@@ -93,11 +93,14 @@ fn interval_ms(a: &Snapshot, b: &Snapshot) -> u64 {
 }
 
 /// The waits of one sample: a name and class for every client session busy in a statement,
-/// one entry per session. Idle sessions and those waiting for their client are not waiting
+/// one entry per session (a group's members each count). Idle sessions and those waiting for their client are not waiting
 /// on the server; a running session with no wait is counted under its state, so that time
 /// on CPU (or in a wait the server does not name) shows beside the waits.
 pub fn waiting(s: &Snapshot) -> Vec<(String, Option<WaitClass>)> {
-    s.client_sessions().filter_map(wait_of).collect()
+    s.client_tally()
+        .filter_map(|(x, n)| wait_of(x).map(|w| (w, n)))
+        .flat_map(|(w, n)| std::iter::repeat_n(w, n as usize))
+        .collect()
 }
 
 fn wait_of(x: &Session) -> Option<(String, Option<WaitClass>)> {

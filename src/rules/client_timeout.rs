@@ -4,7 +4,9 @@
 //! answer was thrown away, so the cache never filled and every request was a miss. The
 //! server cannot know the client's timeout, so it is a flag (`--client-timeout`).
 
-use super::{Context, Draft, Rule, known_apps, origin, tally, tally_owned, tally_text};
+use super::{
+    Context, Draft, Rule, known_apps_weighted, origin, tally_owned, tally_text, tally_weighted,
+};
 use crate::format::{duration_ms, duration_secs, thousands, truncate};
 use crate::model::session::{Session, SessionState};
 use crate::model::snapshot::Area;
@@ -44,11 +46,29 @@ pub(super) fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
         .filter(|s| s.state == SessionState::Active && s.elapsed_ms.unwrap_or(0) > limit)
         .filter(|s| !waits_by_design(s))
         .collect();
-    if late.is_empty() {
+    late.sort_by(|a, b| b.elapsed_ms.cmp(&a.elapsed_ms).then(a.id.cmp(&b.id)));
+    // Requests the server counted in groups (over the DAC): each group is wholly past the
+    // timeout or wholly within it, because the sampler splits groups at --client-timeout.
+    let mut grouped: Vec<(&Session, u64)> = Vec::new();
+    let mut longest_grouped = 0;
+    for g in last
+        .client_groups()
+        .filter(|g| g.like.state == SessionState::Active && !waits_by_design(&g.like))
+    {
+        match g.running_over(limit) {
+            Some(0) => {}
+            Some(n) => {
+                grouped.push((&g.like, n));
+                longest_grouped = longest_grouped.max(g.elapsed_ms.map_or(0, |a| a.max));
+            }
+            None => return grouped_around_another_timeout(limit),
+        }
+    }
+    let count = late.len() as u64 + grouped.iter().map(|(_, n)| n).sum::<u64>();
+    if count == 0 {
         return None;
     }
-    late.sort_by(|a, b| b.elapsed_ms.cmp(&a.elapsed_ms).then(a.id.cmp(&b.id)));
-    let n = late.len() as f64;
+    let n = count as f64;
     let severity = if n >= t.client_timeout_critical_requests {
         Severity::Critical
     } else if n >= t.client_timeout_min_requests {
@@ -57,30 +77,34 @@ pub(super) fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
         // One long report query is not a spiral; still worth a line.
         Severity::Info
     };
-    let longest = late[0].elapsed_ms.unwrap_or(0);
-    let by_origin = tally_owned(late.iter().map(|s| origin(s)));
-    let by_app = known_apps(late.iter().copied());
-    let by_user = tally(late.iter().map(|s| s.user_or_unknown()));
+    let longest = late
+        .first()
+        .and_then(|s| s.elapsed_ms)
+        .unwrap_or(0)
+        .max(longest_grouped);
+    let weighted = || late.iter().map(|s| (*s, 1)).chain(grouped.iter().copied());
+    let by_origin = tally_owned(weighted().flat_map(|(s, n)| {
+        std::iter::repeat_n(origin(s), n as usize)
+    }));
+    let by_app = known_apps_weighted(weighted());
+    let by_user = tally_weighted(weighted().map(|(s, n)| (s.user_or_unknown(), n)));
     let summary = format!(
         "{} running longer than the client's {} timeout (longest {}), mostly from {}: the \
          callers have given up, so this work is wasted and caches it would fill stay empty.",
-        if late.len() == 1 {
+        if count == 1 {
             "1 request has been".to_string()
         } else {
-            format!("{} requests have been", thousands(late.len() as u64))
+            format!("{} requests have been", thousands(count))
         },
         duration_secs(t.client_timeout),
         duration_ms(longest),
         tally_text(&by_origin, 2)
     );
     let mut d = Draft::new(&CLIENT_TIMEOUT_EXCEEDED, severity, summary)
-        .figure(Figure::count(
-            "requests past the timeout",
-            late.len() as u64,
-        ))
+        .figure(Figure::count("requests past the timeout", count))
         .figure(Figure::millis("client timeout", limit))
         .figure(Figure::millis("longest running", longest));
-    if let Some(q) = &late[0].query {
+    if let Some(q) = late.first().and_then(|s| s.query.as_ref()) {
         d = d.figure(Figure::text("longest statement", truncate(q, 120)));
     }
     d.action(
@@ -103,5 +127,21 @@ pub(super) fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
         sessions: late.iter().map(|s| s.id).take(20).collect(),
         ..Culprits::default()
     })
+    .done()
+}
+
+/// A capture whose groups were split at another --client-timeout: how many of a group's
+/// requests are past this one cannot be told, and a guess would be a wrong verdict.
+fn grouped_around_another_timeout(limit_ms: u64) -> Option<Verdict> {
+    Draft::new(
+        &CLIENT_TIMEOUT_EXCEEDED,
+        Severity::Unknown,
+        format!(
+            "Cannot tell how many requests run longer than {}: this sample counted requests \
+             in groups (over the dedicated admin connection) split at another client \
+             timeout. Replay it with the --client-timeout it was taken with.",
+            duration_ms(limit_ms)
+        ),
+    )
     .done()
 }

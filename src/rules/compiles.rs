@@ -37,10 +37,11 @@ pub(crate) fn compile_rate_high(ctx: &Context, r: &CompileRate) -> bool {
 
 fn compile_waiters(ctx: &Context) -> u64 {
     let last = ctx.last();
-    let sessions = last
-        .client_sessions()
-        .filter(|s| s.waits_on(WaitClass::Compile))
-        .count() as u64;
+    let sessions: u64 = last
+        .client_tally()
+        .filter(|(s, _)| s.waits_on(WaitClass::Compile))
+        .map(|(_, n)| n)
+        .sum();
     let gate = last.compile_gate.as_ref().map_or(0, |g| g.waiters);
     sessions.max(gate)
 }
@@ -133,24 +134,25 @@ pub const QUERY_STORE: Rule = Rule {
 fn query_store_amplification(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
-    let waiters = last
-        .client_sessions()
-        .filter(|s| s.waits_on(WaitClass::QueryStore))
-        .count() as u64;
+    let waiters: u64 = last
+        .client_tally()
+        .filter(|(s, _)| s.waits_on(WaitClass::QueryStore))
+        .map(|(_, n)| n)
+        .sum();
     if (waiters as f64) < t.query_store_waiters {
         return None;
     }
     // The databases the waiters are in, most waiters first: that is where Query Store is
     // in the way, not every database that has it on.
     let mut by_db: Vec<(String, u64)> = Vec::new();
-    for s in last
-        .client_sessions()
-        .filter(|s| s.waits_on(WaitClass::QueryStore))
+    for (s, k) in last
+        .client_tally()
+        .filter(|(s, _)| s.waits_on(WaitClass::QueryStore))
     {
         let Some(db) = &s.database else { continue };
         match by_db.iter_mut().find(|(d, _)| d == db) {
-            Some((_, n)) => *n += 1,
-            None => by_db.push((db.clone(), 1)),
+            Some((_, n)) => *n += k,
+            None => by_db.push((db.clone(), k)),
         }
     }
     by_db.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -237,7 +239,7 @@ fn query_store_amplification(ctx: &Context) -> Option<Verdict> {
     if let Some(r) = &rate {
         d = d.figure(Figure::rate("compilations", r.per_sec));
     }
-    let share = pct(waiters as f64, last.client_sessions().count() as f64);
+    let share = pct(waiters as f64, last.client_count() as f64);
     let later = if capture.as_deref() == Some("auto") {
         "Capture mode is already AUTO: when it comes back, keep it so, and fix the query \
          shapes at the source (a new shape per request is what it has to record)."

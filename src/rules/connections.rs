@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Context, Draft, Rule, known_apps, pct, tally, tally_text};
+use super::{Context, Draft, Rule, known_apps_weighted, pct, tally_text, tally_weighted};
 use crate::format::{decimal, thousands};
 use crate::model::session::SessionState;
 use crate::model::snapshot::{Area, counter};
@@ -30,8 +30,8 @@ fn connection_exhaustion(ctx: &Context) -> Option<Verdict> {
     } else {
         return None;
     };
-    let by_user = tally(last.client_sessions().map(|s| s.user_or_unknown()));
-    let by_app = known_apps(last.client_sessions());
+    let by_user = tally_weighted(last.client_tally().map(|(s, n)| (s.user_or_unknown(), n)));
+    let by_app = known_apps_weighted(last.client_tally());
     let mut summary = format!(
         "{} of {} usable connection slots are taken ({}%)",
         thousands(used),
@@ -104,14 +104,14 @@ fn client_pool_saturation(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
     let mut per_host: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for s in last.client_sessions() {
+    for (s, n) in last.client_tally() {
         let Some(host) = s.client_host.as_deref() else {
             continue;
         };
         let e = per_host.entry(host).or_default();
-        e.0 += 1;
+        e.0 += n;
         if s.state != SessionState::Idle {
-            e.1 += 1;
+            e.1 += n;
         }
     }
     // The most common per-host count at or above the minimum pool size.

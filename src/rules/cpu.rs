@@ -29,13 +29,22 @@ pub const CPU_PRESSURE: Rule = Rule {
 fn requests(s: &Snapshot) -> (u64, u64) {
     let mut runnable = 0;
     let mut all = 0;
-    for x in s.client_sessions().filter(|x| x.elapsed_ms.is_some()) {
-        all += 1;
+    let listed = s
+        .client_sessions()
+        .filter(|x| x.elapsed_ms.is_some())
+        .map(|x| (x, 1));
+    // A group runs requests when its members have a running time.
+    let grouped = s
+        .client_groups()
+        .filter(|g| g.elapsed_ms.is_some())
+        .map(|g| (&g.like, g.count));
+    for (x, n) in listed.chain(grouped) {
+        all += n;
         if x.raw_state
             .as_deref()
             .is_some_and(|r| r.eq_ignore_ascii_case("runnable"))
         {
-            runnable += 1;
+            runnable += n;
         }
     }
     (runnable, all)

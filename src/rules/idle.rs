@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Context, Draft, Rule, describe_session, pct};
 use crate::format::{decimal, duration_ms, plural, thousands};
 use crate::model::session::{Session, SessionState};
+use crate::model::session_group::SessionGroup;
 use crate::model::snapshot::{Area, Snapshot};
 use crate::model::thresholds::Thresholds;
 use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
@@ -28,12 +29,23 @@ fn source(s: &Session) -> Source<'_> {
     )
 }
 
-fn idle_by_source(snapshot: &Snapshot) -> BTreeMap<Source<'_>, Vec<&Session>> {
-    let mut groups: BTreeMap<Source, Vec<&Session>> = BTreeMap::new();
+/// One source's idle connections: listed ones, and groups the server counted (over SQL
+/// Server's DAC; a group's members are all younger than --idle-over, see SessionCuts).
+#[derive(Default)]
+struct IdleOf<'s> {
+    listed: Vec<&'s Session>,
+    groups: Vec<&'s SessionGroup>,
+}
+
+fn idle_by_source(snapshot: &Snapshot) -> BTreeMap<Source<'_>, IdleOf<'_>> {
+    let mut out: BTreeMap<Source, IdleOf> = BTreeMap::new();
     for s in snapshot.client_sessions().filter(|s| s.is_idle()) {
-        groups.entry(source(s)).or_default().push(s);
+        out.entry(source(s)).or_default().listed.push(s);
     }
-    groups
+    for g in snapshot.client_groups().filter(|g| g.like.is_idle()) {
+        out.entry(source(&g.like)).or_default().groups.push(g);
+    }
+    out
 }
 
 /// A connection across samples: its id and, where the engine says, when it connected (ids
@@ -44,71 +56,111 @@ fn identity(s: &Session) -> Identity {
     (s.id, s.connected_at)
 }
 
+/// A count known exactly, or only between two bounds: connections counted in groups have
+/// no identity, so whether one of them arrived or left during the window is not known.
+type Bounds = (u64, u64);
+
 /// How one source's idle connections behaved over the window. A leak is connections that
 /// stay idle and keep accumulating, so it is judged on the *set* of connections, not on
 /// the idle count: a healthy pool's connections flip between busy and idle from one sample
 /// to the next and its idle count swings by dozens while its set does not change.
 struct IdleSet<'s> {
-    /// Idle now, in the last sample.
-    idle: Vec<&'s Session>,
+    /// Idle now, in the last sample: listed and grouped.
+    idle: IdleOf<'s>,
+    /// How many are idle now (listed and grouped).
+    idle_count: u64,
     /// Idle now and idle longer than --idle-over.
     old: u64,
     /// Old ones that were already connected at the first sample and stayed idle all through
     /// the window (idle at least as long as the window): the ones a leak is made of.
     held: u64,
     /// Connections of this source that arrived during the window and sit idle now.
-    arrived_idle: u64,
+    arrived_idle: Bounds,
     /// Connections of this source present at the first sample and gone at the last.
-    left: u64,
+    left: Bounds,
 }
 
-/// Every client connection of a snapshot, by source, as identities.
-fn connections_by_source(snapshot: &Snapshot) -> BTreeMap<Source<'_>, BTreeSet<Identity>> {
-    let mut out: BTreeMap<Source, BTreeSet<Identity>> = BTreeMap::new();
+/// Every client connection of a snapshot, by source: the listed ones as identities, and
+/// how many the server counted in groups.
+#[derive(Default)]
+struct Connections {
+    listed: BTreeSet<Identity>,
+    grouped: u64,
+}
+
+fn connections_by_source(snapshot: &Snapshot) -> BTreeMap<Source<'_>, Connections> {
+    let mut out: BTreeMap<Source, Connections> = BTreeMap::new();
     for s in snapshot.client_sessions() {
-        out.entry(source(s)).or_default().insert(identity(s));
+        out.entry(source(s)).or_default().listed.insert(identity(s));
+    }
+    for g in snapshot.client_groups() {
+        out.entry(source(&g.like)).or_default().grouped += g.count;
     }
     out
 }
 
 fn idle_set<'s>(
     ctx: &Context<'s>,
-    sessions: Vec<&'s Session>,
-    before: &BTreeSet<Identity>,
-    now: &BTreeSet<Identity>,
+    idle: IdleOf<'s>,
+    before: &Connections,
+    now: &Connections,
 ) -> IdleSet<'s> {
     let t = ctx.thresholds;
     let idle_over_ms = Thresholds::ms(t.idle_over);
     let window_ms = Thresholds::ms(ctx.window.seconds());
     let rates = ctx.window.has_rates();
-    let old: Vec<&Session> = sessions
+    let old_listed: Vec<&Session> = idle
+        .listed
         .iter()
         .copied()
         .filter(|s| s.idle_ms.unwrap_or(0) >= idle_over_ms)
         .collect();
+    // Groups hold only connections younger than --idle-over (a straddling group is refused
+    // before this, in `straddles_idle_over`), so they add nothing old or held; counted all
+    // the same, for a capture whose groups were split higher.
+    let grouped_at_least =
+        |ms: u64| -> u64 { idle.groups.iter().filter_map(|g| g.idle_at_least(ms)).sum() };
+    let old = old_listed.len() as u64 + grouped_at_least(idle_over_ms);
     let held = if rates {
-        old.iter()
-            .filter(|s| before.contains(&identity(s)) && s.idle_ms.unwrap_or(0) >= window_ms)
-            .count()
-    } else {
-        old.len()
-    } as u64;
-    let arrived_idle = if rates {
-        sessions
+        old_listed
             .iter()
-            .filter(|s| !before.contains(&identity(s)))
+            .filter(|s| before.listed.contains(&identity(s)) && s.idle_ms.unwrap_or(0) >= window_ms)
             .count() as u64
+            // Idle for the whole window: it was there, idle, at the first sample.
+            + grouped_at_least(idle_over_ms.max(window_ms))
     } else {
-        0
+        old_listed.len() as u64
     };
-    let left = if rates {
-        before.difference(now).count() as u64
+    let idle_count = idle.listed.len() as u64 + idle.groups.iter().map(|g| g.count).sum::<u64>();
+    let (arrived_idle, left) = if rates {
+        // Listed now, not listed at the first sample: it arrived, unless it was one of the
+        // connections the first sample counted in a group.
+        let new_listed = idle
+            .listed
+            .iter()
+            .filter(|s| !before.listed.contains(&identity(s)))
+            .count() as u64;
+        // A grouped connection idle for the whole window was there at the first sample;
+        // any other may have arrived.
+        let grouped_maybe_new: u64 = idle
+            .groups
+            .iter()
+            .map(|g| g.count - g.idle_at_least(window_ms).unwrap_or(0))
+            .sum();
+        let arrived_lo = if before.grouped > 0 { 0 } else { new_listed };
+        let arrived = (arrived_lo, new_listed + grouped_maybe_new);
+        // Listed at the first sample and not listed now: it left, unless it is one of the
+        // connections counted in a group now. Grouped at the first sample: unknown.
+        let gone_listed = before.listed.difference(&now.listed).count() as u64;
+        let left_lo = if now.grouped > 0 { 0 } else { gone_listed };
+        (arrived, (left_lo, gone_listed + before.grouped))
     } else {
-        0
+        ((0, 0), (0, 0))
     };
     IdleSet {
-        old: old.len() as u64,
-        idle: sessions,
+        old,
+        idle,
+        idle_count,
         held,
         arrived_idle,
         left,
@@ -117,8 +169,12 @@ fn idle_set<'s>(
 
 impl IdleSet<'_> {
     /// New idle connections kept arriving and none of this source's left: the set grows.
-    fn accumulating(&self, t: &Thresholds) -> bool {
-        self.left == 0 && self.arrived_idle as f64 >= t.idle_leak_growth
+    /// None when grouped connections (no ids) leave it open.
+    fn accumulating(&self, t: &Thresholds) -> Option<bool> {
+        let grows = |left: u64, arrived: u64| left == 0 && arrived as f64 >= t.idle_leak_growth;
+        let surely = grows(self.left.1, self.arrived_idle.0);
+        let maybe = grows(self.left.0, self.arrived_idle.1);
+        if surely == maybe { Some(surely) } else { None }
     }
 }
 
@@ -141,21 +197,35 @@ fn idle_leak_severity(ctx: &Context, set: &IdleSet) -> Option<Severity> {
     // Pools that keep their full size open sit idle for minutes when traffic is quiet: old
     // idle connections alone are a note. They become a warning when the set keeps growing
     // with none leaving, when they dominate the slots, or (with no known limit, as on SQL
-    // Server) when they are very many; critical near the limit.
+    // Server) when they are very many; critical near the limit. A growth that grouped
+    // connections leave open stays a note, and the summary says it could not be told.
     let dominant = share.is_some_and(|s| s >= 2.0 * t.idle_leak_share_pct);
     let very_many = usable.is_none() && set.held as f64 >= 5.0 * t.idle_leak_min_sessions;
     Some(if near_limit {
         Severity::Critical
-    } else if dominant || set.accumulating(t) || very_many {
+    } else if dominant || set.accumulating(t) == Some(true) || very_many {
         Severity::Warning
     } else {
         Severity::Info
     })
 }
 
+/// A capture whose groups were split at a higher --idle-over than this run's: a group then
+/// holds connections on both sides of it, and how many are old cannot be told.
+fn straddles_idle_over(ctx: &Context) -> bool {
+    let idle_over_ms = Thresholds::ms(ctx.thresholds.idle_over);
+    ctx.window
+        .last()
+        .client_groups()
+        .any(|g| g.like.is_idle() && g.idle_at_least(idle_over_ms).is_none())
+}
+
 /// The judgement of idle-connection-leak, for rules that ask whether idle connections are
 /// hurting now (missing-guardrails): the worst source's severity.
 pub(super) fn idle_leak_judgement(ctx: &Context) -> Option<Severity> {
+    if straddles_idle_over(ctx) {
+        return None;
+    }
     leak_worst(ctx).map(|w| w.0)
 }
 
@@ -165,11 +235,11 @@ fn leak_worst<'s>(ctx: &Context<'s>) -> Option<Worst<'s>> {
     let mut worst: Option<Worst> = None;
     let before = connections_by_source(ctx.window.first());
     let now = connections_by_source(ctx.window.last());
-    let none = BTreeSet::new();
-    for (src, sessions) in idle_by_source(ctx.window.last()) {
+    let none = Connections::default();
+    for (src, idle) in idle_by_source(ctx.window.last()) {
         let set = idle_set(
             ctx,
-            sessions,
+            idle,
             before.get(&src).unwrap_or(&none),
             now.get(&src).unwrap_or(&none),
         );
@@ -177,7 +247,7 @@ fn leak_worst<'s>(ctx: &Context<'s>) -> Option<Worst<'s>> {
             continue;
         };
         let better = worst.as_ref().is_none_or(|(ws, _, wset)| {
-            (sev, set.held, set.idle.len()) > (*ws, wset.held, wset.idle.len())
+            (sev, set.held, set.idle_count) > (*ws, wset.held, wset.idle_count)
         });
         if better {
             worst = Some((sev, src, set));
@@ -186,15 +256,55 @@ fn leak_worst<'s>(ctx: &Context<'s>) -> Option<Worst<'s>> {
     worst
 }
 
+/// A count for the figures: the number, or the bounds grouped connections leave.
+fn bounded(name: &str, b: Bounds) -> Figure {
+    if b.0 == b.1 {
+        Figure::count(name, b.0)
+    } else {
+        Figure::text(
+            name,
+            format!(
+                "{} to {} (connections counted in groups have no ids)",
+                thousands(b.0),
+                thousands(b.1)
+            ),
+        )
+    }
+}
+
 fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
+    if straddles_idle_over(ctx) {
+        return Draft::new(
+            &IDLE_CONNECTION_LEAK,
+            Severity::Unknown,
+            format!(
+                "Cannot tell how many connections are idle longer than {}: this sample \
+                 counted idle connections in groups (over the dedicated admin connection) \
+                 split at another --idle-over. Replay it with the --idle-over it was taken \
+                 with.",
+                crate::format::duration_secs(t.idle_over)
+            ),
+        )
+        .done();
+    }
     let (severity, (user, app), set) = leak_worst(ctx)?;
-    let sessions = &set.idle;
-    let oldest = sessions.iter().filter_map(|s| s.idle_ms).max().unwrap_or(0);
-    let mut hosts: Vec<String> = sessions
+    let idle_n = set.idle_count;
+    let oldest = set
+        .idle
+        .listed
+        .iter()
+        .filter_map(|s| s.idle_ms)
+        .chain(set.idle.groups.iter().filter_map(|g| g.idle_ms.map(|a| a.max)))
+        .max()
+        .unwrap_or(0);
+    let mut hosts: Vec<String> = set
+        .idle
+        .listed
         .iter()
         .filter_map(|s| s.client_host.clone())
+        .chain(set.idle.groups.iter().filter_map(|g| g.like.client_host.clone()))
         .collect();
     hosts.sort();
     hosts.dedup();
@@ -204,7 +314,7 @@ fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
     };
     let mut summary = format!(
         "{who} holds {}, {} of them idle longer than {} (oldest {})",
-        plural(sessions.len() as u64, "idle connection"),
+        plural(idle_n, "idle connection"),
         thousands(set.old),
         crate::format::duration_secs(t.idle_over),
         duration_ms(oldest)
@@ -212,22 +322,27 @@ fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
     if let Some(u) = last.connections.usable() {
         summary.push_str(&format!(
             ", {}% of the {} usable slots",
-            decimal(pct(sessions.len() as f64, u as f64)),
+            decimal(pct(idle_n as f64, u as f64)),
             thousands(u)
         ));
     }
     if ctx.window.has_rates() {
         let span = crate::format::duration_secs(ctx.window.seconds());
-        if set.accumulating(t) {
-            summary.push_str(&format!(
+        let (arrived, arrived_max) = set.arrived_idle;
+        match set.accumulating(t) {
+            Some(true) => summary.push_str(&format!(
                 "; {} more arrived in the last {span} and stay idle, none left",
-                thousands(set.arrived_idle)
-            ));
-        } else if set.arrived_idle > 0 {
-            summary.push_str(&format!(
+                thousands(arrived)
+            )),
+            Some(false) if arrived > 0 && arrived == arrived_max => summary.push_str(&format!(
                 "; {} more than at the first sample {span} ago",
-                thousands(set.arrived_idle)
-            ));
+                thousands(arrived)
+            )),
+            Some(false) => {}
+            None => summary.push_str(
+                "; whether more keep arriving cannot be told: the sample counted the \
+                 younger connections in groups, without their ids",
+            ),
         }
     }
     summary.push_str(if severity == Severity::Info {
@@ -255,15 +370,12 @@ fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
         )
     };
     Draft::new(&IDLE_CONNECTION_LEAK, severity, summary)
-        .figure(Figure::count("idle connections", sessions.len() as u64))
+        .figure(Figure::count("idle connections", idle_n))
         .figure(Figure::count("idle longer than --idle-over", set.old))
         .figure(Figure::count("held idle all through the window", set.held))
         .figure(Figure::millis("oldest idle", oldest))
-        .figure(Figure::count(
-            "arrived idle during the window",
-            set.arrived_idle,
-        ))
-        .figure(Figure::count("left during the window", set.left))
+        .figure(bounded("arrived idle during the window", set.arrived_idle))
+        .figure(bounded("left during the window", set.left))
         .figure(Figure::text("hosts", crate::format::list(&hosts, 5)))
         .action(end_them)
         .action(format!(

@@ -251,9 +251,14 @@ impl Draft {
 
 /// Counts of sessions by a label, largest first, ties by name: "shipping 140, cart 3".
 pub(crate) fn tally<'s>(labels: impl Iterator<Item = &'s str>) -> Vec<(String, u64)> {
+    tally_weighted(labels.map(|l| (l, 1)))
+}
+
+/// `tally` of labels that each stand for several sessions (a group of them).
+pub(crate) fn tally_weighted<'s>(labels: impl Iterator<Item = (&'s str, u64)>) -> Vec<(String, u64)> {
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-    for l in labels {
-        *counts.entry(l).or_default() += 1;
+    for (l, n) in labels {
+        *counts.entry(l).or_default() += n;
     }
     let mut out: Vec<(String, u64)> = counts
         .into_iter()
@@ -290,11 +295,16 @@ pub(crate) fn origin(s: &crate::model::session::Session) -> String {
     }
 }
 
-/// Applications named by the engine, with the sessions that have none left out.
-pub(crate) fn known_apps<'s>(
-    sessions: impl Iterator<Item = &'s crate::model::session::Session>,
+/// `known_apps` over sessions with a weight (`Snapshot::client_tally`).
+pub(crate) fn known_apps_weighted<'s>(
+    sessions: impl Iterator<Item = (&'s crate::model::session::Session, u64)>,
 ) -> Vec<(String, u64)> {
-    tally(sessions.filter_map(|s| s.application.as_deref().filter(|a| !a.is_empty())))
+    tally_weighted(sessions.filter_map(|(s, n)| {
+        s.application
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .map(|a| (a, n))
+    }))
 }
 
 /// "session 182 (user censor, host ip-10-0-3-7, app censor-processor)".

@@ -22,10 +22,10 @@ fn worker_thread_exhaustion(ctx: &Context) -> Option<Verdict> {
     // Tasks on THREADPOOL without a session do not show in the request DMVs; the engine
     // counts them from the waiting tasks, and sessions are counted too in case it did not.
     let threadpool = w.threadpool_waiters.max(
-        last.sessions
-            .iter()
-            .filter(|s| s.waits_on(WaitClass::Threadpool))
-            .count() as u64,
+        last.all_tally()
+            .filter(|(s, _)| s.waits_on(WaitClass::Threadpool))
+            .map(|(_, n)| n)
+            .sum::<u64>(),
     );
     let busy = pct(w.active_workers as f64, w.max_workers as f64);
     let available = i128::from(w.max_workers) - i128::from(w.active_workers);

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use crate::model::session::{Session, SessionKind, SessionState, StatementKind, WaitClass};
+use crate::model::session_group::{AgeSpan, SessionGroup};
 use crate::model::snapshot::{
     Area, CompileGate, DatabaseInfo, Engine, Gap, GrantHolder, GrantPool, HolderKind, Horizon,
     HorizonHolder, LogReuse, MemoryGrants, PlanCacheEntry, ServerInfo, Snapshot, WaitStat, Workers,
@@ -179,6 +180,8 @@ pub enum BatchKind {
     Limited,
     /// queries/mssql/sample_sessions.sql: sessions only, for kill's re-checks.
     Sessions,
+    /// queries/mssql/sample_dac_sessions.sql: every session, no text, for kill over the DAC.
+    DacSessions,
 }
 
 impl BatchKind {
@@ -210,6 +213,7 @@ impl BatchKind {
                 Set::Facts,
                 Set::Config,
                 Set::Sessions,
+                Set::SessionGroups,
                 Set::Clients,
                 Set::TaskBlockers,
                 Set::Workers,
@@ -231,6 +235,7 @@ impl BatchKind {
                 Set::TaskBlockers,
                 Set::QueryText,
             ],
+            BatchKind::DacSessions => &[Set::Facts, Set::Sessions, Set::Clients, Set::TaskBlockers],
         }
     }
 }
@@ -241,6 +246,8 @@ enum Set {
     Facts,
     Config,
     Sessions,
+    /// Sessions counted on the server (the DAC sample): see model::session_group.
+    SessionGroups,
     Clients,
     TaskBlockers,
     QueryText,
@@ -263,10 +270,11 @@ enum Set {
 
 impl Set {
     /// In the order they are applied: sessions before the sets that refine them.
-    const ALL: [Set; 21] = [
+    const ALL: [Set; 22] = [
         Set::Facts,
         Set::Config,
         Set::Sessions,
+        Set::SessionGroups,
         Set::Clients,
         Set::TaskBlockers,
         Set::QueryText,
@@ -292,6 +300,7 @@ impl Set {
             Set::Facts => "product_version",
             Set::Config => "config_name",
             Set::Sessions => "session_id",
+            Set::SessionGroups => "group_count",
             Set::Clients => "client_key",
             Set::TaskBlockers => "task_session_id",
             Set::QueryText => "text_key",
@@ -317,6 +326,7 @@ impl Set {
     fn failure_name(self) -> Option<&'static str> {
         Some(match self {
             Set::Sessions => "sessions",
+            Set::SessionGroups => "session_groups",
             Set::Clients => "clients",
             Set::TaskBlockers => "task_blockers",
             Set::QueryText => "query_text",
@@ -343,6 +353,7 @@ impl Set {
         matches!(
             self,
             Set::Clients
+                | Set::SessionGroups
                 | Set::TaskBlockers
                 | Set::QueryText
                 | Set::Orphans
@@ -361,6 +372,7 @@ impl Set {
             Set::Facts => "server facts",
             Set::Config => "server configuration",
             Set::Sessions => "sessions and requests",
+            Set::SessionGroups => "sessions counted in groups",
             Set::Clients => "client names (host, program, login, database)",
             Set::TaskBlockers => "the blockers of waiting tasks (parallel requests)",
             Set::QueryText => "query text",
@@ -387,6 +399,7 @@ impl Set {
         match self {
             Set::Facts | Set::Config | Set::Databases | Set::QueryStore => &[Area::Settings],
             Set::Sessions => &[Area::OtherSessions, Area::Locks],
+            Set::SessionGroups => &[Area::OtherSessions],
             Set::Clients => &[Area::OtherSessions],
             Set::TaskBlockers => &[Area::Locks],
             Set::QueryText => &[Area::QueryText],
@@ -772,6 +785,7 @@ pub fn decode_known(
     let mut gaps = Gaps::default();
     let mut text_keys: Vec<Option<i64>> = Vec::new();
     let mut client_keys: Vec<Option<i64>> = Vec::new();
+    let mut group_keys: Vec<Option<i64>> = Vec::new();
     let mut all_arrived = true;
 
     for &set in Set::ALL.iter().filter(|s| **s != Set::Facts) {
@@ -783,7 +797,7 @@ pub fn decode_known(
                 continue;
             }
             let (reason, remedy) = match kind {
-                BatchKind::Sessions => (
+                BatchKind::Sessions | BatchKind::DacSessions => (
                     format!(
                         "{} is not read by the sessions-only sample (kill's re-checks)",
                         set.what()
@@ -834,6 +848,7 @@ pub fn decode_known(
             Set::Sessions => {
                 apply_sessions(table, &facts, &mut snap, &mut text_keys, &mut client_keys)
             }
+            Set::SessionGroups => apply_groups(table, &facts, &mut snap, &mut group_keys),
             Set::Clients => collect_clients(table, &mut known.clients),
             _ => apply(set, table, &mut snap),
         };
@@ -846,7 +861,9 @@ pub fn decode_known(
         }
     }
     attach_texts(&mut snap, &text_keys, &known.texts);
-    let unnamed = attach_clients(&mut snap, &client_keys, &known.clients);
+    let mut unnamed = attach_clients(&mut snap, &client_keys, &known.clients);
+    unnamed += attach_group_clients(&mut snap, &group_keys, &known.clients);
+    client_keys.extend(group_keys);
     note_missing(known, kind, &text_keys, &client_keys);
     // A combination that appeared between the two statements leaves one session unnamed;
     // no combination at all (the statement failed, or never ran) leaves every one.
@@ -1016,8 +1033,29 @@ fn attach_clients(
     keys: &[Option<i64>],
     clients: &BTreeMap<i64, Client>,
 ) -> usize {
+    name_clients(snap.sessions.iter_mut(), keys, clients)
+}
+
+/// `attach_clients` for the groups' shared attributes.
+fn attach_group_clients(
+    snap: &mut Snapshot,
+    keys: &[Option<i64>],
+    clients: &BTreeMap<i64, Client>,
+) -> usize {
+    name_clients(
+        snap.session_groups.iter_mut().map(|g| &mut g.like),
+        keys,
+        clients,
+    )
+}
+
+fn name_clients<'s>(
+    sessions: impl Iterator<Item = &'s mut Session>,
+    keys: &[Option<i64>],
+    clients: &BTreeMap<i64, Client>,
+) -> usize {
     let mut unnamed = 0;
-    for (s, key) in snap.sessions.iter_mut().zip(keys) {
+    for (s, key) in sessions.zip(keys) {
         let Some(key) = key else { continue };
         match clients.get(key) {
             Some(c) => {
@@ -1030,6 +1068,48 @@ fn attach_clients(
         }
     }
     unnamed
+}
+
+/// Sessions the DAC sample counted on the server: one row per group, with what its
+/// members share (the same columns as a session row, so `to_session` reads them) and
+/// the shortest and longest of each age.
+fn apply_groups(
+    t: &Table,
+    facts: &Facts,
+    snap: &mut Snapshot,
+    client_keys: &mut Vec<Option<i64>>,
+) -> Result<(), String> {
+    client_keys.clear();
+    for r in t.rows() {
+        let count = r.count("group_count")?.unwrap_or(0);
+        if count == 0 {
+            continue;
+        }
+        let like = session_like(&r, 0, facts)?;
+        let span = |min: &str, max: &str| -> Result<Option<AgeSpan>, String> {
+            Ok(match (r.int(min)?, r.int(max)?) {
+                (Some(a), Some(b)) => Some(AgeSpan {
+                    min: a.max(0) as u64,
+                    max: b.max(0) as u64,
+                }),
+                _ => None,
+            })
+        };
+        let mut g = SessionGroup::new(count, like.clone());
+        // Ages only where the member state has them, as for a listed session.
+        if like.elapsed_ms.is_some() {
+            g.elapsed_ms = span("min_elapsed_ms", "elapsed_ms")?;
+        }
+        if like.idle_ms.is_some() {
+            g.idle_ms = span("min_idle_ms", "idle_ms")?;
+        }
+        if like.wait_ms.is_some() {
+            g.wait_ms = span("min_wait_ms", "wait_ms")?;
+        }
+        snap.session_groups.push(g);
+        client_keys.push(r.int("client_key")?);
+    }
+    Ok(())
 }
 
 fn collect_texts(t: &Table, texts: &mut BTreeMap<i64, Option<String>>) -> Result<(), String> {
@@ -1091,7 +1171,12 @@ fn apply(set: Set, t: &Table, snap: &mut Snapshot) -> Result<(), String> {
     match set {
         // Facts are read first; query text and sessions are applied in `decode`; the plan
         // cache comes from its own batch.
-        Set::Facts | Set::QueryText | Set::Sessions | Set::Clients | Set::PlanCache => Ok(()),
+        Set::Facts
+        | Set::QueryText
+        | Set::Sessions
+        | Set::SessionGroups
+        | Set::Clients
+        | Set::PlanCache => Ok(()),
         Set::Config => apply_config(t, snap),
         Set::TaskBlockers => apply_task_blockers(t, snap),
         Set::Orphans => {
@@ -1526,6 +1611,11 @@ fn to_session(r: &RowView, facts: &Facts) -> Result<Session, String> {
     let id = r
         .int("session_id")?
         .ok_or_else(|| "session_id is NULL".to_string())?;
+    session_like(r, id, facts)
+}
+
+/// A session from a session row, or a group's shared attributes from a group row.
+fn session_like(r: &RowView, id: i64, facts: &Facts) -> Result<Session, String> {
     let status = r.text("status")?;
     let command = r.text("command")?;
     let wait_type = r.text("wait_type")?;

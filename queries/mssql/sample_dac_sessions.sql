@@ -1,0 +1,9 @@
+-- spiral/mssql/sample_dac_sessions
+-- The sessions-only sample over the dedicated admin connection: what `kill` needs to pick
+-- its victims and re-check each one, every session listed by id (the DAC sample counts
+-- most of them in groups, and kill must never choose from a group). No query text, no
+-- worker, counter, database or plan-cache reads. Sent only by kill, never by triage,
+-- watch or stalk.
+--
+-- spiral sends this batch composed of these parts (queries/mssql/parts/NAME.sql), in order:
+-- parts: facts, sessions, clients, task_blockers
