@@ -344,7 +344,8 @@ fn dac_sessions(
     let mut listed: BTreeSet<i32> = BTreeSet::new();
     for s in rows {
         let rolling_back = s.status == "rollback"
-            || s.command.is_some_and(|c| c.to_ascii_uppercase().contains("ROLLBACK"));
+            || s.command
+                .is_some_and(|c| c.to_ascii_uppercase().contains("ROLLBACK"));
         if s.id == OWN_SESSION
             || s.blocked_by.is_some()
             || s.open_tran > 0
@@ -379,7 +380,16 @@ fn dac_sessions(
     for r in &mut sessions_set.rows {
         r.pop();
     }
-    type Key = (bool, bool, &'static str, Option<&'static str>, Option<&'static str>, i64, bool, bool);
+    type Key = (
+        bool,
+        bool,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+        i64,
+        bool,
+        bool,
+    );
     #[derive(Default)]
     struct Ages {
         n: i64,
@@ -3430,7 +3440,10 @@ fn dac_sample_counts_sessions_on_the_server_with_the_same_verdicts() {
             );
             continue;
         }
-        assert_eq!(x, y, "a verdict differs between listed and counted sessions");
+        assert_eq!(
+            x, y,
+            "a verdict differs between listed and counted sessions"
+        );
     }
     assert_eq!(a.len(), g.len(), "{:?} against {ids:?}", verdict_ids(&all));
     let steady = |r: &serde_json::Value| -> Vec<(String, serde_json::Value)> {
@@ -3490,7 +3503,11 @@ fn dac_sample_counts_sessions_on_the_server_with_the_same_verdicts() {
         grouped_two.bytes_in - grouped_one.bytes_in
     );
     assert!(after * 5 < before, "{after} against {before}");
-    assert_eq!(grouped_two.rpcs - grouped_one.rpcs, 1, "one round trip per sample");
+    assert_eq!(
+        grouped_two.rpcs - grouped_one.rpcs,
+        1,
+        "one round trip per sample"
+    );
 }
 
 #[test]
@@ -3524,7 +3541,10 @@ fn a_dac_capture_keeps_the_groups_and_replays_to_the_same_verdicts() {
         .nth(1)
         .and_then(|l| serde_json::from_str(l).ok())
         .unwrap_or(serde_json::Value::Null);
-    let groups = snap["session_groups"].as_array().cloned().unwrap_or_default();
+    let groups = snap["session_groups"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let counted: u64 = groups.iter().filter_map(|g| g["count"].as_u64()).sum();
     let listed = snap["sessions"].as_array().map_or(0, Vec::len) as u64;
     assert!(!groups.is_empty() && listed < 100, "{listed} listed");

@@ -2010,3 +2010,236 @@ fn worker_exhaustion_says_parallel_queries_took_the_workers() {
     assert!(!v.summary.contains("Parallel queries"), "{}", v.summary);
     assert!(!v.actions.iter().any(|a| a.contains("max degree")));
 }
+
+// --- sessions counted in groups (SQL Server over the DAC) ------------------------------
+
+/// The same window judged twice: from its sessions listed, and from them counted in
+/// groups as the DAC sample counts them on the server (`session_group::aggregate`, split
+/// at the default thresholds). Every verdict, summary, figure and culprit must agree.
+fn same_from_groups(snapshots: Vec<Snapshot>) -> Assessment {
+    use spiral::model::session_group::{SessionCuts, aggregate};
+    let grouped: Vec<Snapshot> = snapshots
+        .iter()
+        .map(|s| aggregate(s, SessionCuts::default()))
+        .collect();
+    assert!(
+        grouped.iter().any(|s| !s.session_groups.is_empty()),
+        "the window has sessions to count"
+    );
+    let t = Thresholds::default();
+    let full = evaluate(&Window::from_snapshots(snapshots).unwrap(), &t);
+    let counted = evaluate(&Window::from_snapshots(grouped).unwrap(), &t);
+    assert_eq!(full.checks, counted.checks);
+    assert_eq!(full.verdicts.len(), counted.verdicts.len());
+    for (f, c) in full.verdicts.iter().zip(&counted.verdicts) {
+        assert_eq!(
+            (f.id, f.severity, &f.summary, &f.actions, &f.culprits),
+            (c.id, c.severity, &c.summary, &c.actions, &c.culprits)
+        );
+        // A figure may say what connections without ids leave open (who arrived or left
+        // of a source partly counted in groups); every other figure is the same.
+        let told = |v: &spiral::model::verdict::Verdict| -> Vec<(String, String)> {
+            v.evidence
+                .iter()
+                .filter(|e| !e.value.contains("counted in groups have no ids"))
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect()
+        };
+        let (tf, tc) = (told(f), told(c));
+        assert!(tc.iter().all(|x| tf.contains(x)), "{tf:?} against {tc:?}");
+        assert!(tf.len() - tc.len() <= 2, "{tf:?} against {tc:?}");
+    }
+    full
+}
+
+fn later(first: &Snapshot, secs: i64, edit: impl FnOnce(&mut Snapshot)) -> Vec<Snapshot> {
+    let mut second = first.clone();
+    second.taken_at = first.taken_at + Duration::seconds(secs);
+    edit(&mut second);
+    vec![first.clone(), second]
+}
+
+#[test]
+fn counted_sessions_give_the_verdicts_of_listed_ones() {
+    // Connection exhaustion and client-pool saturation: counts per user, app and host.
+    let mut s = with_clients(0, 800);
+    for h in 0..12 {
+        for k in 0..60 {
+            let st = if k < 55 {
+                SessionState::Active
+            } else {
+                SessionState::Idle
+            };
+            let mut x = client(1_000 + h * 100 + k, "api", &format!("10.2.0.{h}"), st);
+            x.elapsed_ms = (st == SessionState::Active).then_some(2_000 + k as u64 * 10);
+            x.idle_ms = (st == SessionState::Idle).then_some(3_000);
+            s.sessions.push(x);
+        }
+    }
+    let a = same_from_groups(later(&s, 10, |_| {}));
+    assert!(a.verdict("connection-exhaustion").is_some());
+    assert!(a.verdict("client-pool-saturation").is_some());
+
+    // The compile gate and Query Store: waiters counted by wait class and database.
+    let (mut s, _) = compiling(120, 3_000);
+    for x in s.sessions.iter_mut() {
+        x.elapsed_ms = Some(20_000 + (x.id as u64 % 40) * 1_000);
+        x.database = Some("shop".into());
+    }
+    for i in 0..30 {
+        let mut x = client(900 + i, "app", "h1", SessionState::Active);
+        x.wait_type = Some("QDS_STMT".into());
+        x.wait_class = Some(WaitClass::QueryStore);
+        x.elapsed_ms = Some(18_000);
+        x.database = Some("shop".into());
+        s.sessions.push(x);
+    }
+    s.databases = vec![DatabaseInfo {
+        name: "shop".into(),
+        query_store: Some("read_write".into()),
+        read_committed_snapshot: Some(false),
+    }];
+    let a = same_from_groups(later(&s, 10, |l| {
+        l.counters.insert(counter::COMPILATIONS.into(), 1_030_000);
+        l.counters.insert(counter::BATCHES.into(), 3_090_000);
+    }));
+    assert_eq!(sev(&a, "compile-gate-saturation"), Some(Severity::Critical));
+    // Requests past the client's timeout, their count and the 20 longest by id, and the
+    // runnable queue.
+    assert_eq!(sev(&a, "client-timeout-exceeded"), Some(Severity::Critical));
+    assert_eq!(
+        a.verdict("client-timeout-exceeded")
+            .unwrap()
+            .culprits
+            .sessions
+            .len(),
+        20
+    );
+
+    // Worker exhaustion, THREADPOOL waiters counted among all sessions.
+    let mut s = workers(2_400, 300, 40);
+    for i in 0..50 {
+        let mut x = client(3_000 + i, "app", "h2", SessionState::Active);
+        x.wait_type = Some("THREADPOOL".into());
+        x.wait_class = Some(WaitClass::Threadpool);
+        x.elapsed_ms = Some(1_000);
+        s.sessions.push(x);
+    }
+    let a = same_from_groups(vec![s]);
+    assert_eq!(
+        sev(&a, "worker-thread-exhaustion"),
+        Some(Severity::Critical)
+    );
+
+    // Blocking: the chain's sessions stay listed, whatever else is counted.
+    let mut s = lock_chain(120);
+    s.sessions
+        .extend((0..40).map(|i| idle(500 + i, "shop", 30)));
+    let a = same_from_groups(vec![s]);
+    assert!(a.verdict("blocking-chain").is_some());
+}
+
+#[test]
+fn counted_idle_connections_give_the_leak_verdicts_of_listed_ones() {
+    // Old idle connections (listed: past --idle-over) and young ones (counted).
+    let mut s = with_clients(2, 200);
+    s.sessions
+        .extend((0..70).map(|i| pooled(200 + i, "celery", SessionState::Idle, 600 + i as u64)));
+    s.sessions
+        .extend((0..30).map(|i| pooled(400 + i, "celery", SessionState::Idle, 4)));
+    let a = same_from_groups(later(&s, 10, |l| {
+        for x in l.sessions.iter_mut().filter(|x| x.idle_ms.is_some()) {
+            x.idle_ms = x.idle_ms.map(|ms| ms + 10_000);
+        }
+    }));
+    assert!(a.verdict("idle-connection-leak").is_some());
+    // Young only: no leak either way.
+    let mut s = with_clients(2, 200);
+    s.sessions
+        .extend((0..150).map(|i| pooled(200 + i, "shop", SessionState::Idle, 2)));
+    let a = same_from_groups(later(&s, 10, |_| {}));
+    assert!(a.verdict("idle-connection-leak").is_none());
+    // A full-size pool at rest, with a few young connections beside it: a note both ways.
+    let mut s = with_clients(2, 100);
+    s.sessions
+        .extend((0..30).map(|i| idle(200 + i, "shop", 600)));
+    s.sessions.extend((0..5).map(|i| idle(300 + i, "shop", 3)));
+    let a = same_from_groups(vec![s]);
+    assert_eq!(sev(&a, "idle-connection-leak"), Some(Severity::Info));
+}
+
+#[test]
+fn a_growth_hidden_in_groups_is_said_unknown_not_guessed() {
+    // 70 old idle connections held, and 12 young ones that arrived during the window: from
+    // listed sessions the set grows (a warning). Counted in groups, the young ones have no
+    // ids, so whether they arrived cannot be told: the verdict stays a note that says so,
+    // never a false alarm, and never silent.
+    use spiral::model::session_group::{SessionCuts, aggregate};
+    let mut s = with_clients(2, 200);
+    s.sessions
+        .extend((0..70).map(|i| pooled(200 + i, "celery", SessionState::Idle, 600 + i as u64)));
+    let window = later(&s, 10, |l| {
+        for x in l.sessions.iter_mut().filter(|x| x.idle_ms.is_some()) {
+            x.idle_ms = x.idle_ms.map(|ms| ms + 10_000);
+        }
+        l.sessions.extend((0..12).map(|i| {
+            let mut x = idle(300 + i, "celery", 5);
+            x.connected_at = Some(t0() + Duration::seconds(4));
+            x
+        }))
+    });
+    let t = Thresholds::default();
+    let full = evaluate(&Window::from_snapshots(window.clone()).unwrap(), &t);
+    assert_eq!(sev(&full, "idle-connection-leak"), Some(Severity::Warning));
+    let grouped: Vec<Snapshot> = window
+        .iter()
+        .map(|x| aggregate(x, SessionCuts::default()))
+        .collect();
+    let counted = evaluate(&Window::from_snapshots(grouped).unwrap(), &t);
+    let v = counted
+        .verdict("idle-connection-leak")
+        .expect("still reported");
+    assert_eq!(v.severity, Severity::Info);
+    assert!(v.summary.contains("cannot be told"), "{}", v.summary);
+}
+
+#[test]
+fn a_capture_counted_at_other_thresholds_is_unknown_not_guessed() {
+    // Requests counted in groups split at 15 s, judged with --client-timeout 30s: a group
+    // spanning 20-40 s cannot say how many are past 30 s.
+    use spiral::model::session_group::{SessionCuts, aggregate};
+    let mut s = running(30, 20);
+    for (i, x) in s.sessions.iter_mut().enumerate() {
+        x.elapsed_ms = Some(20_000 + i as u64 * 1_000);
+    }
+    let counted = aggregate(&s, SessionCuts::default());
+    let t = Thresholds {
+        client_timeout: 60.0,
+        ..Thresholds::default()
+    };
+    // Past every member: exact (the 20 longest are listed, the rest counted as younger).
+    let a = evaluate(&Window::new(counted.clone()), &t);
+    assert!(a.verdict("client-timeout-exceeded").is_none());
+    let t = Thresholds {
+        client_timeout: 22.0,
+        ..Thresholds::default()
+    };
+    let a = evaluate(&Window::new(counted), &t);
+    assert_eq!(sev(&a, "client-timeout-exceeded"), Some(Severity::Unknown));
+}
+
+#[test]
+fn a_group_is_never_a_kill_victim() {
+    use spiral::model::session_group::{SessionCuts, aggregate};
+    let mut s = with_clients(0, 100);
+    s.sessions
+        .extend((0..40).map(|i| idle(200 + i, "shop", 30)));
+    let counted = aggregate(&s, SessionCuts::default());
+    assert!(
+        counted.sessions.is_empty(),
+        "every young idle one is counted"
+    );
+    assert_eq!(counted.session_groups.len(), 1);
+    assert_eq!(counted.session_groups[0].count, 40);
+    assert_eq!(counted.session_groups[0].like.id, 0);
+}

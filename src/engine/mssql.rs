@@ -592,7 +592,8 @@ impl MssqlSampler {
             (None, false) => BatchKind::Full,
         };
         self.reset_sent_if_due().await?;
-        let cuts = [self.cuts.idle_ms, self.cuts.running_ms].map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        let cuts = [self.cuts.idle_ms, self.cuts.running_ms]
+            .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
         let params: &[i64] = if kind == BatchKind::Dac { &cuts } else { &[] };
         let batch = self.run_with(sql_of(kind), params).await?;
         if kind != BatchKind::Limited && !batch.has_facts() {
@@ -1088,6 +1089,7 @@ mod tests {
             ("sample_dac", SAMPLE_DAC),
             ("sample_limited", SAMPLE_LIMITED),
             ("sample_sessions", SAMPLE_SESSIONS),
+            ("sample_dac_sessions", SAMPLE_DAC_SESSIONS),
         ] {
             let names = part_names(sql);
             assert!(
@@ -1102,12 +1104,24 @@ mod tests {
         // Every part file is used by some batch.
         for q in crate::queries::MSSQL_PARTS {
             let name = q.name.trim_start_matches("part_");
-            assert!(part_names(SAMPLE).contains(&name), "{name} unused");
+            // The DAC's own session statement and its parameters are the DAC batch's.
+            let used_by = [SAMPLE, SAMPLE_DAC];
+            assert!(
+                used_by.iter().any(|b| part_names(b).contains(&name)),
+                "{name} unused"
+            );
         }
         let used = |sql: &str, what: &str| compose(sql).contains(what);
         assert!(!used(SAMPLE_SESSIONS, "dm_os_schedulers"));
         assert!(!used(SAMPLE_DAC, "sys.dm_exec_sql_text"));
         assert!(!used(SAMPLE_DAC, "sys.dm_exec_cached_plans"));
+        assert!(!used(SAMPLE_DAC_SESSIONS, "sys.dm_exec_sql_text"));
+        // Over the DAC the sessions are counted on the server, split at the parameters.
+        assert!(used(
+            SAMPLE_DAC,
+            "@idle_over_ms bigint = @P1, @running_ms bigint = @P2"
+        ));
+        assert!(!part_names(SAMPLE_DAC).contains(&"sessions"));
         assert!(!used(SAMPLE, "sys.dm_exec_cached_plans"), "read apart");
         assert!(PLAN_CACHE.contains("FROM sys.dm_exec_cached_plans"));
     }

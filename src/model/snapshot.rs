@@ -625,7 +625,9 @@ impl Snapshot {
 
     /// Groups of client sessions (see `session_groups`).
     pub fn client_groups(&self) -> impl Iterator<Item = &SessionGroup> {
-        self.session_groups.iter().filter(|g| g.like.kind.is_client())
+        self.session_groups
+            .iter()
+            .filter(|g| g.like.kind.is_client())
     }
 
     /// Every client session with a weight: listed sessions count 1, a group counts its

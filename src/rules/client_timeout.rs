@@ -83,9 +83,8 @@ pub(super) fn client_timeout_exceeded(ctx: &Context) -> Option<Verdict> {
         .unwrap_or(0)
         .max(longest_grouped);
     let weighted = || late.iter().map(|s| (*s, 1)).chain(grouped.iter().copied());
-    let by_origin = tally_owned(weighted().flat_map(|(s, n)| {
-        std::iter::repeat_n(origin(s), n as usize)
-    }));
+    let by_origin =
+        tally_owned(weighted().flat_map(|(s, n)| std::iter::repeat_n(origin(s), n as usize)));
     let by_app = known_apps_weighted(weighted());
     let by_user = tally_weighted(weighted().map(|(s, n)| (s.user_or_unknown(), n)));
     let summary = format!(

@@ -296,7 +296,12 @@ fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
         .listed
         .iter()
         .filter_map(|s| s.idle_ms)
-        .chain(set.idle.groups.iter().filter_map(|g| g.idle_ms.map(|a| a.max)))
+        .chain(
+            set.idle
+                .groups
+                .iter()
+                .filter_map(|g| g.idle_ms.map(|a| a.max)),
+        )
         .max()
         .unwrap_or(0);
     let mut hosts: Vec<String> = set
@@ -304,7 +309,12 @@ fn idle_connection_leak(ctx: &Context) -> Option<Verdict> {
         .listed
         .iter()
         .filter_map(|s| s.client_host.clone())
-        .chain(set.idle.groups.iter().filter_map(|g| g.like.client_host.clone()))
+        .chain(
+            set.idle
+                .groups
+                .iter()
+                .filter_map(|g| g.like.client_host.clone()),
+        )
         .collect();
     hosts.sort();
     hosts.dedup();

@@ -255,7 +255,9 @@ pub(crate) fn tally<'s>(labels: impl Iterator<Item = &'s str>) -> Vec<(String, u
 }
 
 /// `tally` of labels that each stand for several sessions (a group of them).
-pub(crate) fn tally_weighted<'s>(labels: impl Iterator<Item = (&'s str, u64)>) -> Vec<(String, u64)> {
+pub(crate) fn tally_weighted<'s>(
+    labels: impl Iterator<Item = (&'s str, u64)>,
+) -> Vec<(String, u64)> {
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     for (l, n) in labels {
         *counts.entry(l).or_default() += n;
