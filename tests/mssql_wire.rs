@@ -3616,3 +3616,30 @@ fn kill_over_the_dac_chooses_from_every_session_never_a_group() {
     let planned = report["actions"].as_array().map_or(0, Vec::len);
     assert_eq!(planned, expected, "{}", report["actions"]);
 }
+
+#[test]
+fn views_over_the_dac_count_grouped_sessions_as_listed_ones() {
+    // connections, waits, compiles and workers: the same tables from sessions counted on
+    // the server as from every session listed.
+    for view in ["connections", "waits", "compiles", "workers"] {
+        let mut out = Vec::new();
+        for lists_all in [true, false] {
+            let mut recorded = incident();
+            recorded.dac_lists_all = lists_all;
+            let server = serve(recorded);
+            let conn = dac_target(&server);
+            let (code, report, err) =
+                run_json(&[view, &conn, "--encrypt", "off", "--samples", "1"]);
+            assert!(matches!(code, 0..=2), "{view}: {err}");
+            let seen = (
+                code,
+                report["sections"].clone(),
+                report["verdicts"].clone(),
+                report["status"].clone(),
+            );
+            out.push(seen);
+        }
+        assert!(out[0] == out[1], "{view}: the tables differ");
+        assert!(out[0].1.as_array().is_some_and(|a| !a.is_empty()), "{view}");
+    }
+}

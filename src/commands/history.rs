@@ -88,7 +88,8 @@ impl SampleFigures {
         let mut waiters = [0u32; WAIT_CLASSES.len()];
         let mut blocked = 0u64;
         let mut longest = 0u64;
-        for s in last.client_sessions() {
+        // Blocked sessions are always listed; waiters count groups' members too.
+        for (s, n) in last.client_tally() {
             if s.is_blocked() {
                 blocked += 1;
                 longest = longest.max(s.wait_ms.unwrap_or(0));
@@ -100,7 +101,7 @@ impl SampleFigures {
                 .wait_class
                 .and_then(|c| WAIT_CLASSES.iter().position(|x| *x == c))
             {
-                waiters[i] = waiters[i].saturating_add(1);
+                waiters[i] = waiters[i].saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
             }
         }
         let rate = |name: &str| step_rate(window.previous(), last, name);

@@ -218,9 +218,10 @@ fn login_refused(e: &anyhow::Error) -> bool {
 pub fn full_server_note(s: &Snapshot) -> Option<String> {
     let max = s.connections.max_connections?;
     // PostgreSQL gives no server-side count: its client sessions plus spiral's own.
-    let current = s.connections.current.unwrap_or_else(|| {
-        s.client_sessions().count() as u64 + u64::from(s.own_session_id.is_some())
-    });
+    let current = s
+        .connections
+        .current
+        .unwrap_or_else(|| s.client_count() + u64::from(s.own_session_id.is_some()));
     let admin_extra = u64::from(s.engine == Engine::Mysql);
     (current >= max + admin_extra).then(|| {
         format!(

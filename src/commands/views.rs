@@ -189,24 +189,36 @@ fn waits(w: &Window, limit: usize) -> Vec<Section> {
         class: Option<WaitClass>,
     }
     let mut by_type: BTreeMap<String, Agg> = BTreeMap::new();
-    let waiting = |s: &Snapshot| -> Vec<(String, Option<WaitClass>, u64)> {
-        s.client_sessions()
-            .filter(|x| x.state != SessionState::Idle && !x.waits_on(WaitClass::Client))
-            .filter_map(|x| {
-                let age = x.wait_ms.filter(|&ms| ms > 0).or(x.elapsed_ms).unwrap_or(0);
-                x.wait_type.clone().map(|t| (t, x.wait_class, age))
-            })
+    // Listed sessions count one each; a group (over the DAC) its members, with its
+    // longest age.
+    let waiting = |s: &Snapshot| -> Vec<(String, Option<WaitClass>, u64, u64)> {
+        let listed = s.client_sessions().map(|x| {
+            let age = x.wait_ms.filter(|&ms| ms > 0).or(x.elapsed_ms).unwrap_or(0);
+            (x, age, 1)
+        });
+        let grouped = s.client_groups().map(|g| {
+            let longest = |a: Option<crate::model::session_group::AgeSpan>| a.map(|a| a.max);
+            let age = longest(g.wait_ms)
+                .filter(|&ms| ms > 0)
+                .or(longest(g.elapsed_ms))
+                .unwrap_or(0);
+            (&g.like, age, g.count)
+        });
+        listed
+            .chain(grouped)
+            .filter(|(x, _, _)| x.state != SessionState::Idle && !x.waits_on(WaitClass::Client))
+            .filter_map(|(x, age, n)| x.wait_type.clone().map(|t| (t, x.wait_class, age, n)))
             .collect()
     };
-    for (t, class, ms) in waiting(w.last()) {
+    for (t, class, ms, n) in waiting(w.last()) {
         let a = by_type.entry(t).or_default();
-        a.now += 1;
+        a.now += n;
         a.longest = a.longest.max(ms);
         a.class = class;
     }
     if w.samples() > 1 {
-        for (t, _, _) in waiting(w.first()) {
-            by_type.entry(t).or_default().before += 1;
+        for (t, _, _, n) in waiting(w.first()) {
+            by_type.entry(t).or_default().before += n;
         }
     }
     let mut rows: Vec<(String, Agg)> = by_type.into_iter().filter(|(_, a)| a.now > 0).collect();
@@ -331,9 +343,10 @@ fn workers(w: &Window) -> Vec<Section> {
             "{} gives each connection its own process or thread: there is no worker pool to exhaust. Active sessions now: {}.",
             last.engine.product(),
             thousands(
-                last.client_sessions()
-                    .filter(|x| x.state == SessionState::Active)
-                    .count() as u64
+                last.client_tally()
+                    .filter(|(x, _)| x.state == SessionState::Active)
+                    .map(|(_, n)| n)
+                    .sum::<u64>()
             )
         ));
         return vec![s];
@@ -569,20 +582,27 @@ fn connections(w: &Window, t: &Thresholds, limit: usize) -> Vec<Section> {
             oldest_idle: u64,
         }
         let mut groups: BTreeMap<String, Agg> = BTreeMap::new();
-        for s in last.client_sessions() {
+        // Listed sessions one each; a group (over the DAC) its members, its idle ones all
+        // younger than --idle-over when the sample split it there.
+        let listed = last.client_sessions().map(|s| {
+            let idle = s.idle_ms.unwrap_or(0);
+            (s, 1, u64::from(idle >= idle_over), idle)
+        });
+        let grouped = last.client_groups().map(|g| {
+            let old = g.idle_at_least(idle_over).unwrap_or(0);
+            (&g.like, g.count, old, g.idle_ms.map_or(0, |a| a.max))
+        });
+        for (s, n, old, idle) in listed.chain(grouped) {
             let a = groups.entry(name_of(s)).or_default();
-            a.total += 1;
+            a.total += n;
             match s.state {
-                SessionState::Active => a.active += 1,
+                SessionState::Active => a.active += n,
                 SessionState::Idle => {
-                    a.idle += 1;
-                    let idle = s.idle_ms.unwrap_or(0);
-                    if idle >= idle_over {
-                        a.idle_old += 1;
-                    }
+                    a.idle += n;
+                    a.idle_old += old;
                     a.oldest_idle = a.oldest_idle.max(idle);
                 }
-                SessionState::IdleInTransaction => a.idle_tx += 1,
+                SessionState::IdleInTransaction => a.idle_tx += n,
                 SessionState::Other => {}
             }
         }
@@ -659,8 +679,12 @@ fn compiles(w: &Window, limit: usize) -> Vec<Section> {
             Cell::Percent(c as f64 * 100.0 / b as f64),
         ]);
     }
-    let waiting =
-        |class: WaitClass| last.client_sessions().filter(|x| x.waits_on(class)).count() as u64;
+    let waiting = |class: WaitClass| -> u64 {
+        last.client_tally()
+            .filter(|(x, _)| x.waits_on(class))
+            .map(|(_, n)| n)
+            .sum()
+    };
     s.row(vec![
         Cell::text("sessions at the compile gate"),
         Cell::Count(waiting(WaitClass::Compile)),

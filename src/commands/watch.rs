@@ -223,12 +223,12 @@ pub fn frame(
 
 fn top_waits(s: &Snapshot) -> String {
     let mut counts: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-    for x in s
-        .client_sessions()
-        .filter(|x| !x.is_idle() && !x.waits_on(crate::model::session::WaitClass::Client))
+    for (x, n) in s
+        .client_tally()
+        .filter(|(x, _)| !x.is_idle() && !x.waits_on(crate::model::session::WaitClass::Client))
     {
         if let Some(t) = x.wait_type.as_deref() {
-            *counts.entry(t).or_default() += 1;
+            *counts.entry(t).or_default() += n;
         }
     }
     let mut v: Vec<_> = counts.into_iter().collect();
