@@ -2128,6 +2128,21 @@ impl Bouncer {
         format!("pgbouncer://postgres@127.0.0.1:{}/pgbouncer", self.port)
     }
 
+    /// Sends `signal` to the pooler's process; after KILL the pid file is removed so the
+    /// guard never signals a pid the system may have handed to another process.
+    fn signal(&self, signal: &str) {
+        let file = self.dir.path().join("pgbouncer.pid");
+        let pid = std::fs::read_to_string(&file).unwrap();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), pid.trim()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {pid}");
+        if signal == "KILL" {
+            std::fs::remove_file(&file).unwrap();
+        }
+    }
+
     /// pgbench through the pooler for `secs`, two clients (the pool's size in these
     /// tests) running SELECT 1: busy, and never a queue.
     fn pgbench(&self, dir: &std::path::Path, secs: u32) -> std::process::Child {
@@ -2490,4 +2505,141 @@ async fn pgbouncer_beside_postgres_names_the_holder_and_stays_quiet_when_healthy
         "{pooler}"
     );
     assert_eq!(pooler["idle_transaction_timeout_ms"], 0, "{pooler}");
+}
+
+/// Waits until the spiral run started after `since` has taken its first database sample
+/// (its session shows the sample statement), then gives the pooler's read that follows it
+/// a moment to finish.
+async fn first_sample_taken(admin: &mut PgConnection, since: chrono::DateTime<chrono::Utc>) {
+    for _ in 0..300 {
+        let seen: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'spiral' \
+             AND backend_start >= $1 AND query LIKE '-- spiral: one PostgreSQL sample%'",
+        )
+        .bind(since)
+        .fetch_one(&mut *admin)
+        .await
+        .unwrap();
+        if seen > 0 {
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("spiral never took its first sample");
+}
+
+/// `--pooler`, and the pooler dies or freezes after the first sample of a three-sample
+/// triage: the database's verdicts still come out, the pooler's checks are unknown with
+/// the gap named in one note, and the exit code is never OK for it (3 when the database is
+/// healthy, the database's own warning when it is not). A frozen pooler costs one query
+/// timeout and is not asked again.
+#[tokio::test]
+async fn pgbouncer_that_dies_mid_run_is_a_named_gap_beside_the_database() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let pg: PgConnectOptions = url.parse().unwrap();
+    let mut admin = PgConnection::connect_with(&pg).await.unwrap();
+    let triage = |console: String| {
+        vec![
+            "triage".to_string(),
+            url.clone(),
+            "--pooler".into(),
+            console,
+            "--samples".into(),
+            "3".into(),
+            "--interval".into(),
+            "3s".into(),
+            "--query-timeout".into(),
+            "2s".into(),
+            "-T".into(),
+            "idle_in_transaction_over=1".into(),
+        ]
+    };
+    let pooler_checks = [
+        "pool-exhaustion",
+        "pooler-held-transaction",
+        "pooler-missing-guardrails",
+    ];
+    let gap_note = |r: &serde_json::Value, console: &str| -> String {
+        let notes: Vec<&str> = r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n.as_str())
+            .filter(|n| n.starts_with("Could not see the connection pooler"))
+            .collect();
+        assert_eq!(notes.len(), 1, "{}", r["notes"]);
+        assert!(
+            notes[0].starts_with(&format!(
+                "Could not see the connection pooler: PgBouncer at {console} stopped answering at sample 2 ("
+            )),
+            "{}",
+            notes[0]
+        );
+        let unseen = r["unseen"].as_array().unwrap();
+        let u = unseen
+            .iter()
+            .find(|u| u["what"] == "the connection pooler")
+            .unwrap_or_else(|| panic!("{}", r["unseen"]));
+        assert_eq!(u["checks"].as_array().unwrap().len(), 3, "{u}");
+        notes[0].to_string()
+    };
+
+    // The pooler process is killed after the first sample; the database is healthy.
+    let bouncer = Bouncer::start_in_mode(&pg, 2, "transaction");
+    let since = chrono::Utc::now();
+    let run = tokio::spawn(spiral_json(triage(bouncer.console())));
+    first_sample_taken(&mut admin, since).await;
+    bouncer.signal("KILL");
+    let (code, r, err) = run.await.unwrap();
+    assert_eq!(code, 3, "{err} {}", r["verdicts"]);
+    assert_eq!(r["window"]["samples"], 3, "{}", r["window"]);
+    for id in pooler_checks {
+        assert_eq!(r["checks"][id], "unknown", "{id}: {}", r["checks"]);
+    }
+    for id in [
+        "connection-exhaustion",
+        "idle-in-transaction",
+        "blocking-chain",
+    ] {
+        assert_eq!(r["checks"][id], "ok", "{id}: {}", r["checks"]);
+    }
+    gap_note(&r, &bouncer.console());
+    drop(bouncer);
+
+    // The pooler freezes (SIGSTOP) after the first sample, and a session holds a
+    // transaction open on the database itself: its verdict comes out beside the gap.
+    let bouncer = Bouncer::start_in_mode(&pg, 2, "transaction");
+    let mut holder = PgConnection::connect_with(&pg.clone().application_name("direct-holder"))
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut holder).await.unwrap();
+    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    let since = chrono::Utc::now();
+    let run = tokio::spawn(spiral_json(triage(bouncer.console())));
+    first_sample_taken(&mut admin, since).await;
+    bouncer.signal("STOP");
+    let (code, r, err) = run.await.unwrap();
+    bouncer.signal("KILL");
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert_eq!(code, 1, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "idle-in-transaction").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(
+        v["culprits"]["sessions"],
+        serde_json::json!([holder_pid]),
+        "{v}"
+    );
+    for id in pooler_checks {
+        assert_eq!(r["checks"][id], "unknown", "{id}: {}", r["checks"]);
+    }
+    let note = gap_note(&r, &bouncer.console());
+    assert!(note.contains("no answer within 2s"), "{note}");
+    assert!(!note.contains("asked to stop"), "{note}");
 }

@@ -1565,6 +1565,67 @@ fn pooler_held_transaction_near_miss() {
     assert!(c.checks.contains_key("pooler-missing-guardrails"));
 }
 
+/// --pooler, and the console stops answering after the first sample: the database's
+/// sample stands (its rules judge it as usual), the pooler's rules say unknown with the
+/// gap's reason, and a window with nothing worse is never OK (exit 3, the one policy for
+/// what could not be seen).
+#[test]
+fn a_pooler_that_stopped_answering_is_unknown_not_ok() {
+    let lost = |s: &mut Snapshot| {
+        s.pooler = None;
+        s.gaps.push(Gap {
+            area: Area::Pooler,
+            reason: "PgBouncer at pgbouncer://admin@10.0.0.5:6432/pgbouncer stopped answering at sample 2 (connection reset)".into(),
+            remedy: Some("check that PgBouncer runs".into()),
+        });
+    };
+    // The database has a session idle in a transaction for 45 s: its verdict still comes.
+    let a = two(
+        database_with_pooler(vec![pool(0, 0, 20, 0)], 45_000),
+        5,
+        lost,
+    );
+    assert_eq!(sev(&a, "idle-in-transaction"), Some(Severity::Warning));
+    for id in [
+        "pool-exhaustion",
+        "pooler-held-transaction",
+        "pooler-missing-guardrails",
+    ] {
+        assert_eq!(a.checks[id], CheckState::Unknown, "{id}");
+        let v = a.verdict(id).unwrap();
+        assert!(
+            v.summary.contains("stopped answering at sample 2"),
+            "{}",
+            v.summary
+        );
+    }
+    assert_eq!(spiral::report::exit_code(&a), 1);
+    // A calm database: the unknown pooler decides the exit code.
+    let mut calm = database_with_pooler(vec![pool(0, 0, 20, 0)], 45_000);
+    calm.sessions.clear();
+    calm.counters.insert(counter::DEADLOCKS.into(), 0);
+    let a = two(calm.clone(), 5, lost);
+    let unknown: Vec<&str> = a
+        .verdicts
+        .iter()
+        .filter(|v| v.severity == Severity::Unknown)
+        .map(|v| v.id)
+        .collect();
+    assert_eq!(
+        unknown,
+        [
+            "pool-exhaustion",
+            "pooler-held-transaction",
+            "pooler-missing-guardrails"
+        ]
+    );
+    assert_eq!(a.worst(), Severity::Unknown, "{:?}", a.verdicts);
+    assert_eq!(spiral::report::exit_code(&a), 3);
+    // The same window with the pooler seen has only the guardrail note: exit 0.
+    let seen = two(calm, 5, |_| {});
+    assert_eq!(spiral::report::exit_code(&seen), 0, "{:?}", seen.verdicts);
+}
+
 #[test]
 fn pooler_guardrails_info_on_a_quiet_pool_warning_when_exhausted() {
     let mut s = at_pooler(vec![pool(0, 0, 5, 15)]);

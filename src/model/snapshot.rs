@@ -296,6 +296,9 @@ pub enum Area {
     WaitStats,
     /// Tasks waiting on page latches (SQL Server tempdb allocation pages).
     Latches,
+    /// The connection pooler asked for beside the database (`--pooler`): its console
+    /// stopped answering, while the database's own sample stands.
+    Pooler,
 }
 
 /// Something spiral could not see, why, and what would fix it.

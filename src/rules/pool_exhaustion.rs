@@ -5,7 +5,7 @@
 use super::{Context, Draft, Rule};
 use crate::format::{duration_ms, thousands};
 use crate::model::session::SessionState;
-use crate::model::snapshot::{Pool, Pooler, Snapshot};
+use crate::model::snapshot::{Area, Pool, Pooler, Snapshot};
 use crate::model::thresholds::Thresholds;
 use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
@@ -13,7 +13,7 @@ pub const POOL_EXHAUSTION: Rule = Rule {
     id: "pool-exhaustion",
     title: "Clients queued in the connection pooler",
     needs_rates: false,
-    needs: &[],
+    needs: &[Area::Pooler],
     check: pool_exhaustion,
 };
 
