@@ -1373,6 +1373,92 @@ fn long_transaction_on_sql_server_reads_the_log_reuse_wait() {
     assert_eq!(sev(&one(log_held(10.0, 5)), "long-transaction"), None);
 }
 
+/// SQL Server under RCSI: session 91 (user reporting) reads in a snapshot transaction open
+/// `age_secs`; the version store holds `store_mb` of tempdb's 8 GB of data files. Its log
+/// is not held (a reader writes no log).
+fn version_store_held(age_secs: u64, store_mb: u64) -> Snapshot {
+    let mut s = snap(Engine::Mssql);
+    s.sessions = vec![
+        client(91, "reporting", "10.0.0.9", SessionState::Idle),
+        client(92, "api", "10.0.0.6", SessionState::Active),
+    ];
+    s.horizon = Some(Horizon {
+        holders: vec![holder(91, age_secs, None), holder(92, 2, None)],
+        version_store_kb: Some(store_mb * 1024),
+        tempdb_data_kb: Some(8 * 1024 * 1024),
+        version_holders: vec![holder(92, 2, None), holder(91, age_secs, None)],
+        ..Horizon::default()
+    });
+    s
+}
+
+#[test]
+fn long_transaction_names_the_session_holding_the_version_store() {
+    // 20 minutes open, 1.5 GB of versions (18% of tempdb), growing by 512 MB.
+    let a = two(version_store_held(20 * 60, 1_024), 60, |s| {
+        s.horizon = version_store_held(20 * 60 + 60, 1_536).horizon;
+    });
+    let v = a.verdict("long-transaction").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert_eq!(v.culprits.sessions, vec![91]);
+    assert!(
+        v.summary.contains("session 91 (user reporting")
+            && v.summary.contains("the version store in tempdb (1,536 MB, 19% of its data files, +512 MB over the window)")
+            && v.summary.contains("cannot be cleaned past session 91's row-versioning transaction (open 21m)"),
+        "{}",
+        v.summary
+    );
+    assert!(v.actions[0].contains("KILL 91;"), "{:?}", v.actions);
+    assert!(
+        v.actions
+            .iter()
+            .any(|a| a.contains("3958") && a.contains("session 91")),
+        "{:?}",
+        v.actions
+    );
+    let figure = |label: &str| {
+        v.evidence
+            .iter()
+            .find(|f| f.label == label)
+            .map(|f| f.value.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(figure("version store in tempdb"), "1,536 MB");
+    assert_eq!(figure("version store change over the window"), "+512 MB");
+    // Half of tempdb held by versions is critical, however young the holder.
+    assert_eq!(
+        sev(&one(version_store_held(90, 4_200)), "long-transaction"),
+        Some(Severity::Critical)
+    );
+    // Near misses: a young reader and a small store is normal RCSI; so is a big store
+    // with nobody holding it (cleanup will catch up).
+    assert_eq!(
+        sev(&one(version_store_held(90, 600)), "long-transaction"),
+        None
+    );
+    let mut nobody = version_store_held(90, 2_000);
+    if let Some(h) = nobody.horizon.as_mut() {
+        h.version_holders.clear();
+        h.holders.truncate(1);
+        h.holders[0].age_ms = Some(2_000);
+    }
+    assert_eq!(sev(&one(nobody), "long-transaction"), None);
+    // An old holder with the version store unread still warns, without version words.
+    let mut unread = version_store_held(20 * 60, 0);
+    if let Some(h) = unread.horizon.as_mut() {
+        h.version_store_kb = None;
+        h.tempdb_data_kb = None;
+        h.version_holders.clear();
+    }
+    let a = one(unread);
+    let v = a.verdict("long-transaction").expect("fires");
+    assert!(
+        !v.summary.contains("version store in tempdb"),
+        "{}",
+        v.summary
+    );
+}
+
 // --- pool-exhaustion ------------------------------------------------------------------
 
 fn pool(waiting: u64, maxwait_ms: u64, sv_active: u64, sv_idle: u64) -> Pool {

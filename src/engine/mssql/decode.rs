@@ -205,6 +205,7 @@ impl BatchKind {
                 Set::QueryStore,
                 Set::LogReuse,
                 Set::Transactions,
+                Set::VersionHolders,
             ],
             BatchKind::Dac => &[
                 Set::Facts,
@@ -222,6 +223,7 @@ impl BatchKind {
                 Set::Databases,
                 Set::LogReuse,
                 Set::Transactions,
+                Set::VersionHolders,
             ],
             BatchKind::Limited => &[Set::Facts, Set::Config, Set::Databases],
             BatchKind::Sessions => &[
@@ -259,11 +261,12 @@ enum Set {
     TempdbLatches,
     LogReuse,
     Transactions,
+    VersionHolders,
 }
 
 impl Set {
     /// In the order they are applied: sessions before the sets that refine them.
-    const ALL: [Set; 21] = [
+    const ALL: [Set; 22] = [
         Set::Facts,
         Set::Config,
         Set::Sessions,
@@ -285,6 +288,7 @@ impl Set {
         Set::TempdbLatches,
         Set::LogReuse,
         Set::Transactions,
+        Set::VersionHolders,
     ];
 
     fn first_column(self) -> &'static str {
@@ -310,6 +314,7 @@ impl Set {
             Set::TempdbLatches => "latch_resource",
             Set::LogReuse => "log_database",
             Set::Transactions => "trx_session_id",
+            Set::VersionHolders => "vs_session_id",
         }
     }
 
@@ -332,6 +337,7 @@ impl Set {
             Set::TempdbLatches => "tempdb_latches",
             Set::LogReuse => "log_reuse",
             Set::Transactions => "transactions",
+            Set::VersionHolders => "version_store",
             _ => return None,
         })
     }
@@ -353,6 +359,7 @@ impl Set {
                 | Set::TempdbLatches
                 | Set::LogReuse
                 | Set::Transactions
+                | Set::VersionHolders
         )
     }
 
@@ -379,6 +386,7 @@ impl Set {
             Set::TempdbLatches => "tempdb page-latch waits",
             Set::LogReuse => "transaction log reuse",
             Set::Transactions => "open transactions",
+            Set::VersionHolders => "row-versioning transactions (version store)",
         }
     }
 
@@ -394,7 +402,7 @@ impl Set {
             Set::Orphans | Set::CacheSize => &[],
             // long-transaction reads the horizon only when it is there: a failed read
             // shows as a gap naming it.
-            Set::LogReuse | Set::Transactions => &[],
+            Set::LogReuse | Set::Transactions | Set::VersionHolders => &[],
             Set::Workers => &[Area::Workers],
             Set::Gateways => &[Area::Compiles],
             Set::GrantPools | Set::Grants => &[Area::MemoryGrants],
@@ -1163,6 +1171,25 @@ fn apply(set: Set, t: &Table, snap: &mut Snapshot) -> Result<(), String> {
             }
             Ok(())
         }
+        Set::VersionHolders => {
+            let horizon = snap.horizon.get_or_insert_with(Horizon::default);
+            for r in t.rows() {
+                let Some(id) = r.int("vs_session_id")? else {
+                    continue;
+                };
+                horizon.version_holders.push(HorizonHolder {
+                    kind: HolderKind::Session,
+                    session_id: Some(id),
+                    name: None,
+                    database: None,
+                    age_ms: r.count("vs_age_ms")?,
+                    xid_age: None,
+                    rows_modified: None,
+                    log_bytes: None,
+                });
+            }
+            Ok(())
+        }
         Set::Databases => {
             let mut dbs = Vec::new();
             for r in t.rows() {
@@ -1465,6 +1492,19 @@ fn apply_counters(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
                 continue;
             }
             ("Locks", "Number of Deadlocks/sec") if instance == "_Total" => counter::DEADLOCKS,
+            // Gauges of the version store and of tempdb, for long-transaction.
+            ("Transactions", "Version Store Size (KB)") => {
+                snap.horizon
+                    .get_or_insert_with(Horizon::default)
+                    .version_store_kb = Some(value);
+                continue;
+            }
+            ("Databases", "Data File(s) Size (KB)") if instance == "tempdb" => {
+                snap.horizon
+                    .get_or_insert_with(Horizon::default)
+                    .tempdb_data_kb = Some(value);
+                continue;
+            }
             ("optimizer", "optimizations") => {
                 optimizations = Some(value);
                 continue;
