@@ -3106,15 +3106,12 @@ fn long_import() -> impl Fn(Vec<ResultSet>) -> Vec<tds_server::Statement> + Send
 
 #[test]
 fn long_transaction_holding_the_log_is_named_with_its_age_and_log_bytes() {
-    let sample = &wire_sample_text();
-    for needle in [
+    sample_reads(&[
         "log_reuse_wait_desc",
         "Log File(s) Used Size (KB)",
         "sys.dm_tran_session_transactions",
         "database_transaction_log_bytes_used",
-    ] {
-        assert!(sample.contains(needle), "{needle}");
-    }
+    ]);
     let server = serve_edited(healthy(), long_import());
     let (_, snap, stderr) = captured(&server, &[]);
     let h = &snap["horizon"];
@@ -3198,15 +3195,12 @@ fn version_store_held() -> impl Fn(Vec<ResultSet>) -> Vec<tds_server::Statement>
 
 #[test]
 fn long_transaction_names_the_session_holding_the_version_store() {
-    let sample = &wire_sample_text();
-    for needle in [
+    sample_reads(&[
         "Version Store Size (KB)",
         "Data File(s) Size (KB)",
         "sys.dm_tran_active_snapshot_database_transactions",
         "elapsed_time_seconds",
-    ] {
-        assert!(sample.contains(needle), "{needle}");
-    }
+    ]);
     let server = serve_edited(healthy(), version_store_held());
     let (_, snap, stderr) = captured(&server, &[]);
     let h = &snap["horizon"];
@@ -3232,6 +3226,14 @@ fn long_transaction_names_the_session_holding_the_version_store() {
     );
     assert!(!summary.contains("9002"), "no log is held: {summary}");
     assert_eq!(v["culprits"]["sessions"], serde_json::json!([112]));
+}
+
+/// The sample batch as sent asks for each of these (a DMV, a column, a counter name).
+fn sample_reads(needles: &[&str]) {
+    let sample = wire_sample_text();
+    for needle in needles {
+        assert!(sample.contains(needle), "{needle}");
+    }
 }
 
 /// The sample batch as the binary sends it, rebuilt from the part files the same way.

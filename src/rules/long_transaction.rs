@@ -204,11 +204,13 @@ fn long_transaction(ctx: &Context) -> Option<Verdict> {
             ));
         }
     }
-    for a in actions(last, head, wrap, log_filling) {
-        d = d.action(a);
-    }
+    let mut todo = actions(last, head, wrap, log_filling);
     if let Some(v) = &versions {
-        d = d.action(v.action(t));
+        // Right after ending the holder: what to do while its owner is found.
+        todo.insert(todo.len().min(1), v.action(t));
+    }
+    for a in todo {
+        d = d.action(a);
     }
     d.culprits(culprits(last, &long)).done()
 }
