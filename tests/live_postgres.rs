@@ -2070,6 +2070,15 @@ impl Bouncer {
     }
 
     fn start_in_mode(pg: &PgConnectOptions, pool_size: u32, pool_mode: &str) -> Bouncer {
+        Bouncer::start_with(pg, pool_size, pool_mode, 50)
+    }
+
+    fn start_with(
+        pg: &PgConnectOptions,
+        pool_size: u32,
+        pool_mode: &str,
+        max_client_conn: u32,
+    ) -> Bouncer {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -2081,7 +2090,7 @@ impl Bouncer {
             "[databases]\nspiral_pgb = host={} port={} dbname={}\n\n[pgbouncer]\n\
              listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
              auth_type = trust\nauth_file = {d}/users.txt\nadmin_users = postgres\n\
-             pool_mode = {pool_mode}\ndefault_pool_size = {pool_size}\nmax_client_conn = 50\n\
+             pool_mode = {pool_mode}\ndefault_pool_size = {pool_size}\nmax_client_conn = {max_client_conn}\n\
              ignore_startup_parameters = extra_float_digits\n\
              logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
             pg.get_host(),
@@ -2126,6 +2135,18 @@ impl Bouncer {
 
     fn console(&self) -> String {
         format!("pgbouncer://postgres@127.0.0.1:{}/pgbouncer", self.port)
+    }
+
+    /// `spiral triage` of the console, `samples` one second apart.
+    fn triage(&self, samples: &str) -> Vec<String> {
+        args(&[
+            "triage",
+            &self.console(),
+            "--samples",
+            samples,
+            "--interval",
+            "1s",
+        ])
     }
 
     /// Sends `signal` to the pooler's process; after KILL the pid file is removed so the
@@ -2211,15 +2232,7 @@ async fn pgbouncer_pool_exhaustion_and_a_healthy_pool() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let (code, r, err) = spiral_json(args(&[
-        "triage",
-        &bouncer.console(),
-        "--samples",
-        "2",
-        "--interval",
-        "1s",
-    ]))
-    .await;
+    let (code, r, err) = spiral_json(bouncer.triage("2")).await;
     assert_eq!(code, 1, "{err} {}", r["verdicts"]);
     let v = verdict(&r, "pool-exhaustion").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
     assert_eq!(v["severity"], "warning");
@@ -2240,15 +2253,7 @@ async fn pgbouncer_pool_exhaustion_and_a_healthy_pool() {
     let dir = tempfile::tempdir().unwrap();
     let load = bouncer.pgbench(dir.path(), 8);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (code, r, err) = spiral_json(args(&[
-        "triage",
-        &bouncer.console(),
-        "--samples",
-        "3",
-        "--interval",
-        "1s",
-    ]))
-    .await;
+    let (code, r, err) = spiral_json(bouncer.triage("3")).await;
     let bench = load.wait_with_output().unwrap();
     assert!(
         bench.status.success(),
@@ -2642,4 +2647,58 @@ async fn pgbouncer_that_dies_mid_run_is_a_named_gap_beside_the_database() {
     let note = gap_note(&r, &bouncer.console());
     assert!(note.contains("no answer within 2s"), "{note}");
     assert!(!note.contains("asked to stop"), "{note}");
+}
+
+/// max_client_conn at the pooler's door: clients holding nine of ten client slots (spiral's
+/// console connection among them) warn, ten of ten is critical, and a client past the limit
+/// is refused with the message the verdict quotes.
+#[tokio::test]
+async fn pgbouncer_clients_near_max_client_conn() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let pg: PgConnectOptions = url.parse().unwrap();
+    // Transaction pooling: idle clients hold no server connection, so no pool queues.
+    let bouncer = Bouncer::start_with(&pg, 2, "transaction", 10);
+    let mut clients = Vec::new();
+    for i in 0..8 {
+        let opts = bouncer.client().application_name(&format!("holder-{i}"));
+        clients.push(PgConnection::connect_with(&opts).await.unwrap());
+    }
+    let (code, r, err) = spiral_json(bouncer.triage("2")).await;
+    assert_eq!(code, 1, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "pool-exhaustion").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning", "{v}");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("PgBouncer holds 8 client connections of max_client_conn 10")
+            && summary.contains("1 more and new clients are refused"),
+        "{summary}"
+    );
+
+    clients.push(PgConnection::connect_with(&bouncer.client()).await.unwrap());
+    let (code, r, err) = spiral_json(bouncer.triage("2")).await;
+    assert_eq!(code, 2, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "pool-exhaustion").unwrap();
+    assert_eq!(v["severity"], "critical", "{v}");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("all 10 of max_client_conn are taken"),
+        "{summary}"
+    );
+
+    // The refusal the verdict quotes: the tenth slot is spiral's when it samples; with
+    // spiral gone a tenth client gets in, and the eleventh is turned away.
+    clients.push(PgConnection::connect_with(&bouncer.client()).await.unwrap());
+    let refused = PgConnection::connect_with(&bouncer.client())
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        refused.contains("no more connections allowed (max_client_conn)"),
+        "{refused}"
+    );
+    for c in clients {
+        let _ = c.close().await;
+    }
 }

@@ -1712,6 +1712,76 @@ fn a_pooler_that_stopped_answering_is_unknown_not_ok() {
     assert_eq!(spiral::report::exit_code(&seen), 0, "{:?}", seen.verdicts);
 }
 
+/// max_client_conn: clients refused at the pooler's door, whatever the pools do.
+#[test]
+fn pool_exhaustion_says_when_clients_near_max_client_conn() {
+    let with_clients = |used: u64, pools: Vec<Pool>| {
+        let mut s = at_pooler(pools);
+        let p = s.pooler.as_mut().unwrap();
+        p.max_client_conn = Some(100);
+        p.lists.insert("used_clients".into(), used);
+        s
+    };
+    // 92 of 100 (spiral's own among them), no pool queueing: a warning about the door.
+    let a = one(with_clients(92, vec![pool(0, 0, 5, 15)]));
+    let v = a.verdict("pool-exhaustion").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(
+        v.summary
+            .contains("PgBouncer holds 91 client connections of max_client_conn 100")
+            && v.summary.contains("8 more and new clients are refused")
+            && v.summary
+                .contains("no more connections allowed (max_client_conn)"),
+        "{}",
+        v.summary
+    );
+    assert!(v.actions[0].contains("SHOW CLIENTS"), "{:?}", v.actions);
+    // All taken: clients are refused now.
+    let v = one(with_clients(100, vec![pool(0, 0, 5, 15)]))
+        .verdict("pool-exhaustion")
+        .cloned()
+        .unwrap();
+    assert_eq!(v.severity, Severity::Critical);
+    assert!(
+        v.summary.contains("all 100 of max_client_conn are taken"),
+        "{}",
+        v.summary
+    );
+    // With a pool queueing as well, both are said, and max_client_conn is not "never raise".
+    let v = one(with_clients(95, vec![pool(40, 3_000, 20, 0)]))
+        .verdict("pool-exhaustion")
+        .cloned()
+        .unwrap();
+    assert!(
+        v.summary.contains("40 clients wait") && v.summary.contains("94 client connections"),
+        "{}",
+        v.summary
+    );
+    assert!(
+        !v.actions
+            .iter()
+            .any(|a| a.starts_with("Do not raise max_client_conn")),
+        "{:?}",
+        v.actions
+    );
+    // Near miss: 89 of 100 says nothing; without SHOW LISTS the pools' clients count.
+    assert_eq!(
+        sev(
+            &one(with_clients(89, vec![pool(0, 0, 5, 15)])),
+            "pool-exhaustion"
+        ),
+        None
+    );
+    let mut no_lists = with_clients(0, vec![pool(0, 0, 95, 0)]);
+    no_lists.pooler.as_mut().unwrap().lists.clear();
+    let v = one(no_lists).verdict("pool-exhaustion").cloned().unwrap();
+    assert!(
+        v.summary.contains("holds 95 client connections"),
+        "{}",
+        v.summary
+    );
+}
+
 #[test]
 fn pooler_guardrails_info_on_a_quiet_pool_warning_when_exhausted() {
     let mut s = at_pooler(vec![pool(0, 0, 5, 15)]);
