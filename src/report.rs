@@ -214,6 +214,7 @@ pub fn area_name(a: Area) -> &'static str {
         Area::MemoryGrants => "memory grants",
         Area::WaitStats => "wait statistics",
         Area::Latches => "page-latch waits",
+        Area::Pooler => "the connection pooler",
     }
 }
 

@@ -17,6 +17,7 @@ const IMPORT: &str = "captures/003-sqlserver-long-import.jsonl";
 const POOLER: &str = "captures/001-pgbouncer-pool-exhausted.jsonl";
 const BESIDE: &str = "captures/001-pgbouncer-beside-postgres-held.jsonl";
 const GRANTS: &str = "captures/sqlserver-memory-grant-queue.jsonl";
+const VERSIONS: &str = "captures/sqlserver-version-store.jsonl";
 
 fn triage(file: &str) -> (i32, serde_json::Value) {
     let (code, json, err) = run_json(&["triage", "--replay", file]);
@@ -148,6 +149,40 @@ fn incident_003_long_import_holds_the_log() {
             .filter(|i| *i == "long-transaction")
             .count(),
         1
+    );
+}
+
+/// Under RCSI, a report's transaction left open: long-transaction names the session the
+/// version store cannot be cleaned past, its age, and the store's size, share and growth.
+#[test]
+fn version_store_held_by_a_forgotten_report() {
+    let (code, r) = triage(VERSIONS);
+    assert_eq!(code, 1);
+    let v = verdict(&r, "long-transaction").expect("long-transaction verdict");
+    assert_eq!(v["severity"], "warning");
+    assert_eq!(v["culprits"]["sessions"], serde_json::json!([214]));
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("session 214 (user reporting")
+            && summary.contains("the version store in tempdb (6,400 MB, 31% of its data files, +300 MB over the window)")
+            && summary.contains("past session 214's row-versioning transaction (open 52m20s)"),
+        "{summary}"
+    );
+    assert!(!summary.contains("9002"), "no log waits on it: {summary}");
+    let actions: Vec<&str> = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(actions[0].contains("KILL 214;"), "{actions:?}");
+    assert!(actions[1].contains("3958"), "{actions:?}");
+    // The API's writers that make the versions are not blamed.
+    assert_eq!(
+        verdict_ids(&r),
+        ["idle-in-transaction", "long-transaction"],
+        "{:?}",
+        verdict_ids(&r)
     );
 }
 

@@ -2072,6 +2072,15 @@ impl Bouncer {
     }
 
     fn start_in_mode(pg: &PgConnectOptions, pool_size: u32, pool_mode: &str) -> Bouncer {
+        Bouncer::start_with(pg, pool_size, pool_mode, 50)
+    }
+
+    fn start_with(
+        pg: &PgConnectOptions,
+        pool_size: u32,
+        pool_mode: &str,
+        max_client_conn: u32,
+    ) -> Bouncer {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -2083,7 +2092,7 @@ impl Bouncer {
             "[databases]\nspiral_pgb = host={} port={} dbname={}\n\n[pgbouncer]\n\
              listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
              auth_type = trust\nauth_file = {d}/users.txt\nadmin_users = postgres\n\
-             pool_mode = {pool_mode}\ndefault_pool_size = {pool_size}\nmax_client_conn = 50\n\
+             pool_mode = {pool_mode}\ndefault_pool_size = {pool_size}\nmax_client_conn = {max_client_conn}\n\
              ignore_startup_parameters = extra_float_digits\n\
              logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
             pg.get_host(),
@@ -2128,6 +2137,33 @@ impl Bouncer {
 
     fn console(&self) -> String {
         format!("pgbouncer://postgres@127.0.0.1:{}/pgbouncer", self.port)
+    }
+
+    /// `spiral triage` of the console, `samples` one second apart.
+    fn triage(&self, samples: &str) -> Vec<String> {
+        args(&[
+            "triage",
+            &self.console(),
+            "--samples",
+            samples,
+            "--interval",
+            "1s",
+        ])
+    }
+
+    /// Sends `signal` to the pooler's process; after KILL the pid file is removed so the
+    /// guard never signals a pid the system may have handed to another process.
+    fn signal(&self, signal: &str) {
+        let file = self.dir.path().join("pgbouncer.pid");
+        let pid = std::fs::read_to_string(&file).unwrap();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), pid.trim()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {pid}");
+        if signal == "KILL" {
+            std::fs::remove_file(&file).unwrap();
+        }
     }
 
     /// pgbench through the pooler for `secs`, two clients (the pool's size in these
@@ -2198,15 +2234,7 @@ async fn pgbouncer_pool_exhaustion_and_a_healthy_pool() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let (code, r, err) = spiral_json(args(&[
-        "triage",
-        &bouncer.console(),
-        "--samples",
-        "2",
-        "--interval",
-        "1s",
-    ]))
-    .await;
+    let (code, r, err) = spiral_json(bouncer.triage("2")).await;
     assert_eq!(code, 1, "{err} {}", r["verdicts"]);
     let v = verdict(&r, "pool-exhaustion").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
     assert_eq!(v["severity"], "warning");
@@ -2227,15 +2255,7 @@ async fn pgbouncer_pool_exhaustion_and_a_healthy_pool() {
     let dir = tempfile::tempdir().unwrap();
     let load = bouncer.pgbench(dir.path(), 8);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (code, r, err) = spiral_json(args(&[
-        "triage",
-        &bouncer.console(),
-        "--samples",
-        "3",
-        "--interval",
-        "1s",
-    ]))
-    .await;
+    let (code, r, err) = spiral_json(bouncer.triage("3")).await;
     let bench = load.wait_with_output().unwrap();
     assert!(
         bench.status.success(),
@@ -2492,4 +2512,195 @@ async fn pgbouncer_beside_postgres_names_the_holder_and_stays_quiet_when_healthy
         "{pooler}"
     );
     assert_eq!(pooler["idle_transaction_timeout_ms"], 0, "{pooler}");
+}
+
+/// Waits until the spiral run started after `since` has taken its first database sample
+/// (its session shows the sample statement), then gives the pooler's read that follows it
+/// a moment to finish.
+async fn first_sample_taken(admin: &mut PgConnection, since: chrono::DateTime<chrono::Utc>) {
+    for _ in 0..300 {
+        let seen: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'spiral' \
+             AND backend_start >= $1 AND query LIKE '-- spiral: one PostgreSQL sample%'",
+        )
+        .bind(since)
+        .fetch_one(&mut *admin)
+        .await
+        .unwrap();
+        if seen > 0 {
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("spiral never took its first sample");
+}
+
+/// `--pooler`, and the pooler dies or freezes after the first sample of a three-sample
+/// triage: the database's verdicts still come out, the pooler's checks are unknown with
+/// the gap named in one note, and the exit code is never OK for it (3 when the database is
+/// healthy, the database's own warning when it is not). A frozen pooler costs one query
+/// timeout and is not asked again.
+#[tokio::test]
+async fn pgbouncer_that_dies_mid_run_is_a_named_gap_beside_the_database() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let pg: PgConnectOptions = url.parse().unwrap();
+    let mut admin = PgConnection::connect_with(&pg).await.unwrap();
+    let triage = |console: String| {
+        vec![
+            "triage".to_string(),
+            url.clone(),
+            "--pooler".into(),
+            console,
+            "--samples".into(),
+            "3".into(),
+            "--interval".into(),
+            "3s".into(),
+            "--query-timeout".into(),
+            "2s".into(),
+            "-T".into(),
+            "idle_in_transaction_over=1".into(),
+        ]
+    };
+    let pooler_checks = [
+        "pool-exhaustion",
+        "pooler-held-transaction",
+        "pooler-missing-guardrails",
+    ];
+    let gap_note = |r: &serde_json::Value, console: &str| -> String {
+        let notes: Vec<&str> = r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n.as_str())
+            .filter(|n| n.starts_with("Could not see the connection pooler"))
+            .collect();
+        assert_eq!(notes.len(), 1, "{}", r["notes"]);
+        assert!(
+            notes[0].starts_with(&format!(
+                "Could not see the connection pooler: PgBouncer at {console} stopped answering at sample 2 ("
+            )),
+            "{}",
+            notes[0]
+        );
+        let unseen = r["unseen"].as_array().unwrap();
+        let u = unseen
+            .iter()
+            .find(|u| u["what"] == "the connection pooler")
+            .unwrap_or_else(|| panic!("{}", r["unseen"]));
+        assert_eq!(u["checks"].as_array().unwrap().len(), 3, "{u}");
+        notes[0].to_string()
+    };
+
+    // The pooler process is killed after the first sample; the database is healthy.
+    let bouncer = Bouncer::start_in_mode(&pg, 2, "transaction");
+    let since = chrono::Utc::now();
+    let run = tokio::spawn(spiral_json(triage(bouncer.console())));
+    first_sample_taken(&mut admin, since).await;
+    bouncer.signal("KILL");
+    let (code, r, err) = run.await.unwrap();
+    assert_eq!(code, 3, "{err} {}", r["verdicts"]);
+    assert_eq!(r["window"]["samples"], 3, "{}", r["window"]);
+    for id in pooler_checks {
+        assert_eq!(r["checks"][id], "unknown", "{id}: {}", r["checks"]);
+    }
+    for id in [
+        "connection-exhaustion",
+        "idle-in-transaction",
+        "blocking-chain",
+    ] {
+        assert_eq!(r["checks"][id], "ok", "{id}: {}", r["checks"]);
+    }
+    gap_note(&r, &bouncer.console());
+    drop(bouncer);
+
+    // The pooler freezes (SIGSTOP) after the first sample, and a session holds a
+    // transaction open on the database itself: its verdict comes out beside the gap.
+    let bouncer = Bouncer::start_in_mode(&pg, 2, "transaction");
+    let mut holder = PgConnection::connect_with(&pg.clone().application_name("direct-holder"))
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut holder).await.unwrap();
+    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    let since = chrono::Utc::now();
+    let run = tokio::spawn(spiral_json(triage(bouncer.console())));
+    first_sample_taken(&mut admin, since).await;
+    bouncer.signal("STOP");
+    let (code, r, err) = run.await.unwrap();
+    bouncer.signal("KILL");
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert_eq!(code, 1, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "idle-in-transaction").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(
+        v["culprits"]["sessions"],
+        serde_json::json!([holder_pid]),
+        "{v}"
+    );
+    for id in pooler_checks {
+        assert_eq!(r["checks"][id], "unknown", "{id}: {}", r["checks"]);
+    }
+    let note = gap_note(&r, &bouncer.console());
+    assert!(note.contains("no answer within 2s"), "{note}");
+    assert!(!note.contains("asked to stop"), "{note}");
+}
+
+/// max_client_conn at the pooler's door: clients holding nine of ten client slots (spiral's
+/// console connection among them) warn, ten of ten is critical, and a client past the limit
+/// is refused with the message the verdict quotes.
+#[tokio::test]
+async fn pgbouncer_clients_near_max_client_conn() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let pg: PgConnectOptions = url.parse().unwrap();
+    // Transaction pooling: idle clients hold no server connection, so no pool queues.
+    let bouncer = Bouncer::start_with(&pg, 2, "transaction", 10);
+    let mut clients = Vec::new();
+    for i in 0..8 {
+        let opts = bouncer.client().application_name(&format!("holder-{i}"));
+        clients.push(PgConnection::connect_with(&opts).await.unwrap());
+    }
+    let (code, r, err) = spiral_json(bouncer.triage("2")).await;
+    assert_eq!(code, 1, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "pool-exhaustion").unwrap_or_else(|| panic!("{:?}", verdict_ids(&r)));
+    assert_eq!(v["severity"], "warning", "{v}");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("PgBouncer holds 8 client connections of max_client_conn 10")
+            && summary.contains("1 more and new clients are refused"),
+        "{summary}"
+    );
+
+    clients.push(PgConnection::connect_with(&bouncer.client()).await.unwrap());
+    let (code, r, err) = spiral_json(bouncer.triage("2")).await;
+    assert_eq!(code, 2, "{err} {}", r["verdicts"]);
+    let v = verdict(&r, "pool-exhaustion").unwrap();
+    assert_eq!(v["severity"], "critical", "{v}");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("all 10 of max_client_conn are taken"),
+        "{summary}"
+    );
+
+    // The refusal the verdict quotes: the tenth slot is spiral's when it samples; with
+    // spiral gone a tenth client gets in, and the eleventh is turned away.
+    clients.push(PgConnection::connect_with(&bouncer.client()).await.unwrap());
+    let refused = PgConnection::connect_with(&bouncer.client())
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        refused.contains("no more connections allowed (max_client_conn)"),
+        "{refused}"
+    );
+    for c in clients {
+        let _ = c.close().await;
+    }
 }

@@ -3269,15 +3269,12 @@ fn long_import() -> impl Fn(Vec<ResultSet>) -> Vec<tds_server::Statement> + Send
 
 #[test]
 fn long_transaction_holding_the_log_is_named_with_its_age_and_log_bytes() {
-    let sample = &wire_sample_text();
-    for needle in [
+    sample_reads(&[
         "log_reuse_wait_desc",
         "Log File(s) Used Size (KB)",
         "sys.dm_tran_session_transactions",
         "database_transaction_log_bytes_used",
-    ] {
-        assert!(sample.contains(needle), "{needle}");
-    }
+    ]);
     let server = serve_edited(healthy(), long_import());
     let (_, snap, stderr) = captured(&server, &[]);
     let h = &snap["horizon"];
@@ -3298,6 +3295,108 @@ fn long_transaction_holding_the_log_is_named_with_its_age_and_log_bytes() {
         "{summary}"
     );
     assert!(v.to_string().contains("38,000,000,000"), "{v}");
+}
+
+/// Under RCSI: session 112 has read in a snapshot transaction for 40 minutes while writers
+/// churn, so the version store grows by 256 MB a sample and holds a fifth of tempdb's
+/// 16 GB of data files and more. No log waits on it (a reader writes no log).
+fn version_store_held() -> impl Fn(Vec<ResultSet>) -> Vec<tds_server::Statement> + Send + Sync {
+    let asked = AtomicU64::new(0);
+    move |sets| {
+        let n = asked.fetch_add(1, Ordering::SeqCst) as i64;
+        let nchar = |v: &str| Value::NChar(Some(v.to_string()), 128);
+        let mut out = Vec::new();
+        for mut set in sets {
+            if set
+                .columns
+                .first()
+                .is_some_and(|c| c.name == "counter_object")
+            {
+                set.rows.push(vec![
+                    nchar("SQLServer:Transactions"),
+                    nchar("Version Store Size (KB)"),
+                    nchar(""),
+                    big((3_500 + 256 * n) * 1024),
+                ]);
+                set.rows.push(vec![
+                    nchar("SQLServer:Databases"),
+                    nchar("Data File(s) Size (KB)"),
+                    nchar("tempdb"),
+                    big(16 * 1024 * 1024),
+                ]);
+            }
+            out.push(tds_server::Statement::Rows(set));
+        }
+        out.push(tds_server::Statement::Rows(ResultSet::new(
+            vec![
+                col("trx_session_id", ColType::Int),
+                col("trx_database", ColType::NVarChar),
+                col("trx_age_ms", ColType::BigInt),
+                col("trx_log_bytes", ColType::BigInt),
+            ],
+            vec![vec![
+                int(112),
+                text(DATABASE),
+                big(2_400_000 + 1_000 * n),
+                big(0),
+            ]],
+        )));
+        out.push(tds_server::Statement::Rows(ResultSet::new(
+            vec![
+                col("vs_session_id", ColType::Int),
+                col("vs_age_ms", ColType::BigInt),
+                col("vs_is_snapshot", ColType::Bit),
+            ],
+            vec![
+                vec![int(112), big(2_400_000 + 1_000 * n), bit(true)],
+                vec![int(131), big(3_000), bit(false)],
+            ],
+        )));
+        out
+    }
+}
+
+#[test]
+fn long_transaction_names_the_session_holding_the_version_store() {
+    sample_reads(&[
+        "Version Store Size (KB)",
+        "Data File(s) Size (KB)",
+        "sys.dm_tran_active_snapshot_database_transactions",
+        "elapsed_time_seconds",
+    ]);
+    let server = serve_edited(healthy(), version_store_held());
+    let (_, snap, stderr) = captured(&server, &[]);
+    let h = &snap["horizon"];
+    assert_eq!(h["version_store_kb"], 3_500 * 1024, "{h}\n{stderr}");
+    assert_eq!(h["tempdb_data_kb"], 16 * 1024 * 1024, "{h}");
+    assert_eq!(h["version_holders"][0]["session_id"], 112, "{h}");
+    assert_eq!(h["version_holders"][0]["age_ms"], 2_400_000, "{h}");
+    let (code, report, stderr) = triage_json(&server, "2");
+    let v = support::verdict(&report, "long-transaction")
+        .unwrap_or_else(|| panic!("{:?}\n{stderr}", verdict_ids(&report)));
+    assert_eq!(v["severity"], "warning", "{v}");
+    assert_eq!(code, 1, "{:?}", verdict_ids(&report));
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("session 112") && summary.contains("open for 40m"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(
+            "the version store in tempdb (4,012 MB, 24% of its data files, +256 MB over the window)"
+        ) && summary.contains("cannot be cleaned past session 112's row-versioning transaction"),
+        "{summary}"
+    );
+    assert!(!summary.contains("9002"), "no log is held: {summary}");
+    assert_eq!(v["culprits"]["sessions"], serde_json::json!([112]));
+}
+
+/// The sample batch as sent asks for each of these (a DMV, a column, a counter name).
+fn sample_reads(needles: &[&str]) {
+    let sample = wire_sample_text();
+    for needle in needles {
+        assert!(sample.contains(needle), "{needle}");
+    }
 }
 
 /// The sample batch as the binary sends it, rebuilt from the part files the same way.

@@ -1373,6 +1373,92 @@ fn long_transaction_on_sql_server_reads_the_log_reuse_wait() {
     assert_eq!(sev(&one(log_held(10.0, 5)), "long-transaction"), None);
 }
 
+/// SQL Server under RCSI: session 91 (user reporting) reads in a snapshot transaction open
+/// `age_secs`; the version store holds `store_mb` of tempdb's 8 GB of data files. Its log
+/// is not held (a reader writes no log).
+fn version_store_held(age_secs: u64, store_mb: u64) -> Snapshot {
+    let mut s = snap(Engine::Mssql);
+    s.sessions = vec![
+        client(91, "reporting", "10.0.0.9", SessionState::Idle),
+        client(92, "api", "10.0.0.6", SessionState::Active),
+    ];
+    s.horizon = Some(Horizon {
+        holders: vec![holder(91, age_secs, None), holder(92, 2, None)],
+        version_store_kb: Some(store_mb * 1024),
+        tempdb_data_kb: Some(8 * 1024 * 1024),
+        version_holders: vec![holder(92, 2, None), holder(91, age_secs, None)],
+        ..Horizon::default()
+    });
+    s
+}
+
+#[test]
+fn long_transaction_names_the_session_holding_the_version_store() {
+    // 20 minutes open, 1.5 GB of versions (18% of tempdb), growing by 512 MB.
+    let a = two(version_store_held(20 * 60, 1_024), 60, |s| {
+        s.horizon = version_store_held(20 * 60 + 60, 1_536).horizon;
+    });
+    let v = a.verdict("long-transaction").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert_eq!(v.culprits.sessions, vec![91]);
+    assert!(
+        v.summary.contains("session 91 (user reporting")
+            && v.summary.contains("the version store in tempdb (1,536 MB, 19% of its data files, +512 MB over the window)")
+            && v.summary.contains("cannot be cleaned past session 91's row-versioning transaction (open 21m)"),
+        "{}",
+        v.summary
+    );
+    assert!(v.actions[0].contains("KILL 91;"), "{:?}", v.actions);
+    assert!(
+        v.actions
+            .iter()
+            .any(|a| a.contains("3958") && a.contains("session 91")),
+        "{:?}",
+        v.actions
+    );
+    let figure = |label: &str| {
+        v.evidence
+            .iter()
+            .find(|f| f.label == label)
+            .map(|f| f.value.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(figure("version store in tempdb"), "1,536 MB");
+    assert_eq!(figure("version store change over the window"), "+512 MB");
+    // Half of tempdb held by versions is critical, however young the holder.
+    assert_eq!(
+        sev(&one(version_store_held(90, 4_200)), "long-transaction"),
+        Some(Severity::Critical)
+    );
+    // Near misses: a young reader and a small store is normal RCSI; so is a big store
+    // with nobody holding it (cleanup will catch up).
+    assert_eq!(
+        sev(&one(version_store_held(90, 600)), "long-transaction"),
+        None
+    );
+    let mut nobody = version_store_held(90, 2_000);
+    if let Some(h) = nobody.horizon.as_mut() {
+        h.version_holders.clear();
+        h.holders.truncate(1);
+        h.holders[0].age_ms = Some(2_000);
+    }
+    assert_eq!(sev(&one(nobody), "long-transaction"), None);
+    // An old holder with the version store unread still warns, without version words.
+    let mut unread = version_store_held(20 * 60, 0);
+    if let Some(h) = unread.horizon.as_mut() {
+        h.version_store_kb = None;
+        h.tempdb_data_kb = None;
+        h.version_holders.clear();
+    }
+    let a = one(unread);
+    let v = a.verdict("long-transaction").expect("fires");
+    assert!(
+        !v.summary.contains("version store in tempdb"),
+        "{}",
+        v.summary
+    );
+}
+
 // --- pool-exhaustion ------------------------------------------------------------------
 
 fn pool(waiting: u64, maxwait_ms: u64, sv_active: u64, sv_idle: u64) -> Pool {
@@ -1563,6 +1649,137 @@ fn pooler_held_transaction_near_miss() {
     let c = one(at_pooler(vec![pool(0, 0, 20, 0)]));
     assert!(!c.checks.contains_key("pooler-held-transaction"));
     assert!(c.checks.contains_key("pooler-missing-guardrails"));
+}
+
+/// --pooler, and the console stops answering after the first sample: the database's
+/// sample stands (its rules judge it as usual), the pooler's rules say unknown with the
+/// gap's reason, and a window with nothing worse is never OK (exit 3, the one policy for
+/// what could not be seen).
+#[test]
+fn a_pooler_that_stopped_answering_is_unknown_not_ok() {
+    let lost = |s: &mut Snapshot| {
+        s.pooler = None;
+        s.gaps.push(Gap {
+            area: Area::Pooler,
+            reason: "PgBouncer at pgbouncer://admin@10.0.0.5:6432/pgbouncer stopped answering at sample 2 (connection reset)".into(),
+            remedy: Some("check that PgBouncer runs".into()),
+        });
+    };
+    // The database has a session idle in a transaction for 45 s: its verdict still comes.
+    let a = two(
+        database_with_pooler(vec![pool(0, 0, 20, 0)], 45_000),
+        5,
+        lost,
+    );
+    assert_eq!(sev(&a, "idle-in-transaction"), Some(Severity::Warning));
+    for id in [
+        "pool-exhaustion",
+        "pooler-held-transaction",
+        "pooler-missing-guardrails",
+    ] {
+        assert_eq!(a.checks[id], CheckState::Unknown, "{id}");
+        let v = a.verdict(id).unwrap();
+        assert!(
+            v.summary.contains("stopped answering at sample 2"),
+            "{}",
+            v.summary
+        );
+    }
+    assert_eq!(spiral::report::exit_code(&a), 1);
+    // A calm database: the unknown pooler decides the exit code.
+    let mut calm = database_with_pooler(vec![pool(0, 0, 20, 0)], 45_000);
+    calm.sessions.clear();
+    calm.counters.insert(counter::DEADLOCKS.into(), 0);
+    let a = two(calm.clone(), 5, lost);
+    let unknown: Vec<&str> = a
+        .verdicts
+        .iter()
+        .filter(|v| v.severity == Severity::Unknown)
+        .map(|v| v.id)
+        .collect();
+    assert_eq!(
+        unknown,
+        [
+            "pool-exhaustion",
+            "pooler-held-transaction",
+            "pooler-missing-guardrails"
+        ]
+    );
+    assert_eq!(a.worst(), Severity::Unknown, "{:?}", a.verdicts);
+    assert_eq!(spiral::report::exit_code(&a), 3);
+    // The same window with the pooler seen has only the guardrail note: exit 0.
+    let seen = two(calm, 5, |_| {});
+    assert_eq!(spiral::report::exit_code(&seen), 0, "{:?}", seen.verdicts);
+}
+
+/// max_client_conn: clients refused at the pooler's door, whatever the pools do.
+#[test]
+fn pool_exhaustion_says_when_clients_near_max_client_conn() {
+    let with_clients = |used: u64, pools: Vec<Pool>| {
+        let mut s = at_pooler(pools);
+        let p = s.pooler.as_mut().unwrap();
+        p.max_client_conn = Some(100);
+        p.lists.insert("used_clients".into(), used);
+        s
+    };
+    // 92 of 100 (spiral's own among them), no pool queueing: a warning about the door.
+    let a = one(with_clients(92, vec![pool(0, 0, 5, 15)]));
+    let v = a.verdict("pool-exhaustion").expect("fires");
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(
+        v.summary
+            .contains("PgBouncer holds 91 client connections of max_client_conn 100")
+            && v.summary.contains("8 more and new clients are refused")
+            && v.summary
+                .contains("no more connections allowed (max_client_conn)"),
+        "{}",
+        v.summary
+    );
+    assert!(v.actions[0].contains("SHOW CLIENTS"), "{:?}", v.actions);
+    // All taken: clients are refused now.
+    let v = one(with_clients(100, vec![pool(0, 0, 5, 15)]))
+        .verdict("pool-exhaustion")
+        .cloned()
+        .unwrap();
+    assert_eq!(v.severity, Severity::Critical);
+    assert!(
+        v.summary.contains("all 100 of max_client_conn are taken"),
+        "{}",
+        v.summary
+    );
+    // With a pool queueing as well, both are said, and max_client_conn is not "never raise".
+    let v = one(with_clients(95, vec![pool(40, 3_000, 20, 0)]))
+        .verdict("pool-exhaustion")
+        .cloned()
+        .unwrap();
+    assert!(
+        v.summary.contains("40 clients wait") && v.summary.contains("94 client connections"),
+        "{}",
+        v.summary
+    );
+    assert!(
+        !v.actions
+            .iter()
+            .any(|a| a.starts_with("Do not raise max_client_conn")),
+        "{:?}",
+        v.actions
+    );
+    // Near miss: 89 of 100 says nothing; without SHOW LISTS the pools' clients count.
+    assert_eq!(
+        sev(
+            &one(with_clients(89, vec![pool(0, 0, 5, 15)])),
+            "pool-exhaustion"
+        ),
+        None
+    );
+    let mut no_lists = with_clients(0, vec![pool(0, 0, 95, 0)]);
+    no_lists.pooler.as_mut().unwrap().lists.clear();
+    let v = one(no_lists).verdict("pool-exhaustion").cloned().unwrap();
+    assert!(
+        v.summary.contains("holds 95 client connections"),
+        "{}",
+        v.summary
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@
 pub mod mssql;
 pub mod mysql;
 pub mod pgbouncer;
+pub mod pooler_side;
 pub mod postgres;
 
 use std::future::Future;
@@ -50,10 +51,11 @@ pub enum LiveSampler {
     /// A PgBouncer admin console: pools only, nothing to kill.
     Pgbouncer(pgbouncer::PgBouncerSampler),
     /// A PostgreSQL database and the PgBouncer console in front of it (`--pooler`): one
-    /// connection each, both sampled into one snapshot so that one window sees both.
+    /// connection each, both sampled into one snapshot so that one window sees both. The
+    /// sides fail apart: a pooler that stops answering is a gap in the database's sample.
     WithPooler {
         database: Box<LiveSampler>,
-        pooler: pgbouncer::PgBouncerSampler,
+        pooler: pooler_side::PoolerSide,
     },
 }
 
@@ -68,11 +70,7 @@ impl LiveSampler {
                 let mut snap = Box::pin(database.sample()).await?;
                 // Right after the database: the pooler's servers are matched to the
                 // database's sessions, so the two reads should be as close as they can be.
-                let at_pooler = pooler
-                    .sample()
-                    .await
-                    .map_err(|e| e.context("sampling the pooler (--pooler)"))?;
-                snap.pooler = at_pooler.pooler;
+                pooler.sample_into(&mut snap).await;
                 Ok(snap)
             }
         }
@@ -166,7 +164,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
     match pgbouncer::connect(console, settings).await {
         Ok(pooler) => Ok(LiveSampler::WithPooler {
             database: Box::new(sampler),
-            pooler,
+            pooler: pooler_side::PoolerSide::new(pooler, console.redacted()),
         }),
         Err(e) => {
             sampler.close().await;

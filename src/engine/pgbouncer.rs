@@ -176,11 +176,19 @@ fn linked_servers(
 impl PgBouncerSampler {
     async fn show(&mut self, sql: &'static str) -> anyhow::Result<Vec<PgRow>> {
         let command = console_command(sql);
+        let limit = self.query_timeout;
         timed(
-            self.query_timeout,
+            limit,
             sqlx::raw_sql(sqlx::AssertSqlSafe(command.clone())).fetch_all(&mut self.conn),
         )
         .await
+        .map_err(|e| match e.downcast_ref::<EngineError>() {
+            // The console has no statement to cancel: nothing was asked to stop.
+            Some(EngineError::Timeout(_)) => {
+                EngineError::Other(format!("no answer within {}s", limit.as_secs_f64())).into()
+            }
+            _ => e,
+        })
         .with_context(|| format!("running {command} on the PgBouncer console"))
     }
 

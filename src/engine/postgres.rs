@@ -252,7 +252,7 @@ fn to_horizon(h: PgHorizon) -> Horizon {
         frozen_xid_age: non_negative(h.frozen_xid_age),
         freeze_max_age: non_negative(h.freeze_max_age),
         history_list_length: None,
-        logs: Vec::new(),
+        ..Horizon::default()
     }
 }
 

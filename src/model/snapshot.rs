@@ -297,6 +297,9 @@ pub enum Area {
     WaitStats,
     /// Tasks waiting on page latches (SQL Server tempdb allocation pages).
     Latches,
+    /// The connection pooler asked for beside the database (`--pooler`): its console
+    /// stopped answering, while the database's own sample stands.
+    Pooler,
 }
 
 /// Something spiral could not see, why, and what would fix it.
@@ -379,6 +382,28 @@ pub struct Horizon {
     /// SQL Server: databases whose log waits for something before it can be reused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<LogReuse>,
+    /// SQL Server: the row version store in tempdb (RCSI, snapshot isolation), in KB
+    /// (the Transactions object's 'Version Store Size (KB)').
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_store_kb: Option<u64>,
+    /// SQL Server: tempdb's data files, in KB, to say what share the versions hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tempdb_data_kb: Option<u64>,
+    /// SQL Server: the row-versioning transactions open longest, oldest first
+    /// (sys.dm_tran_active_snapshot_database_transactions): the version store cannot be
+    /// cleaned past the oldest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub version_holders: Vec<HorizonHolder>,
+}
+
+impl Horizon {
+    /// The version store's share of tempdb's data files, when both were read.
+    pub fn version_store_pct(&self) -> Option<f64> {
+        match (self.version_store_kb, self.tempdb_data_kb) {
+            (Some(v), Some(t)) if t > 0 => Some(v as f64 * 100.0 / t as f64),
+            _ => None,
+        }
+    }
 }
 
 /// A client waiting inside a connection pooler for a server connection.
@@ -717,7 +742,7 @@ impl Snapshot {
             })
             .collect();
         for h in self.horizon.iter_mut() {
-            for holder in &mut h.holders {
+            for holder in h.holders.iter_mut().chain(h.version_holders.iter_mut()) {
                 for t in holder.name.iter_mut().chain(holder.database.iter_mut()) {
                     c(t);
                 }

@@ -154,8 +154,14 @@ thresholds! {
         "pool-exhaustion: a client waiting this long in PgBouncer for a server connection"
     pool_wait_critical: Duration = 10.0;
         "...critical from this wait (or 80% of query_wait_timeout)"
+    pooler_clients_warning_pct: Percent = 90.0;
+        "pool-exhaustion: PgBouncer client connections as a share of max_client_conn that warns (critical when none is left)"
     log_used_critical_pct: Percent = 90.0;
         "SQL Server: used log share, with the log held by a transaction, that is critical (9002 at 100%)"
+    version_store_warning_pct: Percent = 15.0;
+        "SQL Server: version store share of tempdb's data files that warns when a transaction holds it (SolarWinds DPA's tempdb alert)"
+    version_store_critical_pct: Percent = 50.0;
+        "SQL Server: ...critical from this share (tempdb full stops new versions: errors 3958/3959)"
 }
 
 impl Thresholds {

@@ -58,7 +58,27 @@ fn long_transaction(ctx: &Context) -> Option<Verdict> {
                 || x.xid_age.unwrap_or(0) as f64 >= t.horizon_xid_age_warning
         })
         .collect();
+    // SQL Server: the row-versioning transactions; the oldest holds the version store.
+    let versions = VersionStore::of(ctx);
+    if let Some(v) = &versions {
+        for x in v.holders.iter().filter(|x| x.age_ms.unwrap_or(0) >= over) {
+            if !long.iter().any(|l| l.session_id == x.session_id) {
+                long.push(x);
+            }
+        }
+    }
     oldest_first(&mut long);
+    // A big store that nobody holds is cleanup catching up after churn, not this spiral.
+    let version_filling = versions.as_ref().is_some_and(|v| {
+        !v.holders.is_empty() && v.pct.is_some_and(|p| p >= t.version_store_warning_pct)
+    });
+    if long.is_empty()
+        && version_filling
+        && let Some(x) = versions.as_ref().and_then(|v| v.holders.first())
+    {
+        // The versions fill tempdb before their holder is old: it is named all the same.
+        long.push(x);
+    }
 
     let hll = h.history_list_length;
     let hll_rise = match (history(ctx.window.first()), hll) {
@@ -82,7 +102,7 @@ fn long_transaction(ctx: &Context) -> Option<Verdict> {
         .frozen_xid_age
         .is_some_and(|a| a as f64 >= t.xid_wraparound_critical);
 
-    if long.is_empty() && !history_high && !log_filling && !wrap {
+    if long.is_empty() && !history_high && !log_filling && !wrap && !version_filling {
         return None;
     }
 
@@ -93,7 +113,10 @@ fn long_transaction(ctx: &Context) -> Option<Verdict> {
         || head.is_some_and(|x| x.age_ms.unwrap_or(0) >= critical_age || blocks_freezing(x))
         || hll.is_some_and(|n| n as f64 >= 5.0 * t.history_list_warning)
         || (!held_logs.is_empty()
-            && fullest_log.is_some_and(|(_, p)| p >= t.log_used_critical_pct));
+            && fullest_log.is_some_and(|(_, p)| p >= t.log_used_critical_pct))
+        || versions.as_ref().is_some_and(|v| {
+            !v.holders.is_empty() && v.pct.is_some_and(|p| p >= t.version_store_critical_pct)
+        });
     let severity = if critical {
         Severity::Critical
     } else {
@@ -106,6 +129,9 @@ fn long_transaction(ctx: &Context) -> Option<Verdict> {
         None => "No transaction open past the threshold is in view".to_string(),
     };
     summary.push_str(&holds_back(last.engine, h, head, hll_rise, &held_logs));
+    if let Some(v) = versions.as_ref().filter(|v| v.involved(head, t)) {
+        summary.push_str(&v.sentence());
+    }
     if long.len() > 1 {
         summary.push_str(&format!(
             "; {} more held open past {}",
@@ -148,10 +174,153 @@ fn long_transaction(ctx: &Context) -> Option<Verdict> {
     if let Some((l, p)) = fullest_log {
         d = d.figure(Figure::percent(&format!("log used in {}", l.database), p));
     }
-    for a in actions(last, head, wrap, log_filling) {
+    let versions = versions.filter(|v| v.involved(head, t));
+    if let Some(v) = &versions {
+        if let Some(kb) = v.kb {
+            d = d.figure(Figure::text("version store in tempdb", megabytes(kb)));
+        }
+        if let Some(p) = v.pct {
+            d = d.figure(Figure::percent(
+                "version store share of tempdb data files",
+                p,
+            ));
+        }
+        if let Some(g) = v.growth_kb {
+            d = d.figure(Figure::text(
+                "version store change over the window",
+                signed_megabytes(g),
+            ));
+        }
+        if let Some(x) = v.holders.first() {
+            d = d.figure(Figure::text(
+                "oldest row-versioning transaction",
+                format!(
+                    "session {}{}",
+                    x.session_id.unwrap_or(0),
+                    x.age_ms
+                        .map(|ms| format!(", open {}", duration_ms(ms)))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let mut todo = actions(last, head, wrap, log_filling);
+    if let Some(v) = &versions {
+        // Right after ending the holder: what to do while its owner is found.
+        todo.insert(todo.len().min(1), v.action(t));
+    }
+    for a in todo {
         d = d.action(a);
     }
     d.culprits(culprits(last, &long)).done()
+}
+
+/// SQL Server's row version store in tempdb (RCSI, snapshot isolation): what it holds,
+/// how fast it grows, and the transactions it cannot be cleaned past.
+struct VersionStore<'s> {
+    /// Oldest first, spiral's own left out.
+    holders: Vec<&'s HorizonHolder>,
+    kb: Option<u64>,
+    pct: Option<f64>,
+    /// Change between the first and the last sample, in KB.
+    growth_kb: Option<i64>,
+}
+
+impl<'s> VersionStore<'s> {
+    fn of(ctx: &'s Context) -> Option<VersionStore<'s>> {
+        let last = ctx.last();
+        let h = last.horizon.as_ref()?;
+        if h.version_store_kb.is_none() && h.version_holders.is_empty() {
+            return None;
+        }
+        let mut holders: Vec<&HorizonHolder> = h
+            .version_holders
+            .iter()
+            .filter(|x| !is_own(x, last))
+            .collect();
+        oldest_first(&mut holders);
+        let before = ctx
+            .window
+            .first()
+            .horizon
+            .as_ref()
+            .and_then(|f| f.version_store_kb)
+            .filter(|_| ctx.window.has_rates());
+        Some(VersionStore {
+            holders,
+            kb: h.version_store_kb,
+            pct: h.version_store_pct(),
+            growth_kb: before
+                .zip(h.version_store_kb)
+                .map(|(a, b)| b as i64 - a as i64),
+        })
+    }
+
+    /// Worth telling: a row-versioning transaction is the verdict's head, or the versions
+    /// hold a real share of tempdb.
+    fn involved(&self, head: Option<&HorizonHolder>, t: &Thresholds) -> bool {
+        let Some(oldest) = self.holders.first() else {
+            return false;
+        };
+        head.is_some_and(|x| x.session_id == oldest.session_id)
+            || self.pct.is_some_and(|p| p >= t.version_store_warning_pct)
+    }
+
+    /// "; the version store in tempdb (2,048 MB, 31% of its data files, +512 MB over the
+    /// window) cannot be cleaned past session 73's row-versioning transaction (open 2h)".
+    fn sentence(&self) -> String {
+        let Some(oldest) = self.holders.first() else {
+            return String::new();
+        };
+        let mut size = Vec::new();
+        if let Some(kb) = self.kb {
+            size.push(megabytes(kb));
+        }
+        if let Some(p) = self.pct {
+            size.push(format!("{}% of its data files", decimal(p)));
+        }
+        if let Some(g) = self.growth_kb {
+            size.push(format!("{} over the window", signed_megabytes(g)));
+        }
+        let size = if size.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", size.join(", "))
+        };
+        let age = oldest
+            .age_ms
+            .map(|ms| format!(" (open {})", duration_ms(ms)))
+            .unwrap_or_default();
+        format!(
+            "; the version store in tempdb{size} cannot be cleaned past session {}'s row-versioning transaction{age}",
+            oldest.session_id.unwrap_or(0)
+        )
+    }
+
+    fn action(&self, t: &Thresholds) -> String {
+        let who = self
+            .holders
+            .first()
+            .and_then(|x| x.session_id)
+            .map(|id| format!("session {id}"))
+            .unwrap_or_else(|| "the oldest row-versioning transaction".to_string());
+        format!(
+            "tempdb keeps every row version made since {who} began: it grows until that \
+             transaction ends, and when tempdb is full new versions fail (errors 3958, 3959) \
+             and so do updates in RCSI and snapshot databases. Watch 'Version Store Size (KB)'; \
+             past {}% of tempdb, add tempdb space to buy time while the holder is dealt with.",
+            decimal(t.version_store_warning_pct)
+        )
+    }
+}
+
+fn megabytes(kb: u64) -> String {
+    format!("{} MB", thousands(kb / 1024))
+}
+
+fn signed_megabytes(kb: i64) -> String {
+    let sign = if kb < 0 { "-" } else { "+" };
+    format!("{sign}{}", megabytes(kb.unsigned_abs()))
 }
 
 /// "session 4242 (user etl, app import) has had a transaction open for 42m".
@@ -239,7 +408,11 @@ fn holds_back(
                     None => l.database.clone(),
                 })
                 .collect();
-            if logs.is_empty() {
+            if logs.is_empty() && h.version_store_kb.is_some() {
+                // No log waits on a transaction and the version store was read: what the
+                // holder keeps is said by the version store's sentence, if anything.
+                String::new()
+            } else if logs.is_empty() {
                 ": the log cannot be truncated past it, and the version store grows".to_string()
             } else {
                 format!(
@@ -324,8 +497,8 @@ fn actions(
              MariaDB idle_transaction_timeout, and watch the history list length."
         }
         Engine::Mssql => {
-            "Prevent: commit imports in batches, and watch log_reuse_wait_desc and the log's \
-             used share."
+            "Prevent: commit imports in batches, and watch log_reuse_wait_desc, the log's \
+             used share and, under RCSI or snapshot isolation, the version store."
         }
     };
     out.push(prevent.to_string());

@@ -159,7 +159,9 @@ pub fn evaluate(window: &Window, thresholds: &Thresholds) -> Assessment {
     // nothing to look at on a database alone. With --pooler a snapshot holds both, and
     // both sets run (plus the rules that match one side to the other).
     let last = window.last();
-    let has_pooler = last.pooler.is_some();
+    // A pooler asked for and not seen (its console stopped answering) still has its rules
+    // run: they find nothing and say unknown, never a silent ok.
+    let has_pooler = last.pooler.is_some() || last.gap(Area::Pooler).is_some();
     let console_only = has_pooler && last.server.flavor.as_deref() == Some("pgbouncer");
     for rule in RULES {
         let runs = if BOTH_SIDES_RULES.contains(&rule.id) {

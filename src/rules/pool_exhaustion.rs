@@ -5,7 +5,7 @@
 use super::{Context, Draft, Rule};
 use crate::format::{duration_ms, thousands};
 use crate::model::session::SessionState;
-use crate::model::snapshot::{Pool, Pooler, Snapshot};
+use crate::model::snapshot::{Area, Pool, Pooler, Snapshot};
 use crate::model::thresholds::Thresholds;
 use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
@@ -13,7 +13,7 @@ pub const POOL_EXHAUSTION: Rule = Rule {
     id: "pool-exhaustion",
     title: "Clients queued in the connection pooler",
     needs_rates: false,
-    needs: &[],
+    needs: &[Area::Pooler],
     check: pool_exhaustion,
 };
 
@@ -95,16 +95,104 @@ fn slow_backends(last: &Snapshot, p: &Pool, over_ms: u64) -> Option<Slow> {
     })
 }
 
+/// PgBouncer's client connections against max_client_conn: past it, every new client is
+/// refused with "no more connections allowed (max_client_conn)", whatever the pools.
+struct ClientCap {
+    /// Client connections held, spiral's own console connection left out.
+    used: u64,
+    max: u64,
+    /// No slot left: clients are being refused now.
+    full: bool,
+    /// Where `used` comes from, for the evidence.
+    source: &'static str,
+}
+
+fn client_cap(pooler: &Pooler, t: &Thresholds) -> Option<ClientCap> {
+    let max = pooler.max_client_conn.filter(|&m| m > 0)?;
+    // SHOW LISTS' used_clients counts every client, spiral's console connection among
+    // them; without it, the pools' active and waiting clients (console clients left out).
+    let (held, used, source) = match pooler.lists.get("used_clients") {
+        Some(&n) => (n, n.saturating_sub(1), "SHOW LISTS used_clients"),
+        None => {
+            let n: u64 = pooler
+                .pools
+                .iter()
+                .map(|p| p.cl_active + p.cl_waiting)
+                .sum();
+            (n + 1, n, "SHOW POOLS cl_active + cl_waiting")
+        }
+    };
+    (super::pct(held as f64, max as f64) >= t.pooler_clients_warning_pct).then_some(ClientCap {
+        used,
+        max,
+        full: held >= max,
+        source,
+    })
+}
+
+impl ClientCap {
+    fn sentence(&self) -> String {
+        if self.full {
+            format!(
+                "PgBouncer holds {} client connections and spiral's console connection: all {} of max_client_conn are taken, so every new client is refused with \"no more connections allowed (max_client_conn)\"",
+                thousands(self.used),
+                thousands(self.max)
+            )
+        } else {
+            format!(
+                "PgBouncer holds {} client connections of max_client_conn {} (spiral's console connection aside): {} more and new clients are refused with \"no more connections allowed (max_client_conn)\"",
+                thousands(self.used),
+                thousands(self.max),
+                thousands(self.max.saturating_sub(self.used + 1))
+            )
+        }
+    }
+
+    fn figures(&self, d: Draft) -> Draft {
+        d.figure(Figure::count("client connections", self.used))
+            .figure(Figure::count("max_client_conn", self.max))
+            .figure(Figure::text("client connections counted from", self.source))
+    }
+
+    fn action(&self) -> String {
+        "Find who holds the client connections (SHOW CLIENTS by addr and application_name): \
+         a client pool that opens connections and never closes them fills max_client_conn \
+         whatever the server pools do. Raise max_client_conn (and the process's open-file \
+         limit with it) only once the holders are known: the queue behind the pools does \
+         not get shorter."
+            .to_string()
+    }
+}
+
+/// Only the client connections are near max_client_conn: no pool queues.
+fn client_cap_verdict(cap: &ClientCap) -> Option<Verdict> {
+    let severity = if cap.full {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let summary = format!("{}.", cap.sentence());
+    cap.figures(Draft::new(&POOL_EXHAUSTION, severity, summary))
+        .action(cap.action())
+        .done()
+}
+
 fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
     let t = ctx.thresholds;
     let last = ctx.last();
     let pooler = last.pooler.as_ref()?;
-    let p = *exhausted(pooler, t).first()?;
+    let cap = client_cap(pooler, t);
+    let Some(&p) = exhausted(pooler, t).first() else {
+        return cap.as_ref().and_then(client_cap_verdict);
+    };
     let near_timeout = pooler
         .query_wait_timeout_ms
         .filter(|&q| q > 0)
         .is_some_and(|q| p.maxwait_ms * 5 >= q * 4);
-    let severity = if p.maxwait_ms >= Thresholds::ms(t.pool_wait_critical) || near_timeout {
+    let severity = if p.maxwait_ms >= Thresholds::ms(t.pool_wait_critical)
+        || near_timeout
+        || cap.as_ref().is_some_and(|c| c.full)
+    {
         Severity::Critical
     } else {
         Severity::Warning
@@ -143,6 +231,9 @@ fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
         ));
     }
     summary.push_str(": the database sees only the busy few; the queue is invisible from it.");
+    if let Some(c) = &cap {
+        summary.push_str(&format!(" {}.", c.sentence()));
+    }
     // With --pooler: server connections of this very pool that sit idle in a transaction
     // on the database. Then the database side (a client that does not commit) is the cause.
     let holders: Vec<_> =
@@ -186,6 +277,9 @@ fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
     }
     if let Some(ms) = avg {
         d = d.figure(Figure::millis("average wait over the window", ms));
+    }
+    if let Some(c) = &cap {
+        d = c.figures(d);
     }
     if !longest.is_empty() {
         d = d.figure(Figure::text("longest-waiting clients", longest.join(", ")));
@@ -254,10 +348,18 @@ fn pool_exhaustion(ctx: &Context) -> Option<Verdict> {
              the database's max_connections.",
             p.database
         ))
-        .action(
-            "Do not raise max_client_conn: it only lets more clients queue. Restarting \
-             PgBouncer drops every waiting client at once and they all reconnect together.",
-        );
+        .action(match &cap {
+            // Clients are refused too: which clients hold the slots is the question.
+            Some(c) => format!(
+                "{} Restarting PgBouncer drops every waiting client at once and they all \
+                 reconnect together.",
+                c.action()
+            ),
+            None => "Do not raise max_client_conn: it only lets more clients queue. \
+                     Restarting PgBouncer drops every waiting client at once and they all \
+                     reconnect together."
+                .to_string(),
+        });
     if p.pool_mode.as_deref() == Some("session") {
         d = d.action(
             "pool_mode is session: each client keeps its server connection while it is \

@@ -10,7 +10,7 @@
 use super::{Context, Draft, Rule};
 use crate::format::{duration_ms, list};
 use crate::model::session::SessionState;
-use crate::model::snapshot::{PoolServer, Pooler, Snapshot};
+use crate::model::snapshot::{Area, PoolServer, Pooler, Snapshot};
 use crate::model::thresholds::Thresholds;
 use crate::model::verdict::{Culprits, Figure, Severity, Verdict};
 
@@ -18,7 +18,7 @@ pub const POOLER_HELD_TRANSACTION: Rule = Rule {
     id: "pooler-held-transaction",
     title: "Transaction held open through the pooler",
     needs_rates: false,
-    needs: &[],
+    needs: &[Area::Pooler],
     check: pooler_held_transaction,
 };
 
@@ -26,7 +26,7 @@ pub const POOLER_GUARDRAILS: Rule = Rule {
     id: "pooler-missing-guardrails",
     title: "Missing pooler timeouts",
     needs_rates: false,
-    needs: &[],
+    needs: &[Area::Pooler],
     check: pooler_guardrails,
 };
 

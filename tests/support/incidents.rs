@@ -49,6 +49,7 @@ pub fn all() -> Vec<Bundled> {
         postgres_deadlocked_pool(),
         postgres_healthy_busy(),
         sqlserver_long_import(),
+        sqlserver_version_store(),
         pgbouncer_pool_exhausted(),
         pgbouncer_beside_postgres_held(),
     ]
@@ -1346,6 +1347,110 @@ fn sqlserver_long_import() -> Bundled {
         ),
         snapshots: (0..3)
             .map(|i| import_sample(t0 + Duration::seconds(5 * i as i64), i))
+            .collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The version store under RCSI: a report left its snapshot transaction open.
+
+const ORDERS: &str = "Orders";
+
+fn version_store_sample(t: DateTime<Utc>, sample: u64) -> Snapshot {
+    let mut snap = Snapshot::empty(Engine::Mssql, t);
+    snap.server = ServerInfo {
+        version: "15.0.4355.3".into(),
+        flavor: None,
+        managed_kill: false,
+    };
+    snap.own_session_id = Some(61);
+    let secs = sample * 10;
+    // A month-end report began a transaction, read under RCSI and went quiet: every row
+    // version made since must stay in tempdb.
+    let open_ms = (52 * 60 + secs) * 1_000;
+    let mut report = session(
+        214,
+        "reporting",
+        "10.2.0.40",
+        "month-end-report",
+        ORDERS,
+        SessionState::IdleInTransaction,
+    );
+    report.raw_state = Some("sleeping".into());
+    report.open_transactions = 1;
+    report.transaction_ms = Some(open_ms);
+    report.idle_ms = Some(open_ms - 4_000);
+    snap.sessions.push(report);
+    // The order API keeps updating rows: each update leaves a version behind.
+    let mut seq = Seq(700 + sample);
+    for k in 0..16i64 {
+        let state = if k % 4 == 0 {
+            SessionState::Active
+        } else {
+            SessionState::Idle
+        };
+        let mut s = session(
+            300 + k,
+            "orders_api",
+            &format!("10.2.1.{}", 10 + k % 4),
+            "orders-api",
+            ORDERS,
+            state,
+        );
+        if state == SessionState::Active {
+            s.elapsed_ms = Some(5 + seq.next(60));
+            s.query = Some("UPDATE [dbo].[OrderLine] SET [Status] = @p0 WHERE [Id] = @p1".into());
+        } else {
+            s.idle_ms = Some(500 + seq.next(9_000));
+        }
+        snap.sessions.push(s);
+    }
+    let holder = |id: i64, age_ms: u64| HorizonHolder {
+        kind: HolderKind::Session,
+        session_id: Some(id),
+        name: None,
+        database: None,
+        age_ms: Some(age_ms),
+        xid_age: None,
+        rows_modified: None,
+        log_bytes: None,
+    };
+    let mut report_trx = holder(214, open_ms);
+    report_trx.database = Some(ORDERS.into());
+    report_trx.log_bytes = Some(0);
+    snap.horizon = Some(Horizon {
+        holders: vec![report_trx],
+        // About 15 MB of versions a second, none freed: 6.1 GB of 20 GB, and rising.
+        version_store_kb: Some(6_100 * 1_024 + secs * 15 * 1_024),
+        tempdb_data_kb: Some(20 * 1_024 * 1_024),
+        version_holders: vec![holder(214, open_ms), holder(300, 40 + seq.next(30))],
+        ..Horizon::default()
+    });
+    snap.counters
+        .insert(counter::BATCHES.into(), 9_400_000 + secs * 850);
+    snap.counters.insert(counter::DEADLOCKS.into(), 12);
+    snap.counters
+        .insert(counter::LOGINS.into(), 120_000 + sample);
+    snap.databases = vec![DatabaseInfo {
+        name: ORDERS.into(),
+        query_store: Some("read_write".into()),
+        read_committed_snapshot: Some(true),
+    }];
+    snap
+}
+
+fn sqlserver_version_store() -> Bundled {
+    let t0 = at(2026, 11, 30, 23, 50, 0);
+    Bundled {
+        file: "captures/sqlserver-version-store.jsonl",
+        header: header(
+            Engine::Mssql,
+            "mssql://ops@orders-sql:1433/Orders",
+            t0,
+            "A database under read committed snapshot: a report's transaction left open for 52 minutes keeps every row version the order API makes in tempdb (6.1 GB of 20 GB, 15 MB more a second). Built from the documented counters and DMVs; figures illustrative.",
+        ),
+        snapshots: (0..3)
+            .map(|i| version_store_sample(t0 + Duration::seconds(10 * i as i64), i))
             .collect(),
     }
 }

@@ -14,6 +14,13 @@ WHERE (RTRIM(pc.object_name) LIKE N'%:SQL Statistics'
        AND pc.counter_name IN (N'Logins/sec', N'User Connections'))
    OR (RTRIM(pc.object_name) LIKE N'%:Locks'
        AND pc.counter_name = N'Number of Deadlocks/sec' AND pc.instance_name = N'_Total')
+   -- The row version store in tempdb (RCSI, snapshot isolation, triggers, online index
+   -- builds) and tempdb's data files, to say what share of tempdb the versions hold: two
+   -- gauges, read like the counters beside them.
+   OR (RTRIM(pc.object_name) LIKE N'%:Transactions'
+       AND pc.counter_name = N'Version Store Size (KB)')
+   OR (RTRIM(pc.object_name) LIKE N'%:Databases'
+       AND pc.counter_name = N'Data File(s) Size (KB)' AND pc.instance_name = N'tempdb')
 UNION ALL
 SELECT
     CAST(N'optimizer' AS nvarchar(128)),

@@ -1,5 +1,5 @@
 -- spiral/mssql/parts/horizon
--- What holds the transaction log (long-transaction): each database whose log waits before
+-- What holds the transaction log and the version store (long-transaction): each database whose log waits before
 -- it can be reused (log_reuse_wait_desc other than NOTHING, so a handful of rows), with the
 -- share of its log in use from the 'Databases' performance counters. Those counters cover
 -- every database at once and cost nothing; sys.dm_db_log_space_usage would read only the
@@ -54,6 +54,26 @@ BEGIN TRY
 END TRY
 BEGIN CATCH
     SELECT CAST(N'transactions' AS nvarchar(30)) AS failed_set,
+           CAST(ERROR_NUMBER() AS int) AS error_number,
+           CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
+END CATCH;
+
+-- The five row-versioning transactions open longest (snapshot isolation, RCSI statements,
+-- and writers that create versions): the version store in tempdb cannot be cleaned past the
+-- oldest of them. Its size comes with the counters. A handful of rows from an in-memory
+-- view, whatever the number of sessions.
+BEGIN TRY
+    SELECT TOP (5)
+        CAST(v.session_id AS int) AS vs_session_id,
+        CAST(v.elapsed_time_seconds AS bigint) * 1000 AS vs_age_ms,
+        CAST(v.is_snapshot AS bit) AS vs_is_snapshot
+    FROM sys.dm_tran_active_snapshot_database_transactions AS v
+    WHERE v.session_id <> @@SPID
+    ORDER BY v.elapsed_time_seconds DESC
+    OPTION (MAXDOP 1);
+END TRY
+BEGIN CATCH
+    SELECT CAST(N'version_store' AS nvarchar(30)) AS failed_set,
            CAST(ERROR_NUMBER() AS int) AS error_number,
            CAST(ERROR_MESSAGE() AS nvarchar(400)) AS error_message;
 END CATCH;

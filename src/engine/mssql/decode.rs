@@ -208,6 +208,7 @@ impl BatchKind {
                 Set::QueryStore,
                 Set::LogReuse,
                 Set::Transactions,
+                Set::VersionHolders,
             ],
             BatchKind::Dac => &[
                 Set::Facts,
@@ -226,6 +227,7 @@ impl BatchKind {
                 Set::Databases,
                 Set::LogReuse,
                 Set::Transactions,
+                Set::VersionHolders,
             ],
             BatchKind::Limited => &[Set::Facts, Set::Config, Set::Databases],
             BatchKind::Sessions => &[
@@ -266,6 +268,7 @@ enum Set {
     TempdbLatches,
     LogReuse,
     Transactions,
+    VersionHolders,
 }
 
 impl Set {
@@ -293,6 +296,7 @@ impl Set {
         Set::TempdbLatches,
         Set::LogReuse,
         Set::Transactions,
+        Set::VersionHolders,
     ];
 
     fn first_column(self) -> &'static str {
@@ -319,6 +323,7 @@ impl Set {
             Set::TempdbLatches => "latch_resource",
             Set::LogReuse => "log_database",
             Set::Transactions => "trx_session_id",
+            Set::VersionHolders => "vs_session_id",
         }
     }
 
@@ -342,6 +347,7 @@ impl Set {
             Set::TempdbLatches => "tempdb_latches",
             Set::LogReuse => "log_reuse",
             Set::Transactions => "transactions",
+            Set::VersionHolders => "version_store",
             _ => return None,
         })
     }
@@ -364,6 +370,7 @@ impl Set {
                 | Set::TempdbLatches
                 | Set::LogReuse
                 | Set::Transactions
+                | Set::VersionHolders
         )
     }
 
@@ -391,6 +398,7 @@ impl Set {
             Set::TempdbLatches => "tempdb page-latch waits",
             Set::LogReuse => "transaction log reuse",
             Set::Transactions => "open transactions",
+            Set::VersionHolders => "row-versioning transactions (version store)",
         }
     }
 
@@ -407,7 +415,7 @@ impl Set {
             Set::Orphans | Set::CacheSize => &[],
             // long-transaction reads the horizon only when it is there: a failed read
             // shows as a gap naming it.
-            Set::LogReuse | Set::Transactions => &[],
+            Set::LogReuse | Set::Transactions | Set::VersionHolders => &[],
             Set::Workers => &[Area::Workers],
             Set::Gateways => &[Area::Compiles],
             Set::GrantPools | Set::Grants => &[Area::MemoryGrants],
@@ -1248,6 +1256,25 @@ fn apply(set: Set, t: &Table, snap: &mut Snapshot) -> Result<(), String> {
             }
             Ok(())
         }
+        Set::VersionHolders => {
+            let horizon = snap.horizon.get_or_insert_with(Horizon::default);
+            for r in t.rows() {
+                let Some(id) = r.int("vs_session_id")? else {
+                    continue;
+                };
+                horizon.version_holders.push(HorizonHolder {
+                    kind: HolderKind::Session,
+                    session_id: Some(id),
+                    name: None,
+                    database: None,
+                    age_ms: r.count("vs_age_ms")?,
+                    xid_age: None,
+                    rows_modified: None,
+                    log_bytes: None,
+                });
+            }
+            Ok(())
+        }
         Set::Databases => {
             let mut dbs = Vec::new();
             for r in t.rows() {
@@ -1550,6 +1577,19 @@ fn apply_counters(t: &Table, snap: &mut Snapshot) -> Result<(), String> {
                 continue;
             }
             ("Locks", "Number of Deadlocks/sec") if instance == "_Total" => counter::DEADLOCKS,
+            // Gauges of the version store and of tempdb, for long-transaction.
+            ("Transactions", "Version Store Size (KB)") => {
+                snap.horizon
+                    .get_or_insert_with(Horizon::default)
+                    .version_store_kb = Some(value);
+                continue;
+            }
+            ("Databases", "Data File(s) Size (KB)") if instance == "tempdb" => {
+                snap.horizon
+                    .get_or_insert_with(Horizon::default)
+                    .tempdb_data_kb = Some(value);
+                continue;
+            }
             ("optimizer", "optimizations") => {
                 optimizations = Some(value);
                 continue;
