@@ -174,15 +174,16 @@ def pga_refresh(cur):
 
 def server_ms(cur, role, warm=False):
     """Planning + execution time per call of the statements `role` sent since the last
-    reset that read pg_stat_activity (the sample; not the session set-up). warm: leave
-    out each statement's slowest call, the first one on a new backend whose catalogue
-    caches are still cold (pg_activity's connection is long-lived, and so is spiral's in
-    triage, capture and watch)."""
+    reset that read pg_stat_activity or the function under it (the sample; not the session
+    set-up). warm: leave out each statement's slowest call, the first one on a new backend
+    whose catalogue caches are still cold (pg_activity's connection is long-lived, and so
+    is spiral's in triage, capture and watch)."""
     cur.execute("""SELECT coalesce(sum(CASE WHEN %s AND calls > 1
                         THEN (total_plan_time + total_exec_time - max_plan_time - max_exec_time) / (calls - 1)
                         ELSE (total_plan_time + total_exec_time) / calls END), 0)
                      FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
-                    WHERE r.rolname = %s AND s.query ILIKE '%%pg_stat_activity%%'""", (warm, role))
+                    WHERE r.rolname = %s AND (s.query ILIKE '%%pg_stat_activity%%'
+                          OR s.query ILIKE '%%pg_stat_get_activity%%')""", (warm, role))
     return float(cur.fetchone()[0])
 
 

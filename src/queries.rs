@@ -117,7 +117,7 @@ pub const QUERIES: &[Query] = &[
     Query {
         engine: Engine::Postgres,
         name: "sample",
-        purpose: "the one-row sample spiral takes: sessions as parallel arrays (PostgreSQL 14+)",
+        purpose: "the sample spiral takes: a row per shape of session, pids and times as arrays (PostgreSQL 14+)",
         for_people: false,
         sql: include_str!("../queries/postgres/sample.sql"),
     },
@@ -152,7 +152,7 @@ pub const QUERIES: &[Query] = &[
     Query {
         engine: Engine::Postgres,
         name: "session_setup",
-        purpose: "spiral's own session limits (statement and lock timeouts)",
+        purpose: "spiral's own session limits (statement and lock timeouts) and plan caching",
         for_people: false,
         sql: include_str!("../queries/postgres/session_setup.sql"),
     },
@@ -438,6 +438,46 @@ pub const QUERIES: &[Query] = &[
     },
 ];
 
+/// The parts PostgreSQL's sample statements are composed of (queries/postgres/parts): the
+/// sample files name them on a `-- parts:` line (see `compose`).
+pub const PG_PARTS: &[Query] = &[
+    Query {
+        engine: Engine::Postgres,
+        name: "part_clock",
+        purpose: "sample part: the server's clock, read once after the backends",
+        for_people: false,
+        sql: include_str!("../queries/postgres/parts/clock.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
+        name: "part_shapes",
+        purpose: "sample part: backends grouped by shape, pids and times as arrays",
+        for_people: false,
+        sql: include_str!("../queries/postgres/parts/shapes.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
+        name: "part_counters",
+        purpose: "sample part: commits, rollbacks, deadlocks and session counters (14+)",
+        for_people: false,
+        sql: include_str!("../queries/postgres/parts/counters.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
+        name: "part_counters_pg12",
+        purpose: "sample part: commits, rollbacks and deadlocks (12 and 13)",
+        for_people: false,
+        sql: include_str!("../queries/postgres/parts/counters_pg12.sql"),
+    },
+    Query {
+        engine: Engine::Postgres,
+        name: "part_rows",
+        purpose: "sample part: a row per shape and the header row (settings, horizon, counters)",
+        for_people: false,
+        sql: include_str!("../queries/postgres/parts/rows.sql"),
+    },
+];
+
 /// The statements SQL Server batches are composed of (queries/mssql/parts): each batch file
 /// names its parts on a `-- parts:` line, and the sampler joins them once at startup. Kept
 /// apart from `QUERIES` so the sampler can look a part up by name; `spiral queries` lists both.
@@ -615,6 +655,7 @@ pub fn render(
     };
     let mut selected: Vec<&Query> = QUERIES
         .iter()
+        .chain(PG_PARTS)
         .chain(MSSQL_PARTS)
         .filter(|q| engine.is_none_or(|e| q.engine == e))
         .filter(|q| name.is_none_or(|n| q.name == n))
@@ -705,4 +746,65 @@ fn client(e: Engine) -> &'static str {
         Engine::Mysql => "mysql",
         Engine::Mssql => "sqlcmd or SSMS",
     }
+}
+
+/// The part names a composed statement's file lists on its `-- parts:` line, in order.
+pub fn part_names(batch: &str) -> Vec<&str> {
+    batch
+        .lines()
+        .find_map(|l| l.strip_prefix("-- parts:"))
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The bundled SQL of one part (`part_NAME` in `parts`).
+pub fn part(parts: &[Query], name: &str) -> Option<&'static str> {
+    parts
+        .iter()
+        .find(|q| q.name.strip_prefix("part_") == Some(name))
+        .map(|q| q.sql)
+}
+
+/// One statement (or batch) as sent: its file's first line (its name, for the server's
+/// traces and statistics), then each part it lists without comments. The text several
+/// statements share lives in one file each, so they cannot drift apart; callers build
+/// the text once, so it is byte-identical on every sample. A name with no part file is
+/// caught by the engines' tests, never reached at run time.
+pub fn compose(batch: &str, parts: &[Query]) -> String {
+    let mut out: Vec<String> = batch
+        .lines()
+        .next()
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    for name in part_names(batch) {
+        if let Some(sql) = part(parts, name) {
+            // Each part's own first line is a comment too: nothing of it is lost to the
+            // server but the name.
+            let body = without_comment_lines(sql);
+            out.extend(body.lines().skip(1).map(str::to_string));
+        }
+    }
+    out.join("\n")
+}
+
+/// The bundled SQL without its comment-only and blank lines: the comments are for people
+/// reading the files (and `spiral queries`), and would otherwise be much of every
+/// sample's bytes. The first line stays: it names the statement ("-- spiral/mssql/sample"),
+/// so a DBA can tell spiral's statement apart in a trace or in the server's statistics.
+pub fn without_comment_lines(sql: &str) -> String {
+    let mut lines = sql.lines();
+    let mut out: Vec<&str> = lines.next().into_iter().collect();
+    // Indentation goes too: it travels on every sample, and the server does not need it.
+    out.extend(
+        lines
+            .map(str::trim_start)
+            .filter(|t| !t.is_empty() && !t.starts_with("--")),
+    );
+    out.join("\n")
 }

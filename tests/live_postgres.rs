@@ -2704,3 +2704,42 @@ async fn pgbouncer_clients_near_max_client_conn() {
         let _ = c.close().await;
     }
 }
+
+/// pg_settings is read with the first sample and then kept, labelled with the time it was
+/// read, until this session loads the configuration again (a reload): the statement reads
+/// it again by itself then, in the same round trip.
+#[tokio::test]
+async fn settings_are_kept_until_the_configuration_is_loaded_again() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let target = spiral::target::Target::parse(&url).unwrap();
+    let mut sampler = spiral::engine::connect(&target, &connect_settings())
+        .await
+        .unwrap();
+    let first = sampler.sample().await.unwrap();
+    assert_eq!(first.settings_read_at, Some(first.taken_at));
+    assert!(first.connections.max_connections.is_some());
+    let second = sampler.sample().await.unwrap();
+    assert!(second.taken_at > first.taken_at);
+    assert_eq!(second.settings_read_at, Some(first.taken_at));
+    assert_eq!(second.connections, first.connections);
+    assert_eq!(second.guardrails, first.guardrails);
+    // A reload (nothing in the configuration changes): once spiral's backend has loaded
+    // it, the next sample reads pg_settings again.
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    admin.execute("SELECT pg_reload_conf()").await.unwrap();
+    let mut reread = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let s = sampler.sample().await.unwrap();
+        if s.settings_read_at == Some(s.taken_at) {
+            reread = Some(s);
+            break;
+        }
+        assert_eq!(s.settings_read_at, Some(first.taken_at));
+    }
+    let reread = reread.expect("pg_settings read again after the reload");
+    assert_eq!(reread.connections, first.connections);
+    assert_eq!(reread.guardrails, first.guardrails);
+    sampler.close().await;
+}

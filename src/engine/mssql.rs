@@ -30,6 +30,7 @@ use super::EngineError;
 use crate::cli::Encrypt;
 use crate::config::ConnectSettings;
 use crate::model::snapshot::Snapshot;
+use crate::queries::{MSSQL_PARTS, without_comment_lines};
 use crate::target::{Secret, Target};
 
 const SAMPLE: &str = include_str!("../../queries/mssql/sample.sql");
@@ -935,71 +936,21 @@ fn wire() -> &'static WireText {
     })
 }
 
-/// The part names a batch file lists on its `-- parts:` line, in order.
-fn part_names(batch: &str) -> Vec<&str> {
-    batch
-        .lines()
-        .find_map(|l| l.strip_prefix("-- parts:"))
-        .map(|list| {
-            list.split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The bundled SQL of one part (queries/mssql/parts/NAME.sql).
-fn part(name: &str) -> Option<&'static str> {
-    crate::queries::MSSQL_PARTS
-        .iter()
-        .find(|q| q.name.strip_prefix("part_") == Some(name))
-        .map(|q| q.sql)
-}
-
-/// One batch as sent: the batch file's first line (its name, for the server's traces and
-/// the test server), then each part it lists without comments. The statements several
-/// batches share live in one file each, so the batches cannot drift apart, and the text is
-/// built once per process: byte-identical on every sample. A name with no part file is
-/// caught by the tests (`every_batch_names_existing_parts`), never reached at run time.
+/// One batch as sent (`crate::queries::compose`): SQL Server's batches are built from the
+/// parts in queries/mssql/parts.
 fn compose(batch: &str) -> String {
-    let mut out: Vec<String> = batch
-        .lines()
-        .next()
-        .map(str::to_string)
-        .into_iter()
-        .collect();
-    for name in part_names(batch) {
-        if let Some(sql) = part(name) {
-            // Each part's own first line is a comment too: nothing of it is lost to the
-            // server but the name.
-            let body = without_comment_lines(sql);
-            out.extend(body.lines().skip(1).map(str::to_string));
-        }
-    }
-    out.join("\n")
-}
-
-/// The bundled SQL without its comment-only and blank lines: the comments are for people
-/// reading the files (and `spiral queries`), and would otherwise be a third of every
-/// sample's bytes. The first line stays: it names the batch ("-- spiral/mssql/sample"),
-/// so a DBA can tell spiral's statement apart in a trace or in Query Store.
-fn without_comment_lines(sql: &str) -> String {
-    let mut lines = sql.lines();
-    let mut out: Vec<&str> = lines.next().into_iter().collect();
-    // Indentation goes too: the text travels as UTF-16 on every sample, and the server
-    // does not need it.
-    out.extend(
-        lines
-            .map(str::trim_start)
-            .filter(|t| !t.is_empty() && !t.starts_with("--")),
-    );
-    out.join("\n")
+    crate::queries::compose(batch, MSSQL_PARTS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queries::part_names;
+
+    /// The bundled SQL of one part (queries/mssql/parts/NAME.sql).
+    fn part(name: &str) -> Option<&'static str> {
+        crate::queries::part(MSSQL_PARTS, name)
+    }
 
     #[test]
     fn encryption_from_flag_then_option_then_required() {

@@ -2,11 +2,13 @@
 //!
 //! The session names itself `spiral`, bounds itself (statement_timeout, lock_timeout,
 //! idle_in_transaction_session_timeout, read-only transactions) and reads only. All the
-//! catalogue work is in queries/postgres/sample.sql; this file maps its one row onto the
-//! engine-neutral snapshot.
+//! catalogue work is in the sample statement (queries/postgres/sample.sql and its parts);
+//! this file maps its rows (one per shape of backend, one header) onto the engine-neutral
+//! snapshot, and keeps the settings between samples.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -25,6 +27,12 @@ use crate::target::Target;
 
 const SAMPLE: &str = include_str!("../../queries/postgres/sample.sql");
 const SAMPLE_PG12: &str = include_str!("../../queries/postgres/sample_pg12.sql");
+/// The sample statements as sent, composed once per process from their parts
+/// (queries/postgres/parts): byte-identical on every sample, so prepared once.
+static SAMPLE_SQL: LazyLock<String> =
+    LazyLock::new(|| crate::queries::compose(SAMPLE, crate::queries::PG_PARTS));
+static SAMPLE_PG12_SQL: LazyLock<String> =
+    LazyLock::new(|| crate::queries::compose(SAMPLE_PG12, crate::queries::PG_PARTS));
 const SESSION_SETUP: &str = include_str!("../../queries/postgres/session_setup.sql");
 const VERSION: &str = include_str!("../../queries/postgres/version.sql");
 const TERMINATE: &str = include_str!("../../queries/postgres/terminate.sql");
@@ -34,11 +42,42 @@ const TERMINATE_BATCH: &str = include_str!("../../queries/postgres/terminate_bat
 const HORIZON_HOLDERS: usize = 5;
 /// What pg_stat_activity.query says for a backend this role may not look into.
 const HIDDEN_QUERY: &str = "<insufficient privilege>";
+/// How long kept settings may go without a read even though the configuration was not
+/// loaded again since (see `Settings`): a bound on trusting that signal, not the signal.
+const SETTINGS_EVERY: Duration = Duration::from_secs(60);
 
 pub struct PgSampler {
     conn: PgConnection,
     query_timeout: Duration,
     version_num: i32,
+    settings: Settings,
+}
+
+/// The limits and timeouts from pg_settings, kept between samples. This session's reset
+/// values change only when it loads the configuration again (a reload; a restart ends the
+/// connection), which pg_conf_load_time() tells: the sample reads pg_settings only when
+/// that differs from `conf_loaded`, and at least every `SETTINGS_EVERY`. Kept values go
+/// into each snapshot labelled with the time they were read (`Snapshot::settings_read_at`).
+#[derive(Default)]
+struct Settings {
+    values: BTreeMap<String, String>,
+    /// pg_conf_load_time() when they were read.
+    conf_loaded: Option<DateTime<Utc>>,
+    /// The server's clock (the sample's taken_at) when they were read.
+    read_at: Option<DateTime<Utc>>,
+    /// This process's clock when they were read; None: never read.
+    read: Option<Instant>,
+}
+
+impl Settings {
+    /// What the sample is given as $1: the configuration load time the kept values belong
+    /// to, or NULL to have them read whatever it is.
+    fn known_conf(&self) -> Option<DateTime<Utc>> {
+        match self.read {
+            Some(at) if at.elapsed() < SETTINGS_EVERY => self.conf_loaded,
+            _ => None,
+        }
+    }
 }
 
 pub fn options(target: &Target) -> anyhow::Result<PgConnectOptions> {
@@ -137,6 +176,7 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         conn,
         query_timeout: settings.query_timeout,
         version_num,
+        settings: Settings::default(),
     })
 }
 
@@ -260,31 +300,47 @@ impl PgSampler {
     pub async fn sample(&mut self) -> anyhow::Result<Snapshot> {
         // sample.sql sums pg_stat_database's session counters, which appeared in 14; 12 and
         // 13 take the variant without them (CI runs the live suite on every major).
-        let sql = if self.version_num >= 140000 {
-            SAMPLE
+        let sql: &'static str = if self.version_num >= 140000 {
+            &SAMPLE_SQL
         } else {
-            SAMPLE_PG12
+            &SAMPLE_PG12_SQL
         };
-        let row = timed(
+        let known_conf = self.settings.known_conf();
+        let rows = timed(
             self.query_timeout,
-            sqlx::query(sql).fetch_one(&mut self.conn),
+            sqlx::query(sql).bind(known_conf).fetch_all(&mut self.conn),
         )
         .await
         .context("sampling pg_stat_activity")?;
+        let (header, shape_rows) = split_header(&rows)?;
         let text = |name: &str| -> anyhow::Result<Option<String>> {
-            row.try_get::<Option<String>, _>(name)
+            header
+                .try_get::<Option<String>, _>(name)
                 .with_context(|| format!("decoding column {name}"))
         };
-        let settings: BTreeMap<String, String> =
-            parse_json(text("settings")?, "settings")?.unwrap_or_default();
-        let counters: Vec<Option<i64>> = array(&row, "counters")?;
+        let taken_at: DateTime<Utc> = header.try_get("taken_at")?;
+        let conf_loaded: Option<DateTime<Utc>> = header.try_get("conf_loaded")?;
+        // The statement read pg_settings when it was asked to (NULL) or when the
+        // configuration was loaded since; otherwise the kept values still hold.
+        if known_conf.is_none() || conf_loaded != known_conf {
+            self.settings = Settings {
+                values: parse_json(text("settings")?, "settings")?.unwrap_or_default(),
+                conf_loaded,
+                read_at: Some(taken_at),
+                read: Some(Instant::now()),
+            };
+        }
+        let counters: Vec<Option<i64>> = array(header, "counters")?;
         let mut horizon: Option<PgHorizon> = parse_json(text("horizon")?, "horizon")?;
-        let taken_at: DateTime<Utc> = row.try_get("taken_at")?;
-        let sessions = decode_sessions(&row, taken_at)?;
-        let sees_all: Option<bool> = row.try_get("sees_all")?;
-        let me: String = row.try_get("me")?;
-        let own_pid: i32 = row.try_get("own_pid")?;
-        let version: String = row.try_get("version")?;
+        let mut sessions = Vec::new();
+        for row in shape_rows {
+            decode_shape(row, taken_at, &mut sessions)?;
+        }
+        let sees_all: Option<bool> = header.try_get("sees_all")?;
+        let me: String = header.try_get("me")?;
+        let own_pid: i32 = header.try_get("own_pid")?;
+        let version: String = header.try_get("version")?;
+        let settings = &self.settings.values;
 
         let mut snap = Snapshot::empty(Engine::Postgres, taken_at);
         snap.server = ServerInfo {
@@ -293,6 +349,7 @@ impl PgSampler {
             managed_kill: false,
         };
         snap.own_session_id = Some(i64::from(own_pid));
+        snap.settings_read_at = self.settings.read_at;
         let setting = |name: &str| settings.get(name).and_then(|v| v.parse::<u64>().ok());
         snap.connections = ConnectionLimits {
             max_connections: setting("max_connections"),
@@ -481,87 +538,102 @@ fn ms_before(taken_at: DateTime<Utc>, at: Option<DateTime<Utc>>) -> Option<i64> 
     Some((us + 500).div_euclid(1000))
 }
 
-/// The sessions out of the sample's parallel arrays (queries/postgres/sample.sql): per
-/// backend its pid, the 1-based key of its shape, its timestamps, the age of the oldest
-/// transaction id it holds, and whom it waits for (Lock waits only).
-fn decode_sessions(
+/// The sample's header row (the only one with taken_at: queries/postgres/parts/rows.sql)
+/// and its shape rows. Anything but exactly one header is a broken sample.
+fn split_header(
+    rows: &[sqlx::postgres::PgRow],
+) -> anyhow::Result<(&sqlx::postgres::PgRow, Vec<&sqlx::postgres::PgRow>)> {
+    let mut header = None;
+    let mut shapes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let taken_at: Option<DateTime<Utc>> = row
+            .try_get("taken_at")
+            .context("decoding column taken_at")?;
+        match (taken_at, header) {
+            (None, _) => shapes.push(row),
+            (Some(_), None) => header = Some(row),
+            (Some(_), Some(_)) => anyhow::bail!("decoding the sample: two header rows"),
+        }
+    }
+    let header = header.context("decoding the sample: no header row")?;
+    Ok((header, shapes))
+}
+
+/// One array of a shape row that is read only for some shapes (an idle shape's statement
+/// and transaction starts, a Lock-waiting shape's blockers): NULL stands for NULL at
+/// every backend of the shape; otherwise one element per backend.
+fn per_backend<T>(
+    row: &sqlx::postgres::PgRow,
+    name: &str,
+    n: usize,
+) -> anyhow::Result<Vec<Option<T>>>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    Option<T>: sqlx::postgres::PgHasArrayType,
+    Vec<Option<T>>: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    let v: Option<Vec<Option<T>>> = row
+        .try_get(name)
+        .with_context(|| format!("decoding column {name}"))?;
+    match v {
+        None => Ok(std::iter::repeat_with(|| None).take(n).collect()),
+        Some(v) if v.len() == n => Ok(v),
+        Some(_) => anyhow::bail!("decoding the sessions: the sample's arrays differ in length"),
+    }
+}
+
+/// The sessions of one shape row (queries/postgres/parts/shapes.sql): what its backends
+/// share, then per backend, in the same order in every array, its pid, its timestamps,
+/// the age of the oldest transaction id it holds, and whom it waits for (Lock waits only).
+fn decode_shape(
     row: &sqlx::postgres::PgRow,
     taken_at: DateTime<Utc>,
-) -> anyhow::Result<Vec<PgSession>> {
-    let shape_type: Vec<Option<String>> = array(row, "shape_type")?;
-    let shape_state: Vec<Option<String>> = array(row, "shape_state")?;
-    let shape_user: Vec<Option<String>> = array(row, "shape_user")?;
-    let shape_app: Vec<Option<String>> = array(row, "shape_app")?;
-    let shape_db: Vec<Option<String>> = array(row, "shape_db")?;
-    let shape_client: Vec<Option<String>> = array(row, "shape_client")?;
-    let shape_wait_type: Vec<Option<String>> = array(row, "shape_wait_type")?;
-    let shape_wait: Vec<Option<String>> = array(row, "shape_wait")?;
-    let shape_query: Vec<Option<String>> = array(row, "shape_query")?;
-    let shape_superuser: Vec<Option<bool>> = array(row, "shape_superuser")?;
-    let pids: Vec<i32> = array(row, "pid")?;
-    let shape_keys: Vec<i32> = array(row, "shape_key")?;
-    let query_start: Vec<Option<DateTime<Utc>>> = array(row, "query_start")?;
-    let state_change: Vec<Option<DateTime<Utc>>> = array(row, "state_change")?;
-    let xact_start: Vec<Option<DateTime<Utc>>> = array(row, "xact_start")?;
-    let backend_start: Vec<Option<DateTime<Utc>>> = array(row, "backend_start")?;
-    let xid_age: Vec<Option<i32>> = array(row, "xid_age")?;
-    let blocked_by: Vec<Option<String>> = array(row, "blocked_by")?;
+    out: &mut Vec<PgSession>,
+) -> anyhow::Result<()> {
+    let text = |name: &str| -> anyhow::Result<Option<String>> {
+        row.try_get::<Option<String>, _>(name)
+            .with_context(|| format!("decoding column {name}"))
+    };
+    let backend_type = text("backend_type")?;
+    let state = text("state")?;
+    let user = text("usr")?;
+    let app = text("app")?;
+    let db = text("db")?;
+    let client = text("client")?;
+    let wait_event_type = text("wait_event_type")?;
+    let wait_event = text("wait_event")?;
+    let query = text("query")?;
+    let superuser: Option<bool> = row.try_get("superuser")?;
+    let pids: Vec<i32> = array(row, "pids")?;
     let n = pids.len();
-    let shapes = shape_type.len();
-    let per_session = [
-        shape_keys.len(),
-        query_start.len(),
-        state_change.len(),
-        xact_start.len(),
-        backend_start.len(),
-        xid_age.len(),
-        blocked_by.len(),
-    ];
-    let per_shape = [
-        shape_state.len(),
-        shape_user.len(),
-        shape_app.len(),
-        shape_db.len(),
-        shape_client.len(),
-        shape_wait_type.len(),
-        shape_wait.len(),
-        shape_query.len(),
-        shape_superuser.len(),
-    ];
-    if per_session.iter().any(|&len| len != n) || per_shape.iter().any(|&len| len != shapes) {
-        anyhow::bail!("decoding the sessions: the sample's arrays differ in length");
-    }
-    let mut out = Vec::with_capacity(n);
+    let state_change: Vec<Option<DateTime<Utc>>> = per_backend(row, "state_changes", n)?;
+    let backend_start: Vec<Option<DateTime<Utc>>> = per_backend(row, "backend_starts", n)?;
+    let query_start: Vec<Option<DateTime<Utc>>> = per_backend(row, "query_starts", n)?;
+    let xact_start: Vec<Option<DateTime<Utc>>> = per_backend(row, "xact_starts", n)?;
+    let xid_age: Vec<Option<i32>> = per_backend(row, "xid_ages", n)?;
+    let blocked_by: Vec<Option<String>> = per_backend(row, "blocked", n)?;
     for i in 0..n {
-        // A key names a position in the shape arrays, 1-based; anything else is a broken
-        // sample, reported rather than guessed at.
-        let key = shape_keys[i];
-        let sh = usize::try_from(key)
-            .ok()
-            .and_then(|k| k.checked_sub(1))
-            .filter(|&k| k < shapes)
-            .with_context(|| format!("decoding the sessions: shape key {key} out of range"))?;
         out.push(PgSession {
             pid: i64::from(pids[i]),
-            backend_type: shape_type[sh].clone(),
-            state: shape_state[sh].clone(),
-            user: shape_user[sh].clone(),
-            app: shape_app[sh].clone(),
-            db: shape_db[sh].clone(),
-            client: shape_client[sh].clone(),
-            wait_event_type: shape_wait_type[sh].clone(),
-            wait_event: shape_wait[sh].clone(),
+            backend_type: backend_type.clone(),
+            state: state.clone(),
+            user: user.clone(),
+            app: app.clone(),
+            db: db.clone(),
+            client: client.clone(),
+            wait_event_type: wait_event_type.clone(),
+            wait_event: wait_event.clone(),
             query_ms: ms_before(taken_at, query_start[i]),
             state_ms: ms_before(taken_at, state_change[i]),
             xact_ms: ms_before(taken_at, xact_start[i]),
             backend_start: backend_start[i],
-            query: shape_query[sh].clone(),
-            superuser: shape_superuser[sh],
+            query: query.clone(),
+            superuser,
             blocked_by: blocked_by[i].as_deref().map(pid_list).transpose()?,
             xid_age: xid_age[i].map(i64::from),
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// pg_blocking_pids() as text: `{4242,4243}`.
@@ -702,6 +774,59 @@ mod tests {
             "superuser": false,
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn both_samples_are_the_same_statement_but_for_the_counters() {
+        use crate::queries::{PG_PARTS, part, part_names};
+        for (name, file) in [("sample", SAMPLE), ("sample_pg12", SAMPLE_PG12)] {
+            assert!(file.starts_with(&format!("-- spiral/postgres/{name}\n")));
+            for p in part_names(file) {
+                assert!(part(PG_PARTS, p).is_some(), "{name}: no part {p}");
+            }
+        }
+        // Every part file is used by a sample.
+        for q in PG_PARTS {
+            let p = q.name.trim_start_matches("part_");
+            assert!(
+                part_names(SAMPLE).contains(&p) || part_names(SAMPLE_PG12).contains(&p),
+                "{p} unused"
+            );
+        }
+        let swap = |names: Vec<&str>| -> Vec<String> {
+            names
+                .into_iter()
+                .map(|n| n.trim_end_matches("_pg12").to_string())
+                .collect()
+        };
+        assert_eq!(swap(part_names(SAMPLE)), swap(part_names(SAMPLE_PG12)));
+        let (new, old) = (SAMPLE_SQL.as_str(), SAMPLE_PG12_SQL.as_str());
+        assert!(new.contains("sum(sessions)"), "{new}");
+        assert!(!old.contains("sessions_killed"), "{old}");
+        // The wire text: the name line, then statement lines only.
+        assert!(new.starts_with("-- spiral/postgres/sample\n"));
+        assert_eq!(new.matches("\n--").count(), 0, "{new}");
+        assert_eq!(new.matches("$1").count(), 1);
+        // Built once: the same text at the same address on every sample.
+        assert!(std::ptr::eq(SAMPLE_SQL.as_str(), SAMPLE_SQL.as_str()));
+    }
+
+    #[test]
+    fn kept_settings_are_trusted_for_a_minute_at_most() {
+        let mut s = Settings::default();
+        // Never read: the sample reads them.
+        assert_eq!(s.known_conf(), None);
+        let loaded = DateTime::parse_from_rfc3339("2026-11-30T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        s.conf_loaded = Some(loaded);
+        s.read = Some(Instant::now());
+        assert_eq!(s.known_conf(), Some(loaded));
+        // Read longer ago than SETTINGS_EVERY: read again, whatever the server says.
+        if let Some(old) = Instant::now().checked_sub(SETTINGS_EVERY) {
+            s.read = Some(old);
+            assert_eq!(s.known_conf(), None);
+        }
     }
 
     #[test]

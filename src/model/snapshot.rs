@@ -582,6 +582,12 @@ pub struct Snapshot {
     /// A connection pooler's pools (the target is a PgBouncer admin console).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pooler: Option<Pooler>,
+    /// When the server's clock read the settings behind `connections` and `guardrails`
+    /// (PostgreSQL): this sample's taken_at when it read them, earlier when they were kept
+    /// from an earlier sample because the configuration was not loaded again since. None
+    /// where the engine does not say (read with the sample, or not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings_read_at: Option<DateTime<Utc>>,
 }
 
 /// Well-known counter names. Engines map their own counters onto these so that rules can
@@ -637,6 +643,7 @@ impl Snapshot {
             gaps: Vec::new(),
             horizon: None,
             pooler: None,
+            settings_read_at: None,
         }
     }
 
