@@ -1188,6 +1188,131 @@ async fn kill_statement_spares_a_thread_that_is_no_longer_idle() {
     );
 }
 
+/// The batch kill (one request for many threads on MariaDB 10.6+) re-checks each victim on
+/// the server: in one batch, the thread that started a statement since it was chosen as
+/// idle is spared, the idle ones are killed, an id that is gone is reported gone, and a
+/// thread that was not in the batch is untouched. Then, under an idle-in-transaction
+/// condition, the thread without a transaction is spared and the one in it killed.
+#[tokio::test]
+async fn kill_batch_kills_only_the_selected_that_still_hold() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "killbatch").await;
+    let mut busy = stage.connect(&stage.name).await;
+    let busy_id = thread_id(&mut busy).await;
+    let running = tokio::spawn(async move { busy.execute("SELECT SLEEP(4)").await.map(|_| ()) });
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        let mut c = stage.connect(&stage.name).await;
+        let id = thread_id(&mut c).await;
+        idle.push((c, id));
+    }
+    let mut bystander = stage.connect(&stage.name).await;
+    let mut admin = stage.admin().await;
+    wait_for(
+        &mut admin,
+        format!(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {busy_id} AND COMMAND = 'Query'"
+        ),
+        1,
+    )
+    .await;
+    let mut sampler = spiral::engine::connect(
+        &spiral::target::Target::parse(&stage.target()).unwrap(),
+        &spiral::config::ConnectSettings {
+            connect_timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(5),
+            dac: false,
+            encrypt: None,
+            trust_server_certificate: false,
+            password_stdin: false,
+        },
+    )
+    .await
+    .unwrap();
+    use spiral::model::kill::{KillTarget, Outcome, Still};
+    let idle_guard = Still::Idle {
+        for_ms: 0,
+        in_transaction: false,
+    };
+    let target = |id: i64, still: Still| KillTarget {
+        id,
+        connected_at: None,
+        still,
+    };
+    let gone_id = i64::from(u32::MAX) + 7;
+    let batch = [
+        target(busy_id, idle_guard),
+        target(idle[0].1, idle_guard),
+        target(gone_id, idle_guard),
+        target(idle[1].1, idle_guard),
+    ];
+    let outcomes: Vec<Outcome> = sampler
+        .kill_batch(&batch, false, false)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Spared,
+            Outcome::Killed,
+            Outcome::Gone,
+            Outcome::Killed
+        ]
+    );
+    // The third idle thread opens a transaction; under the idle-in-transaction condition
+    // the bystander (idle, no transaction) is spared and the transaction's owner killed.
+    let (mut in_trx, in_trx_id) = idle.pop().unwrap();
+    // WITH CONSISTENT SNAPSHOT opens the InnoDB transaction at once (INNODB_TRX shows it).
+    in_trx
+        .execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        .await
+        .unwrap();
+    let bystander_id = thread_id(&mut bystander).await;
+    wait_for(
+        &mut admin,
+        format!("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = {in_trx_id}"),
+        1,
+    )
+    .await;
+    let in_transaction = Still::Idle {
+        for_ms: 0,
+        in_transaction: true,
+    };
+    let outcomes: Vec<Outcome> = sampler
+        .kill_batch(
+            &[
+                target(bystander_id, in_transaction),
+                target(in_trx_id, in_transaction),
+            ],
+            false,
+            false,
+        )
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(outcomes, [Outcome::Spared, Outcome::Killed]);
+    sampler.close().await;
+    running
+        .await
+        .unwrap()
+        .expect("the running statement was not interrupted");
+    for (mut c, id) in idle {
+        assert!(c.execute("SELECT 1").await.is_err(), "idle {id} ended");
+    }
+    assert!(
+        in_trx.execute("SELECT 1").await.is_err(),
+        "in transaction ended"
+    );
+    bystander
+        .execute("SELECT 1")
+        .await
+        .expect("the thread outside the batch, then spared, is alive");
+}
+
 /// Whether MariaDB's metadata_lock_info plugin is loaded now.
 async fn mdl_plugin_loaded(admin: &mut MySqlConnection) -> bool {
     let n: i64 = sqlx::query_scalar(

@@ -112,8 +112,9 @@ impl LiveSampler {
     }
 
     /// Ends (or cancels) a batch of sessions, each under the same checks as `kill`; one
-    /// outcome per target, in order. PostgreSQL ends the whole batch with one statement
-    /// that re-verifies every victim server-side; elsewhere, one statement per session.
+    /// outcome per target, in order. PostgreSQL and MariaDB 10.6+ end the whole batch with
+    /// one statement that re-verifies every victim server-side; elsewhere, one statement
+    /// per session.
     pub async fn kill_batch(
         &mut self,
         targets: &[crate::model::kill::KillTarget],
@@ -134,6 +135,9 @@ impl LiveSampler {
                         .collect()
                 }
             };
+        }
+        if let LiveSampler::Mysql(s) = self {
+            return s.kill_batch(targets, query_only, managed).await;
         }
         let mut out = Vec::with_capacity(targets.len());
         for t in targets {

@@ -1,9 +1,12 @@
-//! Killing one thread, only if it is still in the state it was chosen for.
+//! Killing threads, each only if it is still in the state it was chosen for: one at a
+//! time, or on MariaDB 10.6+ a whole batch in one request.
 
 use sqlx::mysql::MySqlDatabaseError;
 
-use super::MySqlSampler;
+use anyhow::Context as _;
+
 use super::decode::cell;
+use super::{MySqlSampler, one_line};
 use crate::engine::timed;
 
 impl MySqlSampler {
@@ -26,19 +29,13 @@ impl MySqlSampler {
         // With no state condition there is nothing to check: the plain KILL (and its 1094
         // for a thread that is gone) is the whole statement, and costs no processlist scan.
         let result = if self.profile.mariadb && mode.is_some() {
-            let how = match (managed, query_only) {
-                (false, false) => "connection",
-                (false, true) => "query",
-                (true, false) => "rds",
-                (true, true) => "rds-query",
-            };
             let rows = timed(
                 self.query_timeout,
                 sqlx::query(KILL_IF_MARIADB)
                     .bind(thread)
                     .bind(mode)
                     .bind(bound_ms)
-                    .bind(how)
+                    .bind(how(query_only, managed))
                     .fetch_all(&mut self.conn),
             )
             .await;
@@ -60,6 +57,100 @@ impl MySqlSampler {
             Err(e) if mysql_error_number(&e) == Some(1094) => Ok(Outcome::Gone),
             Err(e) => Err(e),
         }
+    }
+
+    /// Ends (or cancels) a batch of threads, each under the checks of `kill`; one outcome
+    /// per target, in order. MariaDB 10.6 and later check and kill the whole batch in one
+    /// request (queries/mysql/kill_batch_mariadb.sql: one processlist read for all of them,
+    /// where a statement per victim read it once per victim); older MariaDB and MySQL, and
+    /// a lone unconditional KILL, go one statement per thread. All targets carry the same
+    /// condition (one kill run selects on one).
+    pub async fn kill_batch(
+        &mut self,
+        targets: &[crate::model::kill::KillTarget],
+        query_only: bool,
+        managed: bool,
+    ) -> Vec<anyhow::Result<crate::model::kill::Outcome>> {
+        let still = targets.first().map(|t| t.still);
+        let one_condition = targets.iter().all(|t| Some(t.still) == still);
+        let worth_it = targets.len() > 1 || still.is_some_and(|s| s.mode().is_some());
+        if self.profile.mariadb && self.profile.release >= (10, 6, 0) && one_condition && worth_it {
+            return match self.kill_batch_mariadb(targets, query_only, managed).await {
+                Ok(outcomes) => outcomes,
+                // The statement failed as a whole (the read refused, a timeout): every
+                // target of it failed, and the server killed none (the read comes first).
+                Err(e) => {
+                    let why = format!("{e:#}");
+                    targets
+                        .iter()
+                        .map(|_| Err(anyhow::anyhow!("{why}")))
+                        .collect()
+                }
+            };
+        }
+        let mut out = Vec::with_capacity(targets.len());
+        for t in targets {
+            out.push(self.kill(*t, query_only, managed).await);
+        }
+        out
+    }
+
+    async fn kill_batch_mariadb(
+        &mut self,
+        targets: &[crate::model::kill::KillTarget],
+        query_only: bool,
+        managed: bool,
+    ) -> anyhow::Result<Vec<anyhow::Result<crate::model::kill::Outcome>>> {
+        use crate::model::kill::Outcome;
+        let Some(still) = targets.first().map(|t| t.still) else {
+            return Ok(Vec::new());
+        };
+        // Ids that are no thread id (negative) name no thread: gone, and not sent.
+        let ids: Vec<u64> = targets
+            .iter()
+            .filter_map(|t| u64::try_from(t.id).ok())
+            .collect();
+        let row = timed(
+            self.query_timeout,
+            sqlx::query(KILL_BATCH_MARIADB)
+                .bind(id_array(&ids))
+                .bind(still.mode())
+                .bind(still.for_ms())
+                .bind(how(query_only, managed))
+                .fetch_optional(&mut self.conn),
+        )
+        .await?
+        .context("the kill statement returned no row")?;
+        let list = |name: &str| -> std::collections::BTreeSet<u64> {
+            cell(&row, name)
+                .text()
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|id| id.trim().parse().ok())
+                .collect()
+        };
+        let (killed, spared, failed) = (list("killed"), list("spared"), list("failed"));
+        let refusal = cell(&row, "refusal")
+            .text()
+            .unwrap_or_else(|| "the server refused the KILL".into());
+        Ok(targets
+            .iter()
+            .map(|t| {
+                let Ok(id) = u64::try_from(t.id) else {
+                    return Ok(Outcome::Gone);
+                };
+                if failed.contains(&id) {
+                    anyhow::bail!("thread {id}: {}", one_line(&refusal));
+                }
+                Ok(if killed.contains(&id) {
+                    Outcome::Killed
+                } else if spared.contains(&id) {
+                    Outcome::Spared
+                } else {
+                    Outcome::Gone
+                })
+            })
+            .collect())
     }
 
     /// MySQL: the state check (when there is a condition), then at once the KILL (MySQL
@@ -104,6 +195,23 @@ impl MySqlSampler {
     }
 }
 
+/// How the kill statements end a thread (their `how` parameter).
+fn how(query_only: bool, managed: bool) -> &'static str {
+    match (managed, query_only) {
+        (false, false) => "connection",
+        (false, true) => "query",
+        (true, false) => "rds",
+        (true, true) => "rds-query",
+    }
+}
+
+/// The ids as the JSON array kill_batch_mariadb.sql reads with JSON_TABLE: numbers only,
+/// so the text needs no escaping.
+fn id_array(ids: &[u64]) -> String {
+    let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+    format!("[{}]", list.join(","))
+}
+
 /// The server's error number behind an error, when there is one.
 fn mysql_error_number(e: &anyhow::Error) -> Option<u16> {
     e.downcast_ref::<sqlx::Error>()
@@ -114,9 +222,26 @@ fn mysql_error_number(e: &anyhow::Error) -> Option<u16> {
         .map(MySqlDatabaseError::number)
 }
 
+const KILL_BATCH_MARIADB: &str = include_str!("../../../queries/mysql/kill_batch_mariadb.sql");
 const KILL_IF_MARIADB: &str = include_str!("../../../queries/mysql/kill_if_mariadb.sql");
 const KILL_CHECK_MYSQL: &str = include_str!("../../../queries/mysql/kill_check_mysql.sql");
 const KILL_CONNECTION: &str = include_str!("../../../queries/mysql/kill_connection.sql");
 const KILL_QUERY: &str = include_str!("../../../queries/mysql/kill_query.sql");
 const RDS_KILL: &str = include_str!("../../../queries/mysql/rds_kill.sql");
 const RDS_KILL_QUERY: &str = include_str!("../../../queries/mysql/rds_kill_query.sql");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_batch_ids_are_a_json_array_of_numbers() {
+        assert_eq!(id_array(&[]), "[]");
+        assert_eq!(
+            id_array(&[7, 18446744073709551615]),
+            "[7,18446744073709551615]"
+        );
+        let parsed: Vec<u64> = serde_json::from_str(&id_array(&[1, 2, 3])).unwrap();
+        assert_eq!(parsed, [1, 2, 3]);
+    }
+}
