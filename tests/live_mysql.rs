@@ -1226,6 +1226,7 @@ async fn kill_batch_kills_only_the_selected_that_still_hold() {
             encrypt: None,
             trust_server_certificate: false,
             password_stdin: false,
+            session_cuts: Default::default(),
         },
     )
     .await

@@ -273,7 +273,7 @@ enum Set {
 
 impl Set {
     /// In the order they are applied: sessions before the sets that refine them.
-    const ALL: [Set; 22] = [
+    const ALL: [Set; 23] = [
         Set::Facts,
         Set::Config,
         Set::Sessions,
