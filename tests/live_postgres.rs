@@ -2515,13 +2515,14 @@ async fn pgbouncer_beside_postgres_names_the_holder_and_stays_quiet_when_healthy
 }
 
 /// Waits until the spiral run started after `since` has taken its first database sample
-/// (its session shows the sample statement), then gives the pooler's read that follows it
+/// (its session shows the sample statement, which is sent without its comments, so it is
+/// known by what it reads), then gives the pooler's read that follows it
 /// a moment to finish.
 async fn first_sample_taken(admin: &mut PgConnection, since: chrono::DateTime<chrono::Utc>) {
     for _ in 0..300 {
         let seen: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'spiral' \
-             AND backend_start >= $1 AND query LIKE '-- spiral: one PostgreSQL sample%'",
+             AND backend_start >= $1 AND query LIKE '%pg_stat_get_activity%'",
         )
         .bind(since)
         .fetch_one(&mut *admin)

@@ -360,7 +360,7 @@ impl OwnPostgres {
         for _ in 0..600 {
             let n = self.query(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'spiral' \
-                 AND state = 'idle' AND query LIKE '-- spiral: one PostgreSQL sample%'",
+                 AND state = 'idle' AND query LIKE '%pg_stat_get_activity%'",
             );
             if n == "1" {
                 return;
