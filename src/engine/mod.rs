@@ -121,23 +121,22 @@ impl LiveSampler {
         query_only: bool,
         managed: bool,
     ) -> Vec<anyhow::Result<crate::model::kill::Outcome>> {
-        if let LiveSampler::Postgres(s) = self
-            && !query_only
-        {
-            return match s.terminate_batch(targets).await {
-                Ok(outcomes) => outcomes,
-                // The statement failed as a whole: every target of it failed.
-                Err(e) => {
-                    let why = format!("{e:#}");
-                    targets
-                        .iter()
-                        .map(|_| Err(anyhow::anyhow!("{why}")))
-                        .collect()
-                }
-            };
-        }
-        if let LiveSampler::Mysql(s) = self {
-            return s.kill_batch(targets, query_only, managed).await;
+        let batched = match self {
+            LiveSampler::Postgres(s) if !query_only => Some(s.terminate_batch(targets).await),
+            LiveSampler::Mysql(s) if s.batches(targets) => {
+                Some(s.kill_batch_mariadb(targets, query_only, managed).await)
+            }
+            _ => None,
+        };
+        if let Some(result) = batched {
+            // The statement failed as a whole: every target of it failed.
+            return result.unwrap_or_else(|e| {
+                let why = format!("{e:#}");
+                targets
+                    .iter()
+                    .map(|_| Err(anyhow::anyhow!("{why}")))
+                    .collect()
+            });
         }
         let mut out = Vec::with_capacity(targets.len());
         for t in targets {

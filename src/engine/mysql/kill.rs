@@ -59,43 +59,24 @@ impl MySqlSampler {
         }
     }
 
-    /// Ends (or cancels) a batch of threads, each under the checks of `kill`; one outcome
-    /// per target, in order. MariaDB 10.6 and later check and kill the whole batch in one
-    /// request (queries/mysql/kill_batch_mariadb.sql: one processlist read for all of them,
-    /// where a statement per victim read it once per victim); older MariaDB and MySQL, and
-    /// a lone unconditional KILL, go one statement per thread. All targets carry the same
-    /// condition (one kill run selects on one).
-    pub async fn kill_batch(
-        &mut self,
-        targets: &[crate::model::kill::KillTarget],
-        query_only: bool,
-        managed: bool,
-    ) -> Vec<anyhow::Result<crate::model::kill::Outcome>> {
+    /// Whether this batch goes as one checked request (kill_batch_mariadb.sql: one
+    /// processlist read for all of them, where a statement per victim reads it once per
+    /// victim): on MariaDB 10.6 and later, when all targets carry the same condition (one
+    /// kill run selects on one) and there is something to check or more than one victim.
+    /// Otherwise, older MariaDB and MySQL, and a lone unconditional KILL, go one statement
+    /// per thread (`kill`).
+    pub fn batches(&self, targets: &[crate::model::kill::KillTarget]) -> bool {
         let still = targets.first().map(|t| t.still);
         let one_condition = targets.iter().all(|t| Some(t.still) == still);
         let worth_it = targets.len() > 1 || still.is_some_and(|s| s.mode().is_some());
-        if self.profile.mariadb && self.profile.release >= (10, 6, 0) && one_condition && worth_it {
-            return match self.kill_batch_mariadb(targets, query_only, managed).await {
-                Ok(outcomes) => outcomes,
-                // The statement failed as a whole (the read refused, a timeout): every
-                // target of it failed, and the server killed none (the read comes first).
-                Err(e) => {
-                    let why = format!("{e:#}");
-                    targets
-                        .iter()
-                        .map(|_| Err(anyhow::anyhow!("{why}")))
-                        .collect()
-                }
-            };
-        }
-        let mut out = Vec::with_capacity(targets.len());
-        for t in targets {
-            out.push(self.kill(*t, query_only, managed).await);
-        }
-        out
+        self.profile.mariadb && self.profile.release >= (10, 6, 0) && one_condition && worth_it
     }
 
-    async fn kill_batch_mariadb(
+    /// Ends (or cancels) a batch of threads in one request, each under the checks of
+    /// `kill`; one outcome per target, in order. An error is the statement failing as a
+    /// whole (the processlist read refused, a timeout): the server killed none of them,
+    /// since the read comes before any KILL.
+    pub async fn kill_batch_mariadb(
         &mut self,
         targets: &[crate::model::kill::KillTarget],
         query_only: bool,
