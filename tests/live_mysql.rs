@@ -1109,15 +1109,7 @@ async fn kill_statement_spares_a_thread_that_is_no_longer_idle() {
     .await;
     let mut sampler = spiral::engine::connect(
         &spiral::target::Target::parse(&stage.target()).unwrap(),
-        &spiral::config::ConnectSettings {
-            session_cuts: Default::default(),
-            connect_timeout: Duration::from_secs(5),
-            query_timeout: Duration::from_secs(5),
-            dac: false,
-            encrypt: None,
-            trust_server_certificate: false,
-            password_stdin: false,
-        },
+        &connect_settings(),
     )
     .await
     .unwrap();
@@ -1219,15 +1211,7 @@ async fn kill_batch_kills_only_the_selected_that_still_hold() {
     .await;
     let mut sampler = spiral::engine::connect(
         &spiral::target::Target::parse(&stage.target()).unwrap(),
-        &spiral::config::ConnectSettings {
-            connect_timeout: Duration::from_secs(5),
-            query_timeout: Duration::from_secs(5),
-            dac: false,
-            encrypt: None,
-            trust_server_certificate: false,
-            password_stdin: false,
-            session_cuts: Default::default(),
-        },
+        &connect_settings(),
     )
     .await
     .unwrap();
@@ -1866,4 +1850,17 @@ async fn lock_waits_over_the_window_say_where_they_come_from() {
         "{}",
         r["waits_accrued"]
     );
+}
+
+/// The settings the tests that drive a sampler directly connect with.
+fn connect_settings() -> spiral::config::ConnectSettings {
+    spiral::config::ConnectSettings {
+        connect_timeout: Duration::from_secs(5),
+        query_timeout: Duration::from_secs(5),
+        dac: false,
+        session_cuts: Default::default(),
+        encrypt: None,
+        trust_server_certificate: false,
+        password_stdin: false,
+    }
 }

@@ -1458,15 +1458,7 @@ async fn kill_reports_vanished_victims_and_spares_replaced_ones() {
     let fresh_pid = pid(&mut fresh).await;
     let mut sampler = spiral::engine::connect(
         &spiral::target::Target::parse(&stage.target("postgres")).unwrap(),
-        &spiral::config::ConnectSettings {
-            session_cuts: Default::default(),
-            connect_timeout: Duration::from_secs(5),
-            query_timeout: Duration::from_secs(5),
-            dac: false,
-            encrypt: None,
-            trust_server_certificate: false,
-            password_stdin: false,
-        },
+        &connect_settings(),
     )
     .await
     .unwrap();
