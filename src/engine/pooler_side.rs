@@ -15,23 +15,28 @@ use super::pgbouncer::PgBouncerSampler;
 use crate::model::snapshot::{Area, Gap, Snapshot};
 
 pub struct PoolerSide {
-    /// None once it failed.
-    sampler: Option<PgBouncerSampler>,
+    state: State,
     /// The console's redacted URL, for the gap's reason.
     label: String,
     /// Samples asked for so far, to say when it stopped answering.
     asked: u64,
-    /// The sample at which it was given up, and why.
-    lost: Option<(u64, String)>,
+}
+
+enum State {
+    Answering(PgBouncerSampler),
+    /// Given up at this sample, for this reason.
+    Lost {
+        at: u64,
+        why: String,
+    },
 }
 
 impl PoolerSide {
     pub fn new(sampler: PgBouncerSampler, label: String) -> PoolerSide {
         PoolerSide {
-            sampler: Some(sampler),
+            state: State::Answering(sampler),
             label,
             asked: 0,
-            lost: None,
         }
     }
 
@@ -39,7 +44,7 @@ impl PoolerSide {
     /// missing.
     pub async fn sample_into(&mut self, snap: &mut Snapshot) {
         self.asked += 1;
-        if let Some(sampler) = self.sampler.as_mut() {
+        if let State::Answering(sampler) = &mut self.state {
             match sampler.sample().await {
                 Ok(at_pooler) => {
                     snap.pooler = at_pooler.pooler;
@@ -48,27 +53,28 @@ impl PoolerSide {
                 Err(e) => {
                     // Dropped, not closed: closing sends a message to a peer that may be
                     // frozen, and the sample must not wait for it.
-                    self.sampler = None;
                     let why = format!(
                         "PgBouncer at {} stopped answering at sample {} ({})",
                         self.label,
                         self.asked,
                         super::without_source_location(&format!("{e:#}"))
                     );
-                    self.lost = Some((self.asked, why));
+                    self.state = State::Lost {
+                        at: self.asked,
+                        why,
+                    };
                 }
             }
         }
-        let (at, lost) = match &self.lost {
-            Some((at, why)) => (*at, why.as_str()),
-            None => (self.asked, "PgBouncer was not sampled"),
+        let State::Lost { at, why } = &self.state else {
+            return;
         };
         snap.gaps.push(Gap {
             area: Area::Pooler,
-            reason: if at == self.asked {
-                format!("{lost}; spiral does not reconnect to it during this run")
+            reason: if *at == self.asked {
+                format!("{why}; spiral does not reconnect to it during this run")
             } else {
-                format!("{lost}; not asked again since (spiral does not reconnect to it)")
+                format!("{why}; not asked again since (spiral does not reconnect to it)")
             },
             remedy: Some(
                 "check that PgBouncer runs and its admin console answers (SHOW POOLS), then run spiral again"
@@ -78,7 +84,7 @@ impl PoolerSide {
     }
 
     pub async fn close(self) {
-        if let Some(s) = self.sampler {
+        if let State::Answering(s) = self.state {
             s.close().await;
         }
     }
