@@ -7,8 +7,8 @@ It starts its OWN MariaDB (mariadb-install-db into a temporary directory, its ow
 server on 3306 is never reconfigured or loaded. Then, at 0/100/1,000/2,000 sleeping
 connections:
 
-  * spiral's per-sample statement (the text spiral itself sends, taken from the slow log
-    of a short `spiral capture`) and pt-kill's poll (`SHOW FULL PROCESSLIST`) run in
+  * spiral's per-sample statements (the texts spiral itself sends, taken from the slow log
+    of a short `spiral capture`; on MariaDB two in one request) and pt-kill's poll (`SHOW FULL PROCESSLIST`) run in
     interleaved rounds over one connection each; server time per statement comes from
     the slow log, so client and network costs are left out of both sides alike;
   * at 2,000: `spiral kill --execute` (checked kill) of every sleeping connection, against
@@ -115,38 +115,47 @@ def server_times(cur, user, text):
     return [float(r[0]) for r in cur.fetchall()]
 
 
-def spiral_statement(srv, cur):
-    """The statement spiral sends once per sample: the most repeated text of a short capture."""
+def spiral_statements(srv, cur):
+    """The statements spiral sends once per sample, in the order it sends them: the texts of
+    a short capture that every sample repeated (on MariaDB, SHOW PROCESSLIST and the SELECT
+    of the other parts, which go in one request)."""
     cur.execute("TRUNCATE mysql.slow_log")
     with tempfile.TemporaryDirectory() as d:
         subprocess.run([SPIRAL, "capture", srv.url("spiral_bench"), "--samples", "4",
                         "--interval", "500ms", "-o", f"{d}/c.jsonl", "--quiet"],
                        check=True, stdout=subprocess.DEVNULL)
-    cur.execute("""SELECT CONVERT(sql_text USING utf8mb4), COUNT(*) FROM mysql.slow_log
+    cur.execute("""SELECT CONVERT(sql_text USING utf8mb4), COUNT(*), MIN(start_time)
+                   FROM mysql.slow_log
                    WHERE user_host LIKE 'spiral_bench[%%'
-                   GROUP BY sql_text ORDER BY COUNT(*) DESC, LENGTH(sql_text) DESC LIMIT 1""")
-    row = cur.fetchone()
-    if not row or row[1] < 4:
-        sys.exit("bench-mysql: could not find spiral's per-sample statement in the slow log")
-    return row[0]
+                   GROUP BY sql_text HAVING COUNT(*) >= 4 ORDER BY MIN(start_time)""")
+    rows = cur.fetchall()
+    if not rows:
+        sys.exit("bench-mysql: could not find spiral's per-sample statements in the slow log")
+    return [r[0] for r in rows]
 
 
 def summary(ms):
     return f"min {min(ms):7.2f}  median {statistics.median(ms):7.2f}  max {max(ms):7.2f} ms"
 
 
-def bench_level(srv, cur, idle, n, statement):
+def bench_level(srv, cur, idle, n, statements):
     while len(idle) < n:
         idle.append(srv.tcp("bench_idle"))
     time.sleep(1)
     sp, pt = srv.tcp("spiral_bench").cursor(), srv.tcp("pt_bench").cursor()
     cur.execute("TRUNCATE mysql.slow_log")
     for _ in range(ROUNDS):
-        sp.execute(statement)
-        sp.fetchall()
+        # One statement after the other on one connection: the server time of each is the
+        # same as within spiral's multi-statement request, and the slow log times each.
+        for statement in statements:
+            sp.execute(statement)
+            sp.fetchall()
         pt.execute(PT_POLL)
         pt.fetchall()
-    a = server_times(cur, "spiral_bench", statement)
+    # Server time per sample: the sum of its statements, round by round.
+    per_statement = [server_times(cur, "spiral_bench", st) for st in statements]
+    a = [sum(times) for times in zip(*per_statement)] \
+        if all(len(t) == ROUNDS for t in per_statement) else []
     b = server_times(cur, "pt_bench", PT_POLL)
     sp.connection.close()
     pt.connection.close()
@@ -245,9 +254,10 @@ def main():
             while len(idle) < LEVELS[-1]:
                 idle.append(srv.tcp("bench_idle"))
         else:
-            statement = spiral_statement(srv, cur)
+            statements = spiral_statements(srv, cur)
+            print(f"spiral's sample: {len(statements)} statement(s) in one request")
             for n in LEVELS:
-                bench_level(srv, cur, idle, n, statement)
+                bench_level(srv, cur, idle, n, statements)
         bench_kill(srv, idle)
         c.close()
     finally:

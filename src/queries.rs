@@ -285,9 +285,16 @@ pub const QUERIES: &[Query] = &[
     Query {
         engine: Engine::Mysql,
         name: "processlist_mariadb",
-        purpose: "part of the sample: connections, MariaDB",
+        purpose: "part of kill's read of the sessions: connections, MariaDB",
         for_people: false,
         sql: include_str!("../queries/mysql/processlist_mariadb.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
+        name: "processlist_show",
+        purpose: "the sample's first statement: connections, MariaDB",
+        for_people: false,
+        sql: include_str!("../queries/mysql/processlist_show.sql"),
     },
     Query {
         engine: Engine::Mysql,

@@ -388,7 +388,9 @@ async fn sleeps_outliving_the_client_timeout() {
     }
     let mut admin = stage.admin().await;
     wait_for(&mut admin, format!("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(25)' AND DB = '{}'", stage.name), 4).await;
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // Past --client-timeout 2s by more than a second: the sample's SHOW PROCESSLIST gives
+    // whole seconds, rounded down.
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
     let (code, r, err) = spiral_json(args(&[
         "triage",
         &stage.target(),
@@ -617,7 +619,8 @@ async fn hostile_query_text_is_sampled_and_shown_safely() {
         1,
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await; // older than --client-timeout 1s
+    // Older than --client-timeout 1s by more than the second SHOW PROCESSLIST rounds away.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     for format in ["table", "json", "markdown", "slack"] {
         let (code, out, err) = run_async(args(&[
             "connections",
@@ -871,6 +874,65 @@ async fn kill_ends_exactly_the_idle_shipping_sessions() {
         "bystanders and the busy query survive"
     );
     drop(victims);
+}
+
+/// MariaDB's sample reads SHOW PROCESSLIST, which cuts every text at 100 characters (never
+/// FULL: a bulk import's statement would ship whole in every sample); kill chooses from
+/// information_schema's processlist, up to 500 characters, so --match-sql still sees a
+/// marker past the cut.
+#[tokio::test]
+async fn kill_matches_text_past_the_samples_cut() {
+    let Some(url) = admin_url() else { return };
+    let _lock = live_lock();
+    let stage = Stage::new(&url, "cut").await;
+    let statement = format!("SELECT SLEEP(20) /* {} needle_past_100 */", "x".repeat(120));
+    let mut long = stage.connect(&stage.name).await;
+    let sent = statement.clone();
+    tokio::spawn(async move {
+        let _ = long.execute(sqlx::AssertSqlSafe(sent)).await;
+    });
+    let mut admin = stage.admin().await;
+    wait_for(
+        &mut admin,
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%needle_past_100%'"
+            .to_string(),
+        1,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cut.jsonl").to_str().unwrap().to_string();
+    let (code, _, err) = run_async(args(&[
+        "capture",
+        &stage.target(),
+        "--samples",
+        "1",
+        "-o",
+        &file,
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let captured = std::fs::read_to_string(&file).unwrap();
+    assert!(captured.contains(&statement[..100]), "{captured}");
+    assert!(!captured.contains("needle_past_100"), "{captured}");
+
+    let target = stage.target();
+    let (code, plan, err) =
+        spiral_json(args(&["kill", &target, "--match-sql", "needle_past_100"])).await;
+    assert_eq!(code, 0, "{err}");
+    let actions = plan["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{plan}");
+    assert_eq!(actions[0]["user"], stage.name.as_str());
+    let (code, r, err) = spiral_json(args(&[
+        "kill",
+        &target,
+        "--match-sql",
+        "needle_past_100",
+        "--execute",
+        "--yes",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["actions"][0]["outcome"], "killed", "{r}");
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
--- spiral (mysql/processlist_mariadb): every connection and what it runs, MariaDB.
--- A part of the one-statement sample: spiral joins the parts it needs with UNION ALL, so
--- every part returns the same 16 columns, and this one fills the session columns.
+-- spiral (mysql/processlist_mariadb): every connection and what it runs, MariaDB, for kill.
+-- A part of kill's read of the sessions (not of the sample, which sends
+-- processlist_show.sql: see there why): kill chooses on up to 500 characters of text and
+-- ages to the millisecond, and reads rarely. spiral joins the parts it needs with UNION
+-- ALL, so every part returns the same 16 columns, and this one fills the session columns.
 -- Without PROCESS a user sees only its own threads here (spiral reports that gap).
 -- ID is signed on MariaDB and unsigned on MySQL: the CAST gives both one type. Text
 -- columns may come back as VARBINARY on MySQL 8: CAST(... AS CHAR) makes them text. The

@@ -76,12 +76,14 @@ impl LiveSampler {
         }
     }
 
-    /// The sessions alone, where the engine has a cheaper read for them (SQL Server: no
-    /// workers, counters, databases or plan cache); otherwise a full sample. For `kill`,
-    /// which re-reads the sessions every half second while it works.
+    /// The sessions alone, where the engine has its own read for them (SQL Server: no
+    /// workers, counters, databases or plan cache; MariaDB: longer texts and ages in
+    /// milliseconds); otherwise a full sample. For `kill`, which re-reads the sessions
+    /// every half second while it works.
     pub async fn sample_sessions(&mut self) -> anyhow::Result<Snapshot> {
         match self {
             LiveSampler::Mssql(s) => s.sample_sessions().await,
+            LiveSampler::Mysql(s) => s.sample_sessions().await,
             // kill works on the database; the pooler has nothing it needs.
             LiveSampler::WithPooler { database, .. } => Box::pin(database.sample_sessions()).await,
             other => other.sample().await,

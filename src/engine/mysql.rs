@@ -1,11 +1,13 @@
-//! MySQL and MariaDB sampler: one plain connection (never a pool), one statement per sample.
+//! MySQL and MariaDB sampler: one plain connection (never a pool), one request per sample.
 //!
 //! The session bounds itself (max_statement_time or max_execution_time, lock waits of 2 s,
 //! read-only transactions) and reads only. What it may read differs by product, version
 //! and grants, so `connect` settles that once (the `Profile`) and picks the parts of the
 //! sample that fit (`plan`). The parts live in queries/mysql/*.sql; every part returns the
-//! same 16 columns (`COLUMNS`) and they are joined with UNION ALL into one prepared
-//! statement, so a sample is one round trip whatever the server.
+//! same 16 columns (`COLUMNS`) and they are joined with UNION ALL into one statement, so a
+//! sample is one round trip whatever the server. On MariaDB the connections come from SHOW
+//! PROCESSLIST, which no SELECT can include: it goes first in the same request (a
+//! multi-statement text), still one round trip (see queries/mysql/processlist_show.sql).
 //!
 //! Decoding is split in two pure steps so that servers this machine cannot run (MySQL 8)
 //! are still covered by tests with recorded rows: `RawRow::from_cells` turns the cells of
@@ -34,8 +36,8 @@ pub use self::connect::{AdminGrant, admin_users, connect, is_mariadb, options, p
 pub use self::decode::{Cell, RawRow, lock_from_cells};
 pub use self::sample::{
     COLUMNS, DEADLOCKS_MYSQL, INNODB_TRX, LOCK_WAITS_INNODB, LOCK_WAITS_MYSQL8,
-    PROCESSLIST_MARIADB, PROCESSLIST_MYSQL, PROCESSLIST_MYSQL8, Part, Plan, STATUS_MARIADB,
-    STATUS_MYSQL, VARIABLES_MARIADB, VARIABLES_MYSQL, compose, plan,
+    PROCESSLIST_MARIADB, PROCESSLIST_MYSQL, PROCESSLIST_MYSQL8, PROCESSLIST_SHOW, Part, Plan,
+    SHOW_COLUMNS, STATUS_MARIADB, STATUS_MYSQL, VARIABLES_MARIADB, VARIABLES_MYSQL, compose, plan,
 };
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -100,7 +102,13 @@ pub struct MySqlSampler {
     /// Whether `admins` is the whole list: false when this login cannot read the grant
     /// tables, and then no session is taken for a non-admin's.
     admins_known: bool,
+    /// The sample request (see `sample::Plan::request`).
     sql: SqlStr,
+    /// Whether that request holds more than one statement: then it goes as plain text, as
+    /// a prepared statement is one statement.
+    multi: bool,
+    /// kill's read of the sessions where it is not the sample (see `Plan::kill_parts`).
+    kill_sql: Option<SqlStr>,
     /// Where completed waits come from (performance_schema, or nowhere).
     wait_source: waits::Source,
     /// The limits and timeouts as last read, added to every sample, and when they were

@@ -137,6 +137,9 @@ pub fn assemble(
             "connection_errors_max_connections",
             counter::REFUSED_CONNECTIONS,
         ),
+        // Statements: Questions where the status part reads it (MySQL), else Queries
+        // (MariaDB: see status_mariadb.sql).
+        ("queries", counter::BATCHES),
         ("questions", counter::BATCHES),
         ("com_commit", counter::COMMITS),
         ("com_rollback", counter::ROLLBACKS),

@@ -152,8 +152,13 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
     let admins = read_admins(&mut conn, limit, &profile).await?;
     let wait_source = super::waits::source(&mut conn, limit, &profile).await?;
     let plan = plan(&profile);
-    // Built only from the bundled parts above, never from input: safe to prepare as is.
-    let sql = AssertSqlSafe(compose(&plan.parts)).into_sql_str();
+    // Built only from the bundled parts above, never from input: safe to send as is.
+    let sql = AssertSqlSafe(plan.request()).into_sql_str();
+    let kill_sql = plan
+        .kill_parts
+        .as_deref()
+        .map(|parts| AssertSqlSafe(compose(parts)).into_sql_str());
+    let multi = !plan.shows.is_empty();
     let mut sampler = MySqlSampler {
         conn,
         query_timeout: limit,
@@ -162,6 +167,8 @@ pub async fn connect(target: &Target, settings: &ConnectSettings) -> anyhow::Res
         admins_known: admins.is_some(),
         admins: admins.unwrap_or_default(),
         sql,
+        multi,
+        kill_sql,
         wait_source,
         variables: Vec::new(),
         variables_read: std::time::Instant::now(),

@@ -135,6 +135,29 @@ impl RawRow {
     }
 }
 
+impl RawRow {
+    /// One row of SHOW PROCESSLIST (queries/mysql/processlist_show.sql), as the session row
+    /// of the parts would give it: ages in whole seconds only, and no statement for a
+    /// sleeping connection, as in processlist_mariadb.sql.
+    pub fn from_processlist(cell: impl Fn(&str) -> Cell) -> RawRow {
+        let text = |n: &str| cell(n).text();
+        let command = text("Command");
+        let sleeping = command.as_deref() == Some("Sleep");
+        RawRow {
+            kind: "session".into(),
+            id: cell("Id").uint(),
+            user_name: text("User"),
+            client_host: text("Host"),
+            db_name: text("db"),
+            command,
+            state: text("State"),
+            time_s: cell("Time").int(),
+            query_text: if sleeping { None } else { text("Info") },
+            ..RawRow::default()
+        }
+    }
+}
+
 /// One row of mdl_locks_ps / mdl_locks_plugin. Rows spiral cannot use (a lock mode of
 /// another namespace, a thread with no connection) are skipped.
 pub fn lock_from_cells(cell: impl Fn(&str) -> Cell) -> Option<mdl::Lock> {

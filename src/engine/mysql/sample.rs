@@ -1,5 +1,5 @@
-//! The sample: which parts of the one sample statement fit this server (`plan`), the
-//! statement they make (`compose`), and running it (with the metadata locks read only when
+//! The sample: which parts of the one sample request fit this server (`plan`), the request
+//! they make (`Plan::request`), and running it (with the metadata locks read only when
 //! someone waits for one).
 
 use std::time::{Duration, Instant};
@@ -41,6 +41,7 @@ pub const STATUS_MARIADB: Part = part!("status_mariadb");
 pub const STATUS_MYSQL: Part = part!("status_mysql");
 pub const DEADLOCKS_MYSQL: Part = part!("deadlocks_mysql");
 pub const PROCESSLIST_MARIADB: Part = part!("processlist_mariadb");
+pub const PROCESSLIST_SHOW: Part = part!("processlist_show");
 pub const PROCESSLIST_MYSQL: Part = part!("processlist_mysql");
 pub const PROCESSLIST_MYSQL8: Part = part!("processlist_mysql8");
 pub const INNODB_TRX: Part = part!("innodb_trx");
@@ -68,16 +69,45 @@ pub const COLUMNS: [&str; 16] = [
     "wait_ms",
 ];
 
-/// The parts of the sample statement for one server, and what they cannot show.
+/// The columns of SHOW PROCESSLIST that spiral reads, as MariaDB names them (it adds
+/// Progress after them).
+pub const SHOW_COLUMNS: [&str; 8] = [
+    "Id", "User", "Host", "db", "Command", "Time", "State", "Info",
+];
+
+/// The parts of the sample request for one server, and what they cannot show.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
+    /// Statements sent ahead of the SELECT in the same request, each returning rows of its
+    /// own shape: SHOW commands, which cannot be part of a SELECT (MariaDB's processlist).
+    pub shows: Vec<Part>,
+    /// The parts of the SELECT, joined with UNION ALL.
     pub parts: Vec<Part>,
+    /// The parts of kill's read of the sessions, when it differs from the sample (MariaDB:
+    /// information_schema's processlist, with longer texts and ages in milliseconds).
+    pub kill_parts: Option<Vec<Part>>,
     pub gaps: Vec<Gap>,
 }
 
 impl Plan {
     pub fn names(&self) -> Vec<&'static str> {
-        self.parts.iter().map(|p| p.name).collect()
+        self.shows
+            .iter()
+            .chain(&self.parts)
+            .map(|p| p.name)
+            .collect()
+    }
+
+    /// The text of the one sample request: the SHOW commands, each ending with ';', then
+    /// the SELECT.
+    pub fn request(&self) -> String {
+        let mut text = String::new();
+        for show in &self.shows {
+            text.push_str(show.sql.trim_end());
+            text.push('\n');
+        }
+        text.push_str(&compose(&self.parts));
+        text
     }
 }
 
@@ -91,26 +121,26 @@ impl Plan {
 /// - Without PROCESS: no InnoDB tables at all (they refuse), and the processlist shows only
 ///   spiral's own connections; both are reported as gaps so rules say "unknown".
 pub fn plan(p: &Profile) -> Plan {
+    let mut shows = Vec::new();
     let mut parts = Vec::new();
     let mut gaps = Vec::new();
     parts.push(CLOCK);
     if p.mariadb {
+        shows.push(PROCESSLIST_SHOW);
         parts.push(STATUS_MARIADB);
     } else {
         parts.push(STATUS_MYSQL);
         if p.process.granted() {
             parts.push(DEADLOCKS_MYSQL);
         }
+        let ps_processlist =
+            p.mysql_at_least((8, 0, 22)) && p.performance_schema && p.ps_processlist.granted();
+        parts.push(if ps_processlist {
+            PROCESSLIST_MYSQL8
+        } else {
+            PROCESSLIST_MYSQL
+        });
     }
-    let ps_processlist =
-        p.mysql_at_least((8, 0, 22)) && p.performance_schema && p.ps_processlist.granted();
-    parts.push(if p.mariadb {
-        PROCESSLIST_MARIADB
-    } else if ps_processlist {
-        PROCESSLIST_MYSQL8
-    } else {
-        PROCESSLIST_MYSQL
-    });
     let grant_process = format!("GRANT PROCESS ON *.* TO {}", p.grantee());
     match &p.process {
         Access::Refused(_) => {
@@ -161,7 +191,23 @@ pub fn plan(p: &Profile) -> Plan {
             }
         }
     }
-    Plan { parts, gaps }
+    // kill reads the same less the counters, with information_schema's processlist in
+    // place of SHOW PROCESSLIST.
+    let kill_parts = p.mariadb.then(|| {
+        let mut kill = vec![CLOCK, PROCESSLIST_MARIADB];
+        kill.extend(
+            parts
+                .iter()
+                .filter(|x| **x != CLOCK && **x != STATUS_MARIADB),
+        );
+        kill
+    });
+    Plan {
+        shows,
+        parts,
+        kill_parts,
+        gaps,
+    }
 }
 
 /// The limits and timeouts: read at connect and again every `VARIABLES_EVERY`, as a
@@ -196,23 +242,61 @@ impl MySqlSampler {
         if self.variables_read.elapsed() >= VARIABLES_EVERY {
             self.read_variables().await?;
         }
-        let rows = match timed(
-            self.query_timeout,
-            sqlx::query(self.sql.clone()).fetch_all(&mut self.conn),
-        )
-        .await
-        {
-            Ok(rows) => rows,
-            Err(e) => return Err(self.sample_error(e)),
+        let limit = self.query_timeout;
+        let read = if self.multi {
+            timed(
+                limit,
+                sqlx::raw_sql(self.sql.clone()).fetch_all(&mut self.conn),
+            )
+            .await
+        } else {
+            timed(
+                limit,
+                sqlx::query(self.sql.clone()).fetch_all(&mut self.conn),
+            )
+            .await
         };
-        if let Some(first) = rows.first() {
-            check_columns(first)?;
+        let rows = read.map_err(|e| self.sample_error(e))?;
+        self.snapshot(&rows).await
+    }
+
+    /// The sessions alone, for `kill`: on MariaDB information_schema's processlist, which
+    /// gives kill longer texts and ages in milliseconds to choose on (and no counters);
+    /// elsewhere the sample.
+    pub async fn sample_sessions(&mut self) -> anyhow::Result<Snapshot> {
+        let Some(sql) = self.kill_sql.clone() else {
+            return self.sample().await;
+        };
+        let read = timed(
+            self.query_timeout,
+            sqlx::query(sql).fetch_all(&mut self.conn),
+        )
+        .await;
+        let rows = read.map_err(|e| self.sample_error(e))?;
+        self.snapshot(&rows).await
+    }
+
+    /// The snapshot of the rows of one read, with the metadata locks and completed waits.
+    async fn snapshot(&mut self, rows: &[MySqlRow]) -> anyhow::Result<Snapshot> {
+        let mut raw = Vec::with_capacity(rows.len() + self.variables.len());
+        let mut checked = (false, false);
+        for r in rows {
+            raw.push(match shape(r)? {
+                Shape::Parts => {
+                    if !std::mem::replace(&mut checked.0, true) {
+                        check_columns(r, &COLUMNS)?;
+                    }
+                    RawRow::from_cells(|name| cell(r, name))
+                }
+                Shape::Show => {
+                    if !std::mem::replace(&mut checked.1, true) {
+                        check_columns(r, &SHOW_COLUMNS)?;
+                    }
+                    RawRow::from_processlist(|name| cell(r, name))
+                }
+            });
         }
-        let raw: Vec<RawRow> = rows
-            .iter()
-            .map(|r| RawRow::from_cells(|name| cell(r, name)))
-            .chain(self.variables.iter().cloned())
-            .collect();
+        raw.extend(self.variables.iter().cloned());
         let mut snap = assemble(&self.profile, &self.gaps, &self.admins, &raw, Utc::now());
         if !self.admins_known {
             for s in snap.sessions.iter_mut().filter(|s| !s.is_admin) {
@@ -307,11 +391,37 @@ impl MySqlSampler {
     }
 }
 
-/// The parts are joined by position: make sure the names came back as `COLUMNS` says.
-fn check_columns(row: &MySqlRow) -> anyhow::Result<()> {
+/// Which statement of the request a row comes from, told by its first column.
+enum Shape {
+    /// The SELECT of the parts (`COLUMNS`).
+    Parts,
+    /// SHOW PROCESSLIST (`SHOW_COLUMNS`).
+    Show,
+}
+
+fn shape(row: &MySqlRow) -> anyhow::Result<Shape> {
+    use sqlx::Column as _;
+    match row.columns().first().map(|c| c.name()) {
+        Some(n) if n == COLUMNS[0] => Ok(Shape::Parts),
+        Some(n) if n == SHOW_COLUMNS[0] => Ok(Shape::Show),
+        other => anyhow::bail!(
+            "the sample returned rows of an unexpected shape (first column {}): spiral's bundled SQL is out of step",
+            other.unwrap_or("none")
+        ),
+    }
+}
+
+/// Columns are read by name, and the parts are joined by position: make sure the names
+/// came back as expected (a SHOW may add columns after them).
+fn check_columns(row: &MySqlRow, expected: &[&str]) -> anyhow::Result<()> {
     use sqlx::Column as _;
     let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
-    if names != COLUMNS {
+    let fits = if expected == COLUMNS {
+        names == expected
+    } else {
+        names.starts_with(expected)
+    };
+    if !fits {
         anyhow::bail!(
             "the sample returned unexpected columns ({}): spiral's bundled SQL is out of step",
             names.join(", ")
@@ -323,7 +433,8 @@ fn check_columns(row: &MySqlRow) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::mysql::fixtures::{profile_mariadb, profile_mysql};
+    use crate::engine::mysql::decode::Cell;
+    use crate::engine::mysql::fixtures::{b, profile_mariadb, profile_mysql};
 
     #[test]
     fn every_part_returns_the_same_columns_in_the_same_order() {
@@ -358,19 +469,107 @@ mod tests {
     }
 
     #[test]
-    fn the_sample_is_one_statement() {
-        let plan = plan(&Profile {
-            ..profile_mariadb()
-        });
-        let sql = compose(&plan.parts);
+    fn the_sample_is_one_request_and_one_select() {
+        // MySQL: one statement, the parts joined.
+        let mysql = plan(&profile_mysql((8, 0, 35)));
+        assert!(mysql.shows.is_empty());
+        let sql = mysql.request();
         assert!(!sql.contains(';'), "{sql}");
         assert_eq!(
             sql.matches("\nUNION ALL\n").count(),
-            plan.parts.len() - 1,
+            mysql.parts.len() - 1,
             "{sql}"
         );
         assert!(sql.starts_with("-- spiral (mysql/clock)"));
+        assert!(!sql.contains("variables_mysql"), "{sql}");
+
+        // MariaDB: SHOW PROCESSLIST, then the same kind of SELECT; the only ';' is the one
+        // that ends the SHOW, and the SHOW is not FULL (whole statements could be megabytes).
+        let mariadb = plan(&profile_mariadb());
+        let sql = mariadb.request();
+        let (show, select) = sql.split_once(';').unwrap_or_default();
+        assert!(show.trim_end().ends_with("\nSHOW PROCESSLIST"), "{show}");
+        assert!(!select.contains(';'), "{select}");
+        assert!(
+            select.trim_start().starts_with("-- spiral (mysql/clock)"),
+            "{select}"
+        );
+        assert_eq!(
+            select.matches("\nUNION ALL\n").count(),
+            mariadb.parts.len() - 1
+        );
+        let code = crate::queries::without_comment_lines(&sql);
+        assert!(!code.contains("information_schema.PROCESSLIST"), "{code}");
+        assert!(!code.contains("GLOBAL_STATUS"), "{code}");
         assert!(!sql.contains("variables_mariadb"), "{sql}");
+    }
+
+    #[test]
+    fn kill_reads_the_sessions_without_counters_and_with_longer_texts_on_mariadb() {
+        let names = |p: &Profile| {
+            plan(p)
+                .kill_parts
+                .map(|parts| parts.iter().map(|x| x.name).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            names(&profile_mariadb()).unwrap_or_default(),
+            [
+                "clock",
+                "processlist_mariadb",
+                "innodb_trx",
+                "lock_waits_innodb"
+            ]
+        );
+        let no_process = Profile {
+            process: Access::Refused("denied".into()),
+            ..profile_mariadb()
+        };
+        assert_eq!(
+            names(&no_process).unwrap_or_default(),
+            ["clock", "processlist_mariadb"]
+        );
+        // MySQL: kill reads the sample.
+        assert_eq!(names(&profile_mysql((8, 0, 35))), None);
+    }
+
+    #[test]
+    fn a_show_processlist_row_reads_as_a_session_row() {
+        let row = |cells: &[(&str, Cell)]| {
+            let cells = cells.to_vec();
+            RawRow::from_processlist(move |n| {
+                cells
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or(Cell::Null)
+            })
+        };
+        let running = row(&[
+            ("Id", b("41")),
+            ("User", b("app")),
+            ("Host", b("10.0.0.7:51234")),
+            ("db", b("shop")),
+            ("Command", b("Query")),
+            ("Time", b("12")),
+            ("State", b("Sending data")),
+            ("Info", b("SELECT * FROM orders")),
+            ("Progress", b("0.000")),
+        ]);
+        assert_eq!(running.kind, "session");
+        assert_eq!(running.id, Some(41));
+        assert_eq!(running.client_host.as_deref(), Some("10.0.0.7:51234"));
+        assert_eq!(running.time_s, Some(12));
+        assert_eq!(running.time_ms, None);
+        assert_eq!(running.query_text.as_deref(), Some("SELECT * FROM orders"));
+        // A sleeping connection's text is never taken, as in processlist_mariadb.sql.
+        let sleeping = row(&[
+            ("Id", Cell::Int(42)),
+            ("Command", b("Sleep")),
+            ("Time", Cell::Int(300)),
+            ("Info", b("SELECT 1")),
+        ]);
+        assert_eq!((sleeping.id, sleeping.time_s), (Some(42), Some(300)));
+        assert_eq!(sleeping.query_text, None);
     }
 
     #[test]
@@ -379,9 +578,9 @@ mod tests {
         assert_eq!(
             full(profile_mariadb()),
             [
+                "processlist_show",
                 "clock",
                 "status_mariadb",
-                "processlist_mariadb",
                 "innodb_trx",
                 "lock_waits_innodb"
             ]

@@ -1,0 +1,15 @@
+-- spiral (mysql/processlist_show): every connection and what it runs, MariaDB's sample.
+-- Sent first in the sample's one request (MariaDB runs the statements of a request in
+-- order), ahead of the SELECT that joins the other parts: a SHOW command cannot be part of
+-- a SELECT. Why not information_schema.PROCESSLIST: MariaDB fills that table whole for any
+-- read, with its 64 KB INFO column, before it filters a row, so even COUNT(*) there costs
+-- 1.6-2.3x this command at 1,000-2,000 connections, and the columns spiral reads cost 3-4x
+-- (scripts/bench-mysql.py).
+-- Not FULL on purpose: SHOW FULL PROCESSLIST copies and ships every statement whole, up to
+-- max_allowed_packet (16 MB by default), and a dying server in the middle of a bulk import
+-- must not pay for that in every sample. Without FULL the server cuts each text at 100
+-- characters, while `kill` still reads up to 500 (processlist_mariadb.sql) when it chooses.
+-- Columns: Id, User, Host (with the client's port), db, Command, Time (whole seconds), State,
+-- Info (NULL for Sleep), Progress. Without PROCESS a user sees only its own threads here
+-- (spiral reports that gap).
+SHOW PROCESSLIST;
