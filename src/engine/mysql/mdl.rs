@@ -212,9 +212,17 @@ pub fn anyone_waiting(snap: &Snapshot) -> bool {
         .any(|s| Some(s.id) != snap.own_session_id && waits_for_table_mdl(s))
 }
 
-/// Whole seconds on MySQL's processlist: a holder may look up to this much younger than
-/// the wait it causes.
-const AGE_SLACK_MS: u64 = 1_500;
+/// How much younger than the wait an inferred holder may look and still be a suspect.
+/// Rounding alone never makes a real holder look younger: the wait and a running
+/// statement's age come from one processlist read with one clock and the same precision
+/// (whole seconds from SHOW PROCESSLIST and MySQL's processlist, both rounded down;
+/// milliseconds from MariaDB's TIME_MS in kill's read), and a transaction's age is never
+/// under its true one (trx_started is whole seconds, so it reads up to a second older).
+/// The slack covers only what that leaves out (the request's statements reading the clock
+/// a moment apart). It is kept small on purpose: every second of it lets a transaction that
+/// began after the wait, up to a second more with whole-second waits, pass for the holder,
+/// and `kill --blocking-leaders` ends the holders it names.
+const AGE_SLACK_MS: u64 = 500;
 
 /// Adds the metadata-lock edges to the snapshot's waiters. `reported` is what the server's
 /// lock table said (empty when inferred).
@@ -682,6 +690,24 @@ mod tests {
         assert_eq!(g.trees.len(), 1);
         assert_eq!(g.trees[0].lead, 10);
         assert_eq!(g.trees[0].members, [(11, 1), (12, 2), (13, 2)]);
+    }
+
+    /// The live pile-up with whole-second ages: the ALTER has waited 4.6 s (SHOW
+    /// PROCESSLIST says 4), the holder's transaction is as old as the wait, and a bystander
+    /// began 3 s after the wait (1.6 s, read as up to 2.6 s from trx_started's whole
+    /// seconds). The holder, and only the holder, is named; an exact-age holder too.
+    #[test]
+    fn whole_second_ages_name_the_holder_and_not_a_later_transaction() {
+        for (holder_ms, bystander_ms) in [(5_000, 2_600), (4_000, 2_999)] {
+            let mut snap = Snapshot::empty(Engine::Mysql, chrono::Utc::now());
+            snap.sessions = vec![
+                idle_in_tx(10, holder_ms),
+                waiting(11, "ALTER TABLE t ADD COLUMN c INT", 4_000),
+                idle_in_tx(14, bystander_ms),
+            ];
+            resolve(&mut snap, Source::Inferred, &[]);
+            assert_eq!(blocked_by(&snap, 11), [10], "{holder_ms} {bystander_ms}");
+        }
     }
 
     #[test]
