@@ -596,7 +596,7 @@ pub mod counter {
     /// Query compilations (SQL Compilations/sec; 'optimizations').
     pub const COMPILATIONS: &str = "compilations";
     pub const RECOMPILATIONS: &str = "recompilations";
-    /// Client requests: Batch Requests/sec, Questions, transactions.
+    /// Client requests: Batch Requests/sec, Questions (MySQL), Queries (MariaDB), transactions.
     pub const BATCHES: &str = "batches";
     /// New connections accepted (Logins/sec, Connections, sessions).
     pub const LOGINS: &str = "logins";
