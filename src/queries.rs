@@ -298,6 +298,13 @@ pub const QUERIES: &[Query] = &[
     },
     Query {
         engine: Engine::Mysql,
+        name: "mdl_texts_mariadb",
+        purpose: "statements cut by SHOW PROCESSLIST, read while someone waits for a metadata lock, MariaDB",
+        for_people: false,
+        sql: include_str!("../queries/mysql/mdl_texts_mariadb.sql"),
+    },
+    Query {
+        engine: Engine::Mysql,
         name: "processlist_mysql",
         purpose: "part of the sample: connections, MySQL 5.7",
         for_people: false,

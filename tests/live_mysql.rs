@@ -1443,11 +1443,24 @@ async fn metadata_lock_pile_up(name: &str, plugin: bool, running_holder: bool) {
         .unwrap();
     keep.push(bystander);
     let readers = 3;
-    for _ in 0..readers {
+    // One reader as an ORM writes it: its FROM comes after the 100 bytes at which the
+    // sample's SHOW PROCESSLIST cuts a text, so its table is known only from the longer
+    // text spiral reads while someone waits for a metadata lock.
+    let columns: Vec<String> = (0..12)
+        .map(|i| format!("id AS reader_column_{i}"))
+        .collect();
+    let long_read = format!("SELECT {} FROM t WHERE id = 1", columns.join(", "));
+    assert!(long_read.find(" FROM t").unwrap() > 100);
+    for r in 0..readers {
         let mut c = stage.connect(&stage.name).await;
+        let read = if r == 0 {
+            long_read.clone()
+        } else {
+            "SELECT * FROM t WHERE id = 1".to_string()
+        };
         tokio::spawn(async move {
             let _ = c.execute("SET SESSION lock_wait_timeout = 40").await;
-            let _ = c.execute("SELECT * FROM t WHERE id = 1").await;
+            let _ = c.execute(sqlx::AssertSqlSafe(read)).await;
             tokio::time::sleep(Duration::from_secs(40)).await;
             drop(c);
         });

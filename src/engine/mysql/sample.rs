@@ -2,6 +2,7 @@
 //! they make (`Plan::request`), and running it (with the metadata locks read only when
 //! someone waits for one).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -17,6 +18,8 @@ use crate::model::snapshot::{Area, Gap, Snapshot};
 /// Read only in a sample where someone waits for a table metadata lock (see `mdl`).
 const MDL_LOCKS_PS: &str = include_str!("../../../queries/mysql/mdl_locks_ps.sql");
 const MDL_LOCKS_PLUGIN: &str = include_str!("../../../queries/mysql/mdl_locks_plugin.sql");
+/// Read only in such a sample, when the sessions came from SHOW PROCESSLIST (see there).
+const MDL_TEXTS_MARIADB: &str = include_str!("../../../queries/mysql/mdl_texts_mariadb.sql");
 
 /// One part of the sample statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,6 +308,10 @@ impl MySqlSampler {
         }
         if mdl::anyone_waiting(&snap) {
             let (source, locks) = self.metadata_locks().await?;
+            if self.multi && source != mdl::Source::PerformanceSchema {
+                let texts = self.cut_texts().await?;
+                restore_texts(&mut snap, &texts);
+            }
             mdl::resolve(&mut snap, source, &locks);
         }
         // Completed waits, for the window to diff (a second statement only when
@@ -372,6 +379,24 @@ impl MySqlSampler {
         Ok((self.profile.mdl, locks))
     }
 
+    /// The statements SHOW PROCESSLIST cut at 100 bytes, up to 500 characters, by
+    /// connection id (queries/mysql/mdl_texts_mariadb.sql).
+    async fn cut_texts(&mut self) -> anyhow::Result<BTreeMap<i64, String>> {
+        let read = timed(
+            self.query_timeout,
+            sqlx::query(MDL_TEXTS_MARIADB).fetch_all(&mut self.conn),
+        )
+        .await;
+        let rows = read.map_err(|e| self.sample_error(e))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let id = i64::try_from(cell(r, "id").uint()?).ok()?;
+                Some((id, cell(r, "query_text").text()?))
+            })
+            .collect())
+    }
+
     /// A server-side stop (max_statement_time / max_execution_time) reads like the
     /// client-side one: the sample took too long.
     fn sample_error(&self, e: anyhow::Error) -> anyhow::Error {
@@ -387,6 +412,23 @@ impl MySqlSampler {
                 EngineError::Timeout(self.query_timeout.as_secs_f64()).into()
             }
             _ => e.context("sampling the processlist"),
+        }
+    }
+}
+
+/// Puts back the longer texts of the statements SHOW PROCESSLIST cut. A text is taken only
+/// where it continues the one the sample holds, so a connection that moved on to another
+/// statement between the two reads keeps its own.
+fn restore_texts(snap: &mut Snapshot, texts: &BTreeMap<i64, String>) {
+    for s in snap.sessions.iter_mut() {
+        let (Some(longer), Some(cut)) = (texts.get(&s.id), s.query.as_deref()) else {
+            continue;
+        };
+        // The cut may end inside a character (100 bytes), decoded as U+FFFD: compare what
+        // precedes it.
+        let head = cut.trim_end_matches('\u{FFFD}');
+        if longer.len() > head.len() && longer.starts_with(head) {
+            s.query = Some(longer.clone());
         }
     }
 }
@@ -530,6 +572,45 @@ mod tests {
         );
         // MySQL: kill reads the sample.
         assert_eq!(names(&profile_mysql((8, 0, 35))), None);
+    }
+
+    #[test]
+    fn cut_texts_are_restored_only_where_they_continue_the_sample() {
+        use crate::model::session::{Session, SessionState};
+        let columns = (0..30)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let long = format!("SELECT {columns} FROM orders WHERE id = 1");
+        let waiting = |id: i64, text: &str| {
+            let mut s = Session::new(id, SessionState::Active);
+            s.query = Some(text.to_string());
+            s
+        };
+        let mut snap = Snapshot::empty(crate::model::snapshot::Engine::Mysql, Utc::now());
+        snap.sessions = vec![
+            // Cut at 100 bytes, as SHOW PROCESSLIST gives it.
+            waiting(1, &long[..100]),
+            // Cut inside a two-byte character: the lossy decoding ends in U+FFFD.
+            waiting(2, "SELECT 'caf\u{FFFD}"),
+            // Moved on to another statement between the two reads.
+            waiting(3, "SELECT 1"),
+            // Not in the second read at all.
+            waiting(4, "ALTER TABLE orders ADD COLUMN x INT"),
+        ];
+        let texts: BTreeMap<i64, String> = [
+            (1, long.clone()),
+            (2, "SELECT 'café' FROM menu".to_string()),
+            (3, long.clone()),
+        ]
+        .into();
+        restore_texts(&mut snap, &texts);
+        let q = |i: usize| snap.sessions[i].query.clone().unwrap_or_default();
+        assert_eq!(q(0), long);
+        assert!(q(0).contains("FROM orders"));
+        assert_eq!(q(1), "SELECT 'café' FROM menu");
+        assert_eq!(q(2), "SELECT 1");
+        assert_eq!(q(3), "ALTER TABLE orders ADD COLUMN x INT");
     }
 
     #[test]
