@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sqlx::Row as _;
 use sqlx::mysql::{MySqlDatabaseError, MySqlRow};
+use sqlx::{Row as _, SqlSafeStr as _, SqlStr};
 
 use super::assemble::assemble;
 use super::decode::{RawRow, cell, lock_from_cells};
@@ -245,21 +245,7 @@ impl MySqlSampler {
         if self.variables_read.elapsed() >= VARIABLES_EVERY {
             self.read_variables().await?;
         }
-        let limit = self.query_timeout;
-        let read = if self.multi {
-            timed(
-                limit,
-                sqlx::raw_sql(self.sql.clone()).fetch_all(&mut self.conn),
-            )
-            .await
-        } else {
-            timed(
-                limit,
-                sqlx::query(self.sql.clone()).fetch_all(&mut self.conn),
-            )
-            .await
-        };
-        let rows = read.map_err(|e| self.sample_error(e))?;
+        let rows = self.read(self.sql.clone(), self.multi).await?;
         self.snapshot(&rows).await
     }
 
@@ -270,29 +256,37 @@ impl MySqlSampler {
         let Some(sql) = self.kill_sql.clone() else {
             return self.sample().await;
         };
-        let read = timed(
-            self.query_timeout,
-            sqlx::query(sql).fetch_all(&mut self.conn),
-        )
-        .await;
-        let rows = read.map_err(|e| self.sample_error(e))?;
+        let rows = self.read(sql, false).await?;
         self.snapshot(&rows).await
+    }
+
+    /// Runs one read of the sample under the query timeout: prepared, or as plain text
+    /// when it holds more than one statement (a prepared statement is one statement).
+    async fn read(&mut self, sql: SqlStr, several: bool) -> anyhow::Result<Vec<MySqlRow>> {
+        let limit = self.query_timeout;
+        let read = if several {
+            timed(limit, sqlx::raw_sql(sql).fetch_all(&mut self.conn)).await
+        } else {
+            timed(limit, sqlx::query(sql).fetch_all(&mut self.conn)).await
+        };
+        read.map_err(|e| self.sample_error(e))
     }
 
     /// The snapshot of the rows of one read, with the metadata locks and completed waits.
     async fn snapshot(&mut self, rows: &[MySqlRow]) -> anyhow::Result<Snapshot> {
         let mut raw = Vec::with_capacity(rows.len() + self.variables.len());
-        let mut checked = (false, false);
+        // Whether a row of each shape was seen (its columns are checked on the first).
+        let (mut parts_seen, mut show_seen) = (false, false);
         for r in rows {
             raw.push(match shape(r)? {
                 Shape::Parts => {
-                    if !std::mem::replace(&mut checked.0, true) {
+                    if !std::mem::replace(&mut parts_seen, true) {
                         check_columns(r, &COLUMNS)?;
                     }
                     RawRow::from_cells(|name| cell(r, name))
                 }
                 Shape::Show => {
-                    if !std::mem::replace(&mut checked.1, true) {
+                    if !std::mem::replace(&mut show_seen, true) {
                         check_columns(r, &SHOW_COLUMNS)?;
                     }
                     RawRow::from_processlist(|name| cell(r, name))
@@ -308,7 +302,9 @@ impl MySqlSampler {
         }
         if mdl::anyone_waiting(&snap) {
             let (source, locks) = self.metadata_locks().await?;
-            if self.multi && source != mdl::Source::PerformanceSchema {
+            // Only sessions read by SHOW PROCESSLIST had their texts cut (kill's read has
+            // them whole).
+            if show_seen && source != mdl::Source::PerformanceSchema {
                 let texts = self.cut_texts().await?;
                 restore_texts(&mut snap, &texts);
             }
@@ -328,16 +324,8 @@ impl MySqlSampler {
 
     /// Reads the limits and timeouts again (see `VARIABLES_EVERY`) and keeps them.
     pub(super) async fn read_variables(&mut self) -> anyhow::Result<()> {
-        let sql = variables(&self.profile).sql;
-        let rows = match timed(
-            self.query_timeout,
-            sqlx::query(sql).fetch_all(&mut self.conn),
-        )
-        .await
-        {
-            Ok(rows) => rows,
-            Err(e) => return Err(self.sample_error(e)),
-        };
+        let sql = variables(&self.profile).sql.into_sql_str();
+        let rows = self.read(sql, false).await?;
         self.variables = rows
             .iter()
             .map(|r| RawRow::from_cells(|name| cell(r, name)))
@@ -382,12 +370,7 @@ impl MySqlSampler {
     /// The statements SHOW PROCESSLIST cut at 100 bytes, up to 500 characters, by
     /// connection id (queries/mysql/mdl_texts_mariadb.sql).
     async fn cut_texts(&mut self) -> anyhow::Result<BTreeMap<i64, String>> {
-        let read = timed(
-            self.query_timeout,
-            sqlx::query(MDL_TEXTS_MARIADB).fetch_all(&mut self.conn),
-        )
-        .await;
-        let rows = read.map_err(|e| self.sample_error(e))?;
+        let rows = self.read(MDL_TEXTS_MARIADB.into_sql_str(), false).await?;
         Ok(rows
             .iter()
             .filter_map(|r| {
