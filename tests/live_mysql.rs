@@ -1161,20 +1161,7 @@ async fn kill_statement_spares_a_thread_that_is_no_longer_idle() {
     let mut idle = stage.connect(&stage.name).await;
     let idle_id = thread_id(&mut idle).await;
     let mut admin = stage.admin().await;
-    wait_for(
-        &mut admin,
-        format!(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {busy_id} AND COMMAND = 'Query'"
-        ),
-        1,
-    )
-    .await;
-    let mut sampler = spiral::engine::connect(
-        &spiral::target::Target::parse(&stage.target()).unwrap(),
-        &connect_settings(),
-    )
-    .await
-    .unwrap();
+    let mut sampler = sampler_once_running(&stage, &mut admin, busy_id).await;
     let idle_guard = spiral::model::kill::Still::Idle {
         for_ms: 0,
         in_transaction: false,
@@ -1263,20 +1250,7 @@ async fn kill_batch_kills_only_the_selected_that_still_hold() {
     }
     let mut bystander = stage.connect(&stage.name).await;
     let mut admin = stage.admin().await;
-    wait_for(
-        &mut admin,
-        format!(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {busy_id} AND COMMAND = 'Query'"
-        ),
-        1,
-    )
-    .await;
-    let mut sampler = spiral::engine::connect(
-        &spiral::target::Target::parse(&stage.target()).unwrap(),
-        &connect_settings(),
-    )
-    .await
-    .unwrap();
+    let mut sampler = sampler_once_running(&stage, &mut admin, busy_id).await;
     use spiral::model::kill::{KillTarget, Outcome, Still};
     let idle_guard = Still::Idle {
         for_ms: 0,
@@ -1928,6 +1902,28 @@ async fn lock_waits_over_the_window_say_where_they_come_from() {
 }
 
 /// The settings the tests that drive a sampler directly connect with.
+/// spiral's own sampler on the stage, connected once connection `busy_id` runs a statement.
+async fn sampler_once_running(
+    stage: &Stage,
+    admin: &mut MySqlConnection,
+    busy_id: i64,
+) -> spiral::engine::LiveSampler {
+    wait_for(
+        admin,
+        format!(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {busy_id} AND COMMAND = 'Query'"
+        ),
+        1,
+    )
+    .await;
+    spiral::engine::connect(
+        &spiral::target::Target::parse(&stage.target()).unwrap(),
+        &connect_settings(),
+    )
+    .await
+    .unwrap()
+}
+
 fn connect_settings() -> spiral::config::ConnectSettings {
     spiral::config::ConnectSettings {
         connect_timeout: Duration::from_secs(5),
